@@ -1,0 +1,73 @@
+//! `pyro5-core`: the protocol of [Pyro5](https://pyro5.readthedocs.io) (Python Remote
+//! Objects, wire protocol 502) as a sans-IO state machine for Rust.
+//!
+//! The core never touches a socket, a clock or a thread. Bytes go in as they arrive, in any
+//! chunking; complete messages come out as views borrowing storage the caller owns; outgoing
+//! messages are written into buffers the caller owns. The same code runs with static buffers
+//! on a microcontroller and with `Vec`s on a server.
+//!
+//! # What is here today
+//! - [`wire`]: the 40-byte header, annotation chunks, an incremental [`wire::Decoder`], the
+//!   encoder ([`wire::MessageWriter`], [`wire::encode`]) and zlib compression (feature `alloc`).
+//! - [`uri`]: `PYRO:`, `PYRONAME:` and `PYROMETA:` URIs, parsed and printed exactly as Pyro5's
+//!   `Pyro5.core.URI` does, borrowed from the input.
+//! - [`limits`]: the size limits every layer enforces.
+//!
+//! The serializers, the server (daemon) and the client (proxy) state machines come next;
+//! nothing in this crate pretends to offer them yet.
+//!
+//! # Example
+//! Decode a message as Python Pyro5 sends it, fed one byte at a time into a buffer on the
+//! stack:
+//! ```
+//! use pyro5_core::limits::Limits;
+//! use pyro5_core::wire::{Decoder, Flags, MessageKind, SerializerId};
+//!
+//! // What `Pyro5.protocol.SendingMessage` writes for an INVOKE with two annotations.
+//! let frame = include_bytes!("../../../shared/vectors/messages/annotations_custom.bin");
+//!
+//! let mut storage = [0u8; 256];
+//! let mut decoder = Decoder::new(&mut storage[..], Limits::default());
+//! for byte in frame.chunks(1) {
+//!     decoder.feed(byte)?;
+//! }
+//! let message = decoder.message().expect("one whole message was fed");
+//! assert_eq!(message.header().kind, MessageKind::Invoke);
+//! assert_eq!(message.header().serializer, SerializerId::Serpent);
+//! assert_eq!(message.header().flags, Flags::empty());
+//! let ids: Vec<_> = message.annotations().map(|a| a.unwrap().0).collect();
+//! assert_eq!(ids, ["XYZZ", "ABCD"]);
+//! assert_eq!(message.payload()?, b"{}");
+//! # Ok::<(), pyro5_core::wire::DecodeError>(())
+//! ```
+//!
+//! # Features
+//! - *(none, the default)*: `no_std`, no allocator. Everything above works.
+//! - `alloc`: growable `Vec` receive storage and zlib compression of payloads
+//!   (Pyro's `COMPRESSION`), through `miniz_oxide`.
+//! - `std`: implies `alloc`.
+//! - `defmt` / `log`: logging through one of them (mutually exclusive).
+//!
+//! # What it does not do
+//! Move bytes. Reading sockets, timers and threads belong to the adapters (`pyro5-std`,
+//! `pyro5-embassy`) or to your own event loop.
+#![no_std]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+#![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+
+#[cfg(feature = "alloc")]
+extern crate alloc;
+#[cfg(feature = "std")]
+extern crate std;
+
+#[macro_use]
+mod fmt;
+
+pub mod limits;
+pub mod uri;
+pub mod wire;
+
+#[cfg(fuzzing)]
+#[doc(hidden)]
+pub mod fuzzing;

@@ -1,0 +1,1 @@
+//! Pyro URIs (placeholder while the parser lands).

@@ -1,0 +1,69 @@
+//! Where a [`Decoder`](super::Decoder) keeps the bytes of the message being received.
+//!
+//! The caller chooses: a borrowed slice or a fixed array (no allocator; the array's size is
+//! then also the largest message that fits) or, with the `alloc` feature, a `Vec` that grows
+//! to the size each header announces (after the size limit was checked) and no further.
+
+/// Receive storage for one connection.
+pub trait RxStorage {
+    /// Make at least `len` bytes available and return the whole storage, or `None` if it
+    /// cannot hold `len` bytes.
+    fn reserve(&mut self, len: usize) -> Option<&mut [u8]>;
+    /// The storage as it is now.
+    fn bytes(&self) -> &[u8];
+    /// The largest message (header included) this storage can ever hold.
+    fn max_len(&self) -> usize;
+    /// Called after a message was consumed; growable storage may give memory back.
+    fn release(&mut self) {}
+}
+
+impl RxStorage for &mut [u8] {
+    fn reserve(&mut self, len: usize) -> Option<&mut [u8]> {
+        (len <= self.len()).then_some(&mut **self)
+    }
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn max_len(&self) -> usize {
+        self.len()
+    }
+}
+
+impl<const N: usize> RxStorage for [u8; N] {
+    fn reserve(&mut self, len: usize) -> Option<&mut [u8]> {
+        (len <= N).then_some(&mut self[..])
+    }
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn max_len(&self) -> usize {
+        N
+    }
+}
+
+/// Storage above this size is given back after the message that needed it.
+#[cfg(feature = "alloc")]
+pub const RETAINED_CAPACITY: usize = 64 * 1024;
+
+#[cfg(feature = "alloc")]
+impl RxStorage for alloc::vec::Vec<u8> {
+    fn reserve(&mut self, len: usize) -> Option<&mut [u8]> {
+        if self.len() < len {
+            self.try_reserve(len - self.len()).ok()?;
+            self.resize(len, 0);
+        }
+        Some(&mut self[..])
+    }
+    fn bytes(&self) -> &[u8] {
+        self
+    }
+    fn max_len(&self) -> usize {
+        usize::MAX
+    }
+    fn release(&mut self) {
+        if self.len() > RETAINED_CAPACITY {
+            self.truncate(RETAINED_CAPACITY);
+            self.shrink_to(RETAINED_CAPACITY);
+        }
+    }
+}

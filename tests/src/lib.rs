@@ -1,0 +1,94 @@
+//! Helpers for the interop tests: the pinned Python Pyro5 and the shared vectors.
+//!
+//! The tests in `tests/tests/` compare pyro5-rs with the real Python library, both ways.
+//! [`python`] provisions the pinned interpreter (`scripts/python-env`: a venv under
+//! `target/` with Pyro5 5.17, serpent 1.43 and msgpack) on first use, so `cargo test` needs
+//! nothing done by hand. A missing Python is a test failure, never a silent skip.
+//!
+//! ```no_run
+//! let out = pyro5_interop_tests::run_python("wire_helper.py", &serde_json::json!({"cases": []}));
+//! assert!(out.is_object());
+//! ```
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::OnceLock;
+
+/// The workspace root.
+pub fn workspace_root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace root")
+}
+
+/// `shared/vectors`, beside the workspace root.
+pub fn vectors_dir() -> PathBuf {
+    workspace_root().join("../shared/vectors")
+}
+
+/// Path of the pinned Python interpreter, provisioning it on first use (or `PYRO5_PYTHON`).
+///
+/// # Panics
+/// When the environment cannot be made: the interop tests cannot run without it.
+pub fn python() -> &'static Path {
+    static PYTHON: OnceLock<PathBuf> = OnceLock::new();
+    PYTHON.get_or_init(|| {
+        if let Some(p) = std::env::var_os("PYRO5_PYTHON") {
+            return PathBuf::from(p);
+        }
+        let script = workspace_root().join("scripts/python-env");
+        let out = Command::new("bash")
+            .arg(&script)
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        assert!(
+            out.status.success(),
+            "{} failed: the interop tests need python3 with venv and pip (Pyro5 5.17 from PyPI)",
+            script.display()
+        );
+        PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
+    })
+}
+
+/// Run `tests/python/<script>` with `input` as JSON on stdin; return its JSON stdout.
+///
+/// # Panics
+/// When the script fails or prints something that is not JSON.
+pub fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value {
+    let path = workspace_root().join("tests/python").join(script);
+    let mut child = Command::new(python())
+        .arg(&path)
+        .env("PYTHONHASHSEED", "0")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(input.to_string().as_bytes())
+        .expect("write to the Python helper");
+    let out = child.wait_with_output().expect("wait for the Python helper");
+    assert!(out.status.success(), "{} failed ({})", path.display(), out.status);
+    serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{} printed no JSON: {e}", path.display()))
+}
+
+/// Lowercase hex of `bytes`.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Bytes from lowercase or uppercase hex.
+///
+/// # Panics
+/// On text that is not hex: test data is wrong.
+pub fn unhex(text: &str) -> Vec<u8> {
+    assert!(text.len() % 2 == 0, "odd hex length");
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits"))
+        .collect()
+}

@@ -3,6 +3,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crate::limits::Limits;
+use crate::uri::Uri;
 use crate::wire::{
     Annotation, AnnotationsView, Decoder, HEADER_LEN, Header, OutgoingMessage, Progress, annotations, encode,
 };
@@ -72,7 +73,8 @@ pub fn header(data: &[u8]) {
 /// Validate annotation chunks; valid ones must write back to the same bytes.
 pub fn annotations(data: &[u8]) {
     if let Ok(view) = AnnotationsView::new_checked(data) {
-        let list: heapless::Vec<Annotation<'_>, 512> = view.iter().take(512).map(|(id, v)| Annotation::new(id, v)).collect();
+        let list: heapless::Vec<Annotation<'_>, 512> =
+            view.iter().take(512).map(|(id, v)| Annotation::new(id, v)).collect();
         let mut out = [0u8; 8192];
         if list.len() < 512 && data.len() <= out.len() {
             let n = annotations::write(&list, &mut out).expect("fits");
@@ -81,5 +83,18 @@ pub fn annotations(data: &[u8]) {
     }
 }
 
-/// Parse arbitrary text as a URI (filled in with the URI parser).
-pub fn uri(_data: &[u8]) {}
+/// Parse arbitrary text as a URI; an accepted one prints as text that parses back to it
+/// (unless Python's own printing loses it, see [`Uri::round_trips`]).
+pub fn uri(data: &[u8]) {
+    use core::fmt::Write;
+    let Ok(text) = core::str::from_utf8(data) else { return };
+    let Ok(uri) = Uri::parse(text) else { return };
+    let mut printed = heapless::String::<8192>::new();
+    if text.len() > 4096 || write!(printed, "{uri}").is_err() {
+        return;
+    }
+    let back = Uri::parse(&printed);
+    if uri.round_trips() {
+        assert_eq!(back, Ok(uri), "{text:?} printed as {printed:?}");
+    }
+}

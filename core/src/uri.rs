@@ -103,23 +103,16 @@ impl<'a> Uri<'a> {
             Some(text) => Some(parse_location(text, default_port)?),
             None => None,
         };
-        Ok(Self {
-            protocol,
-            object,
-            location,
-        })
+        Ok(Self { protocol, object, location })
     }
 
     /// A URI from its parts, for printing. Nothing is checked: it prints as Python would
     /// print a URI with this state, but text only parses back to the same URI when `object`
     /// is non-empty, free of whitespace and (with a location) of `@`, a `Tcp` host is
-    /// non-empty, and a `PYRO` URI has a location.
+    /// neither empty nor `./u` (which prints as a Unix socket location), no `PYROMETA` tag is
+    /// empty, and a `PYRO` URI has a location.
     pub const fn new(protocol: Protocol, object: &'a str, location: Option<Location<'a>>) -> Self {
-        Self {
-            protocol,
-            object,
-            location,
-        }
+        Self { protocol, object, location }
     }
 
     /// `PYRO:object@host:port`; an IPv6 `host` is given without brackets. See [`new`](Self::new)
@@ -187,6 +180,14 @@ impl<'a> Uri<'a> {
             other => other,
         }
     }
+
+    /// Whether the printed form parses back to this URI. Python prints a few URIs as text
+    /// that means something else: an empty host (`PYRO:obj@:9999` prints `PYRO:obj`), the
+    /// host `./u` (its default port turns it into a Unix socket name), and a `PYROMETA` whose
+    /// only tag is empty.
+    pub fn round_trips(&self) -> bool {
+        !(matches!(self.host(), Some("" | "./u")) || self.meta_tags().is_some_and(|mut t| t.all(str::is_empty)))
+    }
 }
 
 impl PartialEq for Uri<'_> {
@@ -238,7 +239,7 @@ impl fmt::Display for Uri<'_> {
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum Protocol {
-    /// `PYRO:objectid@location`: a object at a known location.
+    /// `PYRO:objectid@location`: an object at a known location.
     Pyro,
     /// `PYRONAME:name[@nameserver]`: an object registered in a name server.
     #[doc(alias = "PYRONAME")]
@@ -260,9 +261,7 @@ impl Protocol {
 
     /// The protocol named `name`, in any ASCII case.
     fn from_name(name: &str) -> Option<Self> {
-        [Self::Pyro, Self::PyroName, Self::PyroMeta]
-            .into_iter()
-            .find(|p| p.as_str().eq_ignore_ascii_case(name))
+        [Self::Pyro, Self::PyroName, Self::PyroMeta].into_iter().find(|p| p.as_str().eq_ignore_ascii_case(name))
     }
 }
 
@@ -317,10 +316,7 @@ pub struct MetaTags<'a> {
 
 impl<'a> MetaTags<'a> {
     fn new(text: &'a str) -> Self {
-        Self {
-            text,
-            rest: Some(text),
-        }
+        Self { text, rest: Some(text) }
     }
 }
 
@@ -398,19 +394,14 @@ impl fmt::Display for UriError {
             Self::Invalid => f.write_str("invalid uri"),
             Self::UnknownProtocol => f.write_str("invalid uri (protocol)"),
             Self::InvalidLocation => f.write_str("invalid uri (location)"),
-            Self::TooManyBrackets => {
-                f.write_str("invalid ipv6 address: enclosed in too many brackets")
+            Self::TooManyBrackets => f.write_str("invalid ipv6 address: enclosed in too many brackets"),
+            Self::NotNumericIpv6 => {
+                f.write_str("invalid ipv6 address: the part between brackets must be a numeric ipv6 address")
             }
-            Self::NotNumericIpv6 => f.write_str(
-                "invalid ipv6 address: the part between brackets must be a numeric ipv6 address",
-            ),
             Self::InvalidPort { port: None } => f.write_str("invalid port in uri, port=None"),
             Self::InvalidPort { port: Some(port) } => write!(f, "invalid port in uri, port={port}"),
             Self::PortOutOfRange { port } => {
-                write!(
-                    f,
-                    "port in uri does not fit in a 64-bit signed integer, port={port}"
-                )
+                write!(f, "port in uri does not fit in a 64-bit signed integer, port={port}")
             }
         }
     }
@@ -465,13 +456,6 @@ impl fmt::Display for PortText {
         Ok(())
     }
 }
-
-/// Location prefix of a Unix domain socket.
-const UNIX_PREFIX: &str = "./u:";
-
-/// Python's default limit on the digits `int()` converts (`sys.get_int_max_str_digits()`);
-/// longer port texts are refused, even with leading zeros.
-const INT_MAX_STR_DIGITS: usize = 4300;
 
 /// `PYRO` + ASCII letters, then `:`. Returns the protocol name and the text after the colon.
 fn split_protocol(text: &str) -> Option<(&str, &str)> {
@@ -528,12 +512,8 @@ fn parse_location(location: &str, default_port: Option<i64>) -> Result<Location<
     let port = match port_text.filter(|text| !text.is_empty()) {
         None => default_port.ok_or(UriError::InvalidPort { port: None })?,
         Some(text) => py_int(text).map_err(|e| match e {
-            IntError::Invalid => UriError::InvalidPort {
-                port: Some(PortText::new(text)),
-            },
-            IntError::OutOfRange => UriError::PortOutOfRange {
-                port: PortText::new(text),
-            },
+            IntError::Invalid => UriError::InvalidPort { port: Some(PortText::new(text)) },
+            IntError::OutOfRange => UriError::PortOutOfRange { port: PortText::new(text) },
         })?,
     };
     Ok(Location::Tcp { host, port })
@@ -542,23 +522,14 @@ fn parse_location(location: &str, default_port: Option<i64>) -> Result<Location<
 /// After `[`: `([0-9a-fA-F:%]+)](:(\d+))?`, anything after it ignored. Returns the address
 /// and the port digits, if any.
 fn split_ipv6(inside: &str) -> Result<(&str, Option<&str>), UriError> {
-    let len = inside
-        .bytes()
-        .take_while(|b| b.is_ascii_hexdigit() || *b == b':' || *b == b'%')
-        .count();
-    let (host, after) = inside
-        .split_at_checked(len)
-        .ok_or(UriError::NotNumericIpv6)?;
+    let len = inside.bytes().take_while(|b| b.is_ascii_hexdigit() || *b == b':' || *b == b'%').count();
+    let (host, after) = inside.split_at_checked(len).ok_or(UriError::NotNumericIpv6)?;
     let after = after.strip_prefix(']').ok_or(UriError::NotNumericIpv6)?;
     if host.is_empty() {
         return Err(UriError::NotNumericIpv6);
     }
     let port = after.strip_prefix(':').and_then(|digits| {
-        let len = digits
-            .chars()
-            .take_while(|c| decimal_value(*c).is_some())
-            .map(char::len_utf8)
-            .sum();
+        let len = digits.chars().take_while(|c| decimal_value(*c).is_some()).map(char::len_utf8).sum();
         digits.get(..len).filter(|d| !d.is_empty())
     });
     Ok((host, port))
@@ -580,7 +551,7 @@ enum IntError {
 /// whitespace (`\t\n\v\f\r `, not U+001C..U+001F), an optional sign, digits with single `_`
 /// between them, ASCII whitespace.
 fn py_int(text: &str) -> Result<i64, IntError> {
-    #[derive(Clone, Copy, PartialEq)]
+    #[derive(Clone, Copy)]
     enum State {
         Leading,
         Sign,
@@ -613,43 +584,18 @@ fn py_int(text: &str) -> Result<i64, IntError> {
                 magnitude = magnitude
                     .and_then(|m| m.checked_mul(10))
                     .and_then(|m| m.checked_add(u64::from(byte.saturating_sub(b'0'))));
-                State::Digits {
-                    after_underscore: false,
-                }
+                State::Digits { after_underscore: false }
             }
-            (
-                State::Digits {
-                    after_underscore: false,
-                },
-                b'_',
-            ) => State::Digits {
-                after_underscore: true,
-            },
-            (
-                State::Digits {
-                    after_underscore: false,
-                }
-                | State::Trailing,
-                _,
-            ) if space => State::Trailing,
+            (State::Digits { after_underscore: false }, b'_') => State::Digits { after_underscore: true },
+            (State::Digits { after_underscore: false } | State::Trailing, _) if space => State::Trailing,
             _ => return Err(IntError::Invalid),
         };
     }
-    if !matches!(
-        state,
-        State::Digits {
-            after_underscore: false
-        } | State::Trailing
-    ) || digits > INT_MAX_STR_DIGITS
-    {
+    if !matches!(state, State::Digits { after_underscore: false } | State::Trailing) || digits > INT_MAX_STR_DIGITS {
         return Err(IntError::Invalid);
     }
     let magnitude = magnitude.ok_or(IntError::OutOfRange)?;
-    let value = if negative {
-        0i64.checked_sub_unsigned(magnitude)
-    } else {
-        i64::try_from(magnitude).ok()
-    };
+    let value = if negative { 0i64.checked_sub_unsigned(magnitude) } else { i64::try_from(magnitude).ok() };
     value.ok_or(IntError::OutOfRange)
 }
 
@@ -673,12 +619,17 @@ fn same_tags(a: &str, b: &str) -> bool {
 /// know them.
 fn decimal_value(c: char) -> Option<u8> {
     let code = u32::from(c);
-    let run = ND_ZEROS
-        .partition_point(|&zero| zero <= code)
-        .checked_sub(1)?;
+    let run = ND_ZEROS.partition_point(|&zero| zero <= code).checked_sub(1)?;
     let offset = code.checked_sub(*ND_ZEROS.get(run)?)?;
     u8::try_from(offset).ok().filter(|d| *d < 10)
 }
+
+/// Location prefix of a Unix domain socket.
+const UNIX_PREFIX: &str = "./u:";
+
+/// Python's default limit on the digits `int()` converts (`sys.get_int_max_str_digits()`);
+/// longer port texts are refused, even with leading zeros.
+const INT_MAX_STR_DIGITS: usize = 4300;
 
 /// Code points of the digit zero of every run of ten Unicode decimal digits (category Nd),
 /// ascending. Unicode 14.0.0, as in CPython 3.11 (the pinned interpreter, 3.11.7). Generated
@@ -687,12 +638,11 @@ fn decimal_value(c: char) -> Option<u8> {
 /// after checking that every Nd character is such a zero plus 0..=9 with that decimal
 /// value, and that no other character has a decimal value.
 const ND_ZEROS: [u32; 66] = [
-    0x30, 0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66,
-    0xde6, 0xe50, 0xed0, 0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90,
-    0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620, 0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10,
-    0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0, 0x112f0, 0x11450, 0x114d0, 0x11650,
-    0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60, 0x16ac0, 0x16b50,
-    0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
+    0x30, 0x660, 0x6f0, 0x7c0, 0x966, 0x9e6, 0xa66, 0xae6, 0xb66, 0xbe6, 0xc66, 0xce6, 0xd66, 0xde6, 0xe50, 0xed0,
+    0xf20, 0x1040, 0x1090, 0x17e0, 0x1810, 0x1946, 0x19d0, 0x1a80, 0x1a90, 0x1b50, 0x1bb0, 0x1c40, 0x1c50, 0xa620,
+    0xa8d0, 0xa900, 0xa9d0, 0xa9f0, 0xaa50, 0xabf0, 0xff10, 0x104a0, 0x10d30, 0x11066, 0x110f0, 0x11136, 0x111d0,
+    0x112f0, 0x11450, 0x114d0, 0x11650, 0x116c0, 0x11730, 0x118e0, 0x11950, 0x11c50, 0x11d50, 0x11da0, 0x16a60,
+    0x16ac0, 0x16b50, 0x1d7ce, 0x1d7d8, 0x1d7e2, 0x1d7ec, 0x1d7f6, 0x1e140, 0x1e2f0, 0x1e950, 0x1fbf0,
 ];
 
 #[cfg(test)]
@@ -708,22 +658,11 @@ mod tests {
     }
 
     fn err(text: &str) -> String {
-        parse(text)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_else(|| panic!("{text:?} was accepted"))
+        parse(text).err().map(|e| e.to_string()).unwrap_or_else(|| panic!("{text:?} was accepted"))
     }
 
     /// protocol, object, host, port, sockname, location, str
-    type Fields<'a> = (
-        &'a str,
-        &'a str,
-        Option<&'a str>,
-        Option<i64>,
-        Option<&'a str>,
-        Option<String>,
-        String,
-    );
+    type Fields<'a> = (&'a str, &'a str, Option<&'a str>, Option<i64>, Option<&'a str>, Option<String>, String);
 
     fn fields(text: &str) -> Fields<'_> {
         let uri = parse(text).unwrap_or_else(|e| panic!("{text:?}: {e}"));
@@ -738,31 +677,12 @@ mod tests {
         )
     }
 
-    fn tcp<'a>(
-        proto: &'a str,
-        object: &'a str,
-        host: &'a str,
-        port: i64,
-        location: &str,
-        text: &str,
-    ) -> Fields<'a> {
-        (
-            proto,
-            object,
-            Some(host),
-            Some(port),
-            None,
-            Some(location.to_string()),
-            text.to_string(),
-        )
+    fn tcp<'a>(proto: &'a str, object: &'a str, host: &'a str, port: i64, location: &str, text: &str) -> Fields<'a> {
+        (proto, object, Some(host), Some(port), None, Some(location.to_string()), text.to_string())
     }
 
     fn tags(uri: &Uri<'_>) -> Vec<String> {
-        let mut tags: Vec<String> = uri
-            .meta_tags()
-            .expect("PYROMETA")
-            .map(String::from)
-            .collect();
+        let mut tags: Vec<String> = uri.meta_tags().expect("PYROMETA").map(String::from).collect();
         tags.sort();
         tags
     }
@@ -772,85 +692,26 @@ mod tests {
         let pyro = |o, h, p: i64, loc: &str, s: &str| tcp("PYRO", o, h, p, loc, s);
         assert_eq!(
             fields("PYRO:objectid@localhost:9999"),
-            pyro(
-                "objectid",
-                "localhost",
-                9999,
-                "localhost:9999",
-                "PYRO:objectid@localhost:9999"
-            )
+            pyro("objectid", "localhost", 9999, "localhost:9999", "PYRO:objectid@localhost:9999")
         );
         assert_eq!(
             fields("pyro:objectid@localhost:9999"),
-            pyro(
-                "objectid",
-                "localhost",
-                9999,
-                "localhost:9999",
-                "PYRO:objectid@localhost:9999"
-            )
+            pyro("objectid", "localhost", 9999, "localhost:9999", "PYRO:objectid@localhost:9999")
         );
-        assert_eq!(
-            fields("PYRO:obj@127.0.0.1:0"),
-            pyro("obj", "127.0.0.1", 0, "127.0.0.1:0", "PYRO:obj@127.0.0.1:0")
-        );
-        assert_eq!(
-            fields("PYRO:obj@:9999"),
-            (
-                "PYRO",
-                "obj",
-                Some(""),
-                Some(9999),
-                None,
-                None,
-                "PYRO:obj".to_string()
-            )
-        );
-        assert_eq!(
-            fields("PYRO:obj@host:99999"),
-            pyro("obj", "host", 99999, "host:99999", "PYRO:obj@host:99999")
-        );
-        assert_eq!(
-            fields("PYRO:obj@host:-1"),
-            pyro("obj", "host", -1, "host:-1", "PYRO:obj@host:-1")
-        );
-        assert_eq!(
-            fields("PYRO:obj@host: 12"),
-            pyro("obj", "host", 12, "host:12", "PYRO:obj@host:12")
-        );
-        assert_eq!(
-            fields("PYRO:obj@host:12 "),
-            pyro("obj", "host", 12, "host:12", "PYRO:obj@host:12")
-        );
-        assert_eq!(
-            fields("PYRO:obj@@host:1"),
-            pyro("obj", "@host", 1, "@host:1", "PYRO:obj@@host:1")
-        );
-        assert_eq!(
-            fields("PYRO:a@b@host:1"),
-            pyro("a", "b@host", 1, "b@host:1", "PYRO:a@b@host:1")
-        );
-        assert_eq!(
-            fields("PYRO:obj:colon@host:1"),
-            pyro("obj:colon", "host", 1, "host:1", "PYRO:obj:colon@host:1")
-        );
-        assert_eq!(
-            fields("PYRO:obj@[::1]:9999"),
-            pyro("obj", "::1", 9999, "[::1]:9999", "PYRO:obj@[::1]:9999")
-        );
-        assert_eq!(
-            fields("PYRO:obj@[::1]:99x"),
-            pyro("obj", "::1", 99, "[::1]:99", "PYRO:obj@[::1]:99")
-        );
+        assert_eq!(fields("PYRO:obj@127.0.0.1:0"), pyro("obj", "127.0.0.1", 0, "127.0.0.1:0", "PYRO:obj@127.0.0.1:0"));
+        assert_eq!(fields("PYRO:obj@:9999"), ("PYRO", "obj", Some(""), Some(9999), None, None, "PYRO:obj".to_string()));
+        assert_eq!(fields("PYRO:obj@host:99999"), pyro("obj", "host", 99999, "host:99999", "PYRO:obj@host:99999"));
+        assert_eq!(fields("PYRO:obj@host:-1"), pyro("obj", "host", -1, "host:-1", "PYRO:obj@host:-1"));
+        assert_eq!(fields("PYRO:obj@host: 12"), pyro("obj", "host", 12, "host:12", "PYRO:obj@host:12"));
+        assert_eq!(fields("PYRO:obj@host:12 "), pyro("obj", "host", 12, "host:12", "PYRO:obj@host:12"));
+        assert_eq!(fields("PYRO:obj@@host:1"), pyro("obj", "@host", 1, "@host:1", "PYRO:obj@@host:1"));
+        assert_eq!(fields("PYRO:a@b@host:1"), pyro("a", "b@host", 1, "b@host:1", "PYRO:a@b@host:1"));
+        assert_eq!(fields("PYRO:obj:colon@host:1"), pyro("obj:colon", "host", 1, "host:1", "PYRO:obj:colon@host:1"));
+        assert_eq!(fields("PYRO:obj@[::1]:9999"), pyro("obj", "::1", 9999, "[::1]:9999", "PYRO:obj@[::1]:9999"));
+        assert_eq!(fields("PYRO:obj@[::1]:99x"), pyro("obj", "::1", 99, "[::1]:99", "PYRO:obj@[::1]:99"));
         assert_eq!(
             fields("PYRO:obj@[fe80::1%1]:5"),
-            pyro(
-                "obj",
-                "fe80::1%1",
-                5,
-                "[fe80::1%1]:5",
-                "PYRO:obj@[fe80::1%1]:5"
-            )
+            pyro("obj", "fe80::1%1", 5, "[fe80::1%1]:5", "PYRO:obj@[fe80::1%1]:5")
         );
         assert_eq!(
             fields("PYRO:obj@./u:/tmp/sock"),
@@ -866,59 +727,25 @@ mod tests {
         );
         assert_eq!(
             fields("PYRONAME:some.name"),
-            (
-                "PYRONAME",
-                "some.name",
-                None,
-                None,
-                None,
-                None,
-                "PYRONAME:some.name".to_string()
-            )
+            ("PYRONAME", "some.name", None, None, None, None, "PYRONAME:some.name".to_string())
         );
         assert_eq!(
             fields("PYRONAME:some.name@nshost"),
-            tcp(
-                "PYRONAME",
-                "some.name",
-                "nshost",
-                9090,
-                "nshost:9090",
-                "PYRONAME:some.name@nshost:9090"
-            )
+            tcp("PYRONAME", "some.name", "nshost", 9090, "nshost:9090", "PYRONAME:some.name@nshost:9090")
         );
         assert_eq!(
             fields("pyroname:x@[::1]"),
-            tcp(
-                "PYRONAME",
-                "x",
-                "::1",
-                9090,
-                "[::1]:9090",
-                "PYRONAME:x@[::1]:9090"
-            )
+            tcp("PYRONAME", "x", "::1", 9090, "[::1]:9090", "PYRONAME:x@[::1]:9090")
         );
-        assert_eq!(
-            parse("PYRONAME:some.name@./u:/tmp/ns")
-                .ok()
-                .and_then(|u| u.sockname()),
-            Some("/tmp/ns")
-        );
-        assert_eq!(
-            fields("PYRO:obj@host:1\n"),
-            pyro("obj", "host", 1, "host:1", "PYRO:obj@host:1")
-        );
-        assert_eq!(
-            fields("PYRO:éè@höst:1"),
-            pyro("éè", "höst", 1, "höst:1", "PYRO:éè@höst:1")
-        );
+        assert_eq!(parse("PYRONAME:some.name@./u:/tmp/ns").ok().and_then(|u| u.sockname()), Some("/tmp/ns"));
+        assert_eq!(fields("PYRO:obj@host:1\n"), pyro("obj", "host", 1, "host:1", "PYRO:obj@host:1"));
+        assert_eq!(fields("PYRO:éè@höst:1"), pyro("éè", "höst", 1, "höst:1", "PYRO:éè@höst:1"));
     }
 
     #[test]
     fn spec_table_rejected_rows_print_pythons_message() {
         let none = "invalid port in uri, port=None";
-        let numeric =
-            "invalid ipv6 address: the part between brackets must be a numeric ipv6 address";
+        let numeric = "invalid ipv6 address: the part between brackets must be a numeric ipv6 address";
         for (text, message) in [
             ("PYRO:obj@host", none),
             ("PYRO:obj@host:", none),
@@ -931,10 +758,7 @@ mod tests {
             ("PYRO:obj@[::1]:", none),
             ("PYRO:obj@[::1]x", none),
             ("PYRO:obj@[fe80::1%eth0]:9999", numeric),
-            (
-                "PYRO:obj@[[::1]]:9999",
-                "invalid ipv6 address: enclosed in too many brackets",
-            ),
+            ("PYRO:obj@[[::1]]:9999", "invalid ipv6 address: enclosed in too many brackets"),
             ("PYRO:obj@[host]:9999", numeric),
             ("PYRO:obj@::1:9999", "invalid port in uri, port=:1:9999"),
             ("PYRO:obj@./u:", "invalid uri (location)"),
@@ -949,10 +773,7 @@ mod tests {
             ("PYRO:", "invalid uri"),
         ] {
             assert_eq!(err(text), message, "{text:?}");
-            assert_eq!(
-                parse(text).err().map(|e| e.pyro_class()),
-                Some("Pyro5.errors.PyroError")
-            );
+            assert_eq!(parse(text).err().map(|e| e.pyro_class()), Some("Pyro5.errors.PyroError"));
         }
     }
 
@@ -962,14 +783,8 @@ mod tests {
         let name = parse("PYRONAME:x@").expect("accepted");
         assert_eq!((name.object(), name.location()), ("x@", None));
         assert_eq!(parse("PYRONAME:x@\n").map(|u| u.object()), Ok("x@"));
-        assert_eq!(
-            parse("PYRO:@@h:1").map(|u| (u.object(), u.host())),
-            Ok(("@", Some("h")))
-        );
-        assert_eq!(
-            parse("PYROMETA:x@").map(|u| tags(&u)),
-            Ok(std::vec![String::from("x@")])
-        );
+        assert_eq!(parse("PYRO:@@h:1").map(|u| (u.object(), u.host())), Ok(("@", Some("h"))));
+        assert_eq!(parse("PYROMETA:x@").map(|u| tags(&u)), Ok(std::vec![String::from("x@")]));
     }
 
     #[test]
@@ -977,51 +792,30 @@ mod tests {
         assert_eq!(fields("PYRO:obj@host:1\n").2, Some("host"));
         assert_eq!(parse("PYRONAME:obj\n").map(|u| u.object()), Ok("obj"));
         assert_eq!(parse("PYRO:obj@host:1\r\n").map(|u| u.port()), Ok(Some(1)));
-        for text in [
-            "PYRO:obj@host:1\n\n",
-            "PYRO:obj@ho\nst:1",
-            "PYRO:obj\n",
-            "\nPYRO:a@h:1",
-            "PYRO:\n",
-        ] {
+        for text in ["PYRO:obj@host:1\n\n", "PYRO:obj@ho\nst:1", "PYRO:obj\n", "\nPYRO:a@h:1", "PYRO:\n"] {
             assert_eq!(err(text), "invalid uri", "{text:?}");
         }
     }
 
     #[test]
     fn object_whitespace_is_pythons_isspace() {
-        for text in [
-            "PYRO:a\u{1c}b@h:1",
-            "PYRO:a\u{a0}b@h:1",
-            "PYRO:o\tb@h:1",
-            "PYRO:a\u{3000}@h:1",
-        ] {
+        for text in ["PYRO:a\u{1c}b@h:1", "PYRO:a\u{a0}b@h:1", "PYRO:o\tb@h:1", "PYRO:a\u{3000}@h:1"] {
             assert_eq!(err(text), "invalid uri", "{text:?}");
         }
         // Not whitespace to Python: a zero-width space and U+180E.
-        assert_eq!(
-            parse("PYRO:a\u{200b}b@h:1").map(|u| u.object()),
-            Ok("a\u{200b}b")
-        );
-        assert_eq!(
-            parse("PYRO:a\u{180e}b@h:1").map(|u| u.object()),
-            Ok("a\u{180e}b")
-        );
+        assert_eq!(parse("PYRO:a\u{200b}b@h:1").map(|u| u.object()), Ok("a\u{200b}b"));
+        assert_eq!(parse("PYRO:a\u{180e}b@h:1").map(|u| u.object()), Ok("a\u{180e}b"));
     }
 
     #[test]
     fn is_py_space_is_exactly_pythons_isspace() {
         // `[c for c in range(sys.maxunicode + 1) if chr(c).isspace()]` on the pinned Python.
         let python = [
-            0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000,
-            0x2001, 0x2002, 0x2003, 0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028,
-            0x2029, 0x202f, 0x205f, 0x3000,
+            0x9, 0xa, 0xb, 0xc, 0xd, 0x1c, 0x1d, 0x1e, 0x1f, 0x20, 0x85, 0xa0, 0x1680, 0x2000, 0x2001, 0x2002, 0x2003,
+            0x2004, 0x2005, 0x2006, 0x2007, 0x2008, 0x2009, 0x200a, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000,
         ];
-        let ours: Vec<u32> = (0..=0x10ffff)
-            .filter_map(char::from_u32)
-            .filter(|c| is_py_space(*c))
-            .map(u32::from)
-            .collect();
+        let ours: Vec<u32> =
+            (0..=0x10ffff).filter_map(char::from_u32).filter(|c| is_py_space(*c)).map(u32::from).collect();
         assert_eq!(ours, python);
     }
 
@@ -1076,21 +870,13 @@ mod tests {
             "1e3",
         ] {
             let text = std::format!("PYRO:obj@host:{port}");
-            assert_eq!(
-                err(&text),
-                std::format!("invalid port in uri, port={port}"),
-                "{text:?}"
-            );
+            assert_eq!(err(&text), std::format!("invalid port in uri, port={port}"), "{text:?}");
         }
     }
 
     #[test]
     fn ports_beyond_i64_are_the_one_deviation() {
-        for port in [
-            "9223372036854775808",
-            "-9223372036854775809",
-            "99999999999999999999",
-        ] {
+        for port in ["9223372036854775808", "-9223372036854775809", "99999999999999999999"] {
             let text = std::format!("PYRO:obj@host:{port}");
             match parse(&text) {
                 Err(UriError::PortOutOfRange { port: p }) => assert_eq!(p.as_str(), port),
@@ -1098,10 +884,7 @@ mod tests {
             }
         }
         // A syntax error wins over the size.
-        assert!(matches!(
-            parse("PYRO:obj@host:99999999999999999999x"),
-            Err(UriError::InvalidPort { .. })
-        ));
+        assert!(matches!(parse("PYRO:obj@host:99999999999999999999x"), Err(UriError::InvalidPort { .. })));
     }
 
     #[test]
@@ -1115,10 +898,7 @@ mod tests {
                 assert_eq!(p.as_str(), "0".repeat(PortText::CAPACITY));
                 assert_eq!(
                     parse(&long).err().map(|e| e.to_string()),
-                    Some(std::format!(
-                        "invalid port in uri, port={}...",
-                        "0".repeat(48)
-                    ))
+                    Some(std::format!("invalid port in uri, port={}...", "0".repeat(48)))
                 );
             }
             other => panic!("{other:?}"),
@@ -1142,31 +922,15 @@ mod tests {
     fn ipv6_location_rules() {
         assert_eq!(fields("PYRO:obj@[::1]:99x").3, Some(99));
         assert_eq!(fields("PYRO:obj@[fe80::1%1]:9999junk").2, Some("fe80::1%1"));
-        assert_eq!(
-            parse("PYRO:obj@[::1]:\u{661}").map(|u| u.port()),
-            Ok(Some(1))
-        );
-        assert_eq!(
-            parse("PYRO:obj@[::1]:\u{661}\u{662}x").map(|u| u.port()),
-            Ok(Some(12))
-        );
-        assert_eq!(
-            parse("PYRONAME:x@[::1]:\u{ff11}").map(|u| u.port()),
-            Ok(Some(1))
-        );
+        assert_eq!(parse("PYRO:obj@[::1]:\u{661}").map(|u| u.port()), Ok(Some(1)));
+        assert_eq!(parse("PYRO:obj@[::1]:\u{661}\u{662}x").map(|u| u.port()), Ok(Some(12)));
+        assert_eq!(parse("PYRONAME:x@[::1]:\u{ff11}").map(|u| u.port()), Ok(Some(1)));
         assert_eq!(parse("PYRONAME:x@[::1]:").map(|u| u.port()), Ok(Some(9090)));
         // `\d+` does not take a sign, so the port is missing.
         assert_eq!(err("PYRO:obj@[::1]:-1"), "invalid port in uri, port=None");
-        assert_eq!(
-            err("PYRO:obj@[fe80::1%eth0]"),
-            UriError::NotNumericIpv6.to_string()
-        );
+        assert_eq!(err("PYRO:obj@[fe80::1%eth0]"), UriError::NotNumericIpv6.to_string());
         for text in ["PYRONAME:x@[abc", "PYRONAME:x@[", "PYRO:obj@[]:1"] {
-            assert_eq!(
-                parse(text).err(),
-                Some(UriError::NotNumericIpv6),
-                "{text:?}"
-            );
+            assert_eq!(parse(text).err(), Some(UriError::NotNumericIpv6), "{text:?}");
         }
         // A bracketed host without ":" prints without brackets, and still parses back.
         let uri = parse("PYRO:obj@[ab]:5").expect("accepted");
@@ -1176,40 +940,22 @@ mod tests {
 
     #[test]
     fn location_forms() {
-        assert_eq!(
-            parse("PYRO:obj@./u:/a b").map(|u| u.sockname()),
-            Ok(Some("/a b"))
-        );
-        assert_eq!(
-            parse("PYRO:obj@h ost:1").map(|u| u.host()),
-            Ok(Some("h ost"))
-        );
+        assert_eq!(parse("PYRO:obj@./u:/a b").map(|u| u.sockname()), Ok(Some("/a b")));
+        assert_eq!(parse("PYRO:obj@h ost:1").map(|u| u.host()), Ok(Some("h ost")));
         assert_eq!(err("PYRO:obj@./u"), "invalid port in uri, port=None");
         assert_eq!(err("PYRO:obj@:"), "invalid port in uri, port=None");
         assert_eq!(err("PYRONAME:x@./u:a:b"), "invalid uri (location)");
         let empty = parse("PYRONAME:x@:1234").expect("accepted");
-        assert_eq!(
-            (empty.host(), empty.port(), empty.location()),
-            (Some(""), Some(1234), None)
-        );
+        assert_eq!((empty.host(), empty.port(), empty.location()), (Some(""), Some(1234), None));
         assert_eq!(empty.to_string(), "PYRONAME:x");
         assert_eq!(parse("PYRONAME:x@:").map(|u| u.port()), Ok(Some(9090)));
     }
 
     #[test]
     fn protocol_is_ascii_case_insensitive_and_checked_after_the_match() {
-        assert_eq!(
-            parse("PyRo:obj@host:1").map(|u| u.protocol()),
-            Ok(Protocol::Pyro)
-        );
-        assert_eq!(
-            parse("PYROname:x").map(|u| u.protocol()),
-            Ok(Protocol::PyroName)
-        );
-        assert_eq!(
-            parse("pYrOmEtA:a").map(|u| u.protocol()),
-            Ok(Protocol::PyroMeta)
-        );
+        assert_eq!(parse("PyRo:obj@host:1").map(|u| u.protocol()), Ok(Protocol::Pyro));
+        assert_eq!(parse("PYROname:x").map(|u| u.protocol()), Ok(Protocol::PyroName));
+        assert_eq!(parse("pYrOmEtA:a").map(|u| u.protocol()), Ok(Protocol::PyroMeta));
         assert_eq!(err("PYRONAMEX:a"), "invalid uri (protocol)");
         assert_eq!(err("PYROX:"), "invalid uri");
         assert_eq!(err("PYRO1:a@h:1"), "invalid uri");
@@ -1219,61 +965,29 @@ mod tests {
 
     #[test]
     fn ns_port_is_configurable_for_name_server_uris_only() {
-        assert_eq!(
-            Uri::parse_with_ns_port("PYRONAME:x@ns", 1234).map(|u| u.port()),
-            Ok(Some(1234))
-        );
-        assert_eq!(
-            Uri::parse_with_ns_port("PYROMETA:a@ns:", 77).map(|u| u.port()),
-            Ok(Some(77))
-        );
-        assert_eq!(
-            Uri::parse_with_ns_port("PYRONAME:x@ns:5", 1234).map(|u| u.port()),
-            Ok(Some(5))
-        );
-        assert_eq!(
-            Uri::parse_with_ns_port("PYRO:x@h", 1234).err(),
-            Some(UriError::InvalidPort { port: None })
-        );
+        assert_eq!(Uri::parse_with_ns_port("PYRONAME:x@ns", 1234).map(|u| u.port()), Ok(Some(1234)));
+        assert_eq!(Uri::parse_with_ns_port("PYROMETA:a@ns:", 77).map(|u| u.port()), Ok(Some(77)));
+        assert_eq!(Uri::parse_with_ns_port("PYRONAME:x@ns:5", 1234).map(|u| u.port()), Ok(Some(5)));
+        assert_eq!(Uri::parse_with_ns_port("PYRO:x@h", 1234).err(), Some(UriError::InvalidPort { port: None }));
     }
 
     #[test]
     fn meta_tags_are_a_set() {
         let uri = parse("PYROMETA:b,a,b,a,c").expect("accepted");
-        assert_eq!(
-            uri.meta_tags().map(|t| t.collect::<Vec<_>>()),
-            Some(std::vec!["b", "a", "c"])
-        );
+        assert_eq!(uri.meta_tags().map(|t| t.collect::<Vec<_>>()), Some(std::vec!["b", "a", "c"]));
         assert_eq!(uri.object(), "b,a,b,a,c");
         assert_eq!(uri.to_string(), "PYROMETA:b,a,c");
         assert_eq!(uri, parse("pyrometa:c,a,b").expect("accepted"));
         assert_ne!(uri, parse("PYROMETA:a,b").expect("accepted"));
-        assert_eq!(
-            tags(&parse("PYROMETA:a,,b").expect("accepted")),
-            ["", "a", "b"]
-        );
+        assert_eq!(tags(&parse("PYROMETA:a,,b").expect("accepted")), ["", "a", "b"]);
         let empty = parse("PYROMETA:,").expect("accepted");
-        assert_eq!(
-            empty.meta_tags().map(|t| t.collect::<Vec<_>>()),
-            Some(std::vec![""])
-        );
+        assert_eq!(empty.meta_tags().map(|t| t.collect::<Vec<_>>()), Some(std::vec![""]));
         assert_eq!(empty.to_string(), "PYROMETA:");
-        assert_eq!(
-            parse("PYROMETA:a,b@nshost").map(|u| u.to_string()),
-            Ok("PYROMETA:a,b@nshost:9090".into())
-        );
-        assert!(
-            parse("PYRONAME:a,b")
-                .expect("accepted")
-                .meta_tags()
-                .is_none()
-        );
+        assert_eq!(parse("PYROMETA:a,b@nshost").map(|u| u.to_string()), Ok("PYROMETA:a,b@nshost:9090".into()));
+        assert!(parse("PYRONAME:a,b").expect("accepted").meta_tags().is_none());
         // Whitespace cannot reach a parsed tag; tags of a constructed URI are stripped.
         let made = Uri::new(Protocol::PyroMeta, " x ,\u{1c}y,x", None);
-        assert_eq!(
-            made.meta_tags().map(|t| t.collect::<Vec<_>>()),
-            Some(std::vec!["x", "y"])
-        );
+        assert_eq!(made.meta_tags().map(|t| t.collect::<Vec<_>>()), Some(std::vec!["x", "y"]));
     }
 
     #[test]
@@ -1307,55 +1021,58 @@ mod tests {
             assert_eq!(uri.to_string(), printed);
             assert_eq!(parse(printed), Ok(uri));
         }
-        // Not round-trippable, as in Python: the empty host prints no location.
-        assert_eq!(
-            parse("PYRO:obj@:9999").map(|u| u.to_string()),
-            Ok("PYRO:obj".into())
-        );
+        // Not round-trippable, as in Python: the empty host prints no location; the name
+        // server host `./u` gets its default port and prints as a Unix socket location.
+        assert_eq!(parse("PYRO:obj@:9999").map(|u| u.to_string()), Ok("PYRO:obj".into()));
+        let odd = parse("PYRONAME:o@./u").expect("accepted");
+        assert_eq!((odd.host(), odd.port()), (Some("./u"), Some(9090)));
+        assert_eq!(odd.to_string(), "PYRONAME:o@./u:9090");
+        assert_eq!(parse("PYRONAME:o@./u:9090").map(|u| u.sockname()), Ok(Some("9090")));
     }
 
     #[test]
     fn constructors_print_like_python() {
-        assert_eq!(
-            Uri::new_pyro("obj", "::1", 5).to_string(),
-            "PYRO:obj@[::1]:5"
-        );
-        assert_eq!(
-            Uri::new_pyro("obj", "localhost", 9999).to_string(),
-            "PYRO:obj@localhost:9999"
-        );
-        assert_eq!(
-            Uri::new_unix("obj", "/run/x.sock").to_string(),
-            "PYRO:obj@./u:/run/x.sock"
-        );
-        assert_eq!(
-            Uri::new(Protocol::PyroName, "n", None).to_string(),
-            "PYRONAME:n"
-        );
+        assert_eq!(Uri::new_pyro("obj", "::1", 5).to_string(), "PYRO:obj@[::1]:5");
+        assert_eq!(Uri::new_pyro("obj", "localhost", 9999).to_string(), "PYRO:obj@localhost:9999");
+        assert_eq!(Uri::new_unix("obj", "/run/x.sock").to_string(), "PYRO:obj@./u:/run/x.sock");
+        assert_eq!(Uri::new(Protocol::PyroName, "n", None).to_string(), "PYRONAME:n");
         assert_eq!(Location::Tcp { host: "", port: 1 }.to_string(), ":1");
-        assert_eq!(
-            Uri::try_from("PYRO:obj@localhost:9999"),
-            Ok(Uri::new_pyro("obj", "localhost", 9999))
-        );
+        assert_eq!(Uri::try_from("PYRO:obj@localhost:9999"), Ok(Uri::new_pyro("obj", "localhost", 9999)));
+    }
+
+    // Accepted URIs print as text that parses back to them, except those `Uri::round_trips`
+    // names, which (in Python too) print as another URI.
+    proptest::proptest! {
+        #[test]
+        fn printed_uris_parse_back_to_themselves(
+            text in concat!(
+                r"(PYRO|pyroname|PyroMeta|PYROX|PYR)?:?[a-c@:,.%\u{1c}\u{a0} ]{0,5}",
+                r"(@(\./u:?|\[\[?|\[[0-9a-f:%]{1,4}\]?)?)?",
+                r"[a-f0-9@:%./u_+, \[\]\t\r\u{1c}\u{a0}\u{661}\u{ff11}-]{0,8}\n?",
+            )
+        ) {
+            if let Ok(uri) = Uri::parse(&text) {
+                let printed = uri.to_string();
+                let back = Uri::parse(&printed);
+                if !uri.round_trips() {
+                    proptest::prop_assert_ne!(back, Ok(uri), "{:?} -> {:?}", text, printed);
+                } else {
+                    proptest::prop_assert_eq!(back, Ok(uri), "{:?} -> {:?}", text, printed);
+                }
+            }
+        }
     }
 
     #[test]
     fn decimal_digits_table_is_runs_of_ten() {
-        assert!(
-            ND_ZEROS
-                .windows(2)
-                .all(|w| matches!(w, [a, b] if b - a >= 10))
-        );
+        assert!(ND_ZEROS.windows(2).all(|w| matches!(w, [a, b] if b - a >= 10)));
         for zero in ND_ZEROS {
             for d in 0..10u8 {
                 let c = char::from_u32(zero + u32::from(d)).expect("scalar value");
                 assert_eq!(decimal_value(c), Some(d), "{c:?}");
             }
         }
-        let count = (0..=0x10ffff)
-            .filter_map(char::from_u32)
-            .filter(|c| decimal_value(*c).is_some())
-            .count();
+        let count = (0..=0x10ffff).filter_map(char::from_u32).filter(|c| decimal_value(*c).is_some()).count();
         assert_eq!(count, ND_ZEROS.len() * 10);
         assert_eq!(decimal_value('/'), None);
         assert_eq!(decimal_value(':'), None);
@@ -1365,23 +1082,11 @@ mod tests {
     #[test]
     fn errors_print_pythons_text() {
         assert_eq!(UriError::Invalid.to_string(), "invalid uri");
+        assert_eq!(UriError::UnknownProtocol.to_string(), "invalid uri (protocol)");
+        assert_eq!(UriError::InvalidLocation.to_string(), "invalid uri (location)");
+        assert_eq!(UriError::InvalidPort { port: None }.to_string(), "invalid port in uri, port=None");
         assert_eq!(
-            UriError::UnknownProtocol.to_string(),
-            "invalid uri (protocol)"
-        );
-        assert_eq!(
-            UriError::InvalidLocation.to_string(),
-            "invalid uri (location)"
-        );
-        assert_eq!(
-            UriError::InvalidPort { port: None }.to_string(),
-            "invalid port in uri, port=None"
-        );
-        assert_eq!(
-            UriError::InvalidPort {
-                port: Some(PortText::new("1:2"))
-            }
-            .to_string(),
+            UriError::InvalidPort { port: Some(PortText::new("1:2")) }.to_string(),
             "invalid port in uri, port=1:2"
         );
     }

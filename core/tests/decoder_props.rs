@@ -21,11 +21,8 @@ struct Msg {
 
 impl Msg {
     fn encode(&self) -> Vec<u8> {
-        let list: Vec<Annotation<'_>> = self
-            .annotations
-            .iter()
-            .map(|(id, v)| Annotation::new(AnnotationId::new(*id).unwrap(), v))
-            .collect();
+        let list: Vec<Annotation<'_>> =
+            self.annotations.iter().map(|(id, v)| Annotation::new(AnnotationId::new(*id).unwrap(), v)).collect();
         let msg = OutgoingMessage {
             kind: MessageKind::from(self.kind),
             serializer: SerializerId::from(self.serializer),
@@ -35,7 +32,8 @@ impl Msg {
             annotations: &list,
             compress: false,
         };
-        let mut out = vec![0u8; 40 + self.payload.len() + self.annotations.iter().map(|a| 8 + a.1.len()).sum::<usize>()];
+        let mut out =
+            vec![0u8; 40 + self.payload.len() + self.annotations.iter().map(|a| 8 + a.1.len()).sum::<usize>()];
         let n = encode(&msg, &self.payload, &mut out, Limits::default()).unwrap();
         assert_eq!(n, out.len());
         out
@@ -73,7 +71,10 @@ fn msg() -> impl Strategy<Value = Msg> {
         any::<u16>(),
         any::<u16>(),
         proptest::option::of(any::<[u8; 16]>()),
-        proptest::collection::vec((proptest::array::uniform4(0u8..128), proptest::collection::vec(any::<u8>(), 0..20)), 0..4),
+        proptest::collection::vec(
+            (proptest::array::uniform4(0u8..128), proptest::collection::vec(any::<u8>(), 0..20)),
+            0..4,
+        ),
         proptest::collection::vec(any::<u8>(), 0..300),
     )
         .prop_map(|(kind, serializer, flags, seq, corr, annotations, payload)| Msg {
@@ -192,7 +193,10 @@ fn a_header_announcing_2_gb_is_refused_before_any_body_is_buffered() {
     {
         let mut decoder = Decoder::new(Vec::new(), Limits::default());
         let err = decoder.feed(&header).unwrap_err();
-        assert!(matches!(err, DecodeError::TooLarge { size: 2_000_000_000, max: 1_073_741_824, limited_by_storage: false }));
+        assert!(matches!(
+            err,
+            DecodeError::TooLarge { size: 2_000_000_000, max: 1_073_741_824, limited_by_storage: false }
+        ));
         assert!(decoder.into_storage().capacity() <= 64, "storage grew for a refused message");
     }
     let mut storage = [0u8; 100];
@@ -220,7 +224,8 @@ fn the_first_read_buf_never_reaches_past_the_header() {
     let mut storage = [0u8; 1024];
     let mut decoder = Decoder::new(&mut storage[..], Limits::default());
     assert_eq!(decoder.read_buf().unwrap().len(), HEADER_LEN);
-    let frame = Msg { kind: 4, serializer: 1, flags: 0, seq: 1, corr: None, annotations: vec![], payload: vec![7; 10] }.encode();
+    let frame = Msg { kind: 4, serializer: 1, flags: 0, seq: 1, corr: None, annotations: vec![], payload: vec![7; 10] }
+        .encode();
     decoder.read_buf().unwrap()[..10].copy_from_slice(&frame[..10]);
     assert_eq!(decoder.commit(10).unwrap(), Progress::NeedMore);
     assert_eq!(decoder.read_buf().unwrap().len(), 30);

@@ -72,8 +72,7 @@ pub fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value 
         .expect("write to the Python helper");
     let out = child.wait_with_output().expect("wait for the Python helper");
     assert!(out.status.success(), "{} failed ({})", path.display(), out.status);
-    serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("{} printed no JSON: {e}", path.display()))
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{} printed no JSON: {e}", path.display()))
 }
 
 /// Lowercase hex of `bytes`.
@@ -87,8 +86,5 @@ pub fn hex(bytes: &[u8]) -> String {
 /// On text that is not hex: test data is wrong.
 pub fn unhex(text: &str) -> Vec<u8> {
     assert!(text.len() % 2 == 0, "odd hex length");
-    (0..text.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits"))
-        .collect()
+    (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits")).collect()
 }

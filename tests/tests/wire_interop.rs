@@ -36,7 +36,8 @@ impl Spec {
     }
 
     fn encode(&self) -> Result<Vec<u8>, pyro5_core::wire::EncodeError> {
-        let ids: Vec<AnnotationId> = self.annotations.iter().map(|(k, _)| AnnotationId::try_from(k.as_str()).unwrap()).collect();
+        let ids: Vec<AnnotationId> =
+            self.annotations.iter().map(|(k, _)| AnnotationId::try_from(k.as_str()).unwrap()).collect();
         let annotations: Vec<Annotation<'_>> =
             ids.iter().zip(&self.annotations).map(|(id, (_, v))| Annotation::new(*id, v)).collect();
         let message = OutgoingMessage {
@@ -187,7 +188,11 @@ fn frames_agree_with_pyro5_both_ways() {
         match (ours, theirs.get("hex")) {
             (Err(e), None) => {
                 // Both refuse, with Pyro5's words.
-                assert_eq!(format!("ProtocolError: {}", e.pyro_message()), theirs["error"].as_str().unwrap(), "{spec:?}");
+                assert_eq!(
+                    format!("ProtocolError: {}", e.pyro_message()),
+                    theirs["error"].as_str().unwrap(),
+                    "{spec:?}"
+                );
                 refused += 1;
             }
             (Ok(ours), Some(theirs)) => {

@@ -7,7 +7,7 @@ use core::hint::black_box;
 use core::panic::PanicInfo;
 
 use pyro5_core::limits::Limits;
-// use pyro5_core::uri::Uri;
+use pyro5_core::uri::Uri;
 use pyro5_core::wire::{Decoder, MessageKind, OutgoingMessage, Progress, SerializerId, encode};
 
 static FRAME: &[u8] = include_bytes!("../../../../shared/vectors/messages/annotations_custom.bin");
@@ -26,7 +26,7 @@ pub extern "C" fn _start() -> ! {
     let mut out = [0u8; 128];
     let msg = OutgoingMessage::new(MessageKind::Result, SerializerId::Json, seq);
     let _ = black_box(encode(&msg, black_box(b"null"), &mut out, Limits::default()));
-    // let _ = black_box(Uri::parse(black_box("PYRO:obj@[::1]:9090")));
+    let _ = black_box(Uri::parse(black_box("PYRO:obj@[::1]:9090")));
     loop {
         core::hint::spin_loop();
     }

@@ -25,11 +25,7 @@ impl AnnotationId {
     /// # Errors
     /// [`AnnotationError::NonAsciiId`] (with offset 0) otherwise.
     pub const fn new(bytes: [u8; 4]) -> Result<Self, AnnotationError> {
-        if bytes.is_ascii() {
-            Ok(Self(bytes))
-        } else {
-            Err(AnnotationError::NonAsciiId { offset: 0, id: bytes })
-        }
+        if bytes.is_ascii() { Ok(Self(bytes)) } else { Err(AnnotationError::NonAsciiId { offset: 0, id: bytes }) }
     }
 
     /// The id as text.
@@ -177,10 +173,8 @@ fn split_chunk(bytes: &[u8], offset: usize) -> Result<(AnnotationId, &[u8], &[u8
         return Err(AnnotationError::Truncated { offset, remaining });
     };
     let [i0, i1, i2, i3, l0, l1, l2, l3] = *head;
-    let id = AnnotationId::new([i0, i1, i2, i3]).map_err(|_| AnnotationError::NonAsciiId {
-        offset,
-        id: [i0, i1, i2, i3],
-    })?;
+    let id = AnnotationId::new([i0, i1, i2, i3])
+        .map_err(|_| AnnotationError::NonAsciiId { offset, id: [i0, i1, i2, i3] })?;
     let length = u32::from_be_bytes([l0, l1, l2, l3]);
     let value_len = usize::try_from(length).unwrap_or(usize::MAX);
     if value_len > body.len() {
@@ -218,9 +212,7 @@ pub fn write(annotations: &[Annotation<'_>], out: &mut [u8]) -> Result<usize, An
     let mut rest = out;
     for a in annotations {
         let too_small = AnnotationError::BufferTooSmall { required };
-        let (head, tail) = core::mem::take(&mut rest)
-            .split_first_chunk_mut::<CHUNK_HEADER_LEN>()
-            .ok_or(too_small)?;
+        let (head, tail) = core::mem::take(&mut rest).split_first_chunk_mut::<CHUNK_HEADER_LEN>().ok_or(too_small)?;
         *head = chunk_header(a)?;
         let (value, tail) = tail.split_at_mut_checked(a.value.len()).ok_or(too_small)?;
         value.copy_from_slice(a.value);
@@ -286,9 +278,7 @@ impl AnnotationError {
     /// The text Pyro5 uses for the same fault when it receives such chunks.
     pub fn pyro_message(&self) -> &'static str {
         match self {
-            Self::Overrun { .. } | Self::Truncated { .. } => {
-                "annotation chunk length exceeds remaining data"
-            }
+            Self::Overrun { .. } | Self::Truncated { .. } => "annotation chunk length exceeds remaining data",
             Self::NonAsciiId { .. } => "'ascii' codec can't decode annotation id",
             Self::IdLength { .. } => "annotation identifier must be 4 ascii characters",
             Self::TooLong | Self::BufferTooSmall { .. } => "annotations too large",
@@ -299,10 +289,9 @@ impl AnnotationError {
 impl fmt::Display for AnnotationError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Overrun { offset, length, remaining } => write!(
-                f,
-                "annotation chunk at offset {offset} announces {length} bytes but only {remaining} remain"
-            ),
+            Self::Overrun { offset, length, remaining } => {
+                write!(f, "annotation chunk at offset {offset} announces {length} bytes but only {remaining} remain")
+            }
             Self::Truncated { offset, remaining } => write!(
                 f,
                 "annotation data ends with {remaining} stray bytes at offset {offset}, too few for a chunk header"
@@ -312,10 +301,7 @@ impl fmt::Display for AnnotationError {
                 "annotation id at offset {offset} is not ASCII ({:02x}{:02x}{:02x}{:02x})",
                 id[0], id[1], id[2], id[3]
             ),
-            Self::IdLength { len } => write!(
-                f,
-                "annotation id must be exactly 4 ASCII characters, got {len} bytes"
-            ),
+            Self::IdLength { len } => write!(f, "annotation id must be exactly 4 ASCII characters, got {len} bytes"),
             Self::TooLong => f.write_str("annotations exceed the 4 GiB a header can announce"),
             Self::BufferTooSmall { required } => {
                 write!(f, "output buffer too small for the annotations: {required} bytes needed")

@@ -151,10 +151,7 @@ impl<S: RxStorage> Decoder<S> {
     /// If `n` is longer than the slice `read_buf` returned (a bug in the caller).
     pub fn commit(&mut self, n: usize) -> Result<Progress, DecodeError> {
         let wanted = self.wanted();
-        assert!(
-            !self.complete && n <= wanted - self.filled,
-            "Decoder::commit({n}) beyond the slice read_buf returned"
-        );
+        assert!(!self.complete && n <= wanted - self.filled, "Decoder::commit({n}) beyond the slice read_buf returned");
         self.filled += n;
         if self.header.is_none() {
             let head = self.storage.bytes().get(..self.filled).unwrap_or_default();
@@ -261,9 +258,8 @@ impl<S: RxStorage> Decoder<S> {
         let header = self.header.ok_or(DecodeError::Internal)?;
         let frame = self.storage.bytes().get(..self.filled).ok_or(DecodeError::Internal)?;
         let body = frame.get(HEADER_LEN..).ok_or(DecodeError::Internal)?;
-        let (annotations, _payload) = body
-            .split_at_checked(header.annotations_len as usize)
-            .ok_or(DecodeError::Internal)?;
+        let (annotations, _payload) =
+            body.split_at_checked(header.annotations_len as usize).ok_or(DecodeError::Internal)?;
         AnnotationsView::new_checked(annotations)?;
         #[cfg(feature = "alloc")]
         if header.flags.contains(Flags::COMPRESSED) {

@@ -37,15 +37,7 @@ pub struct OutgoingMessage<'a> {
 impl<'a> OutgoingMessage<'a> {
     /// A message of `kind` with no flags, annotations, correlation id or compression.
     pub const fn new(kind: MessageKind, serializer: SerializerId, seq: u16) -> Self {
-        Self {
-            kind,
-            serializer,
-            flags: Flags::empty(),
-            seq,
-            correlation_id: None,
-            annotations: &[],
-            compress: false,
-        }
+        Self { kind, serializer, flags: Flags::empty(), seq, correlation_id: None, annotations: &[], compress: false }
     }
 
     /// The message that re-sends a received header as it was, for relays and tests.
@@ -113,9 +105,7 @@ impl<'o, 'm> MessageWriter<'o, 'm> {
     pub fn new(out: &'o mut [u8], message: &'m OutgoingMessage<'m>, limits: Limits) -> Result<Self, EncodeError> {
         let annotations_len = annotations::encoded_len(message.annotations)?;
         let payload_at = HEADER_LEN + annotations_len as usize;
-        let region = out
-            .get_mut(HEADER_LEN..)
-            .ok_or(EncodeError::BufferTooSmall { required: payload_at })?;
+        let region = out.get_mut(HEADER_LEN..).ok_or(EncodeError::BufferTooSmall { required: payload_at })?;
         annotations::write(message.annotations, region).map_err(|e| match e {
             AnnotationError::BufferTooSmall { .. } => EncodeError::BufferTooSmall { required: payload_at },
             other => EncodeError::Annotations(other),
@@ -146,11 +136,13 @@ impl<'o, 'm> MessageWriter<'o, 'm> {
         if compressed {
             data_len = compress_in_place(self.out, self.payload_at, payload_end)?;
         }
-        let header = self.message.header(check_size(data_len, self.annotations_len, self.limits)?, self.annotations_len, compressed);
-        let head = self
-            .out
-            .first_chunk_mut::<HEADER_LEN>()
-            .ok_or(EncodeError::BufferTooSmall { required: HEADER_LEN })?;
+        let header = self.message.header(
+            check_size(data_len, self.annotations_len, self.limits)?,
+            self.annotations_len,
+            compressed,
+        );
+        let head =
+            self.out.first_chunk_mut::<HEADER_LEN>().ok_or(EncodeError::BufferTooSmall { required: HEADER_LEN })?;
         header.emit(head);
         Ok(self.payload_at + data_len)
     }
@@ -161,9 +153,7 @@ fn compress_in_place(out: &mut [u8], start: usize, end: usize) -> Result<usize, 
     let payload = out.get(start..end).ok_or(EncodeError::BufferTooSmall { required: end })?;
     let compressed = super::compression::deflate(payload);
     let required = start.saturating_add(compressed.len());
-    let dst = out
-        .get_mut(start..required)
-        .ok_or(EncodeError::BufferTooSmall { required })?;
+    let dst = out.get_mut(start..required).ok_or(EncodeError::BufferTooSmall { required })?;
     dst.copy_from_slice(&compressed);
     Ok(compressed.len())
 }
@@ -187,7 +177,12 @@ fn check_size(data_len: usize, annotations_len: u32, limits: Limits) -> Result<u
 ///
 /// # Errors
 /// As [`MessageWriter::finish`].
-pub fn encode(message: &OutgoingMessage<'_>, payload: &[u8], out: &mut [u8], limits: Limits) -> Result<usize, EncodeError> {
+pub fn encode(
+    message: &OutgoingMessage<'_>,
+    payload: &[u8],
+    out: &mut [u8],
+    limits: Limits,
+) -> Result<usize, EncodeError> {
     let mut writer = MessageWriter::new(out, message, limits)?;
     let required = writer.payload_at.saturating_add(payload.len());
     writer

@@ -74,9 +74,31 @@ impl<'a> HeaderView<'a> {
     /// Split the array into its fields; the layout is checked by the compiler.
     fn fields(&self) -> RawFields {
         let [
-            t0, t1, t2, t3, v0, v1, kind, serializer, f0, f1, q0, q1, d0, d1, d2, d3, a0, a1, a2, a3,
+            t0,
+            t1,
+            t2,
+            t3,
+            v0,
+            v1,
+            kind,
+            serializer,
+            f0,
+            f1,
+            q0,
+            q1,
+            d0,
+            d1,
+            d2,
+            d3,
+            a0,
+            a1,
+            a2,
+            a3,
             correlation_id @ ..,
-            r0, r1, m0, m1,
+            r0,
+            r1,
+            m0,
+            m1,
         ] = *self.0;
         RawFields {
             tag: [t0, t1, t2, t3],
@@ -535,14 +557,12 @@ impl fmt::Display for HeaderError {
                 "invalid data: message does not start with PYRO (got {:02x}{:02x}{:02x}{:02x}); the peer does not speak Pyro",
                 tag[0], tag[1], tag[2], tag[3]
             ),
-            Self::BadVersion(v) => write!(
-                f,
-                "invalid protocol version: {v} (this side speaks {PROTOCOL_VERSION}, Pyro5)"
-            ),
-            Self::BadMagic(m) => write!(
-                f,
-                "invalid message or protocol version: magic number {m:#06x}, expected {MAGIC:#06x}"
-            ),
+            Self::BadVersion(v) => {
+                write!(f, "invalid protocol version: {v} (this side speaks {PROTOCOL_VERSION}, Pyro5)")
+            }
+            Self::BadMagic(m) => {
+                write!(f, "invalid message or protocol version: magic number {m:#06x}, expected {MAGIC:#06x}")
+            }
         }
     }
 }
@@ -659,14 +679,8 @@ mod tests {
         extern crate std;
         use std::string::ToString;
         assert_eq!(HeaderError::BadTag(*b"GET ").pyro_message().to_string(), "invalid data");
-        assert_eq!(
-            HeaderError::BadVersion(501).pyro_message().to_string(),
-            "invalid protocol version: 501"
-        );
-        assert_eq!(
-            HeaderError::BadMagic(1).pyro_message().to_string(),
-            "invalid message or protocol version"
-        );
+        assert_eq!(HeaderError::BadVersion(501).pyro_message().to_string(), "invalid protocol version: 501");
+        assert_eq!(HeaderError::BadMagic(1).pyro_message().to_string(), "invalid message or protocol version");
         assert_eq!(HeaderError::BadMagic(1).pyro_class(), "Pyro5.errors.ProtocolError");
     }
 

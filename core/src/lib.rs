@@ -35,7 +35,7 @@
 //! assert_eq!(message.header().kind, MessageKind::Invoke);
 //! assert_eq!(message.header().serializer, SerializerId::Serpent);
 //! assert_eq!(message.header().flags, Flags::empty());
-//! let ids: Vec<_> = message.annotations().map(|a| a.unwrap().0).collect();
+//! let ids: Vec<_> = message.annotations().map(|(id, _)| id).collect();
 //! assert_eq!(ids, ["XYZZ", "ABCD"]);
 //! assert_eq!(message.payload()?, b"{}");
 //! # Ok::<(), pyro5_core::wire::DecodeError>(())
@@ -65,6 +65,7 @@ extern crate std;
 mod fmt;
 
 pub mod limits;
+pub mod ser;
 pub mod uri;
 pub mod wire;
 

@@ -1,0 +1,1 @@
+//! The json format (spec `SERIALIZERS.md`). Being written; nothing here yet.

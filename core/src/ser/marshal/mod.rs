@@ -1,0 +1,1 @@
+//! The marshal format (spec `SERIALIZERS.md`). Being written; nothing here yet.

@@ -1,0 +1,1 @@
+//! The msgpack format (spec `SERIALIZERS.md`). Being written; nothing here yet.

@@ -1,0 +1,201 @@
+//! Python's types that serde's data model lacks — sets, frozensets, complex numbers and
+//! integers wider than 128 bits — and the contract by which every format carries them.
+//!
+//! # The contract between values and formats
+//! A value asks for a Python type by serializing a *newtype struct* with one of the names
+//! below; a format that knows the name writes the Python type, any other serde format just
+//! writes the inner value:
+//!
+//! | name | inner value | serpent | json | marshal | msgpack |
+//! |---|---|---|---|---|---|
+//! | [`SET`] | a sequence | `{1,2}`, empty `()` | array | `<` set | array |
+//! | [`FROZENSET`] | a sequence | as set | error, as Pyro5 | `>` frozenset | error, as Pyro5 |
+//! | [`COMPLEX`] | a 2-tuple `(re, im)` of `f64` | `(1.0+2.0j)` | error, as Pyro5 | `y` | ext 0x30 |
+//! | [`BIGINT`] | a `str`: `-`? decimal digits, no leading zeros | digits | digits | `l` | ext 0x31 |
+//!
+//! Integers that fit in `i128`/`u128` need no wrapper: formats write `serialize_i128` and
+//! `serialize_u128` as Python ints (msgpack uses ext 0x31 outside the 64-bit range).
+//!
+//! Deserializing, typed targets see the natural serde shape (a set is a sequence, a complex
+//! number a 2-tuple, a big integer its decimal text). The dynamic `Value` (feature `alloc`)
+//! needs the exact Python type back, so it asks for *exact mode* by deserializing a newtype
+//! struct named [`VALUE`]. In exact mode, `deserialize_any` reports each Python type that
+//! serde cannot express as a map with a single entry whose key is the type's token:
+//! [`TUPLE`] → a sequence, [`SET`] / [`FROZENSET`] → a sequence, [`COMPLEX`] → `(re, im)`,
+//! [`BIGINT`] → the decimal text (only for integers outside `i128`/`u128`). Every other value
+//! is reported as usual (`visit_i64`, `visit_seq` for lists, `visit_map` for dicts...).
+//! Elements inside are deserialized by `Value` again, which asks for exact mode again.
+
+use core::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeSeq, SerializeTuple, Serializer};
+
+/// Newtype name asking for a Python `set`.
+pub const SET: &str = "$pyro5::set";
+/// Newtype name asking for a Python `frozenset`.
+pub const FROZENSET: &str = "$pyro5::frozenset";
+/// Newtype name asking for a Python `complex`.
+pub const COMPLEX: &str = "$pyro5::complex";
+/// Newtype name asking for a Python `int` given as decimal text.
+pub const BIGINT: &str = "$pyro5::bigint";
+/// Key (in exact mode) marking a Python `tuple`.
+pub const TUPLE: &str = "$pyro5::tuple";
+/// Newtype name a deserializing value uses to ask for exact mode.
+pub const VALUE: &str = "$pyro5::value";
+
+/// Whether `name` is one of the tokens above.
+pub fn is_token(name: &str) -> bool {
+    matches!(name, SET | FROZENSET | COMPLEX | BIGINT | TUPLE | VALUE)
+}
+
+/// A Python `set` of the items a slice holds.
+///
+/// ```
+/// # use pyro5_core::ser::python::Set;
+/// let methods = Set(&["echo", "ping"][..]);
+/// # let _ = methods;
+/// ```
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Set<'a, T>(pub &'a [T]);
+
+impl<T: Serialize> Serialize for Set<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(SET, &Items(self.0))
+    }
+}
+
+/// A Python `frozenset` of the items a slice holds.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct FrozenSet<'a, T>(pub &'a [T]);
+
+impl<T: Serialize> Serialize for FrozenSet<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(FROZENSET, &Items(self.0))
+    }
+}
+
+/// A Python `tuple` of the items a slice holds (Rust tuples are Python tuples already).
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Tuple<'a, T>(pub &'a [T]);
+
+impl<T: Serialize> Serialize for Tuple<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut t = serializer.serialize_tuple(self.0.len())?;
+        for item in self.0 {
+            t.serialize_element(item)?;
+        }
+        t.end()
+    }
+}
+
+/// The items of a set, as a sequence.
+struct Items<'a, T>(&'a [T]);
+
+impl<T: Serialize> Serialize for Items<'_, T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for item in self.0 {
+            seq.serialize_element(item)?;
+        }
+        seq.end()
+    }
+}
+
+/// A Python `complex` number.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Complex {
+    /// Real part.
+    pub re: f64,
+    /// Imaginary part.
+    pub im: f64,
+}
+
+impl Serialize for Complex {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(COMPLEX, &(self.re, self.im))
+    }
+}
+
+impl<'de> Deserialize<'de> for Complex {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Complex;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a complex number")
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<Complex, D::Error> {
+                let (re, im) = <(f64, f64)>::deserialize(d)?;
+                Ok(Complex { re, im })
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Complex, A::Error> {
+                let re = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(0, &self))?;
+                let im = seq.next_element()?.ok_or_else(|| de::Error::invalid_length(1, &self))?;
+                Ok(Complex { re, im })
+            }
+        }
+        deserializer.deserialize_newtype_struct(COMPLEX, V)
+    }
+}
+
+/// A Python `int` of any size, as decimal text borrowed from where it lives.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct BigInt<'a>(&'a str);
+
+impl<'a> BigInt<'a> {
+    /// Decimal text: an optional `-` then digits without leading zeros (`0` alone is fine).
+    ///
+    /// # Errors
+    /// [`BigIntError`] for anything else.
+    pub fn new(text: &'a str) -> Result<Self, BigIntError> {
+        let digits = text.strip_prefix('-').unwrap_or(text);
+        let ok = !digits.is_empty()
+            && digits.bytes().all(|b| b.is_ascii_digit())
+            && (digits == "0" || !digits.starts_with('0'))
+            && !(text.starts_with('-') && digits == "0");
+        if ok { Ok(Self(text)) } else { Err(BigIntError) }
+    }
+
+    /// The decimal text.
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
+impl Serialize for BigInt<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_newtype_struct(BIGINT, self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for BigInt<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = BigInt<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("an integer as decimal text borrowed from the payload")
+            }
+            fn visit_newtype_struct<D: Deserializer<'de>>(self, d: D) -> Result<BigInt<'de>, D::Error> {
+                d.deserialize_str(self)
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<BigInt<'de>, E> {
+                BigInt::new(v).map_err(|_| E::invalid_value(de::Unexpected::Str(v), &self))
+            }
+        }
+        deserializer.deserialize_newtype_struct(BIGINT, V)
+    }
+}
+
+/// Text that is not a normalized decimal integer.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct BigIntError;
+
+impl fmt::Display for BigIntError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("not a decimal integer: expected an optional '-' and digits without leading zeros")
+    }
+}
+
+impl core::error::Error for BigIntError {}

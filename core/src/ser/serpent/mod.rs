@@ -1,0 +1,1 @@
+//! The serpent format (spec `SERIALIZERS.md`). Being written; nothing here yet.

@@ -18,6 +18,8 @@ pub mod msgpack;
 pub mod output;
 pub mod python;
 pub mod serpent;
+#[cfg(feature = "alloc")]
+pub mod value;
 
 pub use message::Message;
 pub use output::{IoOutput, Output, OutputError, SliceOutput};

@@ -6,7 +6,8 @@
 //! server state machine in `pyro5-core`; until then the crate exports nothing.
 //!
 //! ```
-//! // Nothing to import yet: the crate compiles and is empty on purpose.
+//! // The crate exports nothing yet; depending on it is harmless.
+//! extern crate pyro5_macros;
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

@@ -10,6 +10,7 @@
 //! [`DEFAULT_MAX_DEPTH`] levels), nothing recurses without that bound, nothing panics, and
 //! errors carry the byte offset where the input went wrong.
 
+pub mod envelope;
 pub mod float;
 pub mod json;
 pub mod marshal;

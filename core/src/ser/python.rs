@@ -65,6 +65,30 @@ impl<T: Serialize> Serialize for Set<'_, T> {
     }
 }
 
+/// A Python `set` of the items an iterator yields (it is cloned to be walked).
+#[derive(Clone, Debug)]
+pub struct SetOf<I>(pub I);
+
+impl<I> Serialize for SetOf<I>
+where
+    I: Iterator + Clone,
+    I::Item: Serialize,
+{
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        struct Seq<I>(I);
+        impl<I> Serialize for Seq<I>
+        where
+            I: Iterator + Clone,
+            I::Item: Serialize,
+        {
+            fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+                serializer.collect_seq(self.0.clone())
+            }
+        }
+        serializer.serialize_newtype_struct(SET, &Seq(self.0.clone()))
+    }
+}
+
 /// A Python `frozenset` of the items a slice holds.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 pub struct FrozenSet<'a, T>(pub &'a [T]);
@@ -139,8 +163,9 @@ impl<'de> Deserialize<'de> for Complex {
     }
 }
 
-/// A Python `int` of any size, as decimal text borrowed from where it lives.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+/// A Python `int` of any size, as decimal text borrowed from where it lives. (Its ordering
+/// is that of the text, for use as a map key; it is not numeric.)
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
 pub struct BigInt<'a>(&'a str);
 
 impl<'a> BigInt<'a> {

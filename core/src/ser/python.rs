@@ -126,6 +126,38 @@ impl<T: Serialize> Serialize for Items<'_, T> {
     }
 }
 
+/// Python `bytes` borrowed from a slice (serde writes a plain `&[u8]` as a list of ints).
+/// Received, it borrows from the payload where the format allows (marshal, msgpack, a serpent
+/// `b'...'` literal without escapes); serpent's base64 dict needs decoding, so use an owned
+/// type (`Vec<u8>` through `serde_bytes`-style `deserialize_bytes`, or `Value`) for those.
+#[derive(Clone, Copy, Debug, Eq, Hash, Ord, PartialEq, PartialOrd)]
+pub struct Bytes<'a>(pub &'a [u8]);
+
+impl Serialize for Bytes<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Bytes<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Bytes<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("bytes borrowed from the payload")
+            }
+            fn visit_borrowed_bytes<E: de::Error>(self, v: &'de [u8]) -> Result<Bytes<'de>, E> {
+                Ok(Bytes(v))
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Bytes<'de>, E> {
+                Ok(Bytes(v.as_bytes()))
+            }
+        }
+        deserializer.deserialize_bytes(V)
+    }
+}
+
 /// A Python `complex` number.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct Complex {

@@ -1,5 +1,6 @@
 //! Entry points for the fuzz targets in `fuzz/`, compiled only under `cfg(fuzzing)`.
-//! Each one asserts the invariants that must hold for every input.
+//! Each one asserts the invariants that must hold for every input. The serializer targets
+//! need the `alloc` feature (the fuzz crate turns it on).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crate::limits::Limits;
@@ -98,3 +99,33 @@ pub fn uri(data: &[u8]) {
         assert_eq!(back, Ok(uri), "{text:?} printed as {printed:?}");
     }
 }
+
+/// Invariants every format's deserializer keeps on arbitrary input: no panic; a value that
+/// decodes re-encodes to bytes that decode to the same value; `skip_value`'s span decodes
+/// to what decoding in place gives; a typed target never panics either.
+macro_rules! format_target {
+    ($name:ident, $fmt:ident) => {
+        pub fn $name(data: &[u8]) {
+            use crate::ser::$fmt;
+            type Typed<'a> = crate::ser::envelope::Call<'a, (i64, &'a str, Option<f64>), serde::de::IgnoredAny>;
+            let _ = $fmt::from_slice::<Typed<'_>>(data);
+            let _ = $fmt::from_slice::<(bool, crate::ser::python::Complex, crate::ser::python::BigInt<'_>)>(data);
+            let value = $fmt::from_slice::<crate::ser::value::Value>(data);
+            if let Ok((span, _rest)) = $fmt::skip_value(data) {
+                let from_span = $fmt::from_slice::<crate::ser::value::Value>(span);
+                if let (Ok(a), Ok(b)) = (&value, &from_span) {
+                    assert!(a.is_identical(b), "skip_value span decodes differently");
+                }
+            }
+            if let Ok(v) = value {
+                if let Ok(bytes) = $fmt::to_vec(&v) {
+                    let again = $fmt::from_slice::<crate::ser::value::Value>(&bytes).expect("our own bytes decode");
+                    assert!(again.is_identical(&v), "{v:?} came back as {again:?}");
+                }
+            }
+        }
+    };
+}
+
+#[cfg(feature = "alloc")]
+format_target!(msgpack_de, msgpack);

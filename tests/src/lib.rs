@@ -10,6 +10,8 @@
 //! assert!(out.is_object());
 //! ```
 
+pub mod tagged;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};

@@ -3,7 +3,8 @@
 Each stdin line is a JSON request, each stdout line its JSON answer:
   {"format": name, "hex": bytes Rust wrote, "expected": tagged value}
     -> {"ok": bool, "got": tagged(loads(ours)), "want": tagged(loads(dumps(expected))),
-        "hex": dumps(loads(ours)) (what Python sends back), "error": text}
+        "hex": dumps(loads(ours)) (what Python sends back), "back": tagged(loads(hex)),
+        "error": text}
 The tagged form is the one of shared/vectors ($int, $float, $bytes, $tuple, $set,
 $frozenset, $dict, $complex). "want" is what Python itself gets when it sends `expected`
 through the same format: the test passes when our bytes give Python exactly that.
@@ -118,7 +119,9 @@ def handle(req):
         got = ser.loads(bytes.fromhex(req["hex"]))
     except Exception as e:  # noqa: BLE001 - reported to the test
         return {"ok": False, "error": "%s: %s" % (type(e).__name__, e), "want": tag(want)}
-    return {"ok": same(got, want), "got": tag(got), "want": tag(want), "hex": ser.dumps(got).hex()}
+    dumped = ser.dumps(got)
+    return {"ok": same(got, want), "got": tag(got), "want": tag(want), "hex": dumped.hex(),
+            "back": tag(ser.loads(dumped))}
 
 
 def main():

@@ -2,8 +2,8 @@
 //! `Value` equal to what Python decoded, in all four formats, and our encoder reproduces
 //! Python's bytes wherever Python is deterministic (serpent, json, msgpack; marshal by value).
 
-use pyro5_core::ser::msgpack;
 use pyro5_core::ser::value::Value;
+use pyro5_core::ser::{json, marshal, msgpack, serpent};
 use pyro5_interop_tests::{tagged, unhex, vectors_dir};
 use serde_json::Value as Json;
 
@@ -23,7 +23,7 @@ macro_rules! codec {
     };
 }
 
-const FORMATS: &[Format] = &[codec!(msgpack)];
+const FORMATS: &[Format] = &[codec!(serpent), codec!(json), codec!(marshal), codec!(msgpack)];
 
 /// What Pyro's loads gives, as a `Value`, from the recorded wire-level description.
 fn expected(format: &str, wire: &Json) -> Option<Value> {
@@ -113,6 +113,13 @@ fn every_recorded_payload_decodes_to_what_python_decoded_and_reencodes_to_its_by
         let bytes = std::fs::read(vectors_dir().join(file)).unwrap();
         assert_eq!(bytes, unhex(p["hex"].as_str().unwrap()));
         let got = (format.decode)(&bytes);
+        if p.get("wire_decoded").is_none() && p.get("wire_decode_error").is_none() {
+            // Not described (serpent's bytes literal, SERPENT_BYTES_REPR): it must decode.
+            if let Err(e) = got {
+                report.push(format!("{name}: {e}"));
+            }
+            continue;
+        }
         if p.get("wire_decode_error").is_some() {
             // Python refuses it (msgpack's strict map keys); we may be lenient.
             continue;
@@ -154,5 +161,5 @@ fn every_recorded_payload_decodes_to_what_python_decoded_and_reencodes_to_its_by
         }
     }
     assert!(report.is_empty(), "{} problems:\n{}", report.len(), report.join("\n"));
-    assert!(decoded > 80 * FORMATS.len() && exact > 60 * FORMATS.len(), "{decoded} decoded, {exact} byte-exact");
+    assert!(decoded > 80 * FORMATS.len() && exact > 60 * (FORMATS.len() - 1), "{decoded} decoded, {exact} byte-exact");
 }

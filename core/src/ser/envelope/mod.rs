@@ -11,7 +11,7 @@ use core::fmt;
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::ser::{Serialize, SerializeMap, SerializeTuple, Serializer};
 
-use crate::uri::{Location, Uri};
+use crate::uri::{Location, Protocol, Uri};
 use crate::wire::SerializerId;
 
 /// Method name of a batch call.
@@ -367,6 +367,66 @@ impl Serialize for UriState<'_, '_> {
         t.serialize_element(&host)?;
         t.serialize_element(&port)?;
         t.end()
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for Uri<'a> {
+    /// A URI as Pyro sends one: its `__class__` dict, or (as the name server's `list` does)
+    /// its text. Strings are borrowed from the payload; a `PYROMETA` URI's tag set cannot be
+    /// borrowed as one string and is refused in the dict form.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Uri<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Pyro URI: a Pyro5.core.URI dict or URI text")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Uri<'de>, E> {
+                Uri::parse(v).map_err(E::custom)
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Uri<'de>, M::Error> {
+                let mut uri = None;
+                while let Some(key) = map.next_key::<&str>()? {
+                    match key {
+                        CLASS_KEY => {
+                            let class = map.next_value::<&str>()?;
+                            if class != URI_CLASS {
+                                return Err(de::Error::custom(format_args!("expected a {URI_CLASS}, got a {class}")));
+                            }
+                        }
+                        "state" => uri = Some(map.next_value::<UriFromState<'de>>()?.0),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                uri.ok_or_else(|| de::Error::missing_field("state"))
+            }
+        }
+        deserializer.deserialize_any(V)
+    }
+}
+
+/// A URI from its state tuple `(protocol, object, sockname, host, port)`.
+struct UriFromState<'a>(Uri<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for UriFromState<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        type State<'s> = (&'s str, &'s str, Option<&'s str>, Option<&'s str>, Option<i64>);
+        let (protocol, object, sockname, host, port): State<'de> = Deserialize::deserialize(deserializer)?;
+        let protocol = match protocol {
+            "PYRO" => Protocol::Pyro,
+            "PYRONAME" => Protocol::PyroName,
+            "PYROMETA" => Protocol::PyroMeta,
+            other => return Err(de::Error::custom(format_args!("unknown URI protocol {other:?}"))),
+        };
+        let location = match (sockname, host, port) {
+            (Some(socket), _, _) => Some(Location::Unix { socket }),
+            (None, Some(host), Some(port)) => Some(Location::Tcp { host, port }),
+            (None, None, None) => None,
+            _ => return Err(de::Error::custom("URI state has a host without a port or a port without a host")),
+        };
+        Ok(UriFromState(Uri::new(protocol, object, location)))
     }
 }
 

@@ -143,3 +143,27 @@ fn class_dicts_put_the_class_last() {
 }
 
 use alloc::string::String;
+
+#[test]
+fn uris_read_back_from_their_class_dicts_and_from_text() {
+    use crate::ser::json;
+    for text in [
+        "PYRO:obj@localhost:9999",
+        "PYRO:obj@[::1]:5",
+        "PYRO:obj@./u:/tmp/s",
+        "PYRONAME:some.name",
+        "PYRONAME:x@ns:9090",
+    ] {
+        let uri = Uri::parse(text).unwrap();
+        let bytes = json::to_vec(&uri).unwrap();
+        let back: Uri<'_> = json::from_slice(&bytes).unwrap();
+        assert_eq!(back, uri, "{text}");
+        let quoted = std::format!("\"{text}\"");
+        assert_eq!(json::from_slice::<Uri<'_>>(quoted.as_bytes()).unwrap(), uri);
+    }
+    let recorded = include_bytes!("../../../../../shared/vectors/payloads/serpent/uri_ipv6.bin");
+    let uri: Uri<'_> = crate::ser::serpent::from_slice(recorded).unwrap();
+    assert_eq!(uri.host(), Some("::1"));
+    let proxy = br#"{"__class__": "Pyro5.client.Proxy", "state": []}"#;
+    assert!(json::from_slice::<Uri<'_>>(proxy).is_err());
+}

@@ -11,10 +11,13 @@
 //!   encoder ([`wire::MessageWriter`], [`wire::encode`]) and zlib compression (feature `alloc`).
 //! - [`uri`]: `PYRO:`, `PYRONAME:` and `PYROMETA:` URIs, parsed and printed exactly as Pyro5's
 //!   `Pyro5.core.URI` does, borrowed from the input.
+//! - [`ser`]: the four Pyro serializers (serpent, json, marshal, msgpack) as serde formats,
+//!   Python's types serde lacks ([`ser::python`]), Pyro's conventions ([`ser::envelope`]:
+//!   call envelope, exceptions, `__class__` dicts) and, with `alloc`, the dynamic `Value`.
 //! - [`limits`]: the size limits every layer enforces.
 //!
-//! The serializers, the server (daemon) and the client (proxy) state machines come next;
-//! nothing in this crate pretends to offer them yet.
+//! The server (daemon) and client (proxy) state machines come next; nothing in this crate
+//! pretends to offer them yet.
 //!
 //! # Example
 //! Decode a message as Python Pyro5 sends it, fed one byte at a time into a buffer on the
@@ -43,8 +46,8 @@
 //!
 //! # Features
 //! - *(none, the default)*: `no_std`, no allocator. Everything above works.
-//! - `alloc`: growable `Vec` receive storage and zlib compression of payloads
-//!   (Pyro's `COMPRESSION`), through `miniz_oxide`.
+//! - `alloc`: growable `Vec` receive storage, zlib compression of payloads (Pyro's
+//!   `COMPRESSION`, through `miniz_oxide`), `ser::value::Value`, `to_vec` in every format.
 //! - `std`: implies `alloc`.
 //! - `defmt` / `log`: logging through one of them (mutually exclusive).
 //!

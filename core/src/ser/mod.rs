@@ -10,6 +10,45 @@
 //! [`DEFAULT_MAX_DEPTH`] levels), nothing recurses without that bound, nothing panics, and
 //! errors carry the byte offset where the input went wrong.
 
+/// The writing functions every format offers on top of its own `to_output`: into a caller
+/// buffer, an `embedded_io::Write`, or (feature `alloc`) a new `Vec`.
+macro_rules! output_functions {
+    ($format:literal) => {
+        #[doc = concat!("Write `value` as ", $format, " at the start of `buf`; returns the length written.")]
+        ///
+        /// # Errors
+        /// As [`to_output`]; a full `buf` is an output error
+        /// ([`OutputError::BufferFull`](crate::ser::OutputError::BufferFull)).
+        pub fn to_slice<T: ?Sized + serde::Serialize>(value: &T, buf: &mut [u8]) -> Result<usize, Error> {
+            let mut out = crate::ser::SliceOutput::new(buf);
+            to_output(value, &mut out)?;
+            Ok(out.len())
+        }
+
+        #[doc = concat!("Write `value` as ", $format, " into an [`embedded_io::Write`].")]
+        ///
+        /// # Errors
+        /// As [`to_output`].
+        pub fn to_writer<W: embedded_io::Write, T: ?Sized + serde::Serialize>(
+            value: &T,
+            writer: W,
+        ) -> Result<(), Error> {
+            to_output(value, &mut crate::ser::IoOutput(writer))
+        }
+
+        #[doc = concat!("`value` as ", $format, " in a new `Vec`.")]
+        ///
+        /// # Errors
+        /// As [`to_output`].
+        #[cfg(feature = "alloc")]
+        pub fn to_vec<T: ?Sized + serde::Serialize>(value: &T) -> Result<alloc::vec::Vec<u8>, Error> {
+            let mut out = alloc::vec::Vec::new();
+            to_output(value, &mut out)?;
+            Ok(out)
+        }
+    };
+}
+
 pub mod envelope;
 pub mod float;
 pub mod json;

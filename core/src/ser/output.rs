@@ -97,7 +97,6 @@ impl<O: Output + ?Sized> Output for &mut O {
 }
 
 /// Adapts an [`Output`] to [`core::fmt::Write`], keeping the real error.
-#[allow(dead_code)] // for the text formats
 pub(crate) struct FmtAdapter<'o, O: Output> {
     pub(crate) out: &'o mut O,
     pub(crate) error: Option<OutputError>,

@@ -75,7 +75,7 @@ pub use error::Error;
 pub use ser::Compound;
 pub use ser::Serializer;
 
-use crate::ser::output::{IoOutput, Output, SliceOutput};
+use crate::ser::output::Output;
 
 /// The most decimal digits an integer may have: Python refuses to convert longer ones
 /// (`sys.get_int_max_str_digits()`, 4300 by default) and raises `ValueError`.
@@ -91,35 +91,7 @@ pub fn to_output<O: Output, T: ?Sized + Serialize>(value: &T, out: &mut O) -> Re
     value.serialize(&mut Serializer::new(out))
 }
 
-/// Write `value` as json into `buf`; returns the length written.
-///
-/// # Errors
-/// As [`to_output`]; a too small `buf` is [`Error::Output`] with
-/// [`OutputError::BufferFull`](crate::ser::OutputError::BufferFull).
-pub fn to_slice<T: ?Sized + Serialize>(value: &T, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut out = SliceOutput::new(buf);
-    to_output(value, &mut out)?;
-    Ok(out.len())
-}
-
-/// Write `value` as json into `writer`.
-///
-/// # Errors
-/// As [`to_output`].
-pub fn to_writer<W: embedded_io::Write, T: ?Sized + Serialize>(value: &T, writer: W) -> Result<(), Error> {
-    to_output(value, &mut IoOutput(writer))
-}
-
-/// `value` as json in a new `Vec`.
-///
-/// # Errors
-/// As [`to_output`].
-#[cfg(feature = "alloc")]
-pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<alloc::vec::Vec<u8>, Error> {
-    let mut out = alloc::vec::Vec::new();
-    to_output(value, &mut out)?;
-    Ok(out)
-}
+output_functions!("json");
 
 /// Read a `T` from `input`, which must hold one json value (and whitespace around it).
 ///

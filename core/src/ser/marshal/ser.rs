@@ -190,34 +190,7 @@ pub fn to_output<O: Output, T: ?Sized + Serialize>(value: &T, out: &mut O) -> Re
     value.serialize(&mut Serializer::new(out))
 }
 
-/// Serializes `value` at the start of `buf`, returning the number of bytes written.
-///
-/// # Errors
-/// [`Error::Output`] with `BufferFull` when `buf` is too small.
-pub fn to_slice<T: ?Sized + Serialize>(value: &T, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut out = SliceOutput::new(buf);
-    to_output(value, &mut out)?;
-    Ok(out.len())
-}
-
-/// Serializes `value` into an [`embedded_io::Write`].
-///
-/// # Errors
-/// [`Error::Output`] when writing fails.
-pub fn to_writer<W: embedded_io::Write, T: ?Sized + Serialize>(value: &T, writer: W) -> Result<(), Error> {
-    to_output(value, &mut crate::ser::output::IoOutput(writer))
-}
-
-/// Serializes `value` into a new `Vec`.
-///
-/// # Errors
-/// See [`Error`] for values marshal cannot hold.
-#[cfg(feature = "alloc")]
-pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<alloc::vec::Vec<u8>, Error> {
-    let mut out = alloc::vec::Vec::new();
-    to_output(value, &mut out)?;
-    Ok(out)
-}
+output_functions!("marshal");
 
 impl<'a, O: Output> ser::Serializer for &'a mut Serializer<O> {
     type Ok = ();

@@ -71,7 +71,7 @@ pub use de::Deserializer;
 pub use error::Error;
 pub use ser::{Compound, Serializer};
 
-use crate::ser::output::{IoOutput, Output, SliceOutput};
+use crate::ser::output::Output;
 
 /// Write `value` as msgpack into `out`.
 ///
@@ -81,34 +81,7 @@ pub fn to_output<O: Output, T: ?Sized + Serialize>(value: &T, out: &mut O) -> Re
     value.serialize(&mut Serializer::new(out))
 }
 
-/// Write `value` as msgpack at the start of `buf`; returns the length written.
-///
-/// # Errors
-/// [`Error::Output`] when `buf` is too small, or when `value` cannot be written.
-pub fn to_slice<T: ?Sized + Serialize>(value: &T, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut out = SliceOutput::new(buf);
-    to_output(value, &mut out)?;
-    Ok(out.len())
-}
-
-/// Write `value` as msgpack into an [`embedded_io::Write`].
-///
-/// # Errors
-/// When the writer fails or `value` cannot be written.
-pub fn to_writer<W: embedded_io::Write, T: ?Sized + Serialize>(value: &T, writer: W) -> Result<(), Error> {
-    to_output(value, &mut IoOutput(writer))
-}
-
-/// `value` as msgpack in a new `Vec`.
-///
-/// # Errors
-/// When `value` cannot be written.
-#[cfg(feature = "alloc")]
-pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<alloc::vec::Vec<u8>, Error> {
-    let mut out = alloc::vec::Vec::new();
-    to_output(value, &mut out)?;
-    Ok(out)
-}
+output_functions!("msgpack");
 
 /// Read a `T` from `input`, which must hold exactly one msgpack value.
 ///

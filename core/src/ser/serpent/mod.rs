@@ -65,16 +65,13 @@ mod parse;
 mod printable;
 mod ser;
 
-#[cfg(feature = "alloc")]
-use alloc::vec::Vec;
-
 use serde::{Deserialize, Serialize};
 
 pub use self::de::Deserializer;
 pub use self::error::Error;
 pub use self::ser::{Compound, Serializer};
 use crate::ser::DEFAULT_MAX_DEPTH;
-use crate::ser::output::{IoOutput, Output, SliceOutput};
+use crate::ser::output::Output;
 
 /// The line serpent writes before every value.
 pub const HEADER: &[u8] = b"# serpent utf-8 python3.2\n";
@@ -90,34 +87,7 @@ pub fn to_output<O: Output, T: ?Sized + Serialize>(value: &T, out: &mut O) -> Re
     value.serialize(&mut ser)
 }
 
-/// Write `value` as a serpent payload into `buf`; returns the length written.
-///
-/// # Errors
-/// As [`to_output`]; a buffer too small is [`Error::Output`].
-pub fn to_slice<T: ?Sized + Serialize>(value: &T, buf: &mut [u8]) -> Result<usize, Error> {
-    let mut out = SliceOutput::new(buf);
-    to_output(value, &mut out)?;
-    Ok(out.len())
-}
-
-/// Write `value` as a serpent payload into an [`embedded_io::Write`].
-///
-/// # Errors
-/// As [`to_output`].
-pub fn to_writer<W: embedded_io::Write, T: ?Sized + Serialize>(value: &T, writer: W) -> Result<(), Error> {
-    to_output(value, &mut IoOutput(writer))
-}
-
-/// A serpent payload of `value` in a new `Vec`.
-///
-/// # Errors
-/// As [`to_output`].
-#[cfg(feature = "alloc")]
-pub fn to_vec<T: ?Sized + Serialize>(value: &T) -> Result<Vec<u8>, Error> {
-    let mut out = Vec::new();
-    to_output(value, &mut out)?;
-    Ok(out)
-}
+output_functions!("a serpent payload");
 
 /// Read a whole serpent payload as a `T`; only whitespace and comments may follow the value.
 ///

@@ -3,6 +3,7 @@
 
 #[cfg(feature = "alloc")]
 use alloc::{string::String, vec::Vec};
+use core::cell::Cell;
 use core::fmt::Write as _;
 
 use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer, StrDeserializer};
@@ -10,7 +11,7 @@ use serde::de::{self, DeserializeSeed, Visitor};
 
 use super::error::Error;
 use super::lex::Tok;
-use super::parse::{Digits, Int, Node, Num, Parser, StrGroup, malformed, syntax};
+use super::parse::{Digits, Int, Lexed, Node, Num, Parser, StrGroup, malformed, syntax};
 use crate::ser::DEFAULT_MAX_DEPTH;
 use crate::ser::python::{BIGINT, COMPLEX, SET, TUPLE, VALUE};
 
@@ -43,6 +44,8 @@ pub struct Deserializer<'de, S = [u8; 0]> {
     started: bool,
     /// The top-level value is a tuple without parentheses (`1, 2`).
     bare: bool,
+    /// The last token lexed by [`tok`](Self::tok): its position, `nl_ok` and the token.
+    peek: Cell<Option<(usize, bool, Lexed<'de>)>>,
 }
 
 impl<'de> Deserializer<'de> {
@@ -63,6 +66,7 @@ impl<'de> Deserializer<'de> {
             bigint: false,
             started: false,
             bare: false,
+            peek: Cell::new(None),
         }
     }
 }
@@ -88,6 +92,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
             bigint: self.bigint,
             started: self.started,
             bare: self.bare,
+            peek: self.peek,
         }
     }
 
@@ -108,6 +113,19 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
         self.parens > 0
     }
 
+    /// The token at `pos` (remembering the last one: the same token is often looked at
+    /// several times in a row).
+    fn tok(&self, pos: usize, nl_ok: bool) -> Result<Lexed<'de>, Error> {
+        if let Some((at, nl, t)) = self.peek.get() {
+            if at == pos && nl == nl_ok {
+                return Ok(t);
+            }
+        }
+        let t = self.parser.token(pos, nl_ok)?;
+        self.peek.set(Some((pos, nl_ok, t)));
+        Ok(t)
+    }
+
     /// Checks the whole payload once, before the first value is read.
     fn start(&mut self) -> Result<(), Error> {
         if let Some(e) = &self.bad {
@@ -122,20 +140,21 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
         self.pos = pos;
         let first = p.expr(pos, false, self.depth)?;
         let mut deferred = first.deferred;
-        let (at, t, after) = p.token(first.end, false)?;
+        let (at, t, after) = p.after(&first, false)?;
         let end = match t {
             Tok::Comma => {
                 self.bare = true;
                 let depth = p.enter(self.depth, pos)?;
                 let mut next = after;
                 loop {
-                    let (at, t, _) = p.token(next, false)?;
+                    let tk = p.token(next, false)?;
+                    let (at, t, _) = tk;
                     if matches!(t, Tok::Newline | Tok::Eof) {
                         break at;
                     }
-                    let e = p.expr(next, false, depth)?;
+                    let e = p.expr_at(tk, false, depth)?;
                     deferred = deferred.or(e.deferred);
-                    let (at, t, after) = p.token(e.end, false)?;
+                    let (at, t, after) = p.after(&e, false)?;
                     match t {
                         Tok::Comma => next = after,
                         Tok::Newline | Tok::Eof => break at,
@@ -164,16 +183,16 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
         }
         let p = self.parser;
         let nl = self.nl_ok();
-        let (start, t, end) = p.token(self.pos, nl)?;
+        let (start, t, end) = self.tok(self.pos, nl)?;
         Ok(match t {
             Tok::Number(_) | Tok::Plus | Tok::Minus => {
-                let e = p.expr(self.pos, nl, self.depth)?;
+                let e = p.expr_at((start, t, end), nl, self.depth)?;
                 match e.node {
                     Node::Num(n) => Head::Num(n, start, e.end),
                     _ => return Err(malformed(start, "a sign applies to a number literal only")),
                 }
             }
-            Tok::Str(_) => Head::Str(p.str_group(start, nl)?),
+            Tok::Str(first) => Head::Str(p.str_group_from(start, first, end, nl)?),
             Tok::Name("None") => Head::None(start, end),
             Tok::Name("True") => Head::Bool(true, start, end),
             Tok::Name("False") => Head::Bool(false, start, end),
@@ -182,25 +201,25 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
             Tok::Ellipsis => Head::Ellipsis(start),
             Tok::Open(b'[') => Head::Open(Container::List, start, end),
             Tok::Open(b'{') => {
-                let (_, t, _) = p.token(end, true)?;
-                if t == Tok::Close(b'}') {
+                let inner = p.token(end, true)?;
+                if inner.1 == Tok::Close(b'}') {
                     Head::Open(Container::Dict, start, end)
                 } else {
                     let depth = p.enter(self.depth, start)?;
-                    let first = p.expr(end, true, depth)?;
-                    let (_, t, _) = p.token(first.end, true)?;
+                    let first = p.expr_at(inner, true, depth)?;
+                    let (_, t, _) = p.after(&first, true)?;
                     let kind = if t == Tok::Colon { Container::Dict } else { Container::Set };
                     Head::Open(kind, start, end)
                 }
             }
             Tok::Open(_) => {
-                let (_, t, _) = p.token(end, true)?;
-                if t == Tok::Close(b')') {
+                let inner = p.token(end, true)?;
+                if inner.1 == Tok::Close(b')') {
                     return Ok(Head::Open(Container::Tuple, start, end));
                 }
                 let depth = p.enter(self.depth, start)?;
-                let first = p.expr(end, true, depth)?;
-                let (_, t, close_end) = p.token(first.end, true)?;
+                let first = p.expr_at(inner, true, depth)?;
+                let (_, t, close_end) = p.after(&first, true)?;
                 match t {
                     Tok::Comma => Head::Open(Container::Tuple, start, end),
                     Tok::Close(b')') => {
@@ -236,11 +255,10 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     /// Leaves a container at its closing bracket `close`, after an optional trailing comma;
     /// anything else left means the target took fewer elements than the payload holds.
     fn close(&mut self, close: u8) -> Result<(), Error> {
-        let p = self.parser;
-        let (at, t, after) = p.token(self.pos, true)?;
+        let (at, t, after) = self.tok(self.pos, true)?;
         let after = match t {
             Tok::Close(c) if c == close => after,
-            Tok::Comma => match p.token(after, true)? {
+            Tok::Comma => match self.tok(after, true)? {
                 (_, Tok::Close(c), after) if c == close => after,
                 (at, ..) => return Err(too_many(at)),
             },
@@ -254,11 +272,10 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
 
     /// The end of a bare top-level tuple.
     fn close_bare(&mut self) -> Result<(), Error> {
-        let p = self.parser;
-        let (at, t, after) = p.token(self.pos, false)?;
+        let (at, t, after) = self.tok(self.pos, false)?;
         match t {
             Tok::Newline | Tok::Eof => Ok(()),
-            Tok::Comma => match p.token(after, false)? {
+            Tok::Comma => match self.tok(after, false)? {
                 (_, Tok::Newline | Tok::Eof, _) => {
                     self.pos = after;
                     Ok(())
@@ -894,7 +911,6 @@ impl<'de, S: AsMut<[u8]>> de::SeqAccess<'de> for Seq<'_, 'de, S> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
-        let p = self.de.parser;
         let nl = self.de.nl_ok();
         let is_close = |t: Tok<'_>| match (t, self.close) {
             (Tok::Close(c), Some(close)) => c == close,
@@ -902,20 +918,20 @@ impl<'de, S: AsMut<[u8]>> de::SeqAccess<'de> for Seq<'_, 'de, S> {
             _ => false,
         };
         if !self.first {
-            let (at, t, after) = p.token(self.de.pos, nl)?;
+            let (at, t, after) = self.de.tok(self.de.pos, nl)?;
             if is_close(t) {
                 return Ok(None);
             }
             if t != Tok::Comma {
                 return Err(syntax(at, "expected ','"));
             }
-            let (_, t, _) = p.token(after, nl)?;
+            let (_, t, _) = self.de.tok(after, nl)?;
             if is_close(t) {
                 return Ok(None);
             }
             self.de.pos = after;
         } else {
-            let (_, t, _) = p.token(self.de.pos, nl)?;
+            let (_, t, _) = self.de.tok(self.de.pos, nl)?;
             if is_close(t) {
                 return Ok(None);
             }
@@ -932,8 +948,9 @@ impl<'de, S: AsMut<[u8]>> de::SeqAccess<'de> for Seq<'_, 'de, S> {
 fn check_hashable<S: AsMut<[u8]>>(de: &Deserializer<'_, S>) -> Result<(), Error> {
     let p = de.parser;
     let nl = de.nl_ok();
-    let (at, t, _) = p.token(de.pos, nl)?;
-    if matches!(t, Tok::Open(_) | Tok::Name("set")) && !p.expr(de.pos, nl, de.depth)?.hashable {
+    let first = de.tok(de.pos, nl)?;
+    let (at, t, _) = first;
+    if matches!(t, Tok::Open(_) | Tok::Name("set")) && !p.expr_at(first, nl, de.depth)?.hashable {
         return Err(Error::Unhashable { offset: at });
     }
     Ok(())
@@ -949,19 +966,18 @@ impl<'de, S: AsMut<[u8]>> de::MapAccess<'de> for Map<'_, 'de, S> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        let p = self.de.parser;
         if !self.first {
-            let (at, t, after) = p.token(self.de.pos, true)?;
+            let (at, t, after) = self.de.tok(self.de.pos, true)?;
             match t {
                 Tok::Close(b'}') => return Ok(None),
                 Tok::Comma => {}
                 _ => return Err(syntax(at, "expected ',' or '}'")),
             }
-            if p.token(after, true)?.1 == Tok::Close(b'}') {
+            if self.de.tok(after, true)?.1 == Tok::Close(b'}') {
                 return Ok(None);
             }
             self.de.pos = after;
-        } else if p.token(self.de.pos, true)?.1 == Tok::Close(b'}') {
+        } else if self.de.tok(self.de.pos, true)?.1 == Tok::Close(b'}') {
             return Ok(None);
         }
         self.first = false;
@@ -970,7 +986,7 @@ impl<'de, S: AsMut<[u8]>> de::MapAccess<'de> for Map<'_, 'de, S> {
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let (at, t, after) = self.de.parser.token(self.de.pos, true)?;
+        let (at, t, after) = self.de.tok(self.de.pos, true)?;
         if t != Tok::Colon {
             return Err(syntax(at, "expected ':'"));
         }
@@ -1029,7 +1045,7 @@ impl<'a, 'de, S: AsMut<[u8]>> de::EnumAccess<'de> for DictVariant<'a, 'de, S> {
 
     fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, Self), Error> {
         let v = seed.deserialize(&mut *self.de)?;
-        let (at, t, after) = self.de.parser.token(self.de.pos, true)?;
+        let (at, t, after) = self.de.tok(self.de.pos, true)?;
         if t != Tok::Colon {
             return Err(syntax(at, "expected ':'"));
         }

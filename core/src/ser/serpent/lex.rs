@@ -2,16 +2,7 @@
 //! continuations between tokens, numbers, string literals (with their escapes), names and
 //! punctuation. Positions are byte offsets into the whole payload.
 
-use nom::branch::alt;
-use nom::bytes::complete::{tag, tag_no_case, take_while, take_while1};
-use nom::character::complete::{char, digit1, one_of};
-use nom::combinator::{opt, recognize};
-use nom::multi::many0_count;
-use nom::{IResult, Parser};
-
 use super::error::Error;
-
-type PResult<'a, O> = IResult<&'a str, O, ()>;
 
 /// A token.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -107,36 +98,39 @@ impl<'de> Lexer<'de> {
     /// Skips spaces, tabs, form feeds, comments and line continuations, and newlines when
     /// `nl_ok` (inside brackets). Returns where the next token starts.
     pub(crate) fn skip_trivia(&self, pos: usize, nl_ok: bool) -> Result<usize, Error> {
-        let mut rest = self.rest(pos);
+        if !self.text.is_char_boundary(pos) {
+            return Ok(self.text.len());
+        }
+        let b = self.text.as_bytes();
+        let mut i = pos;
         loop {
-            let r: PResult<'_, usize> = many0_count(alt((
-                take_while1(|c| c == ' ' || c == '\t' || c == '\x0c'),
-                recognize((char('#'), take_while(|c| c != '\n' && c != '\r'))),
-            )))
-            .parse(rest);
-            if let Ok((r, _)) = r {
-                rest = r;
-            }
-            let mut chars = rest.chars();
-            match chars.next() {
-                Some('\\') => match line_break(chars.as_str()) {
-                    Some(after) if after.trim_start_matches([' ', '\t', '\x0c']).is_empty() => {
-                        return Err(syntax(self.pos_of(rest), "unexpected end of input after line continuation"));
+            match b.get(i) {
+                Some(b' ' | b'\t' | b'\x0c') => i += 1,
+                Some(b'#') => {
+                    let tail = b.get(i..).unwrap_or_default();
+                    i += tail.iter().position(|&c| c == b'\n' || c == b'\r').unwrap_or(tail.len());
+                }
+                Some(b'\\') => match line_break_len(b.get(i + 1..).unwrap_or_default()) {
+                    Some(n) => {
+                        let after = i + 1 + n;
+                        let tail = b.get(after..).unwrap_or_default();
+                        if tail.iter().all(|&c| matches!(c, b' ' | b'\t' | b'\x0c')) {
+                            return Err(syntax(i, "unexpected end of input after line continuation"));
+                        }
+                        i = after;
                     }
-                    Some(after) => rest = after,
                     None => {
-                        let at = self.pos_of(rest);
-                        return Err(if chars.as_str().is_empty() {
-                            syntax(at, "unexpected end of input after line continuation")
+                        return Err(if i + 1 >= b.len() {
+                            syntax(i, "unexpected end of input after line continuation")
                         } else {
-                            syntax(at, "unexpected character after line continuation character")
+                            syntax(i, "unexpected character after line continuation character")
                         });
                     }
                 },
-                Some('\n' | '\r') if nl_ok => {
-                    rest = line_break(rest).unwrap_or_default();
+                Some(b'\n' | b'\r') if nl_ok => {
+                    i += line_break_len(b.get(i..).unwrap_or_default()).unwrap_or(1);
                 }
-                _ => return Ok(self.pos_of(rest)),
+                _ => return Ok(i),
             }
         }
     }
@@ -214,52 +208,63 @@ impl<'de> Lexer<'de> {
     /// A number literal at `start` (Python's integer, float and imaginary literal rules).
     fn number(&self, start: usize) -> Result<(usize, Tok<'de>, usize), Error> {
         let rest = self.rest(start);
-        let radix = |r: u32, prefix: &'static str| {
-            move |i: &'de str| -> PResult<'de, (u32, &'de str)> {
-                let (i, _) = tag_no_case(prefix).parse(i)?;
-                let (i, digits) =
-                    recognize(nom::multi::many1_count((opt(char('_')), take_while1(move |c: char| c.is_digit(r)))))
-                        .parse(i)?;
-                Ok((i, (r, digits)))
-            }
+        let b = rest.as_bytes();
+        let at = |j: usize| b.get(j).copied().unwrap_or(0);
+        let prefixed = match (at(0), at(1).to_ascii_lowercase()) {
+            (b'0', b'x') => prefixed_digits(b, 16),
+            (b'0', b'o') => prefixed_digits(b, 8),
+            (b'0', b'b') => prefixed_digits(b, 2),
+            _ => None,
         };
-        let prefixed: PResult<'_, (u32, &str)> = alt((radix(16, "0x"), radix(8, "0o"), radix(2, "0b"))).parse(rest);
-        let (after, kind) = if let Ok((after, (r, digits))) = prefixed {
-            (after, NumKind::Int { radix: r, digits })
+        let (after, kind) = if let Some((r, end)) = prefixed {
+            (end, NumKind::Int { radix: r, digits: rest.get(2..end).unwrap_or_default() })
         } else {
-            let parsed: PResult<'_, _> = (
-                opt(digit_part),
-                opt((char('.'), opt(digit_part))),
-                opt((one_of("eE"), opt(one_of("+-")), digit_part)),
-                opt(one_of("jJ")),
-            )
-                .parse(rest);
-            let Ok((after, (int, frac, exp, imag))) = parsed else {
-                return Err(syntax(start, "invalid decimal literal"));
-            };
-            let frac_digits = frac.and_then(|(_, d)| d);
-            if int.is_none() && frac_digits.is_none() {
+            let int_end = digit_part(b, 0);
+            let mut j = int_end.unwrap_or(0);
+            let mut frac = false;
+            let mut frac_digits = false;
+            if at(j) == b'.' {
+                frac = true;
+                j += 1;
+                if let Some(e) = digit_part(b, j) {
+                    frac_digits = true;
+                    j = e;
+                }
+            }
+            let mut exp = false;
+            if matches!(at(j), b'e' | b'E') {
+                let k = if matches!(at(j + 1), b'+' | b'-') { j + 2 } else { j + 1 };
+                if let Some(e) = digit_part(b, k) {
+                    exp = true;
+                    j = e;
+                }
+            }
+            let imag = matches!(at(j), b'j' | b'J');
+            if imag {
+                j += 1;
+            }
+            if int_end.is_none() && !frac_digits {
                 return Err(syntax(start, "invalid decimal literal"));
             }
-            if imag.is_some() {
-                (after, NumKind::Imag)
-            } else if frac.is_some() || exp.is_some() {
-                (after, NumKind::Float)
+            if imag {
+                (j, NumKind::Imag)
+            } else if frac || exp {
+                (j, NumKind::Float)
             } else {
-                let digits = int.unwrap_or_default();
+                let digits = int_end.and_then(|e| rest.get(..e)).unwrap_or_default();
                 if digits.starts_with('0') && digits.bytes().any(|b| b != b'0' && b != b'_') {
                     return Err(syntax(
                         start,
                         "leading zeros in decimal integer literals are not permitted; use an 0o prefix for octal integers",
                     ));
                 }
-                (after, NumKind::Int { radix: 10, digits })
+                (j, NumKind::Int { radix: 10, digits })
             }
         };
-        if after.chars().next().is_some_and(is_ident) {
+        if rest.get(after..).unwrap_or_default().chars().next().is_some_and(is_ident) {
             return Err(syntax(start, "invalid number literal"));
         }
-        let end = self.pos_of(after);
+        let end = start + after;
         let text = self.text.get(start..end).unwrap_or_default();
         Ok((start, Tok::Number(NumTok { text, kind }), end))
     }
@@ -271,15 +276,19 @@ impl<'de> Lexer<'de> {
         let bytes = prefix.contains(['b', 'B']);
         let fstr = prefix.contains(['f', 'F']);
         let rest = self.rest(quote);
-        let q: PResult<'_, &str> = alt((tag("'''"), tag("\"\"\""), tag("'"), tag("\""))).parse(rest);
-        let Ok((body, delim)) = q else { return Err(syntax(quote, "expected a quote")) };
-        let triple = delim.len() == 3;
-        let qc = delim.as_bytes().first().copied().unwrap_or(b'\'');
+        let qc = match rest.as_bytes().first() {
+            Some(&c @ (b'\'' | b'"')) => c,
+            _ => return Err(syntax(quote, "expected a quote")),
+        };
+        let triple = rest.as_bytes().get(..3).is_some_and(|q| q.iter().all(|&c| c == qc));
+        let delim_len = if triple { 3 } else { 1 };
+        let body = rest.get(delim_len..).unwrap_or_default();
         let body_start = self.pos_of(body);
         let b = body.as_bytes();
         let mut i = 0usize;
         let mut escaped = false;
         loop {
+            i += find_special(b.get(i..).unwrap_or_default(), qc, bytes);
             let Some(&c) = b.get(i) else {
                 return Err(syntax(start, "unterminated string literal"));
             };
@@ -322,7 +331,7 @@ impl<'de> Lexer<'de> {
             }
         }
         let body_end = body_start + i;
-        let end = body_end + delim.len();
+        let end = body_end + delim_len;
         Ok((start, Tok::Str(StrTok { body_start, body_end, raw, bytes, fstr, escaped }), end))
     }
 
@@ -332,9 +341,73 @@ impl<'de> Lexer<'de> {
     }
 }
 
-/// Digits with single underscores between them.
-fn digit_part(i: &str) -> PResult<'_, &str> {
-    recognize((digit1, many0_count((opt(char('_')), digit1)))).parse(i)
+/// Digits with single underscores between them, from `j` in `b`: where they end.
+fn digit_part(b: &[u8], j: usize) -> Option<usize> {
+    let run = |k: usize| b.get(k..).unwrap_or_default().iter().take_while(|c| c.is_ascii_digit()).count();
+    let n = run(j);
+    if n == 0 {
+        return None;
+    }
+    let mut j = j + n;
+    loop {
+        let k = if b.get(j) == Some(&b'_') { j + 1 } else { j };
+        let n = run(k);
+        if n == 0 {
+            return Some(j);
+        }
+        j = k + n;
+    }
+}
+
+/// After a `0x`/`0o`/`0b` prefix at the start of `b`: runs of digits in `radix`, each after an
+/// optional underscore (at least one run). Returns the radix and where the digits end.
+fn prefixed_digits(b: &[u8], radix: u32) -> Option<(u32, usize)> {
+    let run = |k: usize| {
+        b.get(k..).unwrap_or_default().iter().take_while(|&&c| c.is_ascii() && char::from(c).is_digit(radix)).count()
+    };
+    let mut j = 2;
+    let mut any = false;
+    loop {
+        let k = if b.get(j) == Some(&b'_') { j + 1 } else { j };
+        let n = run(k);
+        if n == 0 {
+            return any.then_some((radix, j));
+        }
+        j = k + n;
+        any = true;
+    }
+}
+
+/// The first index in `b` of a byte a string body scan must look at: the quote `qc`, a
+/// backslash, a CR or LF, or (when `nonascii`) a byte outside ASCII; `b.len()` if none.
+fn find_special(b: &[u8], qc: u8, nonascii: bool) -> usize {
+    const LO: u64 = 0x0101_0101_0101_0101;
+    const HI: u64 = 0x8080_8080_8080_8080;
+    let special = |c: u8| c == qc || c == b'\\' || c == b'\n' || c == b'\r' || (nonascii && !c.is_ascii());
+    // Nonzero exactly when some byte of `x` is zero (which one is found by the rescan).
+    let zero = |x: u64| x.wrapping_sub(LO) & !x & HI;
+    let (q, bs, lf, cr) = (LO * u64::from(qc), LO * u64::from(b'\\'), LO * u64::from(b'\n'), LO * u64::from(b'\r'));
+    let high = if nonascii { HI } else { 0 };
+    let mut chunks = b.chunks_exact(8);
+    let mut i = 0usize;
+    for chunk in &mut chunks {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        if zero(x ^ q) | zero(x ^ bs) | zero(x ^ lf) | zero(x ^ cr) | (x & high) != 0 {
+            return i + chunk.iter().position(|&c| special(c)).unwrap_or(chunk.len());
+        }
+        i += 8;
+    }
+    let tail = chunks.remainder();
+    i + tail.iter().position(|&c| special(c)).unwrap_or(tail.len())
+}
+
+/// The length of the line break (`\n`, `\r\n` or `\r`) at the start of `b`.
+fn line_break_len(b: &[u8]) -> Option<usize> {
+    match b {
+        [b'\r', b'\n', ..] => Some(2),
+        [b'\n' | b'\r', ..] => Some(1),
+        _ => None,
+    }
 }
 
 /// What follows a line break (`\n`, `\r\n` or `\r`) at the start of `s`.
@@ -580,6 +653,32 @@ mod tests {
         assert!(Lexer::new("'a\nb'").token(0, false).is_err());
         assert!(Lexer::new("b'\u{e9}'").token(0, false).is_err());
         assert!(Lexer::new("'''a''").token(0, false).is_err());
+    }
+
+    #[test]
+    fn string_scan_finds_the_first_special_byte() {
+        let naive = |b: &[u8], qc: u8, nonascii: bool| {
+            b.iter()
+                .position(|&c| c == qc || c == b'\\' || c == b'\n' || c == b'\r' || (nonascii && !c.is_ascii()))
+                .unwrap_or(b.len())
+        };
+        let alphabet = [b'a', b'\'', b'"', b'\\', b'\n', b'\r', 0, 0x80, 0xff, 0x01, 0x7f, b'\''.wrapping_add(1)];
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        for len in 0..40 {
+            for _ in 0..200 {
+                let b: Vec<u8> = (0..len)
+                    .map(|_| {
+                        seed ^= seed << 13;
+                        seed ^= seed >> 7;
+                        seed ^= seed << 17;
+                        if seed % 3 == 0 { alphabet[(seed >> 8) as usize % alphabet.len()] } else { b'x' }
+                    })
+                    .collect();
+                for (qc, nonascii) in [(b'\'', false), (b'"', true)] {
+                    assert_eq!(find_special(&b, qc, nonascii), naive(&b, qc, nonascii), "{b:?}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -73,7 +73,12 @@ pub(crate) struct Expr<'de> {
     /// An error Python raises only after parsing all the text (so a syntax error anywhere
     /// takes precedence): the first unhashable key, or a `\N{...}` escape we do not support.
     pub(crate) deferred: Option<Deferred>,
+    /// The token at `end` when already lexed, with the `nl_ok` it was lexed with.
+    pub(crate) follow: Option<(bool, Lexed<'de>)>,
 }
+
+/// A token with where it starts and ends.
+pub(crate) type Lexed<'de> = (usize, Tok<'de>, usize);
 
 /// An error found while scanning that counts only if the whole text parses.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -103,6 +108,8 @@ pub(crate) struct StrGroup {
     pub(crate) bytes: bool,
     /// Whether newlines separate tokens (inside brackets).
     pub(crate) nl_ok: bool,
+    /// Some token's value differs from its text (see [`StrTok::escaped`]).
+    pub(crate) escaped: bool,
 }
 
 impl StrGroup {
@@ -138,25 +145,41 @@ impl<'de> Parser<'de> {
 
     /// One expression: a literal, a container, a signed number or `a ± bj`.
     pub(crate) fn expr(&self, pos: usize, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
-        let left = self.unary(pos, nl_ok, depth)?;
-        let (at, t, after) = self.token(left.end, nl_ok)?;
+        let first = self.token(pos, nl_ok)?;
+        self.expr_at(first, nl_ok, depth)
+    }
+
+    /// The token after `e` (lexed with `nl_ok`).
+    pub(crate) fn after(&self, e: &Expr<'de>, nl_ok: bool) -> Result<Lexed<'de>, Error> {
+        match e.follow {
+            Some((nl, t)) if nl == nl_ok => Ok(t),
+            _ => self.token(e.end, nl_ok),
+        }
+    }
+
+    /// As [`expr`](Self::expr), given its first token (lexed with `nl_ok`).
+    pub(crate) fn expr_at(&self, first: Lexed<'de>, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
+        let left = self.unary(first, nl_ok, depth)?;
+        let next = self.after(&left, nl_ok)?;
+        let (at, t, after) = next;
         let sub = match t {
             Tok::Plus => false,
             Tok::Minus => true,
-            _ => return Ok(left),
+            _ => return Ok(Expr { follow: Some((nl_ok, next)), ..left }),
         };
         let lf = match left.node {
             Node::Num(Num::Int(i)) if left.shape != Shape::BinOp => int_to_f64(i, left.start)?,
             Node::Num(Num::Float(f)) if left.shape != Shape::BinOp => f,
             _ => return Err(malformed(at, "only 'number + imaginary number' is a literal")),
         };
-        let right = self.unary(after, nl_ok, depth)?;
+        let right_first = self.token(after, nl_ok)?;
+        let right = self.unary(right_first, nl_ok, depth)?;
         let (rr, ri) = match (right.node, right.shape) {
             (Node::Num(Num::Complex(rr, ri)), Shape::Const) => (rr, ri),
             _ => return Err(malformed(right.start, "only 'number + imaginary number' is a literal")),
         };
-        let (_, t, _) = self.token(right.end, nl_ok)?;
-        if matches!(t, Tok::Plus | Tok::Minus) {
+        let follow = self.after(&right, nl_ok)?;
+        if matches!(follow.1, Tok::Plus | Tok::Minus) {
             return Err(malformed(at, "only 'number + imaginary number' is a literal"));
         }
         let value = if sub { (lf - rr, 0.0 - ri) } else { (lf + rr, 0.0 + ri) };
@@ -168,22 +191,23 @@ impl<'de> Parser<'de> {
             grouped: false,
             hashable: true,
             deferred: None,
+            follow: Some((nl_ok, follow)),
         })
     }
 
     /// `+x`, `-x` or an atom.
-    fn unary(&self, pos: usize, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
-        let (start, t, after) = self.token(pos, nl_ok)?;
+    fn unary(&self, first: Lexed<'de>, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
+        let (start, t, after) = first;
         let neg = match t {
             Tok::Plus => false,
             Tok::Minus => true,
-            _ => return self.atom(pos, nl_ok, depth),
+            _ => return self.atom(first, nl_ok, depth),
         };
-        let (_, t2, _) = self.token(after, nl_ok)?;
-        if matches!(t2, Tok::Plus | Tok::Minus) {
+        let second = self.token(after, nl_ok)?;
+        if matches!(second.1, Tok::Plus | Tok::Minus) {
             return Err(malformed(start, "a sign applies to a number literal only"));
         }
-        let operand = self.atom(after, nl_ok, depth)?;
+        let operand = self.atom(second, nl_ok, depth)?;
         let Node::Num(num) = operand.node else {
             return Err(malformed(start, "a sign applies to a number literal only"));
         };
@@ -200,20 +224,40 @@ impl<'de> Parser<'de> {
             grouped: false,
             hashable: true,
             deferred: None,
+            follow: None,
         })
     }
 
     /// A literal, a container, `set()`, or an expression in parentheses.
-    fn atom(&self, pos: usize, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
-        let (start, t, end) = self.token(pos, nl_ok)?;
-        let constant =
-            |node| Ok(Expr { start, end, node, shape: Shape::Const, grouped: false, hashable: true, deferred: None });
+    fn atom(&self, first: Lexed<'de>, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
+        let (start, t, end) = first;
+        let constant = |node| {
+            Ok(Expr {
+                start,
+                end,
+                node,
+                shape: Shape::Const,
+                grouped: false,
+                hashable: true,
+                deferred: None,
+                follow: None,
+            })
+        };
         match t {
             Tok::Number(n) => constant(Node::Num(literal(n, start)?)),
-            Tok::Str(_) => {
-                let (g, deferred) = self.checked_str_group(start, nl_ok)?;
+            Tok::Str(first) => {
+                let (g, deferred) = self.checked_str_group(start, first, end, nl_ok)?;
                 let node = if g.bytes { Node::Bytes } else { Node::Str };
-                Ok(Expr { start, end: g.end, node, shape: Shape::Const, grouped: false, hashable: true, deferred })
+                Ok(Expr {
+                    start,
+                    end: g.end,
+                    node,
+                    shape: Shape::Const,
+                    grouped: false,
+                    hashable: true,
+                    deferred,
+                    follow: None,
+                })
             }
             Tok::Name("None") => constant(Node::None),
             Tok::Name("True") => constant(Node::Bool(true)),
@@ -228,6 +272,7 @@ impl<'de> Parser<'de> {
                     grouped: false,
                     hashable: false,
                     deferred: None,
+                    follow: None,
                 })
             }
             Tok::Name(_) => Err(malformed(start, "a name is not a literal")),
@@ -246,6 +291,7 @@ impl<'de> Parser<'de> {
                             grouped: false,
                             hashable: false,
                             deferred,
+                            follow: None,
                         })
                     }
                     _ => self.brace(start, end, depth),
@@ -280,7 +326,8 @@ impl<'de> Parser<'de> {
 
     /// After `(` at `start` (content from `pos`): a tuple or a parenthesized expression.
     fn paren(&self, start: usize, pos: usize, depth: usize) -> Result<Expr<'de>, Error> {
-        let (_, t, end) = self.token(pos, true)?;
+        let inner = self.token(pos, true)?;
+        let (_, t, end) = inner;
         if t == Tok::Close(b')') {
             return Ok(Expr {
                 start,
@@ -290,12 +337,13 @@ impl<'de> Parser<'de> {
                 grouped: false,
                 hashable: true,
                 deferred: None,
+                follow: None,
             });
         }
-        let first = self.expr(pos, true, depth)?;
-        let (at, t, after) = self.token(first.end, true)?;
+        let first = self.expr_at(inner, true, depth)?;
+        let (at, t, after) = self.after(&first, true)?;
         match t {
-            Tok::Close(b')') => Ok(Expr { start, end: after, grouped: true, ..first }),
+            Tok::Close(b')') => Ok(Expr { start, end: after, grouped: true, follow: None, ..first }),
             Tok::Comma => {
                 let (end, hashable, deferred) = self.elements(after, b')', depth, false)?;
                 Ok(Expr {
@@ -306,6 +354,7 @@ impl<'de> Parser<'de> {
                     grouped: false,
                     hashable: hashable && first.hashable,
                     deferred: first.deferred.or(deferred),
+                    follow: None,
                 })
             }
             _ => Err(syntax(at, "expected ',' or ')'")),
@@ -322,45 +371,46 @@ impl<'de> Parser<'de> {
             grouped: false,
             hashable: false,
             deferred,
+            follow: None,
         };
-        let (_, t, end) = self.token(pos, true)?;
+        let inner = self.token(pos, true)?;
+        let (_, t, end) = inner;
         if t == Tok::Close(b'}') {
             return Ok(other(end, Node::Dict, None));
         }
-        let first = self.expr(pos, true, depth)?;
+        let first = self.expr_at(inner, true, depth)?;
         let mut deferred = first.deferred;
         if !first.hashable {
             deferred = deferred.or(Some(Deferred::Unhashable(first.start)));
         }
-        let (at, t, after) = self.token(first.end, true)?;
+        let (at, t, after) = self.after(&first, true)?;
         match t {
             Tok::Colon => {
-                let value = self.expr(after, true, depth)?;
+                let mut value = self.expr(after, true, depth)?;
                 deferred = deferred.or(value.deferred);
-                let mut pos = value.end;
                 loop {
-                    let (at, t, after) = self.token(pos, true)?;
+                    let (at, t, after) = self.after(&value, true)?;
                     match t {
                         Tok::Close(b'}') => return Ok(other(after, Node::Dict, deferred)),
                         Tok::Comma => {}
                         _ => return Err(syntax(at, "expected ',' or '}'")),
                     }
-                    let (_, t, end) = self.token(after, true)?;
+                    let key_first = self.token(after, true)?;
+                    let (_, t, end) = key_first;
                     if t == Tok::Close(b'}') {
                         return Ok(other(end, Node::Dict, deferred));
                     }
-                    let key = self.expr(after, true, depth)?;
+                    let key = self.expr_at(key_first, true, depth)?;
                     deferred = deferred.or(key.deferred);
                     if !key.hashable {
                         deferred = deferred.or(Some(Deferred::Unhashable(key.start)));
                     }
-                    let (at, t, after) = self.token(key.end, true)?;
+                    let (at, t, after) = self.after(&key, true)?;
                     if t != Tok::Colon {
                         return Err(syntax(at, "expected ':'"));
                     }
-                    let value = self.expr(after, true, depth)?;
+                    value = self.expr(after, true, depth)?;
                     deferred = deferred.or(value.deferred);
-                    pos = value.end;
                 }
             }
             Tok::Comma => {
@@ -386,17 +436,18 @@ impl<'de> Parser<'de> {
         let mut hashable = true;
         let mut deferred = None;
         loop {
-            let (_, t, end) = self.token(pos, true)?;
+            let first = self.token(pos, true)?;
+            let (_, t, end) = first;
             if t == Tok::Close(close) {
                 return Ok((end, hashable, deferred));
             }
-            let e = self.expr(pos, true, depth)?;
+            let e = self.expr_at(first, true, depth)?;
             deferred = deferred.or(e.deferred);
             if set && !e.hashable {
                 deferred = deferred.or(Some(Deferred::Unhashable(e.start)));
             }
             hashable &= e.hashable;
-            let (at, t, after) = self.token(e.end, true)?;
+            let (at, t, after) = self.after(&e, true)?;
             match t {
                 Tok::Comma => pos = after,
                 Tok::Close(c) if c == close => return Ok((after, hashable, deferred)),
@@ -405,18 +456,31 @@ impl<'de> Parser<'de> {
         }
     }
 
-    /// A string group with every escape checked; a `\N{...}` escape is deferred.
-    fn checked_str_group(&self, start: usize, nl_ok: bool) -> Result<(StrGroup, Option<Deferred>), Error> {
-        let g = self.str_group(start, nl_ok)?;
+    /// A string group with every escape checked; a `\N{...}` escape is deferred. `first` is
+    /// the string token at `start`, ending at `end`.
+    fn checked_str_group(
+        &self,
+        start: usize,
+        first: StrTok,
+        end: usize,
+        nl_ok: bool,
+    ) -> Result<(StrGroup, Option<Deferred>), Error> {
+        let g = self.str_group_from(start, first, end, nl_ok)?;
+        if !g.escaped {
+            // No token holds an escape: unescaping cannot fail.
+            return Ok((g, None));
+        }
         let mut pos = g.start;
         while pos < g.end {
             let (_, t, end) = self.token(pos, nl_ok)?;
             let Tok::Str(tok) = t else { break };
-            for unit in Unescape::new(&self.lx, &tok) {
-                match unit {
-                    Ok(_) => {}
-                    Err(Error::NamedEscape { offset }) => return Ok((g, Some(Deferred::NamedEscape(offset)))),
-                    Err(e) => return Err(e),
+            if tok.escaped {
+                for unit in Unescape::new(&self.lx, &tok) {
+                    match unit {
+                        Ok(_) => {}
+                        Err(Error::NamedEscape { offset }) => return Ok((g, Some(Deferred::NamedEscape(offset)))),
+                        Err(e) => return Err(e),
+                    }
                 }
             }
             pos = end;
@@ -427,9 +491,21 @@ impl<'de> Parser<'de> {
     /// The string literals starting at `start` (a string token), concatenated (escapes are
     /// not checked here: see `checked_str_group`).
     pub(crate) fn str_group(&self, start: usize, nl_ok: bool) -> Result<StrGroup, Error> {
-        let (_, t, mut end) = self.token(start, nl_ok)?;
+        let (_, t, end) = self.token(start, nl_ok)?;
         let Tok::Str(first) = t else { return Err(syntax(start, "expected a string")) };
-        let mut group = StrGroup { start, end, first, many: false, bytes: first.bytes, nl_ok };
+        self.str_group_from(start, first, end, nl_ok)
+    }
+
+    /// As [`str_group`](Self::str_group), given the first token (at `start`, ending at `end`).
+    pub(crate) fn str_group_from(
+        &self,
+        start: usize,
+        first: StrTok,
+        end: usize,
+        nl_ok: bool,
+    ) -> Result<StrGroup, Error> {
+        let mut end = end;
+        let mut group = StrGroup { start, end, first, many: false, bytes: first.bytes, nl_ok, escaped: first.escaped };
         let mut tok = first;
         loop {
             if tok.fstr {
@@ -439,6 +515,7 @@ impl<'de> Parser<'de> {
                 return Err(syntax(start, "cannot mix bytes and nonbytes literals"));
             }
             group.end = end;
+            group.escaped |= tok.escaped;
             let (_, t, next_end) = self.token(end, nl_ok)?;
             let Tok::Str(next) = t else { return Ok(group) };
             group.many = true;

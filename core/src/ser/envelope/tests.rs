@@ -167,3 +167,27 @@ fn uris_read_back_from_their_class_dicts_and_from_text() {
     let proxy = br#"{"__class__": "Pyro5.client.Proxy", "state": []}"#;
     assert!(json::from_slice::<Uri<'_>>(proxy).is_err());
 }
+
+#[test]
+fn a_python_objects_class_dict_reads_into_a_rust_struct_in_every_format() {
+    // What Pyro5's class_to_dict writes for `Plain(a=1, b='two')` defined in `__main__`.
+    #[derive(serde::Deserialize, serde::Serialize, Debug, PartialEq)]
+    struct Plain {
+        a: i64,
+        b: String,
+    }
+    let want = Plain { a: 1, b: "two".into() };
+    let serpent = include_bytes!("../../../../../shared/vectors/payloads/serpent/custom_class_vars.bin");
+    let json = include_bytes!("../../../../../shared/vectors/payloads/json/custom_class_vars.bin");
+    let marshal = include_bytes!("../../../../../shared/vectors/payloads/marshal/custom_class_vars.bin");
+    let msgpack = include_bytes!("../../../../../shared/vectors/payloads/msgpack/custom_class_vars.bin");
+    assert_eq!(crate::ser::serpent::from_slice::<Plain>(serpent).unwrap(), want);
+    assert_eq!(crate::ser::json::from_slice::<Plain>(json).unwrap(), want);
+    assert_eq!(crate::ser::marshal::from_slice::<Plain>(marshal).unwrap(), want);
+    assert_eq!(crate::ser::msgpack::from_slice::<Plain>(msgpack).unwrap(), want);
+    // And the other way: the same bytes Python wrote, from the struct and its class name.
+    let ours = crate::ser::serpent::to_vec(&ClassDict { class: "__main__.Plain", value: &want }).unwrap();
+    assert_eq!(ours, serpent);
+    let ours = crate::ser::json::to_vec(&ClassDict { class: "__main__.Plain", value: &want }).unwrap();
+    assert_eq!(ours, json);
+}

@@ -49,6 +49,7 @@ macro_rules! output_functions {
     };
 }
 
+pub mod call;
 pub mod envelope;
 pub mod float;
 pub mod json;

@@ -50,6 +50,56 @@ macro_rules! output_functions {
 }
 
 pub mod call;
+/// The four sequence-like serde compounds (seq, tuple, tuple struct, tuple variant) of a
+/// format's `Compound`, which writes each item with `$item` and closes with `$end`.
+macro_rules! sequence_compounds {
+    ($item:ident, $end:ident) => {
+        impl<O: Output> serde::ser::SerializeSeq for Compound<'_, O> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                self.$item(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.$end()
+            }
+        }
+
+        impl<O: Output> serde::ser::SerializeTuple for Compound<'_, O> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                self.$item(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.$end()
+            }
+        }
+
+        impl<O: Output> serde::ser::SerializeTupleStruct for Compound<'_, O> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                self.$item(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.$end()
+            }
+        }
+
+        impl<O: Output> serde::ser::SerializeTupleVariant for Compound<'_, O> {
+            type Ok = ();
+            type Error = Error;
+            fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
+                self.$item(value)
+            }
+            fn end(self) -> Result<(), Error> {
+                self.$end()
+            }
+        }
+    };
+}
+
 pub mod envelope;
 pub mod float;
 pub mod json;

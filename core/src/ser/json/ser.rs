@@ -206,55 +206,17 @@ impl<O: Output> Compound<'_, O> {
         value.serialize(&mut *self.ser)
     }
 
+    fn close_list(self) -> Result<(), Error> {
+        self.close(b"]")
+    }
+
     fn close(self, bracket: &[u8]) -> Result<(), Error> {
         self.ser.raw(bracket)?;
         if self.variant { self.ser.raw(b"}") } else { Ok(()) }
     }
 }
 
-impl<O: Output> ser::SerializeSeq for Compound<'_, O> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.close(b"]")
-    }
-}
-
-impl<O: Output> ser::SerializeTuple for Compound<'_, O> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_element<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.close(b"]")
-    }
-}
-
-impl<O: Output> ser::SerializeTupleStruct for Compound<'_, O> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.close(b"]")
-    }
-}
-
-impl<O: Output> ser::SerializeTupleVariant for Compound<'_, O> {
-    type Ok = ();
-    type Error = Error;
-    fn serialize_field<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), Error> {
-        self.element(value)
-    }
-    fn end(self) -> Result<(), Error> {
-        self.close(b"]")
-    }
-}
+sequence_compounds!(element, close_list);
 
 impl<O: Output> ser::SerializeMap for Compound<'_, O> {
     type Ok = ();

@@ -69,6 +69,7 @@ mod fmt;
 
 pub mod limits;
 pub mod ser;
+pub mod server;
 pub mod uri;
 pub mod wire;
 

@@ -206,26 +206,8 @@ impl<'a> CallView<'a> {
         };
         let object = decode::<&'a str>(format, payload, object)?;
         let method = decode::<&'a str>(format, payload, method)?;
-        let args = match open(format, params)? {
-            Container::Seq(items) => {
-                let mut walk = items;
-                let mut count = 0usize;
-                while walk.next_span()?.is_some() {
-                    count = count.saturating_add(1);
-                }
-                RawArgs { items, count }
-            }
-            _ => return Err(CallError::ArgsNotSequence),
-        };
-        let kwargs = match open(format, kwargs)? {
-            Container::Map(items) => {
-                let mut walk = items;
-                while walk.next_pair()?.is_some() {}
-                Some(RawKwargs { items })
-            }
-            Container::None => None,
-            _ => return Err(CallError::KwargsNotMapping),
-        };
+        let args = raw_args(format, params)?;
+        let kwargs = raw_kwargs(format, kwargs)?;
         Ok(Self { format, payload, object, method, args, kwargs })
     }
 
@@ -264,30 +246,215 @@ impl<'a> CallView<'a> {
     /// The format's error when the argument does not fit `T` (or a keyword name is not a
     /// string).
     pub fn arg<T: Deserialize<'a>>(&self, index: usize, name: &str) -> Result<Option<T>, CallError> {
-        if index < self.args.count {
-            let mut items = self.args.items;
-            let mut seen = 0usize;
-            while let Some(span) = items.next_span()? {
-                if seen == index {
-                    return decode(self.format, self.payload, span).map(Some);
-                }
-                seen = seen.saturating_add(1);
-            }
-            return Ok(None);
-        }
-        let Some(kwargs) = self.kwargs else { return Ok(None) };
-        let mut items = kwargs.items;
-        while let Some((key, value)) = items.next_pair()? {
-            if decode::<KeyText<'a>>(self.format, self.payload, key)?.as_str() == name {
-                return decode(self.format, self.payload, value).map(Some);
-            }
-        }
-        Ok(None)
+        arg_in(self.format, self.payload, self.args, self.kwargs, index, name)
     }
 
     /// The names of the keyword arguments, in the order they were sent (e.g. to refuse an
     /// unexpected keyword argument). A name that is not a string, or that has escapes and so
     /// cannot be borrowed, is an error item, after which the iterator ends.
+    pub fn kwarg_names(&self) -> KwargNames<'a> {
+        KwargNames { format: self.format, payload: self.payload, items: self.kwargs.map(|k| k.items) }
+    }
+
+    /// The calls of a batch (method `<batch>`): the positional arguments are
+    /// `(method, args, kwargs)` triples, one per call, in order.
+    pub fn batch_items(&self) -> BatchItems<'a> {
+        BatchItems { format: self.format, payload: self.payload, items: Some(self.args.items) }
+    }
+}
+
+/// A received CONNECT payload, `{"handshake": <any>, "object": <object id>}`: the object id
+/// decoded, the handshake data still encoded.
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectView<'a> {
+    format: SerializerId,
+    payload: &'a [u8],
+    object: &'a str,
+    handshake: &'a [u8],
+}
+
+impl<'a> ConnectView<'a> {
+    /// Read the CONNECT payload `payload`, written in `format`.
+    ///
+    /// # Errors
+    /// The format's error for a malformed payload; [`CallError::MissingKey`] (Python's
+    /// `KeyError`) when `handshake` or `object` is missing or the payload is no dict.
+    pub fn parse(format: SerializerId, payload: &'a [u8]) -> Result<Self, CallError> {
+        if let SerializerId::Unknown(id) = format {
+            return Err(CallError::UnknownSerializer(id));
+        }
+        let (top, rest) = skip(format, payload)?;
+        if !is_trivia(format, rest) {
+            return Err(custom(format, "trailing data after the handshake"));
+        }
+        let Container::Map(mut items) = open(format, top)? else {
+            return Err(custom(format, "the handshake is not a dict"));
+        };
+        let (mut object, mut handshake) = (None, None);
+        while let Some((key, value)) = items.next_pair()? {
+            match decode::<KeyText<'a>>(format, payload, key)?.as_str() {
+                "object" => object = Some(value),
+                "handshake" => handshake = Some(value),
+                _ => {}
+            }
+        }
+        let handshake = handshake.ok_or(CallError::MissingKey { key: "handshake" })?;
+        let object = object.ok_or(CallError::MissingKey { key: "object" })?;
+        Ok(Self { format, payload, object: decode(format, payload, object)?, handshake })
+    }
+
+    /// The object id the client connects to.
+    pub fn object(&self) -> &'a str {
+        self.object
+    }
+
+    /// The client's handshake data (Pyro's default: the string `"hello"`).
+    ///
+    /// # Errors
+    /// The format's error when it does not fit `T`.
+    pub fn handshake<T: Deserialize<'a>>(&self) -> Result<T, CallError> {
+        decode(self.format, self.payload, self.handshake)
+    }
+
+    /// The serializer of the payload.
+    pub fn format(&self) -> SerializerId {
+        self.format
+    }
+}
+
+/// Positional argument `index`, else keyword argument `name`, of a call's argument spans.
+fn arg_in<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    args: RawArgs<'a>,
+    kwargs: Option<RawKwargs<'a>>,
+    index: usize,
+    name: &str,
+) -> Result<Option<T>, CallError> {
+    if index < args.count {
+        let mut items = args.items;
+        let mut seen = 0usize;
+        while let Some(span) = items.next_span()? {
+            if seen == index {
+                return decode(format, payload, span).map(Some);
+            }
+            seen = seen.saturating_add(1);
+        }
+        return Ok(None);
+    }
+    let Some(kwargs) = kwargs else { return Ok(None) };
+    let mut items = kwargs.items;
+    while let Some((key, value)) = items.next_pair()? {
+        if decode::<KeyText<'a>>(format, payload, key)?.as_str() == name {
+            return decode(format, payload, value).map(Some);
+        }
+    }
+    Ok(None)
+}
+
+/// Read a span as positional arguments (a tuple or list).
+fn raw_args<'a>(format: SerializerId, span: &'a [u8]) -> Result<RawArgs<'a>, CallError> {
+    match open(format, span)? {
+        Container::Seq(items) => {
+            let mut walk = items;
+            let mut count = 0usize;
+            while walk.next_span()?.is_some() {
+                count = count.saturating_add(1);
+            }
+            Ok(RawArgs { items, count })
+        }
+        _ => Err(CallError::ArgsNotSequence),
+    }
+}
+
+/// Read a span as keyword arguments (a dict, or `None`).
+fn raw_kwargs<'a>(format: SerializerId, span: &'a [u8]) -> Result<Option<RawKwargs<'a>>, CallError> {
+    match open(format, span)? {
+        Container::Map(items) => {
+            let mut walk = items;
+            while walk.next_pair()?.is_some() {}
+            Ok(Some(RawKwargs { items }))
+        }
+        Container::None => Ok(None),
+        _ => Err(CallError::KwargsNotMapping),
+    }
+}
+
+/// The calls of a batch ([`CallView::batch_items`]).
+#[derive(Clone, Debug)]
+pub struct BatchItems<'a> {
+    format: SerializerId,
+    payload: &'a [u8],
+    items: Option<Items<'a>>,
+}
+
+impl<'a> Iterator for BatchItems<'a> {
+    type Item = Result<BatchItem<'a>, CallError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let items = self.items.as_mut()?;
+        let result = match items.next_span() {
+            Ok(None) => None,
+            Ok(Some(span)) => Some(self.item(span)),
+            Err(e) => Some(Err(e)),
+        };
+        if !matches!(result, Some(Ok(_))) {
+            self.items = None;
+        }
+        result
+    }
+}
+
+impl<'a> BatchItems<'a> {
+    fn item(&self, span: &'a [u8]) -> Result<BatchItem<'a>, CallError> {
+        let Container::Seq(mut parts) = open(self.format, span)? else {
+            return Err(custom(self.format, "a batch call is not a (method, args, kwargs) triple"));
+        };
+        let (Some(method), Some(args), Some(kwargs), None) =
+            (parts.next_span()?, parts.next_span()?, parts.next_span()?, parts.next_span()?)
+        else {
+            return Err(custom(self.format, "a batch call is not a (method, args, kwargs) triple"));
+        };
+        Ok(BatchItem {
+            format: self.format,
+            payload: self.payload,
+            method: decode(self.format, self.payload, method)?,
+            args: raw_args(self.format, args)?,
+            kwargs: raw_kwargs(self.format, kwargs)?,
+        })
+    }
+}
+
+/// One call of a batch: its method name and its arguments, still encoded.
+#[derive(Clone, Copy, Debug)]
+pub struct BatchItem<'a> {
+    format: SerializerId,
+    payload: &'a [u8],
+    method: &'a str,
+    args: RawArgs<'a>,
+    kwargs: Option<RawKwargs<'a>>,
+}
+
+impl<'a> BatchItem<'a> {
+    /// The method name.
+    pub fn method(&self) -> &'a str {
+        self.method
+    }
+
+    /// How many positional arguments were passed.
+    pub fn arg_count(&self) -> usize {
+        self.args.count
+    }
+
+    /// As [`CallView::arg`].
+    ///
+    /// # Errors
+    /// As [`CallView::arg`].
+    pub fn arg<T: Deserialize<'a>>(&self, index: usize, name: &str) -> Result<Option<T>, CallError> {
+        arg_in(self.format, self.payload, self.args, self.kwargs, index, name)
+    }
+
+    /// As [`CallView::kwarg_names`].
     pub fn kwarg_names(&self) -> KwargNames<'a> {
         KwargNames { format: self.format, payload: self.payload, items: self.kwargs.map(|k| k.items) }
     }

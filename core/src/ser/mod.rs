@@ -117,3 +117,6 @@ pub use output::{IoOutput, Output, OutputError, SliceOutput};
 
 /// How deeply containers may nest in a payload before a deserializer refuses it.
 pub const DEFAULT_MAX_DEPTH: usize = 128;
+
+mod any_format;
+pub use any_format::{FormatError, to_output};

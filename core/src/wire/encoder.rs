@@ -54,7 +54,7 @@ impl<'a> OutgoingMessage<'a> {
         }
     }
 
-    fn header(&self, data_len: u32, annotations_len: u32, compressed: bool) -> Header {
+    pub(crate) fn header(&self, data_len: u32, annotations_len: u32, compressed: bool) -> Header {
         let mut flags = self.flags.without(Flags::COMPRESSED);
         flags.set(Flags::COMPRESSED, compressed);
         if self.correlation_id.is_some() {
@@ -149,7 +149,7 @@ impl<'o, 'm> MessageWriter<'o, 'm> {
 }
 
 #[cfg(feature = "alloc")]
-fn compress_in_place(out: &mut [u8], start: usize, end: usize) -> Result<usize, EncodeError> {
+pub(crate) fn compress_in_place(out: &mut [u8], start: usize, end: usize) -> Result<usize, EncodeError> {
     let payload = out.get(start..end).ok_or(EncodeError::BufferTooSmall { required: end })?;
     let compressed = super::compression::deflate(payload);
     let required = start.saturating_add(compressed.len());
@@ -159,12 +159,12 @@ fn compress_in_place(out: &mut [u8], start: usize, end: usize) -> Result<usize, 
 }
 
 #[cfg(not(feature = "alloc"))]
-fn compress_in_place(_: &mut [u8], _: usize, _: usize) -> Result<usize, EncodeError> {
+pub(crate) fn compress_in_place(_: &mut [u8], _: usize, _: usize) -> Result<usize, EncodeError> {
     Err(EncodeError::Compression(CompressionError::Unsupported))
 }
 
 /// The data length as a header field, once `data + annotations` is checked against the limit.
-fn check_size(data_len: usize, annotations_len: u32, limits: Limits) -> Result<u32, EncodeError> {
+pub(crate) fn check_size(data_len: usize, annotations_len: u32, limits: Limits) -> Result<u32, EncodeError> {
     let size = (data_len as u64).saturating_add(u64::from(annotations_len));
     let max = u64::from(limits.max_message_size);
     if size > max {
@@ -252,6 +252,8 @@ pub enum EncodeError {
     Annotations(AnnotationError),
     /// Compression was asked for but is not available.
     Compression(CompressionError),
+    /// An annotation was added after the payload had started.
+    AnnotationsClosed,
 }
 
 impl EncodeError {
@@ -284,6 +286,7 @@ impl fmt::Display for EncodeError {
             ),
             Self::Annotations(e) => write!(f, "bad annotation: {e}"),
             Self::Compression(e) => fmt::Display::fmt(e, f),
+            Self::AnnotationsClosed => f.write_str("annotations must be added before the payload is written"),
         }
     }
 }

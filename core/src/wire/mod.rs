@@ -12,7 +12,7 @@
 pub mod annotations;
 pub mod compression;
 mod decoder;
-mod encoder;
+pub(crate) mod encoder;
 pub mod header;
 mod storage;
 

@@ -1,0 +1,191 @@
+//! The daemon side of Pyro: a per-connection state machine that turns received messages
+//! into calls on Pyro objects and writes the replies (spec `PROTOCOL.md` §3, §5.1).
+//!
+//! Sans-IO: the adapter reads bytes into a [`Decoder`](crate::wire::Decoder), hands each
+//! complete message to [`ServerConnection::handle`] together with the daemon's shared state
+//! ([`Server`]: objects, streams, configuration) and the time and randomness the protocol
+//! needs ([`Env`]), and sends what the returned [`Action`] says from the transmit storage.
+//!
+//! ```
+//! use core::cell::RefCell;
+//! use pyro5_core::limits::Limits;
+//! use pyro5_core::ser::{envelope::CallEnvelope, serpent};
+//! use pyro5_core::server::*;
+//! use pyro5_core::wire::{self, Decoder, MessageKind, OutgoingMessage, Progress, SerializerId};
+//!
+//! struct Echo;
+//! impl PyroObject for Echo {
+//!     fn metadata(&self) -> Metadata<'static> {
+//!         Metadata { class_name: "Echo", methods: &["echo"], ..Metadata::default() }
+//!     }
+//!     fn invoke(&mut self, inv: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
+//!         let f = Qualname { class_name: "Echo", method: inv.method };
+//!         match inv.args.check(f, &["message"]).and_then(|()| inv.args.required::<&str>(f, 0, "message")) {
+//!             Ok(message) => reply.ok(message),
+//!             Err(e) => reply.raise(&e),
+//!         }
+//!     }
+//! }
+//!
+//! // The daemon: one object, room for 4 item streams, Pyro's default settings.
+//! let echo = RefCell::new(Echo);
+//! let mut objects = ObjectTable::<2>::new();
+//! objects.register("test.echo", &echo).unwrap();
+//! let streams = RefCell::new(Streams::<4>::new());
+//! let config = ServerConfig::default();
+//! let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+//!
+//! // What a Python proxy sends for `Proxy("PYRO:test.echo@...").echo("hi")`: CONNECT, INVOKE.
+//! let mut wire_in = [0u8; 256];
+//! let mut len = 0;
+//! let mut payload = [0u8; 128];
+//! #[derive(serde::Serialize)]
+//! struct Connect<'a> { handshake: &'a str, object: &'a str }
+//! let connect = serpent::to_slice(&Connect { handshake: "hello", object: "test.echo" }, &mut payload)?;
+//! let msg = OutgoingMessage::new(MessageKind::Connect, SerializerId::Serpent, 0);
+//! len += wire::encode(&msg, &payload[..connect], &mut wire_in[len..], Limits::default())?;
+//! let call = CallEnvelope { format: SerializerId::Serpent, object: "test.echo", method: "echo", args: &("hi",), kwargs: None::<&()> };
+//! let invoke = serpent::to_slice(&call, &mut payload)?;
+//! let msg = OutgoingMessage::new(MessageKind::Invoke, SerializerId::Serpent, 1);
+//! len += wire::encode(&msg, &payload[..invoke], &mut wire_in[len..], Limits::default())?;
+//!
+//! // The connection: bytes in, replies out.
+//! let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
+//! let mut decoder = Decoder::new(&mut rx[..], config.limits);
+//! let mut connection = ServerConnection::new(ConnectionId(1), None);
+//! let mut input = &wire_in[..len];
+//! let mut replies = Vec::new();
+//! while let Progress::Complete { consumed } = decoder.feed(input)? {
+//!     let env = Env { now_ms: 0, random: [7; 32] }; // fresh randomness in real use
+//!     match connection.handle(&decoder.message().unwrap(), &server, &env, &mut &mut tx[..]) {
+//!         Action::Send { len } => replies.push(tx[..len].to_vec()),
+//!         other => panic!("{other:?}"),
+//!     }
+//!     input = &input[consumed..];
+//! }
+//! let result = wire::Header::parse_bytes(replies[1][..40].try_into().unwrap())?;
+//! assert_eq!((result.kind, result.seq), (MessageKind::Result, 1));
+//! assert_eq!(&replies[1][40..], b"# serpent utf-8 python3.2\n'hi'");
+//! # Ok::<(), Box<dyn core::error::Error>>(())
+//! ```
+
+mod connection;
+mod daemon_object;
+mod exception;
+mod frame;
+mod object;
+mod registry;
+mod reply;
+pub mod streams;
+
+pub use connection::{Action, Env, ServerConnection};
+pub use exception::{
+    ATTRIBUTE_ERROR, DAEMON_ERROR, INDEX_ERROR, KEY_ERROR, NAMING_ERROR, NOT_IMPLEMENTED_ERROR, PERMISSION_ERROR,
+    PROTOCOL_ERROR, PYRO_ERROR, PyException, PythonException, RUNTIME_ERROR, SECURITY_ERROR, SERIALIZE_ERROR,
+    STOP_ITERATION, StopIteration, TIMEOUT_ERROR, TYPE_ERROR, VALUE_ERROR, ZERO_DIVISION_ERROR,
+};
+pub use object::{
+    ArgError, Args, ArgumentError, CallContext, ConnectionId, Invocation, Metadata, PyroObject, Qualname, StreamCursor,
+    is_private_name, unknown_attribute,
+};
+pub use registry::{DAEMON_OBJECT_ID, ObjectTable, RegisterError, Registry};
+pub use reply::{Replied, Reply};
+pub use streams::{StreamConfig, StreamStore, Streams};
+
+use crate::limits::Limits;
+use crate::ser::call::ConnectView;
+use crate::wire::Annotation;
+
+/// A daemon's settings (Pyro's config items that concern the daemon).
+#[derive(Clone, Copy, Debug)]
+pub struct ServerConfig<'a> {
+    /// Size limits, both directions (`MAX_MESSAGE_SIZE`).
+    pub limits: Limits,
+    /// Compress replies over 100 bytes (`COMPRESSION`; needs feature `alloc`).
+    pub compress: bool,
+    /// Annotations added to every reply (`Daemon.annotations()`).
+    pub annotations: &'a [Annotation<'a>],
+    /// Item streaming settings.
+    pub streams: StreamConfig,
+    /// Where the daemon listens, as `info()` reports it (`localhost:9999`, `./u:/tmp/sock`).
+    pub location: &'a str,
+    /// The NAT location, if any.
+    pub nat_location: Option<&'a str>,
+    /// The server type as `info()` reports it.
+    pub server_type: &'a str,
+}
+
+impl Default for ServerConfig<'_> {
+    fn default() -> Self {
+        Self {
+            limits: Limits::default(),
+            compress: false,
+            annotations: &[],
+            streams: StreamConfig::default(),
+            location: "",
+            nat_location: None,
+            server_type: "pyro5-rs",
+        }
+    }
+}
+
+/// The daemon state a connection works with, shared by all connections.
+#[derive(Clone, Copy)]
+pub struct Server<'a> {
+    /// The objects served.
+    pub registry: &'a dyn Registry,
+    /// The open item streams.
+    pub streams: &'a dyn StreamStore,
+    /// Settings.
+    pub config: &'a ServerConfig<'a>,
+    /// Checks each client's handshake data (Pyro's `Daemon.validateHandshake`); none
+    /// accepts everyone and answers `"hello"`, as Pyro does.
+    pub handshake: Option<&'a dyn HandshakeValidator>,
+}
+
+impl core::fmt::Debug for Server<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("Server").field("config", self.config).finish_non_exhaustive()
+    }
+}
+
+/// Checks a client's handshake (Pyro's `Daemon.validateHandshake`).
+pub trait HandshakeValidator {
+    /// Accept the client, answering with a value of your choice
+    /// ([`HandshakeAnswer::accept`]), or refuse it with a reason the client raises as
+    /// `CommunicationError("connection to ... rejected: <reason>")`.
+    fn validate(
+        &self,
+        connection: ConnectionId,
+        request: &ConnectView<'_>,
+        answer: HandshakeAnswer<'_, '_>,
+    ) -> Answered;
+}
+
+/// Proof a handshake was answered.
+#[derive(Debug)]
+#[must_use = "return it from validate"]
+pub struct Answered(pub(crate) ());
+
+/// The daemon's answer to a handshake.
+pub struct HandshakeAnswer<'r, 's> {
+    pub(crate) inner: connection::Answer<'r, 's>,
+}
+
+impl core::fmt::Debug for HandshakeAnswer<'_, '_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str("HandshakeAnswer")
+    }
+}
+
+impl HandshakeAnswer<'_, '_> {
+    /// Accept, sending `value` as the handshake response.
+    pub fn accept<T: ?Sized + serde::Serialize>(self, value: &T) -> Answered {
+        self.inner.accept(value)
+    }
+
+    /// Refuse with `reason`.
+    pub fn refuse(self, reason: &dyn core::fmt::Display) -> Answered {
+        self.inner.refuse(reason)
+    }
+}

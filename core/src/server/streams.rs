@@ -1,0 +1,415 @@
+//! Item streams: what a call that returned an iterator leaves behind in the daemon, until
+//! the client has taken every item, closes it, or it expires (spec `PROTOCOL.md` §3.6).
+//!
+//! Streams belong to the daemon, not to a connection: a client that reconnects continues a
+//! stream that lingered after its connection was lost. Every time is the caller's `now` in
+//! milliseconds on any monotonic clock.
+
+use core::fmt;
+
+use super::object::{ConnectionId, StreamCursor};
+
+/// The longest object id and method name a cursor stream can remember.
+pub const STREAM_NAME_CAPACITY: usize = 64;
+
+/// A stream's id: a random UUID (version 4), sent as its 36-character text.
+#[derive(Clone, Copy, Eq, PartialEq, Hash)]
+pub struct StreamId(pub [u8; 16]);
+
+impl StreamId {
+    /// A version-4 UUID from 16 random bytes.
+    pub fn from_random(mut bytes: [u8; 16]) -> Self {
+        bytes[6] = (bytes[6] & 0x0f) | 0x40;
+        bytes[8] = (bytes[8] & 0x3f) | 0x80;
+        Self(bytes)
+    }
+
+    /// Read the text form (`8-4-4-4-12` hex digits, any case).
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.as_bytes();
+        if text.len() != 36 {
+            return None;
+        }
+        let mut out = [0u8; 16];
+        let mut digits = text.iter().enumerate().filter(|(i, _)| !matches!(i, 8 | 13 | 18 | 23));
+        if [8, 13, 18, 23].iter().any(|&i| text.get(i) != Some(&b'-')) {
+            return None;
+        }
+        for byte in &mut out {
+            let (_, hi) = digits.next()?;
+            let (_, lo) = digits.next()?;
+            *byte = (hex(*hi)? << 4) | hex(*lo)?;
+        }
+        Some(Self(out))
+    }
+
+    /// The 36 ASCII bytes of the text form.
+    pub fn to_text(&self) -> [u8; 36] {
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        let mut out = [b'-'; 36];
+        let mut at = 0;
+        for (i, byte) in self.0.iter().enumerate() {
+            if matches!(i, 4 | 6 | 8 | 10) {
+                at += 1;
+            }
+            out[at] = HEX[usize::from(byte >> 4)];
+            out[at + 1] = HEX[usize::from(byte & 0x0f)];
+            at += 2;
+        }
+        out
+    }
+}
+
+fn hex(c: u8) -> Option<u8> {
+    match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    }
+}
+
+impl fmt::Display for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let text = self.to_text();
+        f.write_str(core::str::from_utf8(&text).map_err(|_| fmt::Error)?)
+    }
+}
+
+impl fmt::Debug for StreamId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "StreamId({self})")
+    }
+}
+
+/// An iterator the daemon drives, its items as dynamic values.
+#[cfg(feature = "alloc")]
+pub type BoxedIter = alloc::boxed::Box<dyn Iterator<Item = crate::ser::value::Value> + Send>;
+
+/// Where a stream's items come from.
+pub enum StreamSource {
+    /// The object's `next_item(method, cursor)`.
+    Cursor {
+        /// The object id.
+        object: heapless::String<STREAM_NAME_CAPACITY>,
+        /// The method that started the stream.
+        method: heapless::String<STREAM_NAME_CAPACITY>,
+        /// The object's cursor.
+        cursor: StreamCursor,
+    },
+    /// An iterator the object handed over.
+    #[cfg(feature = "alloc")]
+    Iter(BoxedIter),
+}
+
+impl fmt::Debug for StreamSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Cursor { object, method, cursor } => f
+                .debug_struct("Cursor")
+                .field("object", object)
+                .field("method", method)
+                .field("cursor", cursor)
+                .finish(),
+            #[cfg(feature = "alloc")]
+            Self::Iter(_) => f.write_str("Iter(..)"),
+        }
+    }
+}
+
+/// One open stream.
+#[derive(Debug)]
+pub struct StreamEntry {
+    /// Its id.
+    pub id: StreamId,
+    /// The connection iterating it; `None` while it lingers after a disconnect.
+    pub owner: Option<ConnectionId>,
+    /// When it was created (ms).
+    pub created: u64,
+    /// Since when it lingers (ms), after its connection closed.
+    pub lingering_since: Option<u64>,
+    /// Where the items come from.
+    pub source: StreamSource,
+}
+
+/// Pyro's `ITER_STREAMING`, `ITER_STREAM_LIFETIME` and `ITER_STREAM_LINGER`, in ms.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+#[cfg_attr(feature = "defmt", derive(defmt::Format))]
+pub struct StreamConfig {
+    /// Whether calls may return item streams at all (Pyro's default: yes).
+    pub enabled: bool,
+    /// The longest a stream lives after its creation; 0 = no limit (Pyro's default).
+    pub lifetime_ms: u64,
+    /// How long a stream is kept after its client disconnected, so a reconnecting proxy
+    /// can go on; 0 = closed at disconnect. Pyro's default: 30 s.
+    pub linger_ms: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        Self { enabled: true, lifetime_ms: 0, linger_ms: 30_000 }
+    }
+}
+
+/// Every stream slot is taken.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct StreamsFull;
+
+impl fmt::Display for StreamsFull {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("too many open item streams; close some or raise the daemon's limit")
+    }
+}
+
+impl core::error::Error for StreamsFull {}
+
+/// The daemon's open streams, behind whatever lock the adapter uses (every method takes
+/// `&self`): a `RefCell` on one thread, a `Mutex` across threads.
+pub trait StreamStore {
+    /// Add a stream.
+    ///
+    /// # Errors
+    /// [`StreamsFull`] when no slot is free (the entry is dropped).
+    fn insert(&self, entry: StreamEntry) -> Result<(), StreamsFull>;
+    /// Take a stream out to produce its next item (put it back with `insert`).
+    fn take(&self, id: &StreamId) -> Option<StreamEntry>;
+    /// Drop a stream; whether it existed.
+    fn remove(&self, id: &StreamId) -> bool;
+    /// A connection closed: its streams linger (or go, when `linger_ms` is 0).
+    fn disconnected(&self, connection: ConnectionId, now: u64, config: &StreamConfig);
+    /// Drop streams past their lifetime or linger time.
+    fn expire(&self, now: u64, config: &StreamConfig);
+    /// How many streams are open.
+    fn count(&self) -> usize;
+    /// Drop every stream (daemon shutdown).
+    fn clear(&self);
+}
+
+/// A stream table over some storage; [`Streams`] (fixed capacity) and, with `alloc`,
+/// [`StreamsVec`] (a runtime limit).
+pub trait StreamTable {
+    /// The open streams.
+    fn entries(&self) -> &[StreamEntry];
+    /// Add one.
+    ///
+    /// # Errors
+    /// [`StreamsFull`].
+    fn push(&mut self, entry: StreamEntry) -> Result<(), StreamsFull>;
+    /// Remove the one at `index` (order is not kept).
+    fn swap_remove(&mut self, index: usize) -> StreamEntry;
+    /// Mutable access to the open streams.
+    fn entries_mut(&mut self) -> &mut [StreamEntry];
+
+    /// Take the stream `id` out.
+    fn take_id(&mut self, id: &StreamId) -> Option<StreamEntry> {
+        let index = self.entries().iter().position(|e| e.id == *id)?;
+        Some(self.swap_remove(index))
+    }
+
+    /// Mark the streams of `connection` as lingering, or drop them.
+    fn mark_disconnected(&mut self, connection: ConnectionId, now: u64, config: &StreamConfig)
+    where
+        Self: Sized,
+    {
+        if config.linger_ms == 0 {
+            self.retain(|e| e.owner != Some(connection));
+            return;
+        }
+        for e in self.entries_mut() {
+            if e.owner == Some(connection) {
+                e.owner = None;
+                e.lingering_since = Some(now);
+            }
+        }
+    }
+
+    /// Drop the streams past their lifetime or linger time.
+    fn expire_at(&mut self, now: u64, config: &StreamConfig)
+    where
+        Self: Sized,
+    {
+        self.retain(|e| {
+            let too_old = config.lifetime_ms > 0 && now.saturating_sub(e.created) > config.lifetime_ms;
+            let lingered = e.lingering_since.is_some_and(|t| now.saturating_sub(t) > config.linger_ms);
+            !too_old && !lingered
+        });
+    }
+
+    /// Keep only the streams `keep` says yes to.
+    fn retain(&mut self, mut keep: impl FnMut(&StreamEntry) -> bool)
+    where
+        Self: Sized,
+    {
+        let mut i = 0;
+        while i < self.entries().len() {
+            if self.entries().get(i).is_some_and(&mut keep) {
+                i += 1;
+            } else {
+                drop(self.swap_remove(i));
+            }
+        }
+    }
+}
+
+/// At most `N` open streams, no allocator.
+#[derive(Debug, Default)]
+pub struct Streams<const N: usize> {
+    entries: heapless::Vec<StreamEntry, N>,
+}
+
+impl<const N: usize> Streams<N> {
+    /// An empty table.
+    pub const fn new() -> Self {
+        Self { entries: heapless::Vec::new() }
+    }
+}
+
+impl<const N: usize> StreamTable for Streams<N> {
+    fn entries(&self) -> &[StreamEntry] {
+        &self.entries
+    }
+    fn entries_mut(&mut self) -> &mut [StreamEntry] {
+        &mut self.entries
+    }
+    fn push(&mut self, entry: StreamEntry) -> Result<(), StreamsFull> {
+        self.entries.push(entry).map_err(|_| StreamsFull)
+    }
+    fn swap_remove(&mut self, index: usize) -> StreamEntry {
+        self.entries.swap_remove(index)
+    }
+}
+
+/// At most `max` open streams, in a `Vec`.
+#[cfg(feature = "alloc")]
+#[derive(Debug, Default)]
+pub struct StreamsVec {
+    entries: alloc::vec::Vec<StreamEntry>,
+    /// The most streams open at once.
+    pub max: usize,
+}
+
+#[cfg(feature = "alloc")]
+impl StreamsVec {
+    /// An empty table for at most `max` streams.
+    pub const fn new(max: usize) -> Self {
+        Self { entries: alloc::vec::Vec::new(), max }
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl StreamTable for StreamsVec {
+    fn entries(&self) -> &[StreamEntry] {
+        &self.entries
+    }
+    fn entries_mut(&mut self) -> &mut [StreamEntry] {
+        &mut self.entries
+    }
+    fn push(&mut self, entry: StreamEntry) -> Result<(), StreamsFull> {
+        if self.entries.len() >= self.max {
+            return Err(StreamsFull);
+        }
+        self.entries.push(entry);
+        Ok(())
+    }
+    fn swap_remove(&mut self, index: usize) -> StreamEntry {
+        self.entries.swap_remove(index)
+    }
+}
+
+macro_rules! store_impl {
+    ($lock:ty, $borrow:ident) => {
+        impl<T: StreamTable> StreamStore for $lock {
+            fn insert(&self, entry: StreamEntry) -> Result<(), StreamsFull> {
+                $borrow!(self).push(entry)
+            }
+            fn take(&self, id: &StreamId) -> Option<StreamEntry> {
+                $borrow!(self).take_id(id)
+            }
+            fn remove(&self, id: &StreamId) -> bool {
+                $borrow!(self).take_id(id).is_some()
+            }
+            fn disconnected(&self, connection: ConnectionId, now: u64, config: &StreamConfig) {
+                $borrow!(self).mark_disconnected(connection, now, config);
+            }
+            fn expire(&self, now: u64, config: &StreamConfig) {
+                $borrow!(self).expire_at(now, config);
+            }
+            fn count(&self) -> usize {
+                $borrow!(self).entries().len()
+            }
+            fn clear(&self) {
+                $borrow!(self).retain(|_| false);
+            }
+        }
+    };
+}
+
+macro_rules! refcell_borrow {
+    ($s:expr) => {
+        $s.borrow_mut()
+    };
+}
+
+store_impl!(core::cell::RefCell<T>, refcell_borrow);
+
+#[cfg(feature = "std")]
+macro_rules! mutex_borrow {
+    ($s:expr) => {
+        $s.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+}
+
+#[cfg(feature = "std")]
+store_impl!(std::sync::Mutex<T>, mutex_borrow);
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+    use super::*;
+    use std::string::ToString;
+
+    #[test]
+    fn stream_id_text_round_trips_as_uuid4() {
+        let id = StreamId::from_random([0xab; 16]);
+        let text = id.to_string();
+        assert_eq!(text, "abababab-abab-4bab-abab-abababababab");
+        assert_eq!(StreamId::parse(&text), Some(id));
+        assert_eq!(StreamId::parse(&text.to_uppercase()), Some(id));
+        assert_eq!(StreamId::parse("abababab-abab-4bab-abab-ababababab"), None);
+        assert_eq!(StreamId::parse("abababab_abab-4bab-abab-abababababab"), None);
+        assert_eq!(StreamId::parse("zbababab-abab-4bab-abab-abababababab"), None);
+    }
+
+    fn entry(n: u8, owner: u64, created: u64) -> StreamEntry {
+        StreamEntry {
+            id: StreamId([n; 16]),
+            owner: Some(ConnectionId(owner)),
+            created,
+            lingering_since: None,
+            source: StreamSource::Cursor {
+                object: "o".try_into().unwrap(),
+                method: "m".try_into().unwrap(),
+                cursor: 0,
+            },
+        }
+    }
+
+    #[test]
+    fn linger_lifetime_and_capacity() {
+        let table = core::cell::RefCell::new(Streams::<2>::new());
+        let config = StreamConfig { enabled: true, lifetime_ms: 10_000, linger_ms: 1_000 };
+        table.insert(entry(1, 7, 0)).unwrap();
+        table.insert(entry(2, 8, 0)).unwrap();
+        assert!(table.insert(entry(3, 8, 0)).is_err(), "full at 2");
+        table.disconnected(ConnectionId(7), 500, &config);
+        table.expire(1_400, &config);
+        assert_eq!(table.count(), 2, "still lingering");
+        table.expire(1_501, &config);
+        assert_eq!(table.count(), 1, "lingered out");
+        table.expire(10_001, &config);
+        assert_eq!(table.count(), 0, "lifetime over");
+        table.insert(entry(4, 9, 0)).unwrap();
+        table.disconnected(ConnectionId(9), 0, &StreamConfig { linger_ms: 0, ..config });
+        assert_eq!(table.count(), 0, "no linger: closed at disconnect");
+    }
+}

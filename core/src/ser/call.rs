@@ -661,7 +661,7 @@ fn decode<'a, T: Deserialize<'a>>(format: SerializerId, payload: &'a [u8], span:
         SerializerId::Serpent => serpent::from_slice(span)?,
         SerializerId::Marshal => marshal::from_span(payload, span)?,
         SerializerId::Json => json::from_slice(span)?,
-        SerializerId::Msgpack => msgpack::from_slice(span)?,
+        SerializerId::Msgpack => msgpack::from_slice_strict_keys(span)?,
         SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
     })
 }

@@ -144,6 +144,19 @@ impl ServerConnection {
         action
     }
 
+    /// Refuse this client (e.g. no free worker): the CONNECT in `msg` is answered with
+    /// CONNECTFAIL carrying `reason`, as Pyro's thread pool server does; then close.
+    pub fn deny(
+        &mut self,
+        msg: &Message<'_>,
+        reason: &dyn fmt::Display,
+        server: &Server<'_>,
+        tx: &mut dyn RxStorage,
+    ) -> Action {
+        self.state = State::Closed;
+        connect_fail(server, SerializerId::Marshal, msg.header().seq, None, reason, tx)
+    }
+
     /// The connection is gone: its streams linger, its per-connection objects go.
     pub fn closed(&mut self, server: &Server<'_>, now_ms: u64) {
         self.state = State::Closed;
@@ -521,9 +534,17 @@ impl<'s> Request<'_, 's, '_> {
                     }
                 };
                 if !meta.has_attr(name) {
+                    // Python looks the name up on the class first.
+                    if meta.has_method(name) || is_private_name(name) {
+                        let e = Raised {
+                            class: ATTRIBUTE_ERROR,
+                            message: format_args!("attempt to access unexposed or unknown remote attribute '{name}'"),
+                        };
+                        return self.raise(&e, class_name, method);
+                    }
                     let e = Raised {
                         class: ATTRIBUTE_ERROR,
-                        message: format_args!("attempt to access unexposed or unknown remote attribute '{name}'"),
+                        message: format_args!("type object '{class_name}' has no attribute '{name}'"),
                     };
                     return self.raise(&e, class_name, method);
                 }
@@ -629,7 +650,13 @@ impl<'s> Request<'_, 's, '_> {
                 Ok(item) => {
                     let method = item.method();
                     if let Err(e) = check_method(&meta, method) {
-                        self.raise(&e, class_name, method);
+                        // Python resolves each method outside the batch's error handling: the
+                        // whole batch fails with a plain exception.
+                        self.mode = saved_mode;
+                        if let Some(list) = &list {
+                            self.frame.truncate(list.start);
+                        }
+                        return self.raise(&e, class_name, method);
                     } else {
                         let inv = Invocation { context, method, args: Args::Batch(&item) };
                         let reply = self.reply(class_name, method);
@@ -650,6 +677,16 @@ impl<'s> Request<'_, 's, '_> {
                 list.count += 1;
             }
             if failed {
+                self.mode = saved_mode;
+                if self.format == SerializerId::Marshal
+                    && let Some(list) = &list
+                {
+                    // Pyro5 cannot marshal its `_ExceptionWrapper`: the whole batch answers
+                    // with the ValueError marshal raises. Python clients see exactly that.
+                    self.frame.truncate(list.start);
+                    let e = PyException::value_error("unmarshallable object");
+                    return self.raise(&e, class_name, "");
+                }
                 break;
             }
         }
@@ -667,6 +704,9 @@ fn check_method<'a>(meta: &super::Metadata<'_>, method: &'a str) -> Result<(), M
     if is_private_name(method) {
         return Err(MethodError::Private(method));
     }
+    if meta.has_attr(method) {
+        return Err(MethodError::Unexposed(method));
+    }
     if !meta.has_method(method) {
         return Err(MethodError::Unknown(meta.class_name_static(), method));
     }
@@ -676,6 +716,7 @@ fn check_method<'a>(meta: &super::Metadata<'_>, method: &'a str) -> Result<(), M
 /// Why a method cannot be called.
 enum MethodError<'a> {
     Private(&'a str),
+    Unexposed(&'a str),
     Unknown(ClassName, &'a str),
 }
 
@@ -685,6 +726,7 @@ impl fmt::Display for MethodError<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Private(name) => write!(f, "attempt to access private attribute '{name}'"),
+            Self::Unexposed(name) => write!(f, "attempt to access unexposed attribute '{name}'"),
             Self::Unknown(class, name) => write!(f, "'{class}' object has no attribute '{name}'"),
         }
     }
@@ -713,6 +755,8 @@ impl super::Metadata<'_> {
 /// placeholder and patched.
 struct ListWriter {
     format: SerializerId,
+    /// Where the payload started (before serpent's header line).
+    start: usize,
     /// Where the list starts in the frame.
     at: usize,
     count: u32,
@@ -720,6 +764,7 @@ struct ListWriter {
 
 impl ListWriter {
     fn begin(format: SerializerId, frame: &mut Frame<'_>) -> Result<Self, OutputError> {
+        let start = frame.mark();
         let head: &[u8] = match format {
             SerializerId::Serpent => {
                 frame.write_bytes(crate::ser::serpent::HEADER)?;
@@ -731,7 +776,7 @@ impl ListWriter {
         };
         let at = frame.mark();
         frame.write_bytes(head)?;
-        Ok(Self { format, at, count: 0 })
+        Ok(Self { format, start, at, count: 0 })
     }
 
     fn separator(&mut self, frame: &mut Frame<'_>) -> Result<(), OutputError> {

@@ -6,7 +6,7 @@ use core::fmt;
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
-use super::exception::{ATTRIBUTE_ERROR, PythonException, Raised, TYPE_ERROR};
+use super::exception::{ATTRIBUTE_ERROR, PythonException, Raised, SERIALIZE_ERROR, TYPE_ERROR};
 use super::reply::{Replied, Reply};
 use crate::ser::call::{BatchItem, CallView};
 use crate::ser::python::SetOf;
@@ -331,14 +331,22 @@ impl fmt::Display for ArgumentError<'_> {
             }
             Self::Unexpected { function, name: None } => write!(f, "{function}() keywords must be strings"),
             Self::Multiple { function, name } => write!(f, "{function}() got multiple values for argument '{name}'"),
-            Self::Decode { name, error } => write!(f, "argument '{name}': {error}"),
+            // A decoding fault is Python's deserializer error; a value of the wrong type
+            // (serde's "invalid type") names the parameter, which Python cannot have.
+            Self::Decode { name, error } if error.pyro_class() == SERIALIZE_ERROR => {
+                write!(f, "{error} (argument '{name}')")
+            }
+            Self::Decode { error, .. } => write!(f, "{error}"),
         }
     }
 }
 
 impl PythonException for ArgumentError<'_> {
     fn class(&self) -> &str {
-        TYPE_ERROR
+        match self {
+            Self::Decode { error, .. } => error.pyro_class(),
+            _ => TYPE_ERROR,
+        }
     }
 }
 

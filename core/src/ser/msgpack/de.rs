@@ -24,12 +24,22 @@ pub struct Deserializer<'de> {
     max_depth: usize,
     /// The next `deserialize_any` reports Python types in exact mode (see `python`).
     exact: bool,
+    /// Refuse map keys other than `str` and `bytes`, as Python's `strict_map_key=True`.
+    strict_keys: bool,
 }
 
 impl<'de> Deserializer<'de> {
     /// A deserializer reading `input` from its start.
     pub fn new(input: &'de [u8]) -> Self {
-        Self { input, pos: 0, depth: 0, max_depth: DEFAULT_MAX_DEPTH, exact: false }
+        Self { input, pos: 0, depth: 0, max_depth: DEFAULT_MAX_DEPTH, exact: false, strict_keys: false }
+    }
+
+    /// Refuse map keys that are neither `str` nor `bytes`, as Pyro5 does when it receives
+    /// msgpack (Python's `strict_map_key=True`): [`Error::MapKeyNotAllowed`].
+    #[must_use]
+    pub fn with_strict_map_keys(mut self) -> Self {
+        self.strict_keys = true;
+        self
     }
 
     /// Refuse arrays and maps nested deeper than `max_depth` levels.
@@ -525,8 +535,8 @@ impl<'de> de::SeqAccess<'de> for Seq<'_, 'de> {
     }
 }
 
-/// The entries of a map; keys of any type are handed over (Pyro5's Python side accepts only
-/// `str` and `bytes` keys).
+/// The entries of a map; keys must be `str` or `bytes`, as Python's msgpack with
+/// `strict_map_key=True` (Pyro5's setting) demands.
 struct Map<'a, 'de> {
     de: &'a mut Deserializer<'de>,
     /// Entries whose key is not yet read.
@@ -541,6 +551,36 @@ impl<'de> de::MapAccess<'de> for Map<'_, 'de> {
             return Ok(None);
         }
         self.left = self.left.saturating_sub(1);
+        let offset = self.de.pos;
+        let type_name = match self.de.input.get(offset) {
+            _ if !self.de.strict_keys => None,
+            Some(0xa0..=0xbf | 0xd9..=0xdb | 0xc4..=0xc6) | None => None,
+            Some(0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3) => Some("int"),
+            Some(0xca | 0xcb) => Some("float"),
+            Some(0xc2 | 0xc3) => Some("bool"),
+            Some(0xc0) => Some("NoneType"),
+            Some(0x90..=0x9f | 0xdc | 0xdd) => Some("list"),
+            Some(0x80..=0x8f | 0xde | 0xdf) => Some("dict"),
+            Some(_) => Some("ExtType"),
+        };
+        if let Some(type_name) = type_name {
+            return Err(Error::MapKeyNotAllowed { type_name, offset });
+        }
+        let offset = self.de.pos;
+        let type_name = match self.de.input.get(offset) {
+            _ if !self.de.strict_keys => None,
+            Some(0xa0..=0xbf | 0xd9..=0xdb | 0xc4..=0xc6) | None => None,
+            Some(0x00..=0x7f | 0xe0..=0xff | 0xcc..=0xd3) => Some("int"),
+            Some(0xca | 0xcb) => Some("float"),
+            Some(0xc2 | 0xc3) => Some("bool"),
+            Some(0xc0) => Some("NoneType"),
+            Some(0x90..=0x9f | 0xdc | 0xdd) => Some("list"),
+            Some(0x80..=0x8f | 0xde | 0xdf) => Some("dict"),
+            Some(_) => Some("ExtType"),
+        };
+        if let Some(type_name) = type_name {
+            return Err(Error::MapKeyNotAllowed { type_name, offset });
+        }
         seed.deserialize(&mut *self.de).map(Some)
     }
 

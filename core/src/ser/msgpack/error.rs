@@ -49,6 +49,14 @@ pub enum Error {
         /// Where the container one level too deep starts.
         offset: usize,
     },
+    /// A map key that is neither `str` nor `bytes` (Python's msgpack, as Pyro5 uses it, has
+    /// `strict_map_key=True`).
+    MapKeyNotAllowed {
+        /// The key's Python type: `int`, `float`, `bool`, `NoneType`, `list`, `dict`...
+        type_name: &'static str,
+        /// Where the key is.
+        offset: usize,
+    },
     /// Bytes follow the one value the input should hold.
     TrailingBytes {
         /// Where they start.
@@ -144,6 +152,7 @@ impl Error {
             | Self::LengthExceedsInput { .. }
             | Self::InvalidBigInt { .. }
             | Self::ExtraItems { .. }
+            | Self::MapKeyNotAllowed { .. }
             | Self::Custom { .. } => "builtins.ValueError",
             Self::InvalidMarker { .. } => "msgpack.exceptions.FormatError",
             Self::InvalidUtf8 { .. } => "builtins.UnicodeDecodeError",
@@ -172,6 +181,7 @@ impl Error {
             | Self::InvalidUtf8 { offset }
             | Self::DepthLimit { offset, .. }
             | Self::TrailingBytes { offset }
+            | Self::MapKeyNotAllowed { offset, .. }
             | Self::UnknownExtCode { offset, .. }
             | Self::InvalidExtLength { offset, .. }
             | Self::InvalidBigInt { offset }
@@ -209,6 +219,10 @@ impl fmt::Display for Error {
                  raise Deserializer::with_max_depth"
             ),
             Self::TrailingBytes { offset } => write!(f, "trailing bytes after the msgpack value at byte {offset}"),
+            // Python's text exactly: it reaches Python clients as the exception message.
+            Self::MapKeyNotAllowed { type_name, .. } => {
+                write!(f, "{type_name} is not allowed for map key when strict_map_key=True")
+            }
             Self::UnknownExtCode { code, offset } => {
                 write!(f, "invalid ext code for msgpack: {code} (at byte {offset})")
             }

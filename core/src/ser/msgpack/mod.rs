@@ -94,6 +94,18 @@ pub fn from_slice<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Result<T, Error
     Ok(value)
 }
 
+/// As [`from_slice`], refusing map keys other than `str` and `bytes` as Pyro5 does on
+/// receive ([`Deserializer::with_strict_map_keys`]).
+///
+/// # Errors
+/// As [`from_slice`], and [`Error::MapKeyNotAllowed`].
+pub fn from_slice_strict_keys<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Result<T, Error> {
+    let mut de = Deserializer::new(input).with_strict_map_keys();
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// Split `input` after its first msgpack value: `(value, rest)`. The value is checked as
 /// deserializing checks it (UTF-8, Pyro5's ext types, the default depth limit); nothing is
 /// allocated.

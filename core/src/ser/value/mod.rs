@@ -113,6 +113,29 @@ impl Value {
         self.get("__class__").and_then(Value::as_str)
     }
 
+    /// The first `__class__` dict (at any depth) a Python Pyro5 peer would refuse to turn
+    /// into an object (its `dict_to_class`): `(exception class, message)`, e.g.
+    /// `("Pyro5.errors.SerializeError", "unsupported serialized class: foo")`, or a
+    /// `SecurityError` for names containing `__`. Dicts of the classes Pyro5 knows (URIs,
+    /// proxies, exceptions, the batch exception wrapper) pass. A daemon serving values it
+    /// does not know the type of checks them with this, as Pyro5 does on receive.
+    pub fn refused_class(&self) -> Option<(&'static str, String)> {
+        match self {
+            Self::Tuple(items) | Self::List(items) | Self::Set(items) | Self::FrozenSet(items) => {
+                items.iter().find_map(Value::refused_class)
+            }
+            Self::Dict(entries) => {
+                if let Some(class) = self.class_name()
+                    && let Some(refusal) = refuse_class(class, self.get("__exception__"))
+                {
+                    return Some(refusal);
+                }
+                entries.iter().find_map(|(k, v)| k.refused_class().or_else(|| v.refused_class()))
+            }
+            _ => None,
+        }
+    }
+
     /// Whether two values are the same Python value *and* type, as an echo must return it:
     /// floats compare by bits except that any NaN equals any NaN, sets and frozensets
     /// compare without regard to order, everything else structurally.
@@ -223,3 +246,27 @@ pub(crate) fn from_decimal(text: &str) -> Result<Value, Error> {
 
 #[cfg(test)]
 mod tests;
+
+/// Pyro5's `dict_to_class` verdict on a class name.
+fn refuse_class(class: &str, exception: Option<&Value>) -> Option<(&'static str, String)> {
+    if class.contains("__") {
+        let message = alloc::format!("refused to deserialize types with double underscores in their name: {class}");
+        return Some(("Pyro5.errors.SecurityError", message));
+    }
+    let known = matches!(
+        class,
+        "Pyro5.core.URI"
+            | "Pyro5.client.Proxy"
+            | "Pyro5.server.Daemon"
+            | "Pyro5.util.SerpentSerializer"
+            | "Pyro5.util.MarshalSerializer"
+            | "Pyro5.util.JsonSerializer"
+            | "Pyro5.util.MsgpackSerializer"
+            | "struct.error"
+            | "Pyro5.core._ExceptionWrapper"
+            | "float"
+    ) || class.starts_with("Pyro5.errors.")
+        || (matches!(exception, Some(Value::Bool(true)))
+            && (class.starts_with("builtins.") || class.starts_with("exceptions.") || class.starts_with("sqlite3.")));
+    (!known).then(|| ("Pyro5.errors.SerializeError", alloc::format!("unsupported serialized class: {class}")))
+}

@@ -1,0 +1,43 @@
+use pyro5_core::server::{CallContext, StreamCursor};
+use pyro5_macros::expose;
+
+struct Thermo;
+
+#[expose]
+impl Thermo {
+    fn adjust(&mut self, delta: &mut f64) {
+        *delta = 0.0;
+    }
+
+    fn pair(&self, (a, b): (u32, u32)) -> u32 {
+        a + b
+    }
+
+    fn show(&self, value: impl core::fmt::Display) {
+        let _ = value;
+    }
+
+    #[stream]
+    fn readings(&mut self, cursor: &mut StreamCursor) -> u64 {
+        *cursor
+    }
+
+    fn tagged(&self, #[oneway] level: u32) -> u32 {
+        level
+    }
+
+    fn traced(&self, #[pyro5(name = "ctx")] context: &CallContext<'_>) -> u32 {
+        context.seq.into()
+    }
+
+    fn renamed(&self, first: u32, #[pyro5(name = "first")] second: u32) -> u32 {
+        first + second
+    }
+
+    #[stream]
+    fn samples(&mut self, count: u32) -> Option<u32> {
+        Some(count)
+    }
+}
+
+fn main() {}

@@ -24,6 +24,14 @@ use std::fmt::Write as _;
 
 /// The protocol core this crate drives.
 pub use pyro5_core as core;
+
+mod daemon;
+pub mod echo;
+mod object_proxy;
+mod transport;
+
+pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
+pub use object_proxy::ObjectProxy;
 use pyro5_core::wire::{Message, MessageKind};
 
 /// A multi-line, human-readable account of a decoded message: the header's fields, the

@@ -1,0 +1,436 @@
+//! The daemon: serves Pyro objects to Python (and Rust) proxies over TCP or a Unix socket.
+//!
+//! A thin loop over `pyro5_core::server`: sockets, threads, time and randomness here, every
+//! protocol decision in the core's `ServerConnection`.
+
+mod connection;
+mod multiplex;
+mod registry;
+mod threaded;
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
+use std::time::{Duration, Instant};
+
+use pyro5_core::limits::Limits;
+use pyro5_core::server::streams::StreamsVec;
+use pyro5_core::server::{
+    ConnectionId, Env, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig, StreamStore,
+};
+use pyro5_core::wire::{Annotation, AnnotationId};
+
+use registry::SharedRegistry;
+pub use registry::{Creator, InstanceMode, SharedObject};
+
+use crate::transport::Listener;
+
+/// Pyro's two server types.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub enum ServerType {
+    /// A thread per client connection, at most `threadpool_size` at once (Pyro's default).
+    #[default]
+    Thread,
+    /// One thread serving every connection from a readiness loop.
+    Multiplex,
+}
+
+impl fmt::Display for ServerType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::Thread => "thread",
+            Self::Multiplex => "multiplex",
+        })
+    }
+}
+
+impl std::str::FromStr for ServerType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "thread" => Ok(Self::Thread),
+            "multiplex" => Ok(Self::Multiplex),
+            other => Err(format!("invalid server type '{other}' (thread or multiplex)")),
+        }
+    }
+}
+
+/// How a daemon binds and behaves (Pyro's config items for daemons).
+#[derive(Clone, Debug)]
+pub struct DaemonConfig {
+    /// Host name or address to bind (`HOST`, default `localhost`); IPv6 addresses may be
+    /// given with or without brackets.
+    pub host: String,
+    /// Port; 0 picks a free one.
+    pub port: u16,
+    /// Bind a Unix domain socket at this path instead of TCP.
+    pub unix_socket: Option<PathBuf>,
+    /// The host advertised in URIs when behind NAT (`NATHOST`).
+    pub nat_host: Option<String>,
+    /// The port advertised with `nat_host`; 0 = the bound port (`NATPORT`).
+    pub nat_port: u16,
+    /// Thread pool or multiplexed (`SERVERTYPE`).
+    pub server_type: ServerType,
+    /// Largest `data + annotations` accepted and sent (`MAX_MESSAGE_SIZE`).
+    pub max_message_size: u32,
+    /// Close a connection idle this long (`COMMTIMEOUT`; `None` = never).
+    pub comm_timeout: Option<Duration>,
+    /// At most this many connections served at once (`THREADPOOL_SIZE` for the thread
+    /// server); further clients get CONNECTFAIL "no free workers, increase server
+    /// threadpool size".
+    pub max_connections: usize,
+    /// Compress replies over 100 bytes (`COMPRESSION`).
+    pub compression: bool,
+    /// Item streaming (`ITER_STREAMING`, `ITER_STREAM_LIFETIME`, `ITER_STREAM_LINGER`).
+    pub streams: StreamConfig,
+    /// At most this many item streams open at once.
+    pub max_streams: usize,
+    /// At most this many oneway calls running at once in their own threads; more run in
+    /// the connection's thread.
+    pub max_oneway_threads: usize,
+    /// Annotations sent with every reply (`Daemon.annotations()`).
+    pub annotations: Vec<(AnnotationId, Vec<u8>)>,
+}
+
+impl Default for DaemonConfig {
+    fn default() -> Self {
+        Self {
+            host: "localhost".into(),
+            port: 0,
+            unix_socket: None,
+            nat_host: None,
+            nat_port: 0,
+            server_type: ServerType::Thread,
+            max_message_size: Limits::default().max_message_size,
+            comm_timeout: None,
+            max_connections: 80,
+            compression: false,
+            streams: StreamConfig::default(),
+            max_streams: 1024,
+            max_oneway_threads: 64,
+            annotations: Vec::new(),
+        }
+    }
+}
+
+/// Why the daemon refused a registration.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum DaemonError {
+    /// Another object has this id (Pyro: "an object or class is already registered with that id").
+    IdTaken(String),
+    /// The id is not registered (Pyro: "object isn't registered").
+    NotRegistered(String),
+}
+
+impl fmt::Display for DaemonError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::IdTaken(id) => write!(f, "an object or class is already registered with that id: {id}"),
+            Self::NotRegistered(id) => write!(f, "object isn't registered: {id}"),
+        }
+    }
+}
+
+impl std::error::Error for DaemonError {}
+
+pub(crate) struct Inner {
+    pub(crate) config: DaemonConfig,
+    pub(crate) registry: SharedRegistry,
+    pub(crate) streams: Mutex<StreamsVec>,
+    pub(crate) handshake: RwLock<Option<Arc<dyn HandshakeValidator + Send + Sync>>>,
+    pub(crate) shutdown: AtomicBool,
+    pub(crate) started: Instant,
+    pub(crate) next_connection: AtomicU64,
+    pub(crate) connections: AtomicUsize,
+    pub(crate) oneway_threads: AtomicUsize,
+    /// `host:port` or `./u:path`, as `info()` and URIs show it.
+    pub(crate) location: String,
+    pub(crate) nat_location: Option<String>,
+    pub(crate) server_type_text: String,
+}
+
+impl Inner {
+    pub(crate) fn limits(&self) -> Limits {
+        Limits { max_message_size: self.config.max_message_size }
+    }
+
+    pub(crate) fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    pub(crate) fn env(&self) -> Env {
+        let mut random = [0u8; 32];
+        if getrandom::fill(&mut random).is_err() {
+            // No OS randomness: fall back to a time-seeded generator (ids stay unique).
+            let mut rng = fastrand::Rng::with_seed(self.now_ms() ^ u64::from(std::process::id()));
+            random.iter_mut().for_each(|b| *b = rng.u8(..));
+        }
+        Env { now_ms: self.now_ms(), random }
+    }
+
+    pub(crate) fn new_connection_id(&self) -> ConnectionId {
+        ConnectionId(self.next_connection.fetch_add(1, Ordering::Relaxed))
+    }
+
+    /// Run `f` with the core's view of this daemon.
+    pub(crate) fn with_server<R>(&self, f: impl FnOnce(&Server<'_>) -> R) -> R {
+        let annotations: Vec<Annotation<'_>> =
+            self.config.annotations.iter().map(|(id, value)| Annotation::new(*id, value)).collect();
+        let config = ServerConfig {
+            limits: self.limits(),
+            compress: self.config.compression,
+            annotations: &annotations,
+            streams: self.config.streams,
+            location: &self.location,
+            nat_location: self.nat_location.as_deref(),
+            server_type: &self.server_type_text,
+        };
+        let handshake = self.handshake.read().unwrap_or_else(PoisonError::into_inner).clone();
+        let server = Server {
+            registry: &self.registry,
+            streams: &self.streams as &dyn StreamStore,
+            config: &config,
+            handshake: handshake.as_deref().map(|h| h as &dyn HandshakeValidator),
+        };
+        f(&server)
+    }
+
+    pub(crate) fn is_shutting_down(&self) -> bool {
+        self.shutdown.load(Ordering::Acquire)
+    }
+
+    /// Periodic cleanup: expired streams.
+    pub(crate) fn housekeeping(&self) {
+        self.streams.expire(self.now_ms(), &self.config.streams);
+    }
+}
+
+/// A Pyro daemon: binds a socket and serves registered objects.
+///
+/// Cloning gives another handle to the same daemon (for registering objects or shutting it
+/// down from another thread).
+#[derive(Clone)]
+pub struct Daemon {
+    inner: Arc<Inner>,
+    listener: Arc<Listener>,
+}
+
+impl fmt::Debug for Daemon {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "<Daemon {}; {} objects>", self.inner.location, self.inner.registry_count())
+    }
+}
+
+impl Inner {
+    fn registry_count(&self) -> usize {
+        use pyro5_core::server::Registry;
+        self.registry.count() + 1
+    }
+}
+
+impl Daemon {
+    /// Bind with Pyro's defaults: `localhost`, a free port, the thread pool server.
+    ///
+    /// # Errors
+    /// The socket's error.
+    pub fn bind_default() -> io::Result<Self> {
+        Self::new(DaemonConfig::default())
+    }
+
+    /// Bind as `config` says.
+    ///
+    /// # Errors
+    /// Invalid NAT settings, or the socket's error.
+    pub fn new(config: DaemonConfig) -> io::Result<Self> {
+        if config.nat_host.is_some() && config.unix_socket.is_some() {
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot use nathost together with unixsocket"));
+        }
+        let listener = match &config.unix_socket {
+            #[cfg(unix)]
+            Some(path) => Listener::bind_unix(path.clone())?,
+            #[cfg(not(unix))]
+            Some(_) => return Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets need a unix system")),
+            None => Listener::bind_tcp(&config.host, config.port)?,
+        };
+        let location = match (&config.unix_socket, listener.local_port()) {
+            (Some(path), _) => format!("./u:{}", path.display()),
+            (None, port) => format!("{}:{}", bracketed(&config.host), port.unwrap_or(0)),
+        };
+        let nat_location = config.nat_host.as_ref().map(|host| {
+            let port = if config.nat_port == 0 { listener.local_port().unwrap_or(0) } else { config.nat_port };
+            format!("{}:{port}", bracketed(host))
+        });
+        let server_type_text = match config.server_type {
+            ServerType::Thread => format!("<pyro5-rs thread pool server on {location}>"),
+            ServerType::Multiplex => format!("<pyro5-rs multiplexed server on {location}>"),
+        };
+        let inner = Inner {
+            streams: Mutex::new(StreamsVec::new(config.max_streams)),
+            config,
+            registry: SharedRegistry::default(),
+            handshake: RwLock::new(None),
+            shutdown: AtomicBool::new(false),
+            started: Instant::now(),
+            next_connection: AtomicU64::new(1),
+            connections: AtomicUsize::new(0),
+            oneway_threads: AtomicUsize::new(0),
+            location,
+            nat_location,
+            server_type_text,
+        };
+        Ok(Self { inner: Arc::new(inner), listener: Arc::new(listener) })
+    }
+
+    /// Where the daemon listens: `host:port` or `./u:path` (Pyro's `locationStr`).
+    pub fn location(&self) -> &str {
+        &self.inner.location
+    }
+
+    /// The bound TCP port.
+    pub fn port(&self) -> Option<u16> {
+        self.listener.local_port()
+    }
+
+    /// The URI for object `id` (with the NAT location when configured).
+    pub fn uri_for(&self, id: &str) -> String {
+        let location = self.inner.nat_location.as_deref().unwrap_or(&self.inner.location);
+        format!("PYRO:{id}@{location}")
+    }
+
+    fn object_id(&self, id: Option<&str>) -> String {
+        match id {
+            Some(id) => id.to_string(),
+            None => {
+                let mut bytes = [0u8; 16];
+                bytes.copy_from_slice(&self.inner.env().random[..16]);
+                let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+                format!("obj_{hex}")
+            }
+        }
+    }
+
+    /// Serve `object` as `id` (or a generated `obj_<hex>` id), shared by every client;
+    /// returns its URI.
+    ///
+    /// # Errors
+    /// [`DaemonError::IdTaken`].
+    pub fn register<O: PyroObject + Send + 'static>(&self, object: O, id: Option<&str>) -> Result<String, DaemonError> {
+        self.register_shared(Arc::new(Mutex::new(object)), id)
+    }
+
+    /// Serve `object` so that calls run at the same time, as calls on a Python object do:
+    /// each call gets its own clone, so the object keeps its shared state behind its own
+    /// locks (e.g. `Arc<Mutex<..>>` or atomics). [`register`](Self::register) instead
+    /// serializes calls on one object with a lock, and a slow method then holds up the
+    /// others (oneway ones included).
+    ///
+    /// # Errors
+    /// [`DaemonError::IdTaken`].
+    pub fn register_concurrent<O>(&self, object: O, id: Option<&str>) -> Result<String, DaemonError>
+    where
+        O: PyroObject + Clone + Send + Sync + 'static,
+    {
+        self.register_class(InstanceMode::PerCall, move || object.clone(), id)
+    }
+
+    /// Serve an object that is shared with other code.
+    ///
+    /// # Errors
+    /// [`DaemonError::IdTaken`].
+    pub fn register_shared(&self, object: SharedObject, id: Option<&str>) -> Result<String, DaemonError> {
+        let id = self.object_id(id);
+        if id == pyro5_core::server::DAEMON_OBJECT_ID || !self.inner.registry.insert_object(id.clone(), object) {
+            return Err(DaemonError::IdTaken(id));
+        }
+        Ok(self.uri_for(&id))
+    }
+
+    /// Serve a class: instances made by `creator`, one per daemon, per connection or per call
+    /// (Pyro's `@behavior(instance_mode=...)`); returns its URI.
+    ///
+    /// # Errors
+    /// [`DaemonError::IdTaken`].
+    pub fn register_class<O, F>(&self, mode: InstanceMode, creator: F, id: Option<&str>) -> Result<String, DaemonError>
+    where
+        O: PyroObject + Send + 'static,
+        F: Fn() -> O + Send + Sync + 'static,
+    {
+        let id = self.object_id(id);
+        let creator: Creator = Arc::new(move || Box::new(creator()) as Box<dyn PyroObject + Send>);
+        if id == pyro5_core::server::DAEMON_OBJECT_ID || !self.inner.registry.insert_class(id.clone(), mode, creator) {
+            return Err(DaemonError::IdTaken(id));
+        }
+        Ok(self.uri_for(&id))
+    }
+
+    /// Stop serving `id`.
+    ///
+    /// # Errors
+    /// [`DaemonError::NotRegistered`].
+    pub fn unregister(&self, id: &str) -> Result<(), DaemonError> {
+        if self.inner.registry.remove(id) { Ok(()) } else { Err(DaemonError::NotRegistered(id.to_string())) }
+    }
+
+    /// Whether `id` is registered.
+    pub fn is_registered(&self, id: &str) -> bool {
+        self.inner.registry.contains(id)
+    }
+
+    /// A proxy for registered object `id`, to return from a method (Pyro's autoproxy): the
+    /// client receives a `Pyro5.client.Proxy` for it.
+    ///
+    /// # Errors
+    /// [`DaemonError::NotRegistered`].
+    pub fn proxy_for(&self, id: &str) -> Result<crate::ObjectProxy, DaemonError> {
+        let metadata = self.inner.registry.metadata(id).ok_or_else(|| DaemonError::NotRegistered(id.to_string()))?;
+        Ok(crate::ObjectProxy::new(self.uri_for(id), metadata))
+    }
+
+    /// Check every client's handshake data (Pyro's `validateHandshake`).
+    pub fn set_handshake_validator(&self, validator: impl HandshakeValidator + Send + Sync + 'static) {
+        *self.inner.handshake.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(validator));
+    }
+
+    /// Serve until [`shutdown`](Self::shutdown) is called.
+    ///
+    /// # Errors
+    /// The listening socket's error.
+    pub fn request_loop(&self) -> io::Result<()> {
+        self.request_loop_while(|| true)
+    }
+
+    /// Serve while `condition` holds (checked several times a second; Pyro's
+    /// `loopCondition`).
+    ///
+    /// # Errors
+    /// The listening socket's error.
+    pub fn request_loop_while(&self, condition: impl Fn() -> bool) -> io::Result<()> {
+        let keep_going = || condition() && !self.inner.is_shutting_down();
+        let result = match self.inner.config.server_type {
+            ServerType::Thread => threaded::serve(&self.inner, &self.listener, &keep_going),
+            ServerType::Multiplex => multiplex::serve(&self.inner, &self.listener, &keep_going),
+        };
+        self.inner.shutdown.store(true, Ordering::Release);
+        self.inner.streams.clear();
+        result
+    }
+
+    /// Stop serving: the request loop returns, connections close, streams are dropped.
+    pub fn shutdown(&self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+    }
+
+    /// How many client connections are open.
+    pub fn connection_count(&self) -> usize {
+        self.inner.connections.load(Ordering::Relaxed)
+    }
+}
+
+fn bracketed(host: &str) -> String {
+    if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
+}
+
+/// How often loops wake up to check for shutdown and do housekeeping.
+pub(crate) const TICK: Duration = Duration::from_millis(100);

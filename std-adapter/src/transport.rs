@@ -1,0 +1,184 @@
+//! TCP (IPv4/IPv6) and Unix domain stream sockets behind one type.
+
+use std::io::{self, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
+#[cfg(unix)]
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// A listening socket.
+#[derive(Debug)]
+pub(crate) enum Listener {
+    Tcp(TcpListener),
+    #[cfg(unix)]
+    Unix(UnixListener, PathBuf),
+}
+
+/// A connected socket.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    #[cfg(unix)]
+    Unix(UnixStream),
+}
+
+impl Listener {
+    /// Bind TCP on `host:port` (port 0 picks a free one).
+    pub(crate) fn bind_tcp(host: &str, port: u16) -> io::Result<Self> {
+        let host = host.trim_start_matches('[').trim_end_matches(']');
+        let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
+        // Prefer what Python's socket would pick first for the name: the resolver's order.
+        let listener = TcpListener::bind(&addrs[..])?;
+        Ok(Self::Tcp(listener))
+    }
+
+    /// Bind a Unix domain socket at `path` (an old socket file there is replaced).
+    #[cfg(unix)]
+    pub(crate) fn bind_unix(path: PathBuf) -> io::Result<Self> {
+        if std::fs::symlink_metadata(&path).is_ok_and(|m| {
+            use std::os::unix::fs::FileTypeExt;
+            m.file_type().is_socket()
+        }) {
+            std::fs::remove_file(&path)?;
+        }
+        Ok(Self::Unix(UnixListener::bind(&path)?, path))
+    }
+
+    pub(crate) fn local_port(&self) -> Option<u16> {
+        match self {
+            Self::Tcp(l) => l.local_addr().ok().map(|a| a.port()),
+            #[cfg(unix)]
+            Self::Unix(..) => None,
+        }
+    }
+
+    pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Self::Tcp(l) => l.set_nonblocking(on),
+            #[cfg(unix)]
+            Self::Unix(l, _) => l.set_nonblocking(on),
+        }
+    }
+
+    pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
+        match self {
+            Self::Tcp(l) => {
+                let (s, addr) = l.accept()?;
+                s.set_nonblocking(false)?;
+                let _ = s.set_nodelay(true);
+                Ok((Stream::Tcp(s), Some(addr)))
+            }
+            #[cfg(unix)]
+            Self::Unix(l, _) => {
+                let (s, _) = l.accept()?;
+                s.set_nonblocking(false)?;
+                Ok((Stream::Unix(s), None))
+            }
+        }
+    }
+
+    #[cfg(unix)]
+    pub(crate) fn raw_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Self::Tcp(l) => l.as_fd(),
+            Self::Unix(l, _) => l.as_fd(),
+        }
+    }
+
+    /// Wake a thread blocked in `accept` by connecting once.
+    pub(crate) fn wake(&self) {
+        match self {
+            Self::Tcp(l) => {
+                if let Ok(mut addr) = l.local_addr() {
+                    if addr.ip().is_unspecified() {
+                        addr.set_ip(if addr.is_ipv4() {
+                            std::net::Ipv4Addr::LOCALHOST.into()
+                        } else {
+                            std::net::Ipv6Addr::LOCALHOST.into()
+                        });
+                    }
+                    let _ = TcpStream::connect_timeout(&addr, Duration::from_secs(1));
+                }
+            }
+            #[cfg(unix)]
+            Self::Unix(_, path) => drop(UnixStream::connect(path)),
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        #[cfg(unix)]
+        if let Self::Unix(_, path) = self {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
+impl Stream {
+    pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_read_timeout(t),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_read_timeout(t),
+        }
+    }
+
+    pub(crate) fn set_write_timeout(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_write_timeout(t),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_write_timeout(t),
+        }
+    }
+
+    pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nonblocking(on),
+            #[cfg(unix)]
+            Self::Unix(s) => s.set_nonblocking(on),
+        }
+    }
+
+    pub(crate) fn shutdown(&self) {
+        match self {
+            Self::Tcp(s) => drop(s.shutdown(std::net::Shutdown::Both)),
+            #[cfg(unix)]
+            Self::Unix(s) => drop(s.shutdown(std::net::Shutdown::Both)),
+        }
+    }
+
+    #[cfg(unix)]
+    pub(crate) fn raw_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        use std::os::fd::AsFd;
+        match self {
+            Self::Tcp(s) => s.as_fd(),
+            Self::Unix(s) => s.as_fd(),
+        }
+    }
+}
+
+impl Read for Stream {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.read(buf),
+            #[cfg(unix)]
+            Self::Unix(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Stream {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Self::Tcp(s) => s.write(buf),
+            #[cfg(unix)]
+            Self::Unix(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}

@@ -1,0 +1,198 @@
+//! The echo server benchmark: the same Python Pyro5 client script against `pyro5-echoserver`'s
+//! daemon (both server types) and against Python's own echo server, measured side by side in
+//! one run, with raw TCP ping-pong as the floor.
+//!
+//! `cargo bench -p pyro5-interop-tests --bench echoserver` (`ECHO_BENCH_SECONDS` per
+//! measurement, default 2). Prints a table and the ratios.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use pyro5_interop_tests::{python, workspace_root};
+use pyro5_std::echo::{EchoServer, OBJECT_ID};
+use pyro5_std::{Daemon, DaemonConfig, ServerType};
+
+const PROCS: [usize; 4] = [1, 4, 16, 64];
+/// Bytes of a serpent `echo("hello")` INVOKE, and of its RESULT: the ping-pong sizes.
+const REQUEST_SIZE: usize = 127;
+
+fn seconds() -> f64 {
+    std::env::var("ECHO_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(2.0)
+}
+
+fn client(uri: &str, args: &[&str]) -> f64 {
+    let script = workspace_root().join("tests/python/bench_client.py");
+    let secs = seconds().to_string();
+    let out = Command::new(python())
+        .arg(script)
+        .arg(uri)
+        .args(["--seconds", &secs, "--serializer", "serpent"])
+        .args(args)
+        .output()
+        .expect("run bench_client.py");
+    assert!(out.status.success(), "bench_client {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    rate(&out.stdout)
+}
+
+fn rate(json: &[u8]) -> f64 {
+    let v: serde_json::Value = serde_json::from_slice(json).expect("json line");
+    v["rate"].as_f64().expect("rate")
+}
+
+struct RustDaemon {
+    daemon: Daemon,
+    uri: String,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl RustDaemon {
+    fn start(server_type: ServerType) -> Self {
+        let config = DaemonConfig { server_type, max_connections: 200, ..DaemonConfig::default() };
+        let daemon = Daemon::new(config).expect("bind");
+        let uri = daemon.register_concurrent(EchoServer::new(), Some(OBJECT_ID)).expect("register");
+        let serving = daemon.clone();
+        let thread = std::thread::spawn(move || serving.request_loop().expect("loop"));
+        Self { daemon, uri, thread: Some(thread) }
+    }
+}
+
+impl Drop for RustDaemon {
+    fn drop(&mut self) {
+        self.daemon.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+struct PythonDaemon {
+    child: Child,
+    uri: String,
+}
+
+impl PythonDaemon {
+    fn start() -> Self {
+        let mut child = Command::new(python())
+            .args(["-u", "-m", "Pyro5.utils.echoserver", "-p", "0"])
+            .env("PYRO_THREADPOOL_SIZE", "200")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Python's echo server");
+        let stdout = child.stdout.take().expect("piped");
+        let uri = BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string))
+            .expect("Python's echo server prints its uri");
+        Self { child, uri }
+    }
+}
+
+impl Drop for PythonDaemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A Rust TCP server echoing fixed-size messages; returns its port.
+fn raw_echo_server(stop: Arc<AtomicBool>) -> u16 {
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            if stop.load(Ordering::Acquire) {
+                break;
+            }
+            let Ok(mut stream) = stream else { continue };
+            std::thread::spawn(move || {
+                let _ = stream.set_nodelay(true);
+                let mut buf = [0u8; REQUEST_SIZE];
+                while stream.read_exact(&mut buf).is_ok() {
+                    if stream.write_all(&buf).is_err() {
+                        break;
+                    }
+                }
+            });
+        }
+    });
+    port
+}
+
+fn rust_pingpong(port: u16) -> f64 {
+    let mut stream = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream.set_nodelay(true).expect("nodelay");
+    let (message, mut buf) = ([b'x'; REQUEST_SIZE], [0u8; REQUEST_SIZE]);
+    let start = Instant::now();
+    let mut calls = 0u64;
+    while start.elapsed() < Duration::from_secs_f64(seconds()) {
+        stream.write_all(&message).expect("write");
+        stream.read_exact(&mut buf).expect("read");
+        calls += 1;
+    }
+    calls as f64 / start.elapsed().as_secs_f64()
+}
+
+fn python_pingpong(port: u16) -> f64 {
+    let script = workspace_root().join("tests/python/raw_pingpong.py");
+    let out = Command::new(python())
+        .arg(script)
+        .args(["127.0.0.1", &port.to_string(), "--size", &REQUEST_SIZE.to_string()])
+        .args(["--seconds", &seconds().to_string()])
+        .output()
+        .expect("run raw_pingpong.py");
+    assert!(out.status.success(), "raw_pingpong: {}", String::from_utf8_lossy(&out.stderr));
+    rate(&out.stdout)
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` would pass nothing useful.
+    if std::env::args().any(|a| a == "--list") {
+        return;
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let raw_port = raw_echo_server(stop.clone());
+    println!("floor: raw TCP ping-pong of {REQUEST_SIZE}-byte messages, one connection");
+    println!("  Rust client   {:>9.0} round trips/s", rust_pingpong(raw_port));
+    println!("  Python client {:>9.0} round trips/s", python_pingpong(raw_port));
+    stop.store(true, Ordering::Release);
+
+    let python_daemon = PythonDaemon::start();
+    let rust_multiplex = RustDaemon::start(ServerType::Multiplex);
+    let rust_thread = RustDaemon::start(ServerType::Thread);
+    let targets: [(&str, &str); 3] = [
+        ("Python echoserver (multiplex)", &python_daemon.uri),
+        ("pyro5-echoserver (multiplex)", &rust_multiplex.uri),
+        ("pyro5-echoserver (thread)", &rust_thread.uri),
+    ];
+    println!("\nPython Pyro5 client (serpent) echo(\"hello\"), calls/s:");
+    print!("{:<32}{:>10}", "server", "seq");
+    for p in PROCS {
+        print!("{:>10}", format!("{p} procs"));
+    }
+    println!();
+    let mut rows = Vec::new();
+    for (name, uri) in targets {
+        let mut row = vec![client(uri, &["--mode", "seq"])];
+        for p in PROCS {
+            row.push(client(uri, &["--mode", "par", "--procs", &p.to_string()]));
+        }
+        print!("{name:<32}");
+        row.iter().for_each(|r| print!("{r:>10.0}"));
+        println!();
+        rows.push(row);
+    }
+    println!("\nratios against Python's echo server (higher is better):");
+    for (i, name) in ["pyro5-echoserver (multiplex)", "pyro5-echoserver (thread)"].iter().enumerate() {
+        print!("{name:<32}");
+        for (ours, theirs) in rows[i + 1].iter().zip(&rows[0]) {
+            print!("{:>10}", format!("{:.2}x", ours / theirs));
+        }
+        println!();
+    }
+}

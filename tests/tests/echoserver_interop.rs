@@ -1,0 +1,122 @@
+//! The real Python Pyro5 client against our daemon serving the echo server: every method in
+//! every serializer (tests/python/echo_suite.py, which passes against Python's own echo
+//! server), on both server types, over TCP/IPv4, TCP/IPv6 and a Unix socket, and 32
+//! concurrent Python clients.
+
+use std::path::Path;
+use std::process::Command;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::thread::JoinHandle;
+
+use pyro5_interop_tests::{python, workspace_root};
+use pyro5_std::echo::{EchoServer, OBJECT_ID};
+use pyro5_std::{Daemon, DaemonConfig, ServerType};
+
+/// An echo server daemon running in a thread until dropped.
+struct Running {
+    daemon: Daemon,
+    uri: String,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    fn start(config: DaemonConfig) -> Self {
+        let daemon = Daemon::new(config).expect("bind");
+        let echo = EchoServer::new();
+        let stop: Arc<AtomicBool> = echo.shutdown_flag();
+        let uri = daemon.register_concurrent(echo, Some(OBJECT_ID)).expect("register");
+        let serving = daemon.clone();
+        let thread = std::thread::spawn(move || {
+            serving.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
+        });
+        Self { daemon, uri, thread: Some(thread) }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.daemon.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn run_script(script: &str, args: &[&str]) {
+    let path = workspace_root().join("tests/python").join(script);
+    let out = Command::new(python()).arg(&path).args(args).output().expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} {args:?} failed:\n{stdout}\n{stderr}");
+    print!("{stdout}");
+}
+
+fn config(server_type: ServerType) -> DaemonConfig {
+    DaemonConfig { server_type, ..DaemonConfig::default() }
+}
+
+#[test]
+fn python_client_calls_every_echo_method_in_every_serializer_thread_server() {
+    let server = Running::start(config(ServerType::Thread));
+    run_script("echo_suite.py", &[&server.uri]);
+}
+
+#[test]
+fn python_client_calls_every_echo_method_in_every_serializer_multiplex_server() {
+    let server = Running::start(config(ServerType::Multiplex));
+    run_script("echo_suite.py", &[&server.uri]);
+}
+
+#[test]
+fn echo_shutdown_method_stops_the_daemon() {
+    for server_type in [ServerType::Thread, ServerType::Multiplex] {
+        let mut server = Running::start(config(server_type));
+        run_script("echo_suite.py", &[&server.uri, "--serializers", "json", "--shutdown"]);
+        let thread = server.thread.take().expect("running");
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !thread.is_finished() {
+            assert!(std::time::Instant::now() < deadline, "{server_type}: still serving after shutdown()");
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+        thread.join().expect("request loop ended cleanly");
+    }
+}
+
+#[test]
+fn thirty_two_concurrent_python_clients_thread_server() {
+    let server = Running::start(config(ServerType::Thread));
+    run_script("concurrent_clients.py", &[&server.uri, "--clients", "32", "--calls", "200"]);
+}
+
+#[test]
+fn thirty_two_concurrent_python_clients_multiplex_server() {
+    let server = Running::start(config(ServerType::Multiplex));
+    run_script("concurrent_clients.py", &[&server.uri, "--clients", "32", "--calls", "200"]);
+}
+
+#[test]
+fn ipv6_loopback() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        println!("skipped: this machine has no IPv6 loopback");
+        return;
+    }
+    for server_type in [ServerType::Thread, ServerType::Multiplex] {
+        let server = Running::start(DaemonConfig { host: "::1".into(), ..config(server_type) });
+        assert!(server.uri.contains("@[::1]:"), "{}", server.uri);
+        run_script("echo_suite.py", &[&server.uri, "--serializers", "serpent,msgpack"]);
+    }
+}
+
+#[cfg(unix)]
+#[test]
+fn unix_domain_socket() {
+    for server_type in [ServerType::Thread, ServerType::Multiplex] {
+        let path = std::env::temp_dir().join(format!("pyro5-rs-echo-{}-{server_type}.sock", std::process::id()));
+        let server = Running::start(DaemonConfig { unix_socket: Some(path.clone()), ..config(server_type) });
+        assert_eq!(server.uri, format!("PYRO:{OBJECT_ID}@./u:{}", path.display()));
+        run_script("echo_suite.py", &[&server.uri, "--serializers", "json,marshal"]);
+        drop(server);
+        assert!(!Path::new(&path).exists(), "the socket file is removed when the daemon goes");
+    }
+}

@@ -48,7 +48,7 @@ fn start_reading(args: &[&str]) -> (Server, Vec<String>, BufReader<std::process:
         .expect("start pyro5-echoserver");
     let mut lines = Vec::new();
     let mut reader = BufReader::new(child.stdout.take().expect("piped"));
-    while !lines.last().is_some_and(|l: &String| l == "echoserver running.") {
+    while lines.last().is_none_or(|l: &String| l != "echoserver running.") {
         let mut line = String::new();
         if reader.read_line(&mut line).expect("read") == 0 {
             break;

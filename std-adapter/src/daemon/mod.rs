@@ -422,6 +422,11 @@ impl Daemon {
         self.inner.shutdown.store(true, Ordering::Release);
     }
 
+    /// How many item streams are open (lingering ones included).
+    pub fn stream_count(&self) -> usize {
+        self.inner.streams.count()
+    }
+
     /// How many client connections are open.
     pub fn connection_count(&self) -> usize {
         self.inner.connections.load(Ordering::Relaxed)

@@ -162,3 +162,94 @@ format_target!(json_de, json, true);
 format_target!(marshal_de, marshal, true);
 #[cfg(feature = "alloc")]
 format_target!(msgpack_de, msgpack, true);
+
+/// Drive a daemon connection with an arbitrary byte stream (chunk sizes from the first
+/// byte): nothing panics, every reply is a well-formed message within the limits and the
+/// transmit storage, and after the connection says close nothing more is handled.
+pub fn server_connection(data: &[u8]) {
+    use crate::server::{
+        Action, ConnectionId, Env, Invocation, Metadata, ObjectTable, PyroObject, Qualname, Replied, Reply, Server,
+        ServerConfig, ServerConnection, StreamCursor, Streams,
+    };
+    use core::cell::RefCell;
+
+    struct Echo;
+    impl PyroObject for Echo {
+        fn metadata(&self) -> Metadata<'static> {
+            Metadata { class_name: "Echo", methods: &["echo", "value", "count"], oneway: &[], attrs: &["x"] }
+        }
+        fn invoke(&mut self, inv: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
+            let f = Qualname { class_name: "Echo", method: inv.method };
+            match inv.method {
+                "echo" => match inv.args.check(f, &["m"]).and_then(|()| inv.args.required::<&str>(f, 0, "m")) {
+                    Ok(m) => reply.ok(m),
+                    Err(e) => reply.raise(&e),
+                },
+                "value" => match inv.args.required::<crate::ser::value::Value>(f, 0, "v") {
+                    Ok(v) => reply.ok(&v),
+                    Err(e) => reply.raise(&e),
+                },
+                _ => reply.stream(0),
+            }
+        }
+        fn get_attr(&mut self, _: &str, _: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
+            reply.ok(&1)
+        }
+        fn next_item(&mut self, _: &str, cursor: &mut StreamCursor, reply: Reply<'_, '_>) -> Replied {
+            *cursor += 1;
+            if *cursor > 3 { reply.stop() } else { reply.ok(cursor) }
+        }
+    }
+
+    let Some((&control, rest)) = data.split_first() else { return };
+    let limits = Limits::with_max_message_size(256 + u32::from(control) * 16);
+    let echo = RefCell::new(Echo);
+    let mut objects = ObjectTable::<2>::new();
+    objects.register("test.echoserver", &echo).unwrap();
+    let streams = RefCell::new(Streams::<2>::new());
+    let config = ServerConfig { limits, ..ServerConfig::default() };
+    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+    let mut rx = [0u8; 4096];
+    let mut tx = [0u8; 2048];
+    let mut decoder = Decoder::new(&mut rx[..], limits);
+    let mut connection = ServerConnection::new(ConnectionId(1), None);
+    let mut input = rest;
+    let mut step = 0usize;
+    let mut now = 0u64;
+    'feed: while !input.is_empty() {
+        step = step.wrapping_mul(31).wrapping_add(usize::from(control) + 1);
+        let take = (step % 97 + 1).min(input.len());
+        let (mut piece, tail) = input.split_at(take);
+        input = tail;
+        while !piece.is_empty() {
+            match decoder.feed(piece) {
+                Ok(Progress::NeedMore) => break,
+                Ok(Progress::Complete { consumed }) => {
+                    piece = &piece[consumed..];
+                    now += 1000;
+                    let env = Env { now_ms: now, random: [control; 32] };
+                    let message = decoder.message().expect("complete");
+                    let action = connection.handle(&message, &server, &env, &mut &mut tx[..]);
+                    match action {
+                        Action::Send { len } | Action::SendAndClose { len } => {
+                            assert!(len >= HEADER_LEN && len <= tx.len());
+                            let h = Header::parse_bytes(tx[..HEADER_LEN].try_into().unwrap()).unwrap();
+                            assert_eq!(HEADER_LEN as u64 + h.body_len(), len as u64);
+                            assert!(h.body_len() <= u64::from(limits.max_message_size));
+                            if matches!(action, Action::SendAndClose { .. }) {
+                                break 'feed;
+                            }
+                        }
+                        Action::Nothing => {}
+                        Action::Close(_) => break 'feed,
+                    }
+                }
+                Err(e) => {
+                    let _ = connection.receive_error(&e, &server, &mut &mut tx[..]);
+                    break 'feed;
+                }
+            }
+        }
+    }
+    connection.closed(&server, now);
+}

@@ -199,6 +199,29 @@ fn a_header_announcing_2_gb_is_refused_before_any_body_is_buffered() {
         ));
         assert!(decoder.into_storage().capacity() <= 64, "storage grew for a refused message");
     }
+    // A size within the limit: growable storage grows with what arrives, not with what the
+    // header announces (a peer announcing 1 GB and sending 10 bytes costs 64 KiB).
+    #[cfg(feature = "alloc")]
+    {
+        let mut big = header;
+        big[12..16].copy_from_slice(&1_000_000_000u32.to_be_bytes());
+        let mut decoder = Decoder::new(Vec::new(), Limits::default());
+        assert_eq!(decoder.feed(&big).unwrap(), Progress::NeedMore);
+        assert_eq!(decoder.feed(&[7; 10]).unwrap(), Progress::NeedMore);
+        assert!(decoder.into_storage().len() <= 128 * 1024, "storage grew to the announced size");
+        // And it still takes a message larger than the first step, in any chunking.
+        let payload = vec![9u8; 300_000];
+        let msg = OutgoingMessage::new(MessageKind::Invoke, SerializerId::Json, 1);
+        let mut out = vec![0u8; 301_000];
+        let n = encode(&msg, &payload, &mut out, Limits::default()).unwrap();
+        let mut decoder = Decoder::new(Vec::new(), Limits::default());
+        let mut got = None;
+        for chunk in out[..n].chunks(50_000) {
+            got = Some(decoder.feed(chunk).unwrap());
+        }
+        assert_eq!(got, Some(Progress::Complete { consumed: n % 50_000 }));
+        assert_eq!(decoder.message().unwrap().payload().unwrap(), &payload[..]);
+    }
     let mut storage = [0u8; 100];
     let mut decoder = Decoder::new(&mut storage[..], Limits::default());
     let err = decoder.feed(&header).unwrap_err();

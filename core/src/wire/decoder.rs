@@ -36,6 +36,9 @@ use super::header::{Flags, HEADER_LEN, Header, HeaderError, check_prefix};
 use super::storage::RxStorage;
 use crate::limits::Limits;
 
+/// How far ahead of the received bytes growable storage is grown.
+const GROW_STEP: usize = 64 * 1024;
+
 /// What a call to [`Decoder::feed`] or [`Decoder::commit`] achieved.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
@@ -137,8 +140,15 @@ impl<S: RxStorage> Decoder<S> {
         let wanted = self.wanted();
         let filled = self.filled;
         let too_large = self.too_large(wanted.saturating_sub(HEADER_LEN) as u64);
-        let storage = self.storage.reserve(wanted).ok_or(too_large)?;
-        Ok(storage.get_mut(filled..wanted).unwrap_or_default())
+        if self.storage.max_len() < wanted {
+            return Err(too_large);
+        }
+        // Growable storage grows with the bytes that actually arrive (doubling, from 64 KiB),
+        // not to what a header announces: a peer announcing a huge message and sending
+        // nothing costs nothing.
+        let step = wanted.min(filled.saturating_add(filled.max(GROW_STEP)));
+        let storage = self.storage.reserve(step).ok_or(too_large)?;
+        Ok(storage.get_mut(filled..step).unwrap_or_default())
     }
 
     /// Record that `n` bytes were written at the start of [`read_buf`](Self::read_buf)'s
@@ -151,7 +161,7 @@ impl<S: RxStorage> Decoder<S> {
     /// If `n` is longer than the slice `read_buf` returned (a bug in the caller).
     pub fn commit(&mut self, n: usize) -> Result<Progress, DecodeError> {
         let wanted = self.wanted();
-        assert!(!self.complete && n <= wanted - self.filled, "Decoder::commit({n}) beyond the slice read_buf returned");
+        assert!(!self.complete && n <= wanted - self.filled, "Decoder::commit({n}) beyond the message");
         self.filled += n;
         if self.header.is_none() {
             let head = self.storage.bytes().get(..self.filled).unwrap_or_default();

@@ -88,6 +88,8 @@ pub use object::{
     ArgError, Args, ArgumentError, CallContext, ConnectionId, Invocation, Metadata, PyroObject, Qualname, StreamCursor,
     is_private_name, unknown_attribute,
 };
+#[cfg(feature = "alloc")]
+pub use registry::Objects;
 pub use registry::{DAEMON_OBJECT_ID, ObjectTable, RegisterError, Registry};
 pub use reply::{Replied, Reply};
 pub use streams::{StreamConfig, StreamStore, Streams};

@@ -147,3 +147,91 @@ impl<const N: usize> Registry for ObjectTable<'_, N> {
         self.entries.len()
     }
 }
+
+/// Objects the registry owns, any number, on one thread (feature `alloc`).
+///
+/// ```
+/// use pyro5_core::server::{ConnectionId, Invocation, Metadata, Objects, PyroObject, Registry, Replied, Reply};
+///
+/// struct Ping;
+/// impl PyroObject for Ping {
+///     fn metadata(&self) -> Metadata<'static> {
+///         Metadata { class_name: "Ping", methods: &["ping"], ..Metadata::default() }
+///     }
+///     fn invoke(&mut self, _: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
+///         reply.ok(&())
+///     }
+/// }
+///
+/// let mut objects = Objects::new();
+/// for i in 0..100 {
+///     objects.register(format!("ping.{i}"), Ping).unwrap();
+/// }
+/// assert_eq!(objects.count(), 100);
+/// assert!(objects.unregister("ping.7"));
+/// assert!(!objects.with_object(ConnectionId(1), "ping.7", &mut |_| {}));
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Default)]
+pub struct Objects {
+    entries: alloc::collections::BTreeMap<alloc::string::String, RefCell<alloc::boxed::Box<dyn PyroObject>>>,
+}
+
+#[cfg(feature = "alloc")]
+impl core::fmt::Debug for Objects {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_list().entries(self.entries.keys()).finish()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Objects {
+    /// An empty registry.
+    pub const fn new() -> Self {
+        Self { entries: alloc::collections::BTreeMap::new() }
+    }
+
+    /// Serve `object` as `id`.
+    ///
+    /// # Errors
+    /// [`RegisterError::IdTaken`] (also for the daemon's own id).
+    pub fn register(
+        &mut self,
+        id: impl Into<alloc::string::String>,
+        object: impl PyroObject + 'static,
+    ) -> Result<(), RegisterError> {
+        let id = id.into();
+        if id == DAEMON_OBJECT_ID || self.entries.contains_key(&id) {
+            return Err(RegisterError::IdTaken);
+        }
+        self.entries.insert(id, RefCell::new(alloc::boxed::Box::new(object)));
+        Ok(())
+    }
+
+    /// Stop serving `id`; whether it was registered.
+    pub fn unregister(&mut self, id: &str) -> bool {
+        self.entries.remove(id).is_some()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Registry for Objects {
+    fn with_object(&self, _: ConnectionId, id: &str, f: &mut dyn FnMut(&mut dyn PyroObject)) -> bool {
+        let Some(cell) = self.entries.get(id) else { return false };
+        match cell.try_borrow_mut() {
+            Ok(mut object) => {
+                f(&mut **object);
+                true
+            }
+            Err(_) => false,
+        }
+    }
+
+    fn for_each_id(&self, f: &mut dyn FnMut(&str)) {
+        self.entries.keys().for_each(|id| f(id));
+    }
+
+    fn count(&self) -> usize {
+        self.entries.len()
+    }
+}

@@ -10,6 +10,7 @@
 //! assert!(out.is_object());
 //! ```
 
+pub mod daemon_harness;
 pub mod tagged;
 
 use std::io::Write;

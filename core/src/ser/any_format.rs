@@ -62,6 +62,24 @@ impl fmt::Display for FormatError {
 
 impl core::error::Error for FormatError {}
 
+/// Write `value` in `format` into `out` as an item inside a payload that was started
+/// already: like [`to_output`], but without serpent's header line.
+///
+/// # Errors
+/// As [`to_output`].
+pub fn item_to_output<O: Output, T: ?Sized + Serialize>(
+    format: SerializerId,
+    value: &T,
+    out: &mut O,
+) -> Result<(), FormatError> {
+    match format {
+        SerializerId::Serpent => {
+            value.serialize(&mut serpent::Serializer::without_header(out)).map_err(FormatError::Serpent)
+        }
+        _ => to_output(format, value, out),
+    }
+}
+
 /// Write `value` in `format` into `out`.
 ///
 /// # Errors

@@ -119,4 +119,4 @@ pub use output::{IoOutput, Output, OutputError, SliceOutput};
 pub const DEFAULT_MAX_DEPTH: usize = 128;
 
 mod any_format;
-pub use any_format::{FormatError, to_output};
+pub use any_format::{FormatError, item_to_output, to_output};

@@ -64,6 +64,8 @@ pub enum CloseReason {
     ReplyTooLarge,
     /// The handshake was refused.
     HandshakeFailed,
+    /// The client was idle too long.
+    IdleTimeout,
 }
 
 impl fmt::Display for CloseReason {
@@ -74,6 +76,7 @@ impl fmt::Display for CloseReason {
             Self::UnknownSerializer(id) => write!(f, "unknown serializer id {id}"),
             Self::ReplyTooLarge => f.write_str("the reply does not fit the size limit or the transmit storage"),
             Self::HandshakeFailed => f.write_str("handshake refused"),
+            Self::IdleTimeout => f.write_str("idle timeout"),
         }
     }
 }
@@ -144,6 +147,19 @@ impl ServerConnection {
         action
     }
 
+    /// The client sent nothing for the adapter's idle timeout: during the handshake Pyro
+    /// answers CONNECTFAIL "receiving: timeout" (marshal, sequence 0); afterwards it just
+    /// closes.
+    pub fn timed_out(&mut self, server: &Server<'_>, tx: &mut dyn RxStorage) -> Action {
+        let action = if self.state == State::AwaitingConnect {
+            connect_fail(server, SerializerId::Marshal, 0, None, &"receiving: timeout", tx)
+        } else {
+            Action::Close(CloseReason::IdleTimeout)
+        };
+        self.state = State::Closed;
+        action
+    }
+
     /// Refuse this client (e.g. no free worker): the CONNECT in `msg` is answered with
     /// CONNECTFAIL carrying `reason`, as Pyro's thread pool server does; then close.
     pub fn deny(
@@ -199,7 +215,13 @@ impl ServerConnection {
         let mut result = AnswerResult::Pending;
         let object = request.object();
         let mut answer_with = |meta: Option<super::Metadata<'_>>, frame: &mut Frame<'_>| {
-            let answer = Answer { frame, format: header.serializer, meta, result: &mut result };
+            let answer = Answer {
+                frame,
+                format: header.serializer,
+                meta,
+                result: &mut result,
+                annotations: server.config.annotations,
+            };
             let answer = HandshakeAnswer { inner: answer };
             let _: Answered = match server.handshake {
                 Some(validator) => validator.validate(self.id, &request, answer),
@@ -375,6 +397,8 @@ enum AnswerResult {
 /// The handshake answer being written.
 pub(crate) struct Answer<'r, 's> {
     frame: &'r mut Frame<'s>,
+    /// The daemon's annotations, on every reply.
+    annotations: &'r [crate::wire::Annotation<'r>],
     format: SerializerId,
     meta: Option<super::Metadata<'r>>,
     result: &'r mut AnswerResult,
@@ -399,6 +423,7 @@ impl Answer<'_, '_> {
                 m.end()
             }
         }
+        let _ = self.frame.annotate_all(self.annotations);
         self.frame.start_payload();
         let mark = self.frame.mark();
         match to_output(self.format, &ConnectOk { handshake: value, meta }, self.frame) {
@@ -413,6 +438,7 @@ impl Answer<'_, '_> {
 
     pub(crate) fn refuse(self, reason: &dyn fmt::Display) -> Answered {
         self.frame.reset();
+        let _ = self.frame.annotate_all(self.annotations);
         self.frame.start_payload();
         if to_output(self.format, &Text(reason), self.frame).is_ok() {
             *self.result = AnswerResult::Refused;

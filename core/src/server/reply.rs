@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::exception::{ExceptionOut, Origin, PythonException, Raised, SERIALIZE_ERROR, StopIteration, WrappedOut};
 use super::frame::Frame;
 use super::object::StreamCursor;
-use crate::ser::{FormatError, to_output};
+use crate::ser::{FormatError, item_to_output, to_output};
 use crate::wire::{AnnotationId, EncodeError, SerializerId};
 
 /// Proof that a [`Reply`] was used: every path through an object's `invoke` ends in one.
@@ -101,7 +101,7 @@ impl Reply<'_, '_> {
         }
         self.start();
         let mark = self.frame.mark();
-        match to_output(self.format, value, self.frame) {
+        match self.write(value) {
             Ok(()) => {
                 *self.outcome = Outcome::Value;
                 Replied(())
@@ -140,8 +140,8 @@ impl Reply<'_, '_> {
         let mark = self.frame.mark();
         let exception = ExceptionOut { exception: e, origin };
         let written = match self.mode {
-            Mode::BatchItem => to_output(self.format, &WrappedOut(exception), self.frame),
-            _ => to_output(self.format, &exception, self.frame),
+            Mode::BatchItem => self.write(&WrappedOut(exception)),
+            _ => self.write(&exception),
         };
         if written.is_err() {
             // Even the exception does not fit: leave the payload empty; the connection
@@ -174,6 +174,14 @@ impl Reply<'_, '_> {
             *self.outcome = Outcome::Stop;
         }
         Replied(())
+    }
+
+    /// Write `value` as the payload, or as one item of a batch's result list.
+    fn write<T: ?Sized + Serialize>(&mut self, value: &T) -> Result<(), FormatError> {
+        match self.mode {
+            Mode::BatchItem => item_to_output(self.format, value, self.frame),
+            _ => to_output(self.format, value, self.frame),
+        }
     }
 
     /// Lay out the payload: the daemon's annotations go first, then nothing more.

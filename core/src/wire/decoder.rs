@@ -366,6 +366,7 @@ impl DecodeError {
     /// The Python exception class Pyro5 raises for this fault.
     pub fn pyro_class(&self) -> &'static str {
         match self {
+            Self::Compression(CompressionError::Corrupt(_)) => "zlib.error",
             Self::Compression(_) | Self::Internal => "Pyro5.errors.PyroError",
             _ => "Pyro5.errors.ProtocolError",
         }
@@ -386,6 +387,7 @@ impl fmt::Display for PyroText<'_> {
             DecodeError::Header(e) => fmt::Display::fmt(&e.pyro_message(), f),
             DecodeError::TooLarge { size, max, .. } => write!(f, "message too large ({size}, max={max})"),
             DecodeError::Annotations(e) => f.write_str(e.pyro_message()),
+            DecodeError::Compression(CompressionError::Corrupt(fault)) => f.write_str(fault.python_text()),
             DecodeError::Compression(e) => fmt::Display::fmt(e, f),
             DecodeError::Internal => f.write_str("internal decoder error"),
         }

@@ -17,7 +17,7 @@ pub mod header;
 mod storage;
 
 pub use annotations::{Annotation, AnnotationError, AnnotationId, AnnotationsIter, AnnotationsView};
-pub use compression::CompressionError;
+pub use compression::{CompressionError, ZlibFault};
 pub use decoder::{DecodeError, Decoder, Message, Progress};
 pub use encoder::{EncodeError, MessageWriter, OutgoingMessage, WriteError, encode, write_message};
 pub use header::{

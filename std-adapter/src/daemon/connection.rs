@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use pyro5_core::server::{Action, ConnectionId, ServerConnection};
+use pyro5_core::server::{Action, ServerConnection};
 use pyro5_core::wire::{Decoder, Flags, MessageKind, Progress};
 
 use super::Inner;
@@ -39,6 +39,9 @@ pub(crate) struct ClientConnection {
 impl ClientConnection {
     pub(crate) fn new(inner: &Arc<Inner>, stream: Stream, peer: Option<SocketAddr>, nonblocking: bool) -> Self {
         inner.connections.fetch_add(1, Ordering::Relaxed);
+        // A client that does not read its replies must not hold a worker (or the whole
+        // multiplexed loop) forever: a send that cannot progress closes the connection.
+        let _ = stream.set_write_timeout(Some(inner.config.comm_timeout.unwrap_or(super::SEND_TIMEOUT)));
         let id = inner.new_connection_id();
         Self {
             inner: inner.clone(),
@@ -56,13 +59,17 @@ impl ClientConnection {
         self.inner.is_shutting_down()
     }
 
-    pub(crate) fn id(&self) -> ConnectionId {
-        self.connection.id()
-    }
-
     /// Whether it has been idle longer than the daemon's `comm_timeout`.
     pub(crate) fn idle_too_long(&self) -> bool {
         self.inner.config.comm_timeout.is_some_and(|t| self.last_activity.elapsed() > t)
+    }
+
+    /// Idle too long: say so as Pyro does (CONNECTFAIL during the handshake), then close.
+    pub(crate) fn time_out(&mut self) {
+        log::info!("connection {:?}: idle timeout", self.peer);
+        let inner = self.inner.clone();
+        let action = inner.with_server(|server| self.connection.timed_out(server, &mut self.tx));
+        self.act(action);
     }
 
     /// Read once from the socket and handle what completed.

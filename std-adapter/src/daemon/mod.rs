@@ -75,7 +75,8 @@ pub struct DaemonConfig {
     pub server_type: ServerType,
     /// Largest `data + annotations` accepted and sent (`MAX_MESSAGE_SIZE`).
     pub max_message_size: u32,
-    /// Close a connection idle this long (`COMMTIMEOUT`; `None` = never).
+    /// Close a connection idle this long, or whose reply cannot be sent for this long
+    /// (`COMMTIMEOUT`; `None` = never idle out, and 10 s for a reply).
     pub comm_timeout: Option<Duration>,
     /// At most this many connections served at once (`THREADPOOL_SIZE` for the thread
     /// server); further clients get CONNECTFAIL "no free workers, increase server
@@ -436,6 +437,9 @@ impl Daemon {
 fn bracketed(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
 }
+
+/// How long a reply may take to leave when no `comm_timeout` is set.
+pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often loops wake up to check for shutdown and do housekeeping.
 pub(crate) const TICK: Duration = Duration::from_millis(100);

@@ -53,7 +53,9 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
         }
         let idle: Vec<Token> = clients.iter().filter(|(_, c)| c.idle_too_long()).map(|(t, _)| *t).collect();
         for token in idle {
-            log::info!("connection {token:?}: idle timeout");
+            if let Some(client) = clients.get_mut(&token) {
+                client.time_out();
+            }
             drop_client(&poll, &mut clients, token);
         }
         if last_housekeeping.elapsed() >= TICK {

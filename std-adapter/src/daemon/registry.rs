@@ -33,9 +33,23 @@ enum Entry {
 /// The objects of one daemon.
 #[derive(Default)]
 pub(crate) struct SharedRegistry {
-    objects: RwLock<HashMap<String, Arc<Entry>>>,
+    objects: RwLock<Table>,
     /// Session instances per connection, per object id.
     sessions: Mutex<HashMap<(ConnectionId, String), SharedObject>>,
+}
+
+/// The objects by id, and the ids in registration order (as Python's dict keeps them, and
+/// `registered()` reports them).
+#[derive(Default)]
+struct Table {
+    by_id: HashMap<String, Arc<Entry>>,
+    order: Vec<String>,
+}
+
+impl Table {
+    fn get(&self, id: &str) -> Option<&Arc<Entry>> {
+        self.by_id.get(id)
+    }
 }
 
 fn lock<T: ?Sized>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
@@ -54,15 +68,20 @@ impl SharedRegistry {
 
     fn insert(&self, id: String, entry: Entry) -> bool {
         let mut objects = self.objects.write().unwrap_or_else(PoisonError::into_inner);
-        if objects.contains_key(&id) {
+        if objects.by_id.contains_key(&id) {
             return false;
         }
-        objects.insert(id, Arc::new(entry));
+        objects.order.push(id.clone());
+        objects.by_id.insert(id, Arc::new(entry));
         true
     }
 
     pub(crate) fn remove(&self, id: &str) -> bool {
-        let removed = self.objects.write().unwrap_or_else(PoisonError::into_inner).remove(id).is_some();
+        let removed = {
+            let mut objects = self.objects.write().unwrap_or_else(PoisonError::into_inner);
+            objects.order.retain(|known| known != id);
+            objects.by_id.remove(id).is_some()
+        };
         if removed {
             lock(&self.sessions).retain(|(_, object), _| object != id);
         }
@@ -70,7 +89,7 @@ impl SharedRegistry {
     }
 
     pub(crate) fn contains(&self, id: &str) -> bool {
-        self.objects.read().unwrap_or_else(PoisonError::into_inner).contains_key(id)
+        self.objects.read().unwrap_or_else(PoisonError::into_inner).by_id.contains_key(id)
     }
 
     pub(crate) fn metadata(&self, id: &str) -> Option<Metadata<'static>> {
@@ -153,12 +172,12 @@ impl Registry for SharedRegistry {
     }
 
     fn for_each_id(&self, f: &mut dyn FnMut(&str)) {
-        let ids: Vec<String> = self.objects.read().unwrap_or_else(PoisonError::into_inner).keys().cloned().collect();
+        let ids = self.objects.read().unwrap_or_else(PoisonError::into_inner).order.clone();
         ids.iter().for_each(|id| f(id));
     }
 
     fn count(&self) -> usize {
-        self.objects.read().unwrap_or_else(PoisonError::into_inner).len()
+        self.objects.read().unwrap_or_else(PoisonError::into_inner).by_id.len()
     }
 
     fn connection_closed(&self, connection: ConnectionId) {

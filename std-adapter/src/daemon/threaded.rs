@@ -65,7 +65,7 @@ fn serve_connection(mut connection: ClientConnection) {
             ReadOutcome::Closed => break,
             ReadOutcome::Idle => {
                 if connection.idle_too_long() {
-                    log::info!("connection {:?}: idle timeout", connection.id());
+                    connection.time_out();
                     break;
                 }
             }

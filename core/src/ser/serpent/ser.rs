@@ -49,6 +49,12 @@ impl<O: Output> Serializer<O> {
         Self { out, header: true, key: false, mode: Mode::Normal, captured: None }
     }
 
+    /// A serializer writing into `out` without the header line: for a value inside a
+    /// payload whose header was written already.
+    pub fn without_header(out: O) -> Self {
+        Self { header: false, ..Self::new(out) }
+    }
+
     /// The output back.
     pub fn into_inner(self) -> O {
         self.out

@@ -443,3 +443,41 @@ pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// How often loops wake up to check for shutdown and do housekeeping.
 pub(crate) const TICK: Duration = Duration::from_millis(100);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::echo::EchoServer;
+
+    #[test]
+    fn generated_ids_nat_locations_and_registration_rules() {
+        let config =
+            DaemonConfig { nat_host: Some("pyro.example.org".into()), nat_port: 5555, ..DaemonConfig::default() };
+        let daemon = Daemon::new(config).unwrap();
+        let uri = daemon.register(EchoServer::new(), None).unwrap();
+        let id = uri.strip_prefix("PYRO:").and_then(|rest| rest.strip_suffix("@pyro.example.org:5555")).unwrap();
+        assert!(id.len() == 36 && id.starts_with("obj_") && id[4..].bytes().all(|b| b.is_ascii_hexdigit()), "{uri}");
+        assert!(daemon.location().starts_with("localhost:"), "{}", daemon.location());
+        assert_eq!(
+            daemon.register(EchoServer::new(), Some(id)),
+            Err(DaemonError::IdTaken(id.to_string())),
+            "ids are unique"
+        );
+        assert!(daemon.register(EchoServer::new(), Some("Pyro.Daemon")).is_err(), "the daemon's own id is taken");
+        assert!(daemon.is_registered(id));
+        daemon.unregister(id).unwrap();
+        assert!(!daemon.is_registered(id));
+        assert_eq!(daemon.unregister(id), Err(DaemonError::NotRegistered(id.to_string())));
+        // NAT port 0: the bound port is advertised.
+        let config = DaemonConfig { nat_host: Some("10.1.2.3".into()), ..DaemonConfig::default() };
+        let daemon = Daemon::new(config).unwrap();
+        assert_eq!(daemon.uri_for("x"), format!("PYRO:x@10.1.2.3:{}", daemon.port().unwrap()));
+        // NAT and a Unix socket do not go together, as in Pyro.
+        let config = DaemonConfig {
+            nat_host: Some("h".into()),
+            unix_socket: Some(std::env::temp_dir().join("pyro5-rs-nat.sock")),
+            ..DaemonConfig::default()
+        };
+        assert!(Daemon::new(config).is_err());
+    }
+}

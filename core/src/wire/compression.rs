@@ -37,6 +37,7 @@ pub fn inflate(data: &[u8], max: usize) -> Result<alloc::vec::Vec<u8>, Compressi
 }
 
 /// What zlib finds wrong with a stream's two header bytes, as zlib checks them.
+#[cfg(feature = "alloc")]
 fn header_fault(data: &[u8]) -> Option<ZlibFault> {
     match data {
         [cmf, flg, ..] if (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 != 0 => Some(ZlibFault::HeaderCheck),

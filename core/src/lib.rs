@@ -67,6 +67,7 @@ extern crate std;
 #[macro_use]
 mod fmt;
 
+pub mod client;
 pub mod limits;
 pub mod ser;
 pub mod server;

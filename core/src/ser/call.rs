@@ -322,6 +322,54 @@ impl<'a> ConnectView<'a> {
     }
 }
 
+/// Read a whole payload (a reply, a handshake answer) written in `format` as a `T`,
+/// borrowing from it where `T` does.
+///
+/// # Errors
+/// The format's error when the payload is malformed or does not fit `T`;
+/// [`CallError::UnknownSerializer`] for an id none of the four.
+pub fn decode_payload<'a, T: Deserialize<'a>>(format: SerializerId, payload: &'a [u8]) -> Result<T, CallError> {
+    decode(format, payload, payload)
+}
+
+/// As [`decode_payload`], with a serde `DeserializeSeed` (a visitor carrying state).
+///
+/// # Errors
+/// As [`decode_payload`].
+pub fn decode_payload_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    seed: S,
+) -> Result<S::Value, CallError> {
+    Ok(match format {
+        SerializerId::Serpent => {
+            let mut de = serpent::Deserializer::new(payload);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            value
+        }
+        SerializerId::Marshal => {
+            let mut de = marshal::Deserializer::new(payload);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            value
+        }
+        SerializerId::Json => {
+            let mut de = json::Deserializer::new(payload);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            value
+        }
+        SerializerId::Msgpack => {
+            let mut de = msgpack::Deserializer::new(payload);
+            let value = seed.deserialize(&mut de)?;
+            de.end()?;
+            value
+        }
+        SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
+    })
+}
+
 /// Positional argument `index`, else keyword argument `name`, of a call's argument spans.
 fn arg_in<'a, T: Deserialize<'a>>(
     format: SerializerId,

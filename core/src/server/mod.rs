@@ -72,7 +72,7 @@
 mod connection;
 mod daemon_object;
 mod exception;
-mod frame;
+pub(crate) mod frame;
 mod object;
 mod registry;
 mod reply;

@@ -1,0 +1,692 @@
+//! The proxy side of Pyro: a per-connection state machine that writes CONNECT, INVOKE and
+//! PING messages and checks and reads the daemon's replies (spec `PROTOCOL.md` §3).
+//!
+//! Sans-IO like the daemon side: the adapter writes each message the connection lays out
+//! in transmit storage, feeds received bytes to a [`Decoder`](crate::wire::Decoder), and
+//! hands each complete reply to [`ClientConnection::read_connect`] or
+//! [`ClientConnection::read_reply`], which check it as Pyro5's proxy does (message type,
+//! sequence number, serializer) and return views borrowing the received payload.
+//!
+//! ```
+//! use pyro5_core::client::{CallSpec, ClientConnection, Extras, Reply};
+//! use pyro5_core::limits::Limits;
+//! use pyro5_core::wire::{Decoder, SerializerId};
+//!
+//! let mut client = ClientConnection::new(SerializerId::Json);
+//! let mut tx = [0u8; 256];
+//! let len = client.write_connect("test.echoserver", &"hello", &Extras::default(), Limits::default(), &mut &mut tx[..])?;
+//! assert_eq!(&tx[4..8], &[0x01, 0xf6, 1, 3]); // version 502, CONNECT, json
+//! # let _ = len;
+//! // ... send tx[..len], read the CONNECTOK into a Decoder, then `client.read_connect(&message)`.
+//! # Ok::<(), pyro5_core::client::ClientError>(())
+//! ```
+
+use core::fmt;
+
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
+
+use crate::limits::Limits;
+use crate::ser::call::{CallError, decode_payload};
+use crate::ser::envelope::{BATCH_METHOD, CallEnvelope, RemoteException};
+use crate::ser::{FormatError, to_output};
+use crate::server::frame::Frame;
+use crate::server::streams::StreamId;
+use crate::wire::{
+    Annotation, AnnotationId, AnnotationsView, CorrelationId, EncodeError, Flags, Message, MessageKind,
+    OutgoingMessage, PING_SERIALIZER_ID, RxStorage, SerializerId,
+};
+
+/// No positional arguments: an empty tuple (the unit `()` would be Python's `None`).
+pub const NO_ARGS: &[(); 0] = &[];
+
+/// What goes with every message of a proxy: Pyro's `current_context` of the calling thread.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Extras<'a> {
+    /// The correlation id to send (sets CORR_ID), if any.
+    pub correlation_id: Option<CorrelationId>,
+    /// Annotations to send.
+    pub annotations: &'a [Annotation<'a>],
+    /// Compress payloads over 100 bytes (Pyro's `COMPRESSION`; feature `alloc`).
+    pub compress: bool,
+}
+
+/// One call to write.
+#[derive(Clone, Copy, Debug)]
+pub struct CallSpec<'a> {
+    /// The object id.
+    pub object: &'a str,
+    /// The method (`__getattr__`/`__setattr__` for attributes, `<batch>` for batches).
+    pub method: &'a str,
+    /// Oneway: no reply will come.
+    pub oneway: bool,
+    /// A batch: the arguments are `(method, args, kwargs)` triples.
+    pub batch: bool,
+}
+
+/// Why a proxy call failed on the protocol level.
+#[derive(Clone, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum ClientError {
+    /// The message could not be written (transmit storage, size limit).
+    Encode(EncodeError),
+    /// The arguments could not be written in the proxy's serializer.
+    Serialize(FormatError),
+    /// The reply's payload could not be read as the type asked for.
+    Payload(CallError),
+    /// The daemon refused the connection (CONNECTFAIL) with this reason.
+    Rejected(crate::ser::Message),
+    /// A reply of a type that does not belong here (Pyro: "invalid msg type").
+    UnexpectedMessage {
+        /// The type received.
+        kind: u8,
+    },
+    /// A reply to another request (Pyro: "invoke: reply sequence out of sync").
+    SeqMismatch {
+        /// The reply's sequence number.
+        got: u16,
+        /// The request's.
+        expected: u16,
+    },
+    /// A reply in another serializer than the request (Pyro: "invalid serializer in
+    /// response").
+    SerializerMismatch {
+        /// The reply's serializer id.
+        got: u8,
+    },
+    /// Nothing was asked that this reply could answer, or the handshake is not done.
+    NotExpected,
+    /// A stream result without a stream id: the daemon does not allow streaming.
+    StreamingDisabled,
+}
+
+impl ClientError {
+    /// The Python exception class Pyro5's proxy raises in the same situation.
+    pub fn pyro_class(&self) -> &'static str {
+        match self {
+            Self::Encode(_) | Self::UnexpectedMessage { .. } | Self::SeqMismatch { .. } | Self::NotExpected => {
+                "Pyro5.errors.ProtocolError"
+            }
+            Self::StreamingDisabled => "Pyro5.errors.ProtocolError",
+            Self::Serialize(e) => e.pyro_class(),
+            Self::Payload(e) => e.pyro_class(),
+            Self::SerializerMismatch { .. } => "Pyro5.errors.SerializeError",
+            Self::Rejected(_) => "Pyro5.errors.CommunicationError",
+        }
+    }
+}
+
+impl fmt::Display for ClientError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Encode(e) => write!(f, "{e}"),
+            Self::Serialize(e) => write!(f, "cannot serialize the call: {e}"),
+            Self::Payload(e) => write!(f, "cannot read the reply: {e}"),
+            Self::Rejected(reason) => write!(f, "connection rejected: {reason}"),
+            Self::UnexpectedMessage { kind } => write!(f, "invalid msg type {kind} received"),
+            Self::SeqMismatch { got, expected } => {
+                write!(f, "invoke: reply sequence out of sync, got {got} expected {expected}")
+            }
+            Self::SerializerMismatch { got } => write!(f, "invalid serializer in response: {got}"),
+            Self::NotExpected => f.write_str("a reply came that nothing was waiting for"),
+            Self::StreamingDisabled => {
+                f.write_str("result of call is an iterator, but the server is not configured to allow streaming")
+            }
+        }
+    }
+}
+
+impl core::error::Error for ClientError {}
+
+impl From<EncodeError> for ClientError {
+    fn from(e: EncodeError) -> Self {
+        Self::Encode(e)
+    }
+}
+
+impl From<CallError> for ClientError {
+    fn from(e: CallError) -> Self {
+        Self::Payload(e)
+    }
+}
+
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Waiting {
+    Nothing,
+    Connect,
+    Reply { seq: u16, serializer: SerializerId },
+    Pong,
+}
+
+/// The proxy side of one connection.
+#[derive(Debug)]
+pub struct ClientConnection {
+    serializer: SerializerId,
+    seq: u16,
+    ready: bool,
+    waiting: Waiting,
+}
+
+/// A request that was laid out: its length in the transmit storage and whether a reply
+/// will come.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub struct Sent {
+    /// Bytes at the start of the transmit storage.
+    pub len: usize,
+    /// The sequence number used.
+    pub seq: u16,
+    /// Whether to wait for a reply (not for oneway calls).
+    pub expects_reply: bool,
+}
+
+impl ClientConnection {
+    /// A connection that will speak `serializer`.
+    pub fn new(serializer: SerializerId) -> Self {
+        Self { serializer, seq: 0, ready: false, waiting: Waiting::Nothing }
+    }
+
+    /// The serializer of the next messages.
+    pub fn serializer(&self) -> SerializerId {
+        self.serializer
+    }
+
+    /// Use another serializer from the next message on (Pyro allows any per message).
+    pub fn set_serializer(&mut self, serializer: SerializerId) {
+        self.serializer = serializer;
+    }
+
+    /// The current sequence number (a reconnecting proxy carries it over).
+    pub fn seq(&self) -> u16 {
+        self.seq
+    }
+
+    /// Continue from sequence number `seq` (after a reconnect, as Pyro's proxy does).
+    pub fn set_seq(&mut self, seq: u16) {
+        self.seq = seq;
+    }
+
+    /// Whether the handshake is done.
+    pub fn is_ready(&self) -> bool {
+        self.ready
+    }
+
+    /// Forget the connection state (the socket was closed): a new handshake is needed.
+    pub fn reset(&mut self) {
+        self.ready = false;
+        self.waiting = Waiting::Nothing;
+    }
+
+    fn frame_message(
+        &self,
+        kind: MessageKind,
+        serializer: SerializerId,
+        flags: Flags,
+        seq: u16,
+        extras: &Extras<'_>,
+    ) -> OutgoingMessage<'static> {
+        OutgoingMessage {
+            kind,
+            serializer,
+            flags,
+            seq,
+            correlation_id: extras.correlation_id,
+            annotations: &[],
+            compress: extras.compress,
+        }
+    }
+
+    fn write(
+        &self,
+        message: &OutgoingMessage<'_>,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+        payload: &dyn Fn(&mut Frame<'_>) -> Result<(), FormatError>,
+    ) -> Result<usize, ClientError> {
+        let mut frame = Frame::new(tx, limits);
+        frame.annotate_all(extras.annotations)?;
+        frame.start_payload();
+        payload(&mut frame).map_err(ClientError::Serialize)?;
+        Ok(frame.finish(message, limits)?)
+    }
+
+    /// Lay out the CONNECT for `object` with `handshake` data (Pyro's default: `"hello"`),
+    /// at the current sequence number.
+    ///
+    /// # Errors
+    /// [`ClientError::Encode`] or [`ClientError::Serialize`].
+    pub fn write_connect<H: ?Sized + Serialize>(
+        &mut self,
+        object: &str,
+        handshake: &H,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+    ) -> Result<usize, ClientError> {
+        struct Connect<'a, H: ?Sized> {
+            handshake: &'a H,
+            object: &'a str,
+        }
+        impl<H: ?Sized + Serialize> Serialize for Connect<'_, H> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                use serde::ser::SerializeMap;
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("handshake", self.handshake)?;
+                m.serialize_entry("object", self.object)?;
+                m.end()
+            }
+        }
+        let format = self.serializer;
+        let message = self.frame_message(MessageKind::Connect, format, Flags::empty(), self.seq, extras);
+        let len = self
+            .write(&message, extras, limits, tx, &|frame| to_output(format, &Connect { handshake, object }, frame))?;
+        self.ready = false;
+        self.waiting = Waiting::Connect;
+        Ok(len)
+    }
+
+    /// Read the daemon's answer to the CONNECT.
+    ///
+    /// # Errors
+    /// [`ClientError::Rejected`] for CONNECTFAIL (with the daemon's reason),
+    /// [`ClientError::UnexpectedMessage`] for anything else, [`ClientError::Payload`] for
+    /// a payload that does not read.
+    pub fn read_connect<'m>(&mut self, msg: &Message<'m>) -> Result<Connected<'m>, ClientError> {
+        if self.waiting != Waiting::Connect {
+            return Err(ClientError::NotExpected);
+        }
+        self.waiting = Waiting::Nothing;
+        let header = msg.header();
+        // Pyro reads the answer in the serializer the answer names, and does not check seq.
+        let payload = msg.payload().map_err(|_| ClientError::UnexpectedMessage { kind: u8::from(header.kind) })?;
+        match header.kind {
+            MessageKind::ConnectOk => {
+                let connected = Connected { format: header.serializer, payload, annotations: msg.annotations_view() };
+                decode_payload::<ConnectOkShape>(header.serializer, payload)?;
+                self.ready = true;
+                Ok(connected)
+            }
+            MessageKind::ConnectFail => {
+                let reason = decode_payload::<Text<'_>>(header.serializer, payload)?;
+                Err(ClientError::Rejected(reason.0))
+            }
+            other => Err(ClientError::UnexpectedMessage { kind: u8::from(other) }),
+        }
+    }
+
+    /// Lay out an INVOKE of `call` with positional `args` (a tuple or sequence) and keyword
+    /// `kwargs` (a map, or `None`), at the next sequence number.
+    ///
+    /// # Errors
+    /// [`ClientError::Encode`] or [`ClientError::Serialize`]; [`ClientError::NotExpected`]
+    /// before the handshake.
+    pub fn write_call<A: ?Sized + Serialize, K: ?Sized + Serialize>(
+        &mut self,
+        call: &CallSpec<'_>,
+        args: &A,
+        kwargs: Option<&K>,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+    ) -> Result<Sent, ClientError> {
+        if !self.ready {
+            return Err(ClientError::NotExpected);
+        }
+        let seq = self.seq.wrapping_add(1);
+        let mut flags = Flags::empty();
+        flags.set(Flags::ONEWAY, call.oneway);
+        flags.set(Flags::BATCH, call.batch);
+        let format = self.serializer;
+        let method = if call.batch { BATCH_METHOD } else { call.method };
+        let message = self.frame_message(MessageKind::Invoke, format, flags, seq, extras);
+        let envelope = CallEnvelope { format, object: call.object, method, args, kwargs };
+        let len = self.write(&message, extras, limits, tx, &|frame| to_output(format, &envelope, frame))?;
+        self.seq = seq;
+        self.waiting = if call.oneway { Waiting::Nothing } else { Waiting::Reply { seq, serializer: format } };
+        Ok(Sent { len, seq, expects_reply: !call.oneway })
+    }
+
+    /// Lay out a PING (Pyro's `SendingMessage.ping`: serializer 42, seq 0, `b"ping"`).
+    ///
+    /// # Errors
+    /// [`ClientError::Encode`].
+    pub fn write_ping(
+        &mut self,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+    ) -> Result<usize, ClientError> {
+        let message =
+            self.frame_message(MessageKind::Ping, SerializerId::Unknown(PING_SERIALIZER_ID), Flags::empty(), 0, extras);
+        let mut frame = Frame::new(tx, limits);
+        frame.annotate_all(extras.annotations)?;
+        crate::ser::Output::write_bytes(&mut frame, b"ping")
+            .map_err(|_| ClientError::Encode(EncodeError::BufferTooSmall { required: 84 }))?;
+        let len = frame.finish(&message, limits)?;
+        self.waiting = Waiting::Pong;
+        Ok(len)
+    }
+
+    /// Check and read the reply to the last call (or ping), as Pyro5's proxy does: a RESULT
+    /// (PING for a ping), with the request's sequence number and serializer.
+    ///
+    /// # Errors
+    /// [`ClientError::UnexpectedMessage`], [`ClientError::SeqMismatch`],
+    /// [`ClientError::SerializerMismatch`], [`ClientError::NotExpected`],
+    /// [`ClientError::StreamingDisabled`]. The connection should be closed after any of
+    /// them, as Pyro5 closes its proxy's connection.
+    pub fn read_reply<'m>(&mut self, msg: &Message<'m>) -> Result<Reply<'m>, ClientError> {
+        let header = msg.header();
+        let waiting = core::mem::replace(&mut self.waiting, Waiting::Nothing);
+        match (waiting, header.kind) {
+            (Waiting::Pong, MessageKind::Ping) => Ok(Reply::Pong),
+            (Waiting::Reply { seq, serializer }, MessageKind::Result) => {
+                if header.seq != seq {
+                    return Err(ClientError::SeqMismatch { got: header.seq, expected: seq });
+                }
+                if header.serializer != serializer {
+                    return Err(ClientError::SerializerMismatch { got: u8::from(header.serializer) });
+                }
+                let payload = msg.payload().map_err(|_| ClientError::UnexpectedMessage { kind: 5 })?;
+                let body = Payload { format: serializer, bytes: payload, annotations: msg.annotations_view() };
+                let flags = header.flags;
+                if flags.contains(Flags::ITEM_STREAM_RESULT) {
+                    let id = msg
+                        .annotation(AnnotationId::STREAM)
+                        .and_then(|text| core::str::from_utf8(text).ok())
+                        .and_then(StreamId::parse)
+                        .ok_or(ClientError::StreamingDisabled)?;
+                    return Ok(Reply::Stream { id, body });
+                }
+                if flags.contains(Flags::EXCEPTION) {
+                    return Ok(Reply::Exception(body));
+                }
+                if flags.contains(Flags::BATCH) {
+                    return Ok(Reply::Batch(body));
+                }
+                Ok(Reply::Value(body))
+            }
+            (Waiting::Nothing, _) => Err(ClientError::NotExpected),
+            (_, kind) => Err(ClientError::UnexpectedMessage { kind: u8::from(kind) }),
+        }
+    }
+}
+
+/// A successful handshake: the daemon's answer and the object's metadata, still encoded.
+#[derive(Clone, Copy, Debug)]
+pub struct Connected<'m> {
+    format: SerializerId,
+    payload: &'m [u8],
+    annotations: AnnotationsView<'m>,
+}
+
+impl<'m> Connected<'m> {
+    /// The daemon's handshake answer (Pyro's default: `"hello"`).
+    ///
+    /// # Errors
+    /// When it does not fit `T`.
+    pub fn handshake<T: Deserialize<'m>>(&self) -> Result<T, ClientError> {
+        Ok(decode_payload::<HandshakeField<T>>(self.format, self.payload)?.0)
+    }
+
+    /// Call `f` with each name in the metadata's `methods`, `oneway` or `attrs` set.
+    ///
+    /// # Errors
+    /// When the payload does not read.
+    pub fn for_each_name(&self, set: MetaSet, f: &mut dyn FnMut(&'m str)) -> Result<(), ClientError> {
+        let seed = MetaWalk { set, f };
+        crate::ser::call::decode_payload_seed(self.format, self.payload, seed)?;
+        Ok(())
+    }
+
+    /// Whether `name` is in one of the metadata's sets (e.g. whether a method is oneway).
+    ///
+    /// # Errors
+    /// When the payload does not read.
+    pub fn contains(&self, set: MetaSet, name: &str) -> Result<bool, ClientError> {
+        let mut found = false;
+        self.for_each_name(set, &mut |n| found |= n == name)?;
+        Ok(found)
+    }
+
+    /// The annotations that came with the answer.
+    pub fn annotations(&self) -> AnnotationsView<'m> {
+        self.annotations
+    }
+}
+
+/// One of the three sets of an object's metadata.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+pub enum MetaSet {
+    /// Every exposed method.
+    Methods,
+    /// The oneway methods.
+    Oneway,
+    /// The exposed properties.
+    Attrs,
+}
+
+impl MetaSet {
+    fn key(self) -> &'static str {
+        match self {
+            Self::Methods => "methods",
+            Self::Oneway => "oneway",
+            Self::Attrs => "attrs",
+        }
+    }
+}
+
+/// The daemon's answer to a call.
+#[derive(Clone, Copy, Debug)]
+pub enum Reply<'m> {
+    /// The return value.
+    Value(Payload<'m>),
+    /// An exception the call raised.
+    Exception(Payload<'m>),
+    /// The call returned an iterator: its items come one per `get_next_stream_item`.
+    Stream {
+        /// The stream's id.
+        id: StreamId,
+        /// The marker exception that came with it.
+        body: Payload<'m>,
+    },
+    /// The results of a batch, in order; a call that raised is an exception wrapper dict
+    /// and ends the list.
+    Batch(Payload<'m>),
+    /// The answer to a ping.
+    Pong,
+}
+
+/// A reply payload, still encoded.
+#[derive(Clone, Copy, Debug)]
+pub struct Payload<'m> {
+    /// Its serializer.
+    pub format: SerializerId,
+    /// Its bytes (inflated if it came compressed).
+    pub bytes: &'m [u8],
+    /// The annotations that came with it (Pyro's `response_annotations`).
+    pub annotations: AnnotationsView<'m>,
+}
+
+impl<'m> Payload<'m> {
+    /// Read it as a `T`.
+    ///
+    /// # Errors
+    /// When it does not fit `T`.
+    pub fn decode<T: Deserialize<'m>>(&self) -> Result<T, ClientError> {
+        Ok(decode_payload(self.format, self.bytes)?)
+    }
+
+    /// Read it as an exception: class and message, no allocator needed.
+    ///
+    /// # Errors
+    /// When it is no exception dict.
+    pub fn exception(&self) -> Result<RemoteException<'m>, ClientError> {
+        self.decode()
+    }
+}
+
+/// A CONNECTFAIL's reason, kept short.
+struct Text<'a>(crate::ser::Message, core::marker::PhantomData<&'a ()>);
+
+impl<'de> Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Text<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a reason string")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Text(crate::ser::Message::new(&v), core::marker::PhantomData))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Checks that a CONNECTOK payload is a dict (contents are read lazily).
+struct ConnectOkShape;
+
+impl<'de> Deserialize<'de> for ConnectOkShape {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        IgnoredAny::deserialize(d).map(|_| ConnectOkShape)
+    }
+}
+
+/// The `handshake` value of a CONNECTOK dict.
+struct HandshakeField<T>(T);
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for HandshakeField<T> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(core::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> Visitor<'de> for V<T> {
+            type Value = HandshakeField<T>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CONNECTOK dict")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<Self::Value, M::Error> {
+                let mut found = None;
+                while let Some(key) = map.next_key::<KeyStr<'de>>()? {
+                    if key.0 == "handshake" {
+                        found = Some(map.next_value()?);
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                found.map(HandshakeField).ok_or_else(|| de::Error::missing_field("handshake"))
+            }
+        }
+        d.deserialize_map(V(core::marker::PhantomData))
+    }
+}
+
+/// A dict key compared as text (borrowed when possible).
+struct KeyStr<'a>(heapless::String<16>, core::marker::PhantomData<&'a ()>);
+
+impl<'de> Deserialize<'de> for KeyStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = KeyStr<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a dict key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                let mut s = heapless::String::new();
+                let _ = s.push_str(v.get(..16).unwrap_or(v));
+                Ok(KeyStr(s, core::marker::PhantomData))
+            }
+        }
+        d.deserialize_str(V)
+    }
+}
+
+/// Walks `{"meta": {set: [names]}}` calling `f` for each name of one set.
+struct MetaWalk<'f, 'm> {
+    set: MetaSet,
+    f: &'f mut dyn FnMut(&'m str),
+}
+
+impl<'de, 'f> DeserializeSeed<'de> for MetaWalk<'f, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        struct Outer<'f, 'm>(MetaWalk<'f, 'm>);
+        impl<'de, 'f> Visitor<'de> for Outer<'f, 'de> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a CONNECTOK dict")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+                let mut walk = Some(self.0);
+                while let Some(key) = map.next_key::<KeyStr<'de>>()? {
+                    match (key.0.as_str(), walk.take()) {
+                        ("meta", Some(w)) => map.next_value_seed(Sets(w))?,
+                        (_, w) => {
+                            walk = w;
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(())
+            }
+        }
+        d.deserialize_map(Outer(self))
+    }
+}
+
+struct Sets<'f, 'm>(MetaWalk<'f, 'm>);
+
+impl<'de, 'f> DeserializeSeed<'de> for Sets<'f, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        struct V<'f, 'm>(MetaWalk<'f, 'm>);
+        impl<'de, 'f> Visitor<'de> for V<'f, 'de> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a metadata dict")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<(), M::Error> {
+                let MetaWalk { set, f } = self.0;
+                while let Some(key) = map.next_key::<KeyStr<'de>>()? {
+                    if key.0 == set.key() {
+                        map.next_value_seed(Names(&mut *f))?;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(())
+            }
+        }
+        d.deserialize_map(V(self.0))
+    }
+}
+
+struct Names<'f, 'm>(&'f mut dyn FnMut(&'m str));
+
+impl<'de, 'f> DeserializeSeed<'de> for Names<'f, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        struct V<'f, 'm>(&'f mut dyn FnMut(&'m str));
+        impl<'de, 'f> Visitor<'de> for V<'f, 'de> {
+            type Value = ();
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a set of names")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<(), S::Error> {
+                while let Some(name) = seq.next_element::<&'de str>()? {
+                    (self.0)(name);
+                }
+                Ok(())
+            }
+            // serpent's empty set is `()`, marshal's sets come as sequences too.
+            fn visit_unit<E>(self) -> Result<(), E> {
+                Ok(())
+            }
+        }
+        d.deserialize_any(V(self.0))
+    }
+}
+
+#[cfg(all(test, feature = "std"))]
+mod tests;

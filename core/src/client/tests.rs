@@ -1,0 +1,245 @@
+//! A proxy and a daemon connection talking in memory: every call kind of the spec.
+
+extern crate std;
+
+use core::cell::RefCell;
+use std::string::{String, ToString};
+use std::vec::Vec;
+
+use super::*;
+use crate::ser::value::Value;
+use crate::server::{
+    Action, ConnectionId, Env, Invocation, Metadata, ObjectTable, PyException, PyroObject, Qualname, Replied,
+    Reply as ServerReply, Server, ServerConfig, ServerConnection, StreamCursor, Streams,
+};
+use crate::wire::{Decoder, Progress};
+
+struct Echo {
+    last_oneway: Option<String>,
+}
+
+impl PyroObject for Echo {
+    fn metadata(&self) -> Metadata<'static> {
+        Metadata {
+            class_name: "Echo",
+            methods: &["echo", "fail", "count", "note"],
+            oneway: &["note"],
+            attrs: &["size"],
+        }
+    }
+    fn invoke(&mut self, inv: &Invocation<'_>, reply: ServerReply<'_, '_>) -> Replied {
+        let f = Qualname { class_name: "Echo", method: inv.method };
+        match inv.method {
+            "echo" => match inv.args.required::<Value>(f, 0, "message") {
+                Ok(v) => reply.ok(&v),
+                Err(e) => reply.raise(&e),
+            },
+            "note" => {
+                self.last_oneway = inv.args.required::<String>(f, 0, "text").ok();
+                reply.ok(&())
+            }
+            "fail" => reply.raise(&PyException::value_error("no good")),
+            _ => reply.stream(0),
+        }
+    }
+    fn get_attr(&mut self, _: &str, _: &Invocation<'_>, reply: ServerReply<'_, '_>) -> Replied {
+        reply.ok(&42)
+    }
+    fn next_item(&mut self, _: &str, cursor: &mut StreamCursor, reply: ServerReply<'_, '_>) -> Replied {
+        *cursor += 1;
+        if *cursor > 2 { reply.stop() } else { reply.ok(cursor) }
+    }
+}
+
+/// Bytes from the client through the daemon and back into the client's decoder.
+struct Pair<'s> {
+    server: Server<'s>,
+    connection: ServerConnection,
+    client: ClientConnection,
+    tx: Vec<u8>,
+    rx: Decoder<Vec<u8>>,
+    daemon_tx: Vec<u8>,
+}
+
+impl Pair<'_> {
+    /// Deliver the client's message; returns whether the daemon answered.
+    fn deliver(&mut self, len: usize) -> bool {
+        let mut decoder = Decoder::new(Vec::new(), Limits::default());
+        assert!(matches!(decoder.feed(&self.tx[..len]).unwrap(), Progress::Complete { .. }));
+        let env = Env { now_ms: 0, random: [3; 32] };
+        match self.connection.handle(&decoder.message().unwrap(), &self.server, &env, &mut self.daemon_tx) {
+            Action::Send { len } => {
+                let reply = self.daemon_tx[..len].to_vec();
+                assert!(matches!(self.rx.feed(&reply).unwrap(), Progress::Complete { .. }));
+                true
+            }
+            Action::Nothing => false,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn call<A: Serialize>(&mut self, object: &str, method: &str, args: &A, oneway: bool) -> Option<Vec<u8>> {
+        let spec = CallSpec { object, method, oneway, batch: false };
+        let sent = self
+            .client
+            .write_call(&spec, args, None::<&()>, &Extras::default(), Limits::default(), &mut self.tx)
+            .unwrap();
+        self.deliver(sent.len).then(|| self.rx.message().unwrap().as_bytes().to_vec())
+    }
+}
+
+#[test]
+fn every_call_kind_in_every_format() {
+    for format in [SerializerId::Serpent, SerializerId::Json, SerializerId::Marshal, SerializerId::Msgpack] {
+        let echo = RefCell::new(Echo { last_oneway: None });
+        let mut objects = ObjectTable::<2>::new();
+        objects.register("echo", &echo).unwrap();
+        let streams = RefCell::new(Streams::<2>::new());
+        let config = ServerConfig::default();
+        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+        let mut pair = Pair {
+            server,
+            connection: ServerConnection::new(ConnectionId(1), None),
+            client: ClientConnection::new(format),
+            tx: Vec::new(),
+            rx: Decoder::new(Vec::new(), Limits::default()),
+            daemon_tx: Vec::new(),
+        };
+        // Handshake: metadata comes with it.
+        let len =
+            pair.client.write_connect("echo", "hello", &Extras::default(), Limits::default(), &mut pair.tx).unwrap();
+        assert!(pair.deliver(len));
+        let msg = pair.rx.message().unwrap();
+        let connected = pair.client.read_connect(&msg).unwrap();
+        assert_eq!(connected.handshake::<&str>().unwrap(), "hello", "{format:?}");
+        assert!(connected.contains(MetaSet::Oneway, "note").unwrap());
+        assert!(!connected.contains(MetaSet::Oneway, "echo").unwrap());
+        let mut methods = Vec::new();
+        connected.for_each_name(MetaSet::Methods, &mut |m| methods.push(String::from(m))).unwrap();
+        methods.sort();
+        assert_eq!(methods, ["count", "echo", "fail", "note"], "{format:?}");
+        // A value.
+        let raw = pair.call("echo", "echo", &(Value::List(std::vec![Value::Int(1), Value::Str("two".into())]),), false);
+        let raw = raw.unwrap();
+        let mut d = Decoder::new(Vec::new(), Limits::default());
+        d.feed(&raw).unwrap();
+        let msg = d.message().unwrap();
+        match pair.client.read_reply(&msg).unwrap() {
+            Reply::Value(body) => {
+                assert_eq!(body.decode::<(i64, &str)>().unwrap(), (1, "two"), "{format:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        // An exception.
+        let raw = pair.call("echo", "fail", NO_ARGS, false).unwrap();
+        let mut d = Decoder::new(Vec::new(), Limits::default());
+        d.feed(&raw).unwrap();
+        let msg = d.message().unwrap();
+        match pair.client.read_reply(&msg).unwrap() {
+            Reply::Exception(body) => {
+                let e = body.exception().unwrap();
+                assert_eq!((e.class, e.message), ("builtins.ValueError", Some("no good")));
+                assert_eq!(e.traceback_lines, 3);
+            }
+            other => panic!("{other:?}"),
+        }
+        // Oneway: nothing comes back, the call ran.
+        assert!(pair.call("echo", "note", &("hi",), true).is_none());
+        assert_eq!(echo.borrow().last_oneway.as_deref(), Some("hi"));
+        // A stream, its items, its end.
+        let raw = pair.call("echo", "count", NO_ARGS, false).unwrap();
+        let mut d = Decoder::new(Vec::new(), Limits::default());
+        d.feed(&raw).unwrap();
+        let msg = d.message().unwrap();
+        let Reply::Stream { id, .. } = pair.client.read_reply(&msg).unwrap() else { panic!() };
+        let text = id.to_text();
+        let id_text = core::str::from_utf8(&text).unwrap();
+        for expected in [Some(1u64), Some(2), None] {
+            let raw = pair.call("Pyro.Daemon", "get_next_stream_item", &[id_text], false).unwrap();
+            let mut d = Decoder::new(Vec::new(), Limits::default());
+            d.feed(&raw).unwrap();
+            let msg = d.message().unwrap();
+            match (pair.client.read_reply(&msg).unwrap(), expected) {
+                (Reply::Value(body), Some(n)) => assert_eq!(body.decode::<u64>().unwrap(), n),
+                (Reply::Exception(body), None) => assert_eq!(body.exception().unwrap().class, "builtins.StopIteration"),
+                (other, _) => panic!("{other:?}"),
+            }
+        }
+        // An attribute.
+        let raw = pair.call("echo", "__getattr__", &("size",), false).unwrap();
+        let mut d = Decoder::new(Vec::new(), Limits::default());
+        d.feed(&raw).unwrap();
+        let msg = d.message().unwrap();
+        let Reply::Value(body) = pair.client.read_reply(&msg).unwrap() else { panic!() };
+        assert_eq!(body.decode::<i32>().unwrap(), 42);
+        // A batch: results in order, the exception wrapper ends it.
+        let calls = (("echo", (5,), Value::Dict(Vec::new())), ("fail", NO_ARGS, Value::Dict(Vec::new())));
+        let spec = CallSpec { object: "echo", method: "", oneway: false, batch: true };
+        let sent = pair
+            .client
+            .write_call(&spec, &calls, None::<&()>, &Extras::default(), Limits::default(), &mut pair.tx)
+            .unwrap();
+        assert!(pair.deliver(sent.len));
+        let msg = pair.rx.message().unwrap();
+        match pair.client.read_reply(&msg).unwrap() {
+            Reply::Batch(body) => {
+                let results = body.decode::<Vec<Value>>().unwrap();
+                assert_eq!(results[0], Value::Int(5));
+                if format != SerializerId::Marshal {
+                    assert_eq!(results[1].class_name(), Some("Pyro5.core._ExceptionWrapper"));
+                }
+            }
+            // marshal: Pyro5 answers a failing batch with ValueError('unmarshallable object').
+            Reply::Exception(body) if format == SerializerId::Marshal => {
+                assert_eq!(body.exception().unwrap().message, Some("unmarshallable object"));
+            }
+            other => panic!("{other:?}"),
+        }
+        // A ping.
+        let len = pair.client.write_ping(&Extras::default(), Limits::default(), &mut pair.tx).unwrap();
+        assert!(pair.deliver(len));
+        let msg = pair.rx.message().unwrap();
+        assert!(matches!(pair.client.read_reply(&msg).unwrap(), Reply::Pong));
+        // Checks as Pyro's proxy: a reply to another seq is refused.
+        pair.client.set_seq(100);
+        let spec = CallSpec { object: "echo", method: "echo", oneway: false, batch: false };
+        pair.client.write_call(&spec, &(1,), None::<&()>, &Extras::default(), Limits::default(), &mut pair.tx).unwrap();
+        let raw_other = {
+            let mut c = ClientConnection::new(format);
+            c.ready = true;
+            c.set_seq(7);
+            let sent =
+                c.write_call(&spec, &(1,), None::<&()>, &Extras::default(), Limits::default(), &mut pair.tx).unwrap();
+            assert!(pair.deliver(sent.len));
+            pair.rx.message().unwrap().as_bytes().to_vec()
+        };
+        let mut d = Decoder::new(Vec::new(), Limits::default());
+        d.feed(&raw_other).unwrap();
+        let msg = d.message().unwrap();
+        assert_eq!(pair.client.read_reply(&msg).unwrap_err(), ClientError::SeqMismatch { got: 8, expected: 101 });
+    }
+}
+
+#[test]
+fn connectfail_is_an_error_with_the_daemons_reason() {
+    let objects = ObjectTable::<1>::new();
+    let streams = RefCell::new(Streams::<1>::new());
+    let config = ServerConfig::default();
+    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+    let mut connection = ServerConnection::new(ConnectionId(1), None);
+    let mut client = ClientConnection::new(SerializerId::Serpent);
+    let mut tx = Vec::new();
+    let len = client.write_connect("nobody", "hello", &Extras::default(), Limits::default(), &mut tx).unwrap();
+    let mut d = Decoder::new(Vec::new(), Limits::default());
+    d.feed(&tx[..len]).unwrap();
+    let mut out = Vec::new();
+    let env = Env { now_ms: 0, random: [0; 32] };
+    let Action::SendAndClose { len } = connection.handle(&d.message().unwrap(), &server, &env, &mut out) else {
+        panic!()
+    };
+    let mut d = Decoder::new(Vec::new(), Limits::default());
+    d.feed(&out[..len]).unwrap();
+    let err = client.read_connect(&d.message().unwrap()).unwrap_err();
+    assert_eq!(err.to_string(), "connection rejected: unknown object");
+    assert!(!client.is_ready());
+}

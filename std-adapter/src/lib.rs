@@ -28,10 +28,12 @@ pub use pyro5_core as core;
 mod daemon;
 pub mod echo;
 mod object_proxy;
+mod proxy;
 mod transport;
 
 pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
 pub use object_proxy::ObjectProxy;
+pub use proxy::{Batch, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
 use pyro5_core::wire::{Message, MessageKind};
 
 /// A multi-line, human-readable account of a decoded message: the header's fields, the

@@ -118,6 +118,31 @@ impl Drop for Listener {
 }
 
 impl Stream {
+    /// Connect to `host:port` over TCP, trying each address the name resolves to.
+    pub(crate) fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<Self> {
+        let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
+        for addr in (host, port).to_socket_addrs()? {
+            let attempt = match timeout {
+                Some(t) => TcpStream::connect_timeout(&addr, t),
+                None => TcpStream::connect(addr),
+            };
+            match attempt {
+                Ok(s) => {
+                    let _ = s.set_nodelay(true);
+                    return Ok(Self::Tcp(s));
+                }
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
+    }
+
+    /// Connect to a Unix domain socket.
+    #[cfg(unix)]
+    pub(crate) fn connect_unix(path: &str) -> io::Result<Self> {
+        Ok(Self::Unix(UnixStream::connect(path)?))
+    }
+
     pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Self::Tcp(s) => s.set_read_timeout(t),

@@ -14,10 +14,12 @@
 //! - [`ser`]: the four Pyro serializers (serpent, json, marshal, msgpack) as serde formats,
 //!   Python's types serde lacks ([`ser::python`]), Pyro's conventions ([`ser::envelope`]:
 //!   call envelope, exceptions, `__class__` dicts) and, with `alloc`, the dynamic `Value`.
+//! - [`server`]: the daemon side of a connection — handshake, calls, oneway, batches,
+//!   attributes, item streams, `Pyro.Daemon` — over objects implementing
+//!   [`server::PyroObject`] (written by `#[expose]` from `pyro5-macros`), with no allocator.
+//! - [`client`]: the proxy side of a connection — CONNECT, INVOKE, PING, and replies checked
+//!   as Pyro5's proxy checks them.
 //! - [`limits`]: the size limits every layer enforces.
-//!
-//! The server (daemon) and client (proxy) state machines come next; nothing in this crate
-//! pretends to offer them yet.
 //!
 //! # Example
 //! Decode a message as Python Pyro5 sends it, fed one byte at a time into a buffer on the

@@ -1,21 +1,30 @@
-//! `pyro5-std`: Pyro5 over std sockets.
+//! `pyro5-std`: Pyro5 over std sockets — serve Rust objects to Python (and Rust) clients,
+//! and call Python (and Rust) Pyro objects.
 //!
-//! **What exists today** is the command-line tool `pyro5-decode`, which decodes Pyro5 wire
-//! messages given in hex with `pyro5-core`'s decoder, and [`describe`], the text it prints.
-//! The Daemon, Proxy, name server and the tools `pyro5-echoserver`, `pyro5-ns` and
-//! `pyro5-nsc` come with the server and client state machines of `pyro5-core`; nothing here
-//! pretends to offer them yet.
+//! - [`Daemon`]: binds TCP (IPv4/IPv6) or a Unix socket and serves objects, with Pyro's two
+//!   server types (a thread per connection, or one multiplexed thread), instance modes,
+//!   limits and timeouts. Protocol decisions are `pyro5-core`'s; this crate moves bytes.
+//! - [`Proxy`]: calls a remote object as Python's `Pyro5.client.Proxy` does.
+//! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
+//!   `pyro5-decode` (decode wire messages given in hex).
 //!
+//! Serving an object and calling it, both from Rust:
 //! ```
-//! use pyro5_std::core::limits::Limits;
-//! use pyro5_std::core::wire::{Decoder, Progress};
+//! use pyro5_std::{Daemon, Proxy};
+//! use pyro5_std::echo::EchoServer;
 //!
-//! let frame = include_bytes!("../../../shared/vectors/messages/ping_request.bin");
-//! let mut decoder = Decoder::new(Vec::new(), Limits::default());
-//! assert!(matches!(decoder.feed(frame)?, Progress::Complete { .. }));
-//! let text = pyro5_std::describe(&decoder.message().unwrap());
-//! assert!(text.starts_with("PING serializer=42 flags=(empty) seq=0"));
-//! # Ok::<(), pyro5_std::core::wire::DecodeError>(())
+//! let daemon = Daemon::bind_default()?;
+//! let uri = daemon.register_concurrent(EchoServer::new(), Some("test.echoserver"))?;
+//! let serving = daemon.clone();
+//! let server = std::thread::spawn(move || serving.request_loop());
+//!
+//! let mut echo = Proxy::new(&uri)?;
+//! let back: (String, i64) = echo.call("echo", (("hello", 42),))?;
+//! assert_eq!(back, ("hello".to_string(), 42));
+//!
+//! daemon.shutdown();
+//! server.join().unwrap()?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]

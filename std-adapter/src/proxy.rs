@@ -86,7 +86,7 @@ pub enum ProxyError {
     ConnectionClosed,
     /// No reply within the proxy's timeout (Pyro's `TimeoutError`).
     Timeout,
-    /// The daemon refused the connection: "connection to ... rejected: <reason>".
+    /// The daemon refused the connection: "connection to ... rejected: `reason`".
     Rejected {
         /// Where.
         location: String,

@@ -1,27 +1,54 @@
 //! Calling Pyro objects: `Proxy`, as Python's `Pyro5.client.Proxy` (spec `PROTOCOL.md` §3).
+//!
+//! A [`Proxy`] connects on first use, learns the object's metadata from the handshake and
+//! refuses names the object does not expose before sending anything. Typed results
+//! ([`Proxy::call`], [`Proxy::get_attr`]) are read straight from the reply's payload, so a
+//! format's own conveniences apply (serpent's and json's base64 dicts read as bytes, the
+//! NaN dict as NaN); [`Proxy::call_value`] gives a dynamic [`Value`]. A call that returns an
+//! iterator is read item by item with [`Proxy::call_iter`] (or collected into a list by the
+//! other calls, as Python's `list(proxy.method())` would).
+//!
+//! Errors follow Pyro5's proxy: a communication fault, a timeout and a reply that does not
+//! fit the conversation close the connection (the next call connects again, or the same
+//! call is retried up to [`Proxy::set_max_retries`] times after a closed connection or a
+//! timeout); an exception raised by the remote method ([`ProxyError::Remote`]) and a result
+//! that does not fit the type asked for ([`ProxyError::Decode`]) leave it open.
 
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Read, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
-use pyro5_core::client::{CallSpec, ClientConnection, ClientError, Extras, MetaSet, NO_ARGS, Reply};
+use pyro5_core::client::{CallSpec, ClientConnection, ClientError, Extras, MetaSet, NO_ARGS, Payload, Reply};
 use pyro5_core::limits::Limits;
+use pyro5_core::ser::call::CallError;
+use pyro5_core::ser::envelope::{EXCEPTION_WRAPPER_CLASS, TRACEBACK_ATTRIBUTE};
+use pyro5_core::ser::serpent;
 use pyro5_core::ser::value::{Value, from_value};
 use pyro5_core::uri::{Location, Protocol, Uri};
-use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, Decoder, Message, Progress, SerializerId};
+use pyro5_core::wire::{
+    Annotation, AnnotationId, CorrelationId, DecodeError, Decoder, Message, Progress, SerializerId,
+};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::transport::Stream;
 
-/// An exception the remote call raised: its Python class, arguments and the remote traceback.
+/// The object id of the daemon's own object (streams are read through it).
+const DAEMON_OBJECT: &str = "Pyro.Daemon";
+
+/// An exception the remote call raised: its Python class, arguments, attributes and the
+/// remote traceback.
 #[derive(Clone, Debug, PartialEq)]
 pub struct RemoteError {
     /// Module and class, e.g. `builtins.ValueError`.
     pub class: String,
     /// The exception's `args`.
     pub args: Vec<Value>,
+    /// The exception's other attributes (Python's `vars(e)` without `_pyroTraceback`), in
+    /// the order they came, e.g. the `code` a custom exception class sets.
+    pub attributes: Vec<(String, Value)>,
     /// The remote traceback lines (Pyro's `_pyroTraceback`), each ending in a newline.
     pub traceback: Vec<String>,
 }
@@ -32,14 +59,20 @@ impl RemoteError {
         self.class.rsplit('.').next().unwrap_or(&self.class)
     }
 
-    /// The message: the first argument when it is a string (Python's `str(e)` for one arg).
+    /// The message, as Python's `str(e)`: empty without arguments, the text of one string
+    /// argument, otherwise the argument (or the tuple of them) as a Python literal.
     pub fn message(&self) -> String {
         match self.args.as_slice() {
             [] => String::new(),
             [Value::Str(s)] => s.clone(),
-            [one] => format!("{one:?}"),
-            more => format!("{more:?}"),
+            [one] => literal(one),
+            more => literal(&Value::Tuple(more.to_vec())),
         }
+    }
+
+    /// The attribute `name` (from [`attributes`](Self::attributes)).
+    pub fn attribute(&self, name: &str) -> Option<&Value> {
+        self.attributes.iter().find(|(n, _)| n == name).map(|(_, v)| v)
     }
 
     /// The remote traceback as one text (Pyro's `get_pyro_traceback`).
@@ -54,13 +87,21 @@ impl RemoteError {
             Some(Value::Tuple(items) | Value::List(items)) => items.clone(),
             _ => Vec::new(),
         };
-        let traceback = match value.get("attributes").and_then(|a| a.get("_pyroTraceback")) {
-            Some(Value::List(lines) | Value::Tuple(lines)) => {
-                lines.iter().filter_map(|l| l.as_str().map(str::to_string)).collect()
+        let mut attributes = Vec::new();
+        let mut traceback = Vec::new();
+        if let Some(Value::Dict(entries)) = value.get("attributes") {
+            for (name, v) in entries {
+                match (name.as_str(), v) {
+                    (Some(TRACEBACK_ATTRIBUTE), Value::List(lines) | Value::Tuple(lines)) => {
+                        traceback = lines.iter().filter_map(|l| l.as_str().map(str::to_string)).collect();
+                    }
+                    (Some(TRACEBACK_ATTRIBUTE), _) => {}
+                    (Some(name), v) => attributes.push((name.to_string(), v.clone())),
+                    (None, _) => {}
+                }
             }
-            _ => Vec::new(),
-        };
-        Self { class, args, traceback }
+        }
+        Self { class, args, attributes, traceback }
     }
 }
 
@@ -80,7 +121,7 @@ pub enum ProxyError {
     Remote(RemoteError),
     /// The URI is not one a proxy can connect to.
     Uri(String),
-    /// Connecting or talking to the daemon failed (Pyro's `CommunicationError`).
+    /// Talking to the daemon failed (Pyro's `CommunicationError`).
     Communication(io::Error),
     /// The connection closed while waiting for a reply (Pyro's `ConnectionClosedError`).
     ConnectionClosed,
@@ -106,6 +147,22 @@ pub enum ProxyError {
     Result(pyro5_core::ser::value::Error),
     /// The object exposes nothing at all.
     NothingExposed(String),
+    /// The connection could not be made (Pyro's `CommunicationError` "cannot connect").
+    Connect {
+        /// Where.
+        location: String,
+        /// The socket's error.
+        error: io::Error,
+    },
+    /// The reply did not read as the type asked for (the connection stays usable).
+    Decode(CallError),
+    /// [`Proxy::call_iter`] of a method that returned a value, not an iterator.
+    NotAnIterator {
+        /// The method.
+        method: String,
+    },
+    /// A received message was malformed or too large (the connection is closed).
+    Receive(DecodeError),
 }
 
 impl fmt::Display for ProxyError {
@@ -123,11 +180,28 @@ impl fmt::Display for ProxyError {
             }
             Self::Result(e) => write!(f, "the result does not fit the type asked for: {e}"),
             Self::NothingExposed(uri) => write!(f, "remote object '{uri}' doesn't expose any methods or attributes"),
+            Self::Connect { location, error } => write!(f, "cannot connect to {location}: {error}"),
+            Self::Decode(e) => write!(f, "the result does not read as the type asked for: {e}"),
+            Self::NotAnIterator { method } => {
+                write!(f, "{method} returned a value, not an iterator; call it with call or call_value")
+            }
+            Self::Receive(e) => write!(f, "cannot read the reply: {e}"),
         }
     }
 }
 
-impl std::error::Error for ProxyError {}
+impl std::error::Error for ProxyError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Self::Remote(e) => Some(e),
+            Self::Communication(e) | Self::Connect { error: e, .. } => Some(e),
+            Self::Protocol(e) => Some(e),
+            Self::Decode(e) => Some(e),
+            Self::Receive(e) => Some(e),
+            _ => None,
+        }
+    }
+}
 
 impl From<ClientError> for ProxyError {
     fn from(e: ClientError) -> Self {
@@ -167,6 +241,19 @@ pub enum Serializer {
 }
 
 impl Serializer {
+    /// All four, Pyro's default first.
+    pub const ALL: [Serializer; 4] = [Self::Serpent, Self::Marshal, Self::Json, Self::Msgpack];
+
+    /// Pyro's name for it (`serpent`, `marshal`, `json`, `msgpack`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Serpent => "serpent",
+            Self::Marshal => "marshal",
+            Self::Json => "json",
+            Self::Msgpack => "msgpack",
+        }
+    }
+
     fn id(self) -> SerializerId {
         match self {
             Self::Serpent => SerializerId::Serpent,
@@ -187,6 +274,12 @@ impl std::str::FromStr for Serializer {
             "msgpack" => Ok(Self::Msgpack),
             other => Err(format!("unknown serializer '{other}' (serpent, marshal, json, msgpack)")),
         }
+    }
+}
+
+impl fmt::Display for Serializer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -217,17 +310,23 @@ struct Connection {
 /// ```
 pub struct Proxy {
     uri: String,
-    object: String,
+    object: Arc<str>,
     target: Target,
     client: ClientConnection,
     connection: Option<Connection>,
+    /// Counts the connections made; a [`RemoteIter`] belongs to one of them.
+    generation: u64,
     metadata: Option<ProxyMetadata>,
+    /// Methods called oneway whatever the metadata says (Pyro's `_pyroOneway.add`).
+    extra_oneway: BTreeSet<String>,
     handshake: Value,
+    handshake_response: Option<Value>,
     timeout: Option<Duration>,
     max_retries: u32,
     correlation_id: Option<CorrelationId>,
     annotations: Vec<(AnnotationId, Vec<u8>)>,
     response_annotations: Vec<(AnnotationId, Vec<u8>)>,
+    compress: bool,
     limits: Limits,
     tx: Vec<u8>,
 }
@@ -261,17 +360,21 @@ impl Proxy {
         };
         Ok(Self {
             uri: parsed.to_string(),
-            object: parsed.object().to_string(),
+            object: parsed.object().into(),
             target,
             client: ClientConnection::new(SerializerId::Serpent),
             connection: None,
+            generation: 0,
             metadata: None,
+            extra_oneway: BTreeSet::new(),
             handshake: Value::Str("hello".into()),
+            handshake_response: None,
             timeout: None,
             max_retries: 0,
             correlation_id: None,
             annotations: Vec::new(),
             response_annotations: Vec::new(),
+            compress: false,
             limits: Limits::default(),
             tx: Vec::new(),
         })
@@ -288,6 +391,7 @@ impl Proxy {
     }
 
     /// Give up waiting for a connection or a reply after `timeout` (Pyro's `_pyroTimeout`).
+    /// A call that times out closes the connection; the next call connects again.
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
         if let Some(c) = &self.connection {
@@ -296,7 +400,9 @@ impl Proxy {
         }
     }
 
-    /// Retry a call this many times when the connection was lost (Pyro's `_pyroMaxRetries`).
+    /// Retry a call this many times when the connection was closed or the reply timed out
+    /// (Pyro's `_pyroMaxRetries`), connecting again before each retry. As in Pyro, a call
+    /// that did reach the object may run more than once.
     pub fn set_max_retries(&mut self, retries: u32) {
         self.max_retries = retries;
     }
@@ -304,6 +410,12 @@ impl Proxy {
     /// The handshake data sent on connect (Pyro's `_pyroHandshake`; default `"hello"`).
     pub fn set_handshake(&mut self, data: Value) {
         self.handshake = data;
+    }
+
+    /// The daemon's answer to the last handshake (what its `validateHandshake` returned;
+    /// Pyro's default: `"hello"`), once connected.
+    pub fn handshake_response(&self) -> Option<&Value> {
+        self.handshake_response.as_ref()
     }
 
     /// Send this correlation id with every message (Pyro's `current_context.correlation_id`).
@@ -316,9 +428,22 @@ impl Proxy {
         self.annotations = annotations;
     }
 
-    /// The annotations that came with the last reply (Pyro's `response_annotations`).
+    /// The annotations that came with the last reply (Pyro's `response_annotations`);
+    /// empty after a oneway call.
     pub fn response_annotations(&self) -> &[(AnnotationId, Vec<u8>)] {
         &self.response_annotations
+    }
+
+    /// Compress payloads over 100 bytes (Pyro's `COMPRESSION`). Compressed replies are read
+    /// whether this is on or not.
+    pub fn set_compression(&mut self, on: bool) {
+        self.compress = on;
+    }
+
+    /// Call `method` oneway (no reply awaited) even if the object's metadata does not say
+    /// so (Pyro's `proxy._pyroOneway.add(method)`).
+    pub fn set_oneway(&mut self, method: &str) {
+        self.extra_oneway.insert(method.to_string());
     }
 
     /// The largest message sent or accepted (Pyro's `MAX_MESSAGE_SIZE`).
@@ -339,6 +464,11 @@ impl Proxy {
     /// The metadata, if connected once.
     pub fn metadata(&self) -> Option<&ProxyMetadata> {
         self.metadata.as_ref()
+    }
+
+    /// Whether a connection is open.
+    pub fn is_connected(&self) -> bool {
+        self.connection.is_some()
     }
 
     /// Close the connection (Pyro's `_pyroRelease`); the next call connects again.
@@ -367,6 +497,180 @@ impl Proxy {
         Err(last.unwrap_or(ProxyError::ConnectionClosed))
     }
 
+    /// Call `method` with positional `args` (a tuple: `()` for none, `(x,)` for one) and
+    /// read the result as `R`.
+    ///
+    /// # Errors
+    /// [`ProxyError::Remote`] when the method raised, [`ProxyError::NotExposed`], connection
+    /// and protocol errors, [`ProxyError::Decode`] when the result does not fit `R`.
+    pub fn call<R: DeserializeOwned, A: Serialize>(&mut self, method: &str, args: A) -> Result<R, ProxyError> {
+        self.call_kw(method, args, None::<&()>)
+    }
+
+    /// [`call`](Self::call) with keyword arguments (a map or struct).
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_kw<R: DeserializeOwned, A: Serialize, K: Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        args: A,
+        kwargs: Option<&K>,
+    ) -> Result<R, ProxyError> {
+        let outcome = self.call_method(method, &ArgsOf(&args), kwargs, &decode_as::<R>)?;
+        self.finish(outcome)
+    }
+
+    /// Call with dynamic values and get a dynamic value back.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_value(
+        &mut self,
+        method: &str,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> Result<Value, ProxyError> {
+        let kwargs = KwargsOf(kwargs);
+        let outcome = self.call_method(method, &TupleOf(args), Some(&kwargs), &decode_as::<Value>)?;
+        self.finish(outcome)
+    }
+
+    /// Read property `name` (Pyro's `proxy.name`).
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn get_attr<R: DeserializeOwned>(&mut self, name: &str) -> Result<R, ProxyError> {
+        self.check_exposed(name, true)?;
+        let object = self.object.clone();
+        let call = CallSpec { object: &object, method: "__getattr__", oneway: false, batch: false };
+        let outcome = self.invoke(&call, &(name,), None::<&()>, &decode_as::<R>)?;
+        self.finish(outcome)
+    }
+
+    /// Write property `name` (Pyro's `proxy.name = value`).
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn set_attr<V: Serialize>(&mut self, name: &str, value: V) -> Result<(), ProxyError> {
+        self.check_exposed(name, true)?;
+        let object = self.object.clone();
+        let call = CallSpec { object: &object, method: "__setattr__", oneway: false, batch: false };
+        self.invoke(&call, &(name, value), None::<&()>, &decode_as::<serde::de::IgnoredAny>).map(drop)
+    }
+
+    /// Ping the daemon (a PING message, not a method call).
+    ///
+    /// # Errors
+    /// Connection errors.
+    pub fn ping(&mut self) -> Result<(), ProxyError> {
+        self.ensure_connected()?;
+        let annotations = annotations_of(&self.annotations);
+        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: false };
+        let mut tx = std::mem::take(&mut self.tx);
+        let written = self.client.write_ping(&extras, self.limits, &mut tx);
+        drop(annotations);
+        let result = match written {
+            Ok(len) => self.send(&tx[..len]).and_then(|()| self.receive_reply(&decode_as::<Value>).map(drop)),
+            Err(e) => Err(e.into()),
+        };
+        self.tx = tx;
+        result
+    }
+
+    /// Start a batch: calls collected and sent in one message (Pyro's `BatchProxy`).
+    pub fn batch(&mut self) -> Batch<'_> {
+        Batch { proxy: self, calls: Vec::new() }
+    }
+
+    /// Call a method that returns an iterator (a generator in Python): its items come one
+    /// round trip at a time. Dropping the iterator early closes the stream on the daemon.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call); [`ProxyError::NotAnIterator`] if the method returned a value.
+    pub fn call_iter<A: Serialize>(&mut self, method: &str, args: A) -> Result<RemoteIter<'_>, ProxyError> {
+        self.call_iter_kw(method, args, None::<&()>)
+    }
+
+    /// [`call_iter`](Self::call_iter) with keyword arguments (a map or struct).
+    ///
+    /// # Errors
+    /// As [`call_iter`](Self::call_iter).
+    pub fn call_iter_kw<A: Serialize, K: Serialize + ?Sized>(
+        &mut self,
+        method: &str,
+        args: A,
+        kwargs: Option<&K>,
+    ) -> Result<RemoteIter<'_>, ProxyError> {
+        match self.call_method(method, &ArgsOf(&args), kwargs, &decode_as::<serde::de::IgnoredAny>)? {
+            Outcome::Stream(id) => {
+                let generation = self.generation;
+                Ok(RemoteIter { proxy: self, id: Some(id), generation })
+            }
+            Outcome::Value(_) | Outcome::Nothing => Err(ProxyError::NotAnIterator { method: method.to_string() }),
+        }
+    }
+
+    /// [`call_iter`](Self::call_iter) with dynamic values, as [`call_value`](Self::call_value).
+    ///
+    /// # Errors
+    /// As [`call_iter`](Self::call_iter).
+    pub fn call_iter_value(
+        &mut self,
+        method: &str,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> Result<RemoteIter<'_>, ProxyError> {
+        self.call_iter_kw(method, TupleOf(args), Some(&KwargsOf(kwargs)))
+    }
+
+    /// A method call: the name checked against the metadata, oneway as it says, and a dict
+    /// of keyword arguments always (Python's proxy sends `{}`; the daemon calls
+    /// `method(*args, **kwargs)`).
+    fn call_method<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
+        &mut self,
+        method: &str,
+        args: &A,
+        kwargs: Option<&K>,
+        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
+    ) -> Result<Outcome<T>, ProxyError> {
+        let oneway = self.check_exposed(method, false)?;
+        let object = self.object.clone();
+        let call = CallSpec { object: &object, method, oneway, batch: false };
+        match kwargs {
+            Some(kwargs) => self.invoke(&call, args, Some(kwargs), decode),
+            None => self.invoke(&call, args, Some(&NoKwargs), decode),
+        }
+    }
+
+    /// The value of a finished call: a stream is collected (Python's `list(...)`), a oneway
+    /// call gives `None`.
+    fn finish<R: DeserializeOwned>(&mut self, outcome: Outcome<R>) -> Result<R, ProxyError> {
+        match outcome {
+            Outcome::Value(v) => Ok(v),
+            Outcome::Nothing => from_value(Value::None).map_err(ProxyError::Result),
+            Outcome::Stream(id) => {
+                let generation = self.generation;
+                let mut iter = RemoteIter { proxy: self, id: Some(id), generation };
+                let mut items = Vec::new();
+                for item in &mut iter {
+                    items.push(item?);
+                }
+                from_value(Value::List(items)).map_err(ProxyError::Result)
+            }
+        }
+    }
+
+    fn check_exposed(&mut self, name: &str, attr: bool) -> Result<bool, ProxyError> {
+        self.ensure_connected()?;
+        let meta = self.metadata.as_ref().ok_or(ProxyError::ConnectionClosed)?;
+        let known = if attr { meta.attrs.contains(name) } else { meta.methods.contains(name) };
+        if !known {
+            return Err(ProxyError::NotExposed { uri: self.uri.clone(), name: name.to_string() });
+        }
+        Ok(!attr && (meta.oneway.contains(name) || self.extra_oneway.contains(name)))
+    }
+
     fn connect_stream(&self) -> Result<Stream, ProxyError> {
         let stream = match &self.target {
             Target::Tcp { host, port } => Stream::connect_tcp(host, *port, self.timeout),
@@ -375,7 +679,7 @@ impl Proxy {
             #[cfg(not(unix))]
             Target::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets need a unix system")),
         }
-        .map_err(ProxyError::Communication)?;
+        .map_err(|error| ProxyError::Connect { location: self.location(), error })?;
         let _ = stream.set_read_timeout(self.timeout);
         let _ = stream.set_write_timeout(self.timeout);
         Ok(stream)
@@ -389,14 +693,20 @@ impl Proxy {
         }
     }
 
+    fn extras<'a>(&self, annotations: &'a [Annotation<'a>]) -> Extras<'a> {
+        Extras { correlation_id: self.correlation_id, annotations, compress: self.compress }
+    }
+
     fn ensure_connected(&mut self) -> Result<(), ProxyError> {
         if self.connection.is_some() && self.client.is_ready() {
             return Ok(());
         }
+        self.release();
         let stream = self.connect_stream()?;
         self.connection = Some(Connection { stream, decoder: Decoder::new(Vec::new(), self.limits) });
+        self.generation = self.generation.wrapping_add(1);
         let annotations = annotations_of(&self.annotations);
-        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: false };
+        let extras = self.extras(&annotations);
         let mut tx = std::mem::take(&mut self.tx);
         let written = self.client.write_connect(&self.object, &self.handshake, &extras, self.limits, &mut tx);
         drop(annotations);
@@ -437,6 +747,7 @@ impl Proxy {
                 names.insert(name.to_string());
             })?;
         }
+        self.handshake_response = connected.handshake::<Value>().ok();
         self.response_annotations = collect_annotations(&msg);
         if metadata.methods.is_empty() && metadata.attrs.is_empty() {
             return Err(ProxyError::NothingExposed(self.uri.clone()));
@@ -450,170 +761,19 @@ impl Proxy {
         connection.stream.write_all(bytes).map_err(io_error)
     }
 
-    /// Call `method` with positional `args` (a tuple: `()` for none, `(x,)` for one) and
-    /// read the result as `R`.
-    ///
-    /// # Errors
-    /// [`ProxyError::Remote`] when the method raised, [`ProxyError::NotExposed`], connection
-    /// and protocol errors, [`ProxyError::Result`] when the result does not fit `R`.
-    pub fn call<R: DeserializeOwned, A: Serialize>(&mut self, method: &str, args: A) -> Result<R, ProxyError> {
-        self.call_kw(method, args, None::<&()>)
-    }
-
-    /// [`call`](Self::call) with keyword arguments (a map or struct).
-    ///
-    /// # Errors
-    /// As [`call`](Self::call).
-    pub fn call_kw<R: DeserializeOwned, A: Serialize, K: Serialize>(
+    /// Send a call and read its outcome, retrying as [`set_max_retries`](Self::set_max_retries) says.
+    fn invoke<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
         &mut self,
-        method: &str,
-        args: A,
-        kwargs: Option<&K>,
-    ) -> Result<R, ProxyError> {
-        let value = self.call_value_raw(method, &ArgsOf(&args), kwargs)?;
-        decode_result(value)
-    }
-
-    /// Call with dynamic values and get a dynamic value back.
-    ///
-    /// # Errors
-    /// As [`call`](Self::call).
-    pub fn call_value(
-        &mut self,
-        method: &str,
-        args: &[Value],
-        kwargs: &[(String, Value)],
-    ) -> Result<Value, ProxyError> {
-        let kwargs: Vec<(Value, Value)> = kwargs.iter().map(|(k, v)| (Value::Str(k.clone()), v.clone())).collect();
-        self.call_value_raw(method, &Value::Tuple(args.to_vec()), Some(&Value::Dict(kwargs)))
-    }
-
-    fn check_exposed(&mut self, name: &str, attr: bool) -> Result<bool, ProxyError> {
-        self.ensure_connected()?;
-        let meta = self.metadata.as_ref().ok_or(ProxyError::ConnectionClosed)?;
-        let known = if attr { meta.attrs.contains(name) } else { meta.methods.contains(name) };
-        if !known {
-            return Err(ProxyError::NotExposed { uri: self.uri.clone(), name: name.to_string() });
-        }
-        Ok(!attr && meta.oneway.contains(name))
-    }
-
-    fn call_value_raw<A: Serialize + ?Sized, K: Serialize + ?Sized>(
-        &mut self,
-        method: &str,
+        call: &CallSpec<'_>,
         args: &A,
         kwargs: Option<&K>,
-    ) -> Result<Value, ProxyError> {
-        let oneway = self.check_exposed(method, false)?;
-        let object = self.object.clone();
-        // A method call always carries a dict of keyword arguments (Python's proxy sends
-        // `{}`; the daemon calls `method(*args, **kwargs)`).
-        match kwargs {
-            Some(kwargs) => self.invoke(&object, method, args, Some(kwargs), oneway, false),
-            None => self.invoke(&object, method, args, Some(&NoKwargs), oneway, false),
-        }
-    }
-
-    /// Read property `name` (Pyro's `proxy.name`).
-    ///
-    /// # Errors
-    /// As [`call`](Self::call).
-    pub fn get_attr<R: DeserializeOwned>(&mut self, name: &str) -> Result<R, ProxyError> {
-        self.check_exposed(name, true)?;
-        let object = self.object.clone();
-        decode_result(self.invoke(&object, "__getattr__", &(name,), None::<&()>, false, false)?)
-    }
-
-    /// Write property `name` (Pyro's `proxy.name = value`).
-    ///
-    /// # Errors
-    /// As [`call`](Self::call).
-    pub fn set_attr<V: Serialize>(&mut self, name: &str, value: V) -> Result<(), ProxyError> {
-        self.check_exposed(name, true)?;
-        let object = self.object.clone();
-        self.invoke(&object, "__setattr__", &(name, value), None::<&()>, false, false).map(drop)
-    }
-
-    /// Ping the daemon (a PING message, not a method call).
-    ///
-    /// # Errors
-    /// Connection errors.
-    pub fn ping(&mut self) -> Result<(), ProxyError> {
-        self.ensure_connected()?;
-        let annotations = annotations_of(&self.annotations);
-        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: false };
-        let mut tx = std::mem::take(&mut self.tx);
-        let written = self.client.write_ping(&extras, self.limits, &mut tx);
-        drop(annotations);
-        let result = match written {
-            Ok(len) => self.send(&tx[..len]).and_then(|()| self.receive_reply().map(drop)),
-            Err(e) => Err(e.into()),
-        };
-        self.tx = tx;
-        result
-    }
-
-    /// Start a batch: calls collected and sent in one message (Pyro's `BatchProxy`).
-    pub fn batch(&mut self) -> Batch<'_> {
-        Batch { proxy: self, calls: Vec::new() }
-    }
-
-    /// Call a method that returns an iterator (a generator in Python): its items come one
-    /// round trip at a time. Dropping the iterator early closes the stream on the daemon.
-    ///
-    /// # Errors
-    /// As [`call`](Self::call); [`ProxyError::Protocol`] if the method returned no iterator.
-    pub fn call_iter<A: Serialize>(&mut self, method: &str, args: A) -> Result<RemoteIter<'_>, ProxyError> {
-        self.check_exposed(method, false)?;
-        let object = self.object.clone();
-        match self.invoke_reply(&object, method, &ArgsOf(&args), Some(&NoKwargs), false, false)? {
-            Outcome::Stream(id) => Ok(RemoteIter { proxy: self, id: Some(id) }),
-            Outcome::Value(v) => {
-                Err(ProxyError::Protocol(ClientError::Payload(pyro5_core::ser::call::CallError::Json(
-                    serde::de::Error::custom(format!("{method} returned a value, not an iterator: {v:?}")),
-                ))))
-            }
-        }
-    }
-
-    fn invoke<A: Serialize + ?Sized, K: Serialize + ?Sized>(
-        &mut self,
-        object: &str,
-        method: &str,
-        args: &A,
-        kwargs: Option<&K>,
-        oneway: bool,
-        batch: bool,
-    ) -> Result<Value, ProxyError> {
-        match self.invoke_reply(object, method, args, kwargs, oneway, batch)? {
-            Outcome::Value(v) => Ok(v),
-            // An iterator where a value was expected: collect it, as Python would iterate.
-            Outcome::Stream(id) => {
-                let mut iter = RemoteIter { proxy: self, id: Some(id) };
-                let mut items = Vec::new();
-                for item in &mut iter {
-                    items.push(item?);
-                }
-                Ok(Value::List(items))
-            }
-        }
-    }
-
-    fn invoke_reply<A: Serialize + ?Sized, K: Serialize + ?Sized>(
-        &mut self,
-        object: &str,
-        method: &str,
-        args: &A,
-        kwargs: Option<&K>,
-        oneway: bool,
-        batch: bool,
-    ) -> Result<Outcome, ProxyError> {
+        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
+    ) -> Result<Outcome<T>, ProxyError> {
         let mut attempt = 0;
         loop {
-            match self.invoke_once(object, method, args, kwargs, oneway, batch) {
-                Err(ProxyError::ConnectionClosed | ProxyError::Timeout | ProxyError::Communication(_))
-                    if attempt < self.max_retries =>
-                {
+            match self.invoke_once(call, args, kwargs, decode) {
+                // As Pyro's `_RemoteMethod`: only these two are worth another try.
+                Err(ProxyError::ConnectionClosed | ProxyError::Timeout) if attempt < self.max_retries => {
                     attempt += 1;
                     self.release();
                 }
@@ -622,61 +782,92 @@ impl Proxy {
         }
     }
 
-    fn invoke_once<A: Serialize + ?Sized, K: Serialize + ?Sized>(
+    fn invoke_once<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
         &mut self,
-        object: &str,
-        method: &str,
+        call: &CallSpec<'_>,
         args: &A,
         kwargs: Option<&K>,
-        oneway: bool,
-        batch: bool,
-    ) -> Result<Outcome, ProxyError> {
+        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
+    ) -> Result<Outcome<T>, ProxyError> {
         self.ensure_connected()?;
+        self.response_annotations.clear();
         let annotations = annotations_of(&self.annotations);
-        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: false };
-        let spec = CallSpec { object, method, oneway, batch };
+        let extras = self.extras(&annotations);
         let mut tx = std::mem::take(&mut self.tx);
-        let written = self.client.write_call(&spec, args, kwargs, &extras, self.limits, &mut tx);
+        let written = self.client.write_call(call, args, kwargs, &extras, self.limits, &mut tx);
         drop(annotations);
         let result = match written {
             Ok(sent) => self.send(&tx[..sent.len]).map(|()| sent.expects_reply),
             Err(e) => Err(e.into()),
         };
         self.tx = tx;
-        if !result? {
-            return Ok(Outcome::Value(Value::None));
-        }
-        self.receive_reply()
-    }
-
-    fn receive_reply(&mut self) -> Result<Outcome, ProxyError> {
-        let Some(connection) = self.connection.as_mut() else { return Err(ProxyError::ConnectionClosed) };
-        let result = read_message(connection).and_then(|msg| {
-            let annotations = collect_annotations(&msg);
-            let outcome = match self.client.read_reply(&msg)? {
-                Reply::Value(body) => Outcome::Value(body.decode::<Value>()?),
-                Reply::Exception(body) => {
-                    return Err(ProxyError::Remote(RemoteError::from_value(&body.decode::<Value>()?)));
-                }
-                Reply::Stream { id, .. } => Outcome::Stream(id.to_string()),
-                Reply::Batch(body) => Outcome::Value(body.decode::<Value>()?),
-                Reply::Pong => Outcome::Value(Value::None),
-            };
-            Ok((outcome, annotations))
-        });
         match result {
-            Ok((outcome, annotations)) => {
-                self.response_annotations = annotations;
-                Ok(outcome)
-            }
+            Ok(true) => self.receive_reply(decode),
+            Ok(false) => Ok(Outcome::Nothing),
             Err(e) => {
-                // Any communication or protocol fault closes the connection, as in Pyro.
-                if !matches!(e, ProxyError::Remote(_)) {
+                // Whatever was written may be half a message: start afresh next time.
+                if !matches!(e, ProxyError::Protocol(ClientError::Serialize(_) | ClientError::Encode(_))) {
                     self.release();
                 }
                 Err(e)
             }
         }
+    }
+
+    fn receive_reply<T>(
+        &mut self,
+        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
+    ) -> Result<Outcome<T>, ProxyError> {
+        let Some(connection) = self.connection.as_mut() else { return Err(ProxyError::ConnectionClosed) };
+        let result = read_message(connection).and_then(|msg| {
+            let reply = self.client.read_reply(&msg)?;
+            let annotations = collect_annotations(&msg);
+            let outcome = match reply {
+                Reply::Value(body) | Reply::Batch(body) => decode(body).map(Outcome::Value).map_err(decode_error),
+                Reply::Exception(body) => match body.decode::<Value>() {
+                    Ok(value) => Err(ProxyError::Remote(RemoteError::from_value(&value))),
+                    Err(e) => Err(ProxyError::Protocol(e)),
+                },
+                Reply::Stream { id, .. } => Ok(Outcome::Stream(id.to_string())),
+                Reply::Pong => Ok(Outcome::Nothing),
+            };
+            Ok((outcome, annotations))
+        });
+        match result {
+            Ok((outcome, annotations)) => {
+                // A complete reply was read: the conversation is in step whatever it held.
+                self.response_annotations = annotations;
+                outcome
+            }
+            Err(e) => {
+                // Any communication or protocol fault closes the connection, as in Pyro.
+                self.release();
+                Err(e)
+            }
+        }
+    }
+}
+
+/// The outcome of one request.
+enum Outcome<T> {
+    /// The reply's value.
+    Value(T),
+    /// The method returned an iterator: its stream id.
+    Stream(String),
+    /// No reply: a oneway call, or the answer to a ping.
+    Nothing,
+}
+
+/// Read a reply payload as a `T`.
+fn decode_as<T: DeserializeOwned>(body: Payload<'_>) -> Result<T, ClientError> {
+    body.decode::<T>()
+}
+
+/// A payload that did not read: the reply was complete, the connection stays in step.
+fn decode_error(e: ClientError) -> ProxyError {
+    match e {
+        ClientError::Payload(e) => ProxyError::Decode(e),
+        other => ProxyError::Protocol(other),
     }
 }
 
@@ -690,9 +881,18 @@ impl Serialize for NoKwargs {
     }
 }
 
-enum Outcome {
-    Value(Value),
-    Stream(String),
+/// Keyword arguments given as name/value pairs: a dict with str keys.
+struct KwargsOf<'a>(&'a [(String, Value)]);
+
+impl Serialize for KwargsOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
 }
 
 /// Positional arguments: `()` is no arguments (an empty tuple, not Python's None).
@@ -711,8 +911,13 @@ fn annotations_of(list: &[(AnnotationId, Vec<u8>)]) -> Vec<Annotation<'_>> {
     list.iter().map(|(id, v)| Annotation::new(*id, v)).collect()
 }
 
-fn decode_result<R: DeserializeOwned>(value: Value) -> Result<R, ProxyError> {
-    from_value(value).map_err(ProxyError::Result)
+/// `value` as a Python literal (serpent's text without its header line).
+fn literal(value: &Value) -> String {
+    let mut ser = serpent::Serializer::without_header(Vec::new());
+    match value.serialize(&mut ser) {
+        Ok(()) => String::from_utf8_lossy(&ser.into_inner()).into_owned(),
+        Err(_) => format!("{value:?}"),
+    }
 }
 
 fn io_error(e: io::Error) -> ProxyError {
@@ -733,11 +938,7 @@ fn collect_annotations(msg: &Message<'_>) -> Vec<(AnnotationId, Vec<u8>)> {
 /// Read one whole message from the connection.
 fn read_message(connection: &mut Connection) -> Result<Message<'_>, ProxyError> {
     loop {
-        let buf = connection.decoder.read_buf().map_err(|e| {
-            ProxyError::Protocol(ClientError::Payload(pyro5_core::ser::call::CallError::Json(
-                serde::de::Error::custom(e),
-            )))
-        })?;
+        let buf = connection.decoder.read_buf().map_err(ProxyError::Receive)?;
         let n = match connection.stream.read(buf) {
             Ok(0) => return Err(ProxyError::ConnectionClosed),
             Ok(n) => n,
@@ -747,18 +948,14 @@ fn read_message(connection: &mut Connection) -> Result<Message<'_>, ProxyError> 
         match connection.decoder.commit(n) {
             Ok(Progress::Complete { .. }) => break,
             Ok(Progress::NeedMore) => {}
-            Err(e) => {
-                return Err(ProxyError::Protocol(ClientError::Payload(pyro5_core::ser::call::CallError::Json(
-                    serde::de::Error::custom(e),
-                ))));
-            }
+            Err(e) => return Err(ProxyError::Receive(e)),
         }
     }
     connection.decoder.message().ok_or(ProxyError::ConnectionClosed)
 }
 
 /// One call of a batch: method, positional and keyword arguments.
-type BatchCall = (String, Vec<Value>, Vec<(Value, Value)>);
+type BatchCall = (String, Vec<Value>, Vec<(String, Value)>);
 
 /// Calls collected for one batch message (Pyro's `BatchProxy`).
 pub struct Batch<'p> {
@@ -775,20 +972,29 @@ impl fmt::Debug for Batch<'_> {
 impl Batch<'_> {
     /// Add a call of `method` with positional `args` and keyword `kwargs`.
     pub fn call(&mut self, method: &str, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> &mut Self {
-        let kwargs = kwargs.into_iter().map(|(k, v)| (Value::Str(k), v)).collect();
         self.calls.push((method.to_string(), args, kwargs));
         self
     }
 
-    fn payload(&self) -> Value {
-        Value::List(
-            self.calls
-                .iter()
-                .map(|(m, a, k)| {
-                    Value::Tuple(vec![Value::Str(m.clone()), Value::Tuple(a.clone()), Value::Dict(k.clone())])
-                })
-                .collect(),
-        )
+    /// How many calls were added.
+    pub fn len(&self) -> usize {
+        self.calls.len()
+    }
+
+    /// Whether no call was added.
+    pub fn is_empty(&self) -> bool {
+        self.calls.is_empty()
+    }
+
+    fn send<T>(
+        self,
+        oneway: bool,
+        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
+    ) -> Result<Outcome<T>, ProxyError> {
+        let object = self.proxy.object.clone();
+        let calls: Vec<BatchEntry<'_>> = self.calls.iter().map(|(m, a, k)| BatchEntry(m, a, KwargsOf(k))).collect();
+        let call = CallSpec { object: &object, method: "<batch>", oneway, batch: true };
+        self.proxy.invoke(&call, &calls, None::<&()>, decode)
     }
 
     /// Send the batch and return each call's result in order. A call that raised ends the
@@ -796,19 +1002,21 @@ impl Batch<'_> {
     ///
     /// # Errors
     /// Connection and protocol errors; [`ProxyError::Remote`] when the daemon answered the
-    /// whole batch with an exception.
+    /// whole batch with an exception (Python's daemon does so in marshal when a call
+    /// raised: marshal cannot carry the exception wrapper, `ValueError: unmarshallable
+    /// object`).
     pub fn run(self) -> Result<Vec<Result<Value, RemoteError>>, ProxyError> {
-        let payload = self.payload();
-        let object = self.proxy.object.clone();
-        self.proxy.ensure_connected()?;
-        let results = self.proxy.invoke(&object, "<batch>", &payload, None::<&()>, false, true)?;
+        let results = match self.send(false, &decode_as::<Value>)? {
+            Outcome::Value(v) => v,
+            Outcome::Nothing | Outcome::Stream(_) => return Err(ProxyError::Protocol(ClientError::NotExpected)),
+        };
         let (Value::List(items) | Value::Tuple(items)) = results else {
             return Ok(vec![Ok(results)]);
         };
         Ok(items
             .into_iter()
             .map(|item| match item.class_name() {
-                Some("Pyro5.core._ExceptionWrapper") => {
+                Some(EXCEPTION_WRAPPER_CLASS) => {
                     Err(RemoteError::from_value(item.get("exception").unwrap_or(&Value::None)))
                 }
                 _ => Ok(item),
@@ -821,18 +1029,43 @@ impl Batch<'_> {
     /// # Errors
     /// Connection errors.
     pub fn run_oneway(self) -> Result<(), ProxyError> {
-        let payload = self.payload();
-        let object = self.proxy.object.clone();
-        self.proxy.ensure_connected()?;
-        self.proxy.invoke(&object, "<batch>", &payload, None::<&()>, true, true).map(drop)
+        self.send(true, &decode_as::<serde::de::IgnoredAny>).map(drop)
+    }
+}
+
+/// One call in a batch's argument list: `(method, args, kwargs)`.
+struct BatchEntry<'a>(&'a str, &'a [Value], KwargsOf<'a>);
+
+impl Serialize for BatchEntry<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.0, TupleOf(self.1), &self.2).serialize(s)
+    }
+}
+
+/// A slice written as a tuple.
+struct TupleOf<'a>(&'a [Value]);
+
+impl Serialize for TupleOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(self.0.len())?;
+        for v in self.0 {
+            t.serialize_element(v)?;
+        }
+        t.end()
     }
 }
 
 /// The items of a remote iterator, fetched one per round trip. Dropping it before the end
 /// closes the stream on the daemon (a oneway `close_stream`).
+///
+/// A stream belongs to its connection: once the proxy's connection is lost (or released)
+/// the iterator yields [`ProxyError::ConnectionClosed`] and ends, as Pyro's
+/// `_StreamResultIterator` does.
 pub struct RemoteIter<'p> {
     proxy: &'p mut Proxy,
     id: Option<String>,
+    generation: u64,
 }
 
 impl fmt::Debug for RemoteIter<'_> {
@@ -841,40 +1074,47 @@ impl fmt::Debug for RemoteIter<'_> {
     }
 }
 
+impl RemoteIter<'_> {
+    /// The daemon's id of the stream, while it is open.
+    pub fn stream_id(&self) -> Option<&str> {
+        self.id.as_deref()
+    }
+
+    fn same_connection(&self) -> bool {
+        self.proxy.connection.is_some() && self.proxy.generation == self.generation
+    }
+}
+
 impl Iterator for RemoteIter<'_> {
     type Item = Result<Value, ProxyError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        let id = self.id.clone()?;
-        match self.proxy.invoke_reply(
-            "Pyro.Daemon",
-            "get_next_stream_item",
-            &[id.as_str()],
-            Some(&NoKwargs),
-            false,
-            false,
-        ) {
-            Ok(Outcome::Value(v)) => Some(Ok(v)),
-            Ok(Outcome::Stream(_)) => {
-                self.id = None;
-                Some(Err(ProxyError::Protocol(ClientError::NotExpected)))
+        let id = self.id.take()?;
+        if !self.same_connection() {
+            return Some(Err(ProxyError::ConnectionClosed));
+        }
+        let call = CallSpec { object: DAEMON_OBJECT, method: "get_next_stream_item", oneway: false, batch: false };
+        // No retries: a new connection would not know the stream.
+        match self.proxy.invoke_once(&call, &[id.as_str()], Some(&NoKwargs), &decode_as::<Value>) {
+            Ok(Outcome::Value(v)) => {
+                self.id = Some(id);
+                Some(Ok(v))
             }
-            Err(ProxyError::Remote(e)) if e.class == "builtins.StopIteration" => {
-                self.id = None;
-                None
-            }
-            Err(e) => {
-                self.id = None;
-                Some(Err(e))
-            }
+            Ok(Outcome::Stream(_) | Outcome::Nothing) => Some(Err(ProxyError::Protocol(ClientError::NotExpected))),
+            // The daemon ended the stream itself.
+            Err(ProxyError::Remote(e)) if e.class == "builtins.StopIteration" => None,
+            Err(e) => Some(Err(e)),
         }
     }
 }
 
 impl Drop for RemoteIter<'_> {
     fn drop(&mut self) {
-        if let Some(id) = self.id.take() {
-            let _ = self.proxy.invoke("Pyro.Daemon", "close_stream", &[id.as_str()], Some(&NoKwargs), true, false);
+        if let Some(id) = self.id.take()
+            && self.same_connection()
+        {
+            let call = CallSpec { object: DAEMON_OBJECT, method: "close_stream", oneway: true, batch: false };
+            let _ = self.proxy.invoke_once(&call, &[id.as_str()], Some(&NoKwargs), &decode_as::<serde::de::IgnoredAny>);
         }
     }
 }

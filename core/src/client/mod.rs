@@ -98,6 +98,9 @@ pub enum ClientError {
     NotExpected,
     /// A stream result without a stream id: the daemon does not allow streaming.
     StreamingDisabled,
+    /// The reply's payload could not be taken out of the message (e.g. it came compressed
+    /// and this build has no zlib).
+    Receive(crate::wire::DecodeError),
 }
 
 impl ClientError {
@@ -108,6 +111,7 @@ impl ClientError {
                 "Pyro5.errors.ProtocolError"
             }
             Self::StreamingDisabled => "Pyro5.errors.ProtocolError",
+            Self::Receive(e) => e.pyro_class(),
             Self::Serialize(e) => e.pyro_class(),
             Self::Payload(e) => e.pyro_class(),
             Self::SerializerMismatch { .. } => "Pyro5.errors.SerializeError",
@@ -132,6 +136,7 @@ impl fmt::Display for ClientError {
             Self::StreamingDisabled => {
                 f.write_str("result of call is an iterator, but the server is not configured to allow streaming")
             }
+            Self::Receive(e) => write!(f, "{e}"),
         }
     }
 }
@@ -298,7 +303,7 @@ impl ClientConnection {
         self.waiting = Waiting::Nothing;
         let header = msg.header();
         // Pyro reads the answer in the serializer the answer names, and does not check seq.
-        let payload = msg.payload().map_err(|_| ClientError::UnexpectedMessage { kind: u8::from(header.kind) })?;
+        let payload = msg.payload().map_err(ClientError::Receive)?;
         match header.kind {
             MessageKind::ConnectOk => {
                 let connected = Connected { format: header.serializer, payload, annotations: msg.annotations_view() };
@@ -387,7 +392,7 @@ impl ClientConnection {
                 if header.serializer != serializer {
                     return Err(ClientError::SerializerMismatch { got: u8::from(header.serializer) });
                 }
-                let payload = msg.payload().map_err(|_| ClientError::UnexpectedMessage { kind: 5 })?;
+                let payload = msg.payload().map_err(ClientError::Receive)?;
                 let body = Payload { format: serializer, bytes: payload, annotations: msg.annotations_view() };
                 let flags = header.flags;
                 if flags.contains(Flags::ITEM_STREAM_RESULT) {
@@ -690,3 +695,32 @@ impl<'de, 'f> DeserializeSeed<'de> for Names<'f, 'de> {
 
 #[cfg(all(test, feature = "std"))]
 mod tests;
+
+#[cfg(all(test, not(feature = "alloc")))]
+mod no_alloc_tests {
+    use super::*;
+    use crate::wire::{CompressionError, DecodeError, Decoder, HEADER_LEN, Header};
+
+    /// Without zlib, a compressed reply is reported as such, not as a wrong message type.
+    #[test]
+    fn a_compressed_reply_without_zlib_says_so() {
+        let mut client = ClientConnection::new(SerializerId::Json);
+        client.ready = true;
+        let mut tx = [0u8; 256];
+        let spec = CallSpec { object: "o", method: "m", oneway: false, batch: false };
+        client
+            .write_call(&spec, NO_ARGS, None::<&()>, &Extras::default(), Limits::default(), &mut &mut tx[..])
+            .unwrap();
+        let mut header = Header::new(MessageKind::Result, SerializerId::Json, 1);
+        header.flags = Flags::COMPRESSED;
+        header.data_len = 4;
+        let mut frame = [0u8; HEADER_LEN + 4];
+        header.emit((&mut frame[..HEADER_LEN]).try_into().unwrap());
+        frame[HEADER_LEN..].copy_from_slice(b"\x78\x5e\x00\x00");
+        let mut rx = [0u8; 64];
+        let mut decoder = Decoder::new(&mut rx[..], Limits::default());
+        decoder.feed(&frame).unwrap();
+        let err = client.read_reply(&decoder.message().unwrap()).unwrap_err();
+        assert_eq!(err, ClientError::Receive(DecodeError::Compression(CompressionError::Unsupported)));
+    }
+}

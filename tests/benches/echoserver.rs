@@ -95,11 +95,13 @@ impl PythonDaemon {
             .spawn()
             .expect("start Python's echo server");
         let stdout = child.stdout.take().expect("piped");
-        let uri = BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let uri = lines
             .find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string))
             .expect("Python's echo server prints its uri");
+        // Keep reading: with its stdout closed, the server would die of a broken pipe when it
+        // prints its next line.
+        std::thread::spawn(move || lines.for_each(drop));
         Self { child, uri }
     }
 }

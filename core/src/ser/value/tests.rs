@@ -97,3 +97,13 @@ fn identical_means_same_type_and_bits() {
 
 extern crate std;
 use std::string::ToString;
+
+#[test]
+fn none_is_also_unit() {
+    let unit: () = crate::ser::value::from_value(Value::None).unwrap();
+    assert_eq!(unit, ());
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Nothing;
+    assert_eq!(crate::ser::value::from_value::<Nothing>(Value::None).unwrap(), Nothing);
+    assert!(crate::ser::value::from_value::<()>(Value::Int(1)).is_err());
+}

@@ -6,6 +6,9 @@
 //! methods returning `impl Iterator`, see below) and runs on a microcontroller as it does on
 //! a server.
 //!
+//! For the other direction, [`#[proxy]`](macro@proxy) turns a trait into a typed client:
+//! a struct wrapping a `pyro5_std::Proxy` whose methods call the remote object's.
+//!
 //! # Example
 //! ```
 //! use pyro5_core::server::{CallContext, PyException, PyroObject, StreamCursor, VALUE_ERROR};
@@ -196,6 +199,7 @@ mod attrs;
 mod emit;
 mod method;
 mod names;
+mod proxy;
 
 use proc_macro2::TokenStream;
 use quote::quote;
@@ -215,6 +219,147 @@ use crate::method::{Exposed, Role};
 #[proc_macro_attribute]
 pub fn expose(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
     expand(attr.into(), item.into()).into()
+}
+
+/// A typed client from a trait: `#[proxy] trait Echo { ... }` keeps the trait and writes
+/// `struct EchoProxy`, which wraps a [`pyro5_std::Proxy`](../pyro5_std/struct.Proxy.html) and implements the trait by calling
+/// the remote object, so remote methods are called as Rust methods.
+///
+/// Arguments: `#[proxy]`, `#[proxy(name = "EchoClient")]` (the struct's name; default: the
+/// trait's followed by `Proxy`), `#[proxy(crate = "path::to::pyro5_std")]` (default
+/// `::pyro5_std`, for a re-export of it).
+///
+/// # Example
+/// Serve Pyro's test echo server in this process and call it through a typed proxy:
+/// ```
+/// use pyro5_macros::proxy;
+/// use pyro5_std::echo::{EchoServer, OBJECT_ID};
+/// use pyro5_std::{Daemon, DaemonConfig, ProxyError, RemoteIter};
+///
+/// /// What this program calls of `Pyro5.utils.echoserver.EchoServer`.
+/// #[proxy]
+/// trait Echo {
+///     /// `echo(message)` gives `message` back.
+///     fn echo(&mut self, message: &str) -> Result<String, ProxyError>;
+///     /// `error()` raises `ValueError`.
+///     fn error(&mut self) -> Result<(), ProxyError>;
+///     /// A remote name that is not a Rust name.
+///     #[pyro5(name = "__dunder__")]
+///     fn dunder(&mut self) -> Result<String, ProxyError>;
+///     /// Property `verbose`, read...
+///     #[pyro5(getter)]
+///     fn verbose(&mut self) -> Result<bool, ProxyError>;
+///     /// ...and written.
+///     #[pyro5(setter)]
+///     fn set_verbose(&mut self, value: bool) -> Result<(), ProxyError>;
+///     /// A generator: one item per round trip.
+///     fn generator(&mut self) -> Result<RemoteIter<'_>, ProxyError>;
+///     /// A method with a body runs here, built on the remote ones.
+///     fn shout(&mut self, message: &str) -> Result<String, ProxyError> {
+///         Ok(self.echo(message)?.to_uppercase())
+///     }
+/// }
+///
+/// let daemon = Daemon::new(DaemonConfig::default())?; // localhost, a free port
+/// let uri = daemon.register_concurrent(EchoServer::new(), Some(OBJECT_ID))?;
+/// let serving = daemon.clone();
+/// let server = std::thread::spawn(move || serving.request_loop());
+///
+/// let mut echo = EchoProxy::new(&uri)?;
+/// assert_eq!(echo.echo("hello")?, "hello");
+/// assert_eq!(echo.shout("hello")?, "HELLO");
+/// assert_eq!(echo.dunder()?, "should be allowed (dunder)");
+/// match echo.error() {
+///     Err(ProxyError::Remote(e)) => assert_eq!(e.class, "builtins.ValueError"),
+///     other => panic!("{other:?}"),
+/// }
+/// echo.set_verbose(false)?;
+/// assert!(!echo.verbose()?);
+/// assert_eq!(echo.generator()?.count(), 3);
+///
+/// echo.proxy_mut().release();
+/// daemon.shutdown();
+/// server.join().expect("the request loop ends")?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Methods
+/// Every method without a body is a remote call and must look like
+/// `fn name(&mut self, a: A, b: B) -> Result<T, E>`:
+/// - `&mut self`: a call uses the proxy's connection, one call at a time (Pyro's rule: one
+///   proxy per thread).
+/// - The parameters are the positional arguments, in order (`(a, b)` as a tuple, so each
+///   must be `Serialize`; references are fine). There are no keyword arguments; call
+///   `proxy_mut().call_kw(...)` for those.
+/// - `Result<T, E>` with both types written out: `T: DeserializeOwned` is what the result is
+///   read as (a `Value` takes anything; `()` ignores whatever the method returns, as a
+///   Python caller dropping it), and `E: From<ProxyError>` (`ProxyError` itself, or an error
+///   type of yours). A remote exception is `ProxyError::Remote`, with the Python class,
+///   arguments and traceback.
+/// - Methods may be generic over types (`fn get<T: DeserializeOwned>(&mut self, key: &str)
+///   -> Result<T, ProxyError>`): the signature is copied into the implementation.
+///
+/// Oneway methods need no marker: the proxy knows them from the object's metadata (as
+/// Python's proxy does) and returns `Ok` once the call is sent. A method whose `Ok` type is
+/// `RemoteIter<'_>` (any path ending in `RemoteIter`) calls a generator with
+/// `Proxy::call_iter`; its items are `Value`s fetched one round trip each, and dropping it
+/// early closes the stream on the daemon. (With any other `Ok` type, such as `Vec<T>`, the
+/// items are all fetched and collected.) A method with a default body is not a remote call:
+/// it runs locally, and may take any receiver.
+///
+/// | marker | on | calls |
+/// |---|---|---|
+/// | (none) | `fn m(&mut self, ..) -> Result<T, E>` | `Proxy::call(`"m"`, (..))` |
+/// | `#[pyro5(name = "remote")]` | a method | the method `remote` (e.g. a `__dunder__`) |
+/// | `#[pyro5(getter)]`, `#[pyro5(getter = "x")]` | `fn x(&mut self) -> Result<T, E>` | `Proxy::get_attr("x")` |
+/// | `#[pyro5(setter)]`, `#[pyro5(setter = "x")]` | `fn set_x(&mut self, v: T) -> Result<(), E>` | `Proxy::set_attr("x", v)` |
+///
+/// A getter is named as its method unless given; a setter as its method without `set_`.
+/// Names Pyro never exposes (`_private`, `__init__`, ...) are compile errors, as are other
+/// receivers, a missing `Result`, `async` methods, generic or `unsafe` traits and traits
+/// with associated types or constants, each reported at the offending token.
+///
+/// # What is generated
+/// For the trait above (paths shortened; the real ones start with `::pyro5_std`):
+/// ```text
+/// #[derive(Debug)]
+/// struct EchoProxy(Proxy);                            // with the trait's visibility
+/// impl EchoProxy {
+///     fn new(uri: &str) -> Result<Self, ProxyError>;  // Proxy::new(uri)
+///     fn from_proxy(proxy: Proxy) -> Self;            // a proxy set up beforehand
+///     fn proxy(&self) -> &Proxy;
+///     fn proxy_mut(&mut self) -> &mut Proxy;          // serializer, timeout, release...
+///     fn into_inner(self) -> Proxy;
+/// }
+/// impl Echo for EchoProxy {
+///     fn echo(&mut self, message: &str) -> Result<String, ProxyError> {
+///         Result::map_err(Proxy::call::<String, _>(&mut self.0, "echo", (message,)),
+///                         <ProxyError as From<ProxyError>>::from)
+///     }
+///     fn error(&mut self) -> Result<(), ProxyError> {
+///         Result::map_err(Result::map(Proxy::call::<Value, _>(&mut self.0, "error", ()), drop),
+///                         <ProxyError as From<ProxyError>>::from)
+///     }
+///     fn verbose(&mut self) -> Result<bool, ProxyError> {
+///         Result::map_err(Proxy::get_attr::<bool>(&mut self.0, "verbose"), <ProxyError as From<ProxyError>>::from)
+///     }
+///     fn set_verbose(&mut self, value: bool) -> Result<(), ProxyError> {
+///         Result::map_err(Proxy::set_attr::<_>(&mut self.0, "verbose", value), <ProxyError as From<ProxyError>>::from)
+///     }
+///     fn generator(&mut self) -> Result<RemoteIter<'_>, ProxyError> {
+///         Result::map_err(Proxy::call_iter::<_>(&mut self.0, "generator", ()), <ProxyError as From<ProxyError>>::from)
+///     }
+///     // `shout` has a body: not implemented here.
+/// }
+/// ```
+/// The types are spanned at the trait's, so that a result type that is not
+/// `DeserializeOwned`, an argument that is not `Serialize` or an error type without
+/// `From<ProxyError>` is reported at that type in the trait.
+/// The inherent methods shadow trait methods of the same names (`new`, `proxy`, ...) in
+/// method-call syntax; call those as `Echo::proxy(&mut p)`.
+#[proc_macro_attribute]
+pub fn proxy(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    proxy::expand(attr.into(), item.into()).into()
 }
 
 fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {

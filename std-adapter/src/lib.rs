@@ -36,6 +36,7 @@ pub use pyro5_core as core;
 
 mod daemon;
 pub mod echo;
+pub mod locate;
 mod object_proxy;
 mod proxy;
 mod transport;

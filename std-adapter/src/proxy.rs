@@ -6,7 +6,8 @@
 //! format's own conveniences apply (serpent's and json's base64 dicts read as bytes, the
 //! NaN dict as NaN); [`Proxy::call_value`] gives a dynamic [`Value`]. A call that returns an
 //! iterator is read item by item with [`Proxy::call_iter`] (or collected into a list by the
-//! other calls, as Python's `list(proxy.method())` would).
+//! other calls, as Python's `list(proxy.method())` would). `PYRONAME:` and `PYROMETA:` URIs
+//! are resolved through a name server on connecting ([`crate::locate`], spec §5.2).
 //!
 //! Errors follow Pyro5's proxy: a communication fault, a timeout and a reply that does not
 //! fit the conversation close the connection (the next call connects again, or the same
@@ -163,6 +164,10 @@ pub enum ProxyError {
     },
     /// A received message was malformed or too large (the connection is closed).
     Receive(DecodeError),
+    /// A name could not be resolved (Pyro's `NamingError` raised on this side): no name
+    /// server found ("Failed to locate the nameserver"), or no registration with a
+    /// `PYROMETA` URI's tags. Errors the name server raises come as [`ProxyError::Remote`].
+    Naming(String),
 }
 
 impl fmt::Display for ProxyError {
@@ -186,6 +191,7 @@ impl fmt::Display for ProxyError {
                 write!(f, "{method} returned a value, not an iterator; call it with call or call_value")
             }
             Self::Receive(e) => write!(f, "cannot read the reply: {e}"),
+            Self::Naming(e) => f.write_str(e),
         }
     }
 }
@@ -286,8 +292,13 @@ impl fmt::Display for Serializer {
 /// Where the proxy connects.
 #[derive(Clone, Debug)]
 enum Target {
-    Tcp { host: String, port: u16 },
+    Tcp {
+        host: String,
+        port: u16,
+    },
     Unix(String),
+    /// A `PYRONAME:` or `PYROMETA:` URI not resolved yet: resolved on each connect.
+    Name,
 }
 
 struct Connection {
@@ -301,6 +312,10 @@ struct Connection {
 /// Calls take `&mut self`: a proxy serves one thread at a time (Pyro's rule, enforced by the
 /// compiler); give each thread its own proxy, or move it between threads.
 ///
+/// A `PYRONAME:name[@nshost[:port]]` or `PYROMETA:tag,...[@nshost[:port]]` URI is resolved
+/// through the name server ([`locate::resolve`](crate::locate::resolve)) each time the proxy
+/// connects, as in Pyro; [`bind`](Self::bind) replaces it with the `PYRO:` URI it resolved to.
+///
 /// ```no_run
 /// use pyro5_std::Proxy;
 /// let mut echo = Proxy::new("PYRO:test.echoserver@localhost:9999")?;
@@ -312,6 +327,8 @@ pub struct Proxy {
     uri: String,
     object: Arc<str>,
     target: Target,
+    /// The `PYRONAME`/`PYROMETA` URI to resolve on connecting, and what it last resolved to.
+    name: Option<(String, Option<String>)>,
     client: ClientConnection,
     connection: Option<Connection>,
     /// Counts the connections made; a [`RemoteIter`] belongs to one of them.
@@ -338,30 +355,35 @@ impl fmt::Debug for Proxy {
 }
 
 impl Proxy {
-    /// A proxy for `PYRO:object@host:port` or `PYRO:object@./u:socket`; nothing is
-    /// connected yet.
+    /// A proxy for `PYRO:object@host:port` or `PYRO:object@./u:socket`, or for what a
+    /// `PYRONAME:name[@nshost[:port]]` or `PYROMETA:tag,...[@nshost[:port]]` URI names
+    /// (resolved through the name server on connecting; without a location the name
+    /// server is found as [`locate_ns`](crate::locate::locate_ns) finds it, by default at
+    /// `localhost:9090`); nothing is connected yet.
     ///
     /// # Errors
-    /// [`ProxyError::Uri`] for a URI that does not parse or that needs a name server.
+    /// [`ProxyError::Uri`] for a URI that does not parse.
     pub fn new(uri: &str) -> Result<Self, ProxyError> {
         let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
-        if parsed.protocol() != Protocol::Pyro {
-            return Err(ProxyError::Uri(format!(
-                "{uri}: PYRONAME and PYROMETA URIs are resolved through a name server, which this version cannot do yet"
-            )));
-        }
-        let target = match parsed.location() {
-            Some(Location::Tcp { host, port }) => Target::Tcp {
-                host: host.to_string(),
-                port: u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")))?,
-            },
-            Some(Location::Unix { socket }) => Target::Unix(socket.to_string()),
-            None => return Err(ProxyError::Uri(format!("{uri}: no location"))),
+        let (target, name) = match (parsed.protocol(), parsed.location()) {
+            (Protocol::PyroName | Protocol::PyroMeta, _) => {
+                if let Some(port) = parsed.port() {
+                    u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")))?;
+                }
+                (Target::Name, Some((uri.to_string(), None)))
+            }
+            (Protocol::Pyro, Some(Location::Tcp { host, port })) => {
+                let port = u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")))?;
+                (Target::Tcp { host: host.to_string(), port }, None)
+            }
+            (Protocol::Pyro, Some(Location::Unix { socket })) => (Target::Unix(socket.to_string()), None),
+            (Protocol::Pyro, None) => return Err(ProxyError::Uri(format!("{uri}: no location"))),
         };
         Ok(Self {
             uri: parsed.to_string(),
             object: parsed.object().into(),
             target,
+            name,
             client: ClientConnection::new(SerializerId::Serpent),
             connection: None,
             generation: 0,
@@ -452,13 +474,30 @@ impl Proxy {
     }
 
     /// Connect now (if not connected) and return the object's metadata (Pyro's
-    /// `_pyroBind`).
+    /// `_pyroBind`). A `PYRONAME`/`PYROMETA` proxy that connects here keeps the `PYRO:` URI
+    /// it resolved to from then on (as Pyro's `_pyroBind` does).
     ///
     /// # Errors
-    /// Connection errors, [`ProxyError::Rejected`], [`ProxyError::NothingExposed`].
+    /// Connection errors, [`ProxyError::Rejected`], [`ProxyError::NothingExposed`]; name
+    /// resolution errors (see [`locate::resolve`](crate::locate::resolve)).
     pub fn bind(&mut self) -> Result<&ProxyMetadata, ProxyError> {
+        let connects = !(self.connection.is_some() && self.client.is_ready());
         self.ensure_connected()?;
+        if connects {
+            if let Some((_, Some(resolved))) = self.name.take() {
+                self.uri = resolved;
+            }
+        }
         self.metadata.as_ref().ok_or(ProxyError::ConnectionClosed)
+    }
+
+    /// The `PYRO:` URI a `PYRONAME`/`PYROMETA` proxy resolved to when it last connected
+    /// (Pyro's `resolve`); a `PYRO` proxy's own URI.
+    pub fn resolved_uri(&self) -> Option<&str> {
+        match &self.name {
+            Some((_, resolved)) => resolved.as_deref(),
+            None => Some(&self.uri),
+        }
     }
 
     /// The metadata, if connected once.
@@ -678,6 +717,7 @@ impl Proxy {
             Target::Unix(path) => Stream::connect_unix(path),
             #[cfg(not(unix))]
             Target::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets need a unix system")),
+            Target::Name => Err(io::Error::new(io::ErrorKind::NotConnected, "the name is not resolved")),
         }
         .map_err(|error| ProxyError::Connect { location: self.location(), error })?;
         let _ = stream.set_read_timeout(self.timeout);
@@ -690,6 +730,7 @@ impl Proxy {
             Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
             Target::Tcp { host, port } => format!("{host}:{port}"),
             Target::Unix(path) => format!("./u:{path}"),
+            Target::Name => self.uri.clone(),
         }
     }
 
@@ -702,6 +743,7 @@ impl Proxy {
             return Ok(());
         }
         self.release();
+        self.resolve_name()?;
         let stream = self.connect_stream()?;
         self.connection = Some(Connection { stream, decoder: Decoder::new(Vec::new(), self.limits) });
         self.generation = self.generation.wrapping_add(1);
@@ -724,6 +766,25 @@ impl Proxy {
             self.release();
         }
         result
+    }
+
+    /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it names.
+    fn resolve_name(&mut self) -> Result<(), ProxyError> {
+        let Some((name, resolved)) = &mut self.name else { return Ok(()) };
+        let text = crate::locate::resolve_with(name, self.timeout)?;
+        let uri = Uri::parse(&text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
+        let target = match uri.location() {
+            Some(Location::Tcp { host, port }) if uri.protocol() == Protocol::Pyro => Target::Tcp {
+                host: host.to_string(),
+                port: u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{text}: port out of range")))?,
+            },
+            Some(Location::Unix { socket }) if uri.protocol() == Protocol::Pyro => Target::Unix(socket.to_string()),
+            _ => return Err(ProxyError::Uri(format!("{text}: the name server gave no PYRO URI with a location"))),
+        };
+        self.object = uri.object().into();
+        self.target = target;
+        *resolved = Some(uri.to_string());
+        Ok(())
     }
 
     fn receive_connect(&mut self) -> Result<(), ProxyError> {

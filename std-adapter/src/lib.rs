@@ -37,6 +37,7 @@ pub use pyro5_core as core;
 mod daemon;
 pub mod echo;
 pub mod locate;
+pub mod naming;
 mod object_proxy;
 mod proxy;
 mod transport;

@@ -1,0 +1,33 @@
+//! Pyro's name server: the `Pyro.NameServer` object ([`NameServer`]) with Pyro5's remote
+//! methods, errors and results (spec `PROTOCOL.md` §5.2), over a [`NameStorage`]
+//! ([`MemoryStorage`], or the persistent [`SqlStorage`]), served by a [`Daemon`](crate::Daemon), and the UDP
+//! [`BroadcastServer`] that answers discovery requests.
+//!
+//! Serving a name server and registering an object in it:
+//! ```
+//! use pyro5_std::Daemon;
+//! use pyro5_std::naming::NameServer;
+//!
+//! let daemon = Daemon::bind_default()?;
+//! let ns = NameServer::new();
+//! let ns_uri = ns.serve(&daemon)?;
+//! assert!(ns_uri.starts_with("PYRO:Pyro.NameServer@localhost:"));
+//! ns.register("example.thing", "PYRO:thing@localhost:9999", false, None)?;
+//! assert_eq!(ns.count()?, 2);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! Differences from Python's name server: metadata tags must be strings (Python accepts
+//! any hashable item), regular expressions are the `regex` crate's syntax (no
+//! look-around or back-references) and its error texts follow `invalid regex: `, and
+//! there is no autoclean (`NS_AUTOCLEAN`).
+
+mod broadcast;
+mod nameserver;
+mod sql;
+mod storage;
+
+pub use broadcast::{BroadcastServer, GET_NSURI, NS_BCPORT};
+pub use nameserver::{NAMESERVER_CLASS_TAG, NAMESERVER_NAME, NameServer, NameServerError};
+pub use sql::SqlStorage;
+pub use storage::{Entry, MemoryStorage, NameStorage, StorageError};

@@ -126,11 +126,34 @@ fn quiet_prints_nothing() {
 }
 
 #[test]
-fn name_server_options_say_they_are_not_available_yet() {
-    for flag in ["-n", "-N"] {
-        let out = Command::new(env!("CARGO_BIN_EXE_pyro5-echoserver")).arg(flag).output().expect("run");
-        assert_eq!(out.status.code(), Some(2), "{flag}");
-        let err = String::from_utf8_lossy(&out.stderr);
-        assert!(err.contains("not available yet"), "{flag}: {err}");
+fn dash_n_capital_starts_a_name_server_and_registers_the_echo_server_in_it() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port().to_string();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_pyro5-echoserver"))
+        .args(["-N", "-v", "-p", "0"])
+        .env("PYRO_NS_PORT", &port)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map(Server)
+        .expect("start");
+    let mut reader = BufReader::new(child.stdout.take().expect("piped"));
+    let mut lines = Vec::new();
+    while lines.last().is_none_or(|l: &String| l != "echoserver running.") {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read") == 0 {
+            break;
+        }
+        lines.push(line.trim_end().to_string());
     }
+    assert_eq!(lines[1], format!("using name server at PYRO:Pyro.NameServer@localhost:{port}"), "{lines:?}");
+    assert_eq!(lines[2], "not using a broadcast server", "{lines:?}");
+    // What the README shows: an unmodified Python client finds the echo server by name.
+    let script = "import Pyro5.api\n\
+                  echo = Pyro5.api.Proxy('PYRONAME:test.echoserver')\n\
+                  print(echo.echo('hi'))\n\
+                  print(sorted(Pyro5.api.locate_ns().list()))\n\
+                  echo.shutdown()";
+    let out = Command::new(python()).args(["-c", script]).env("PYRO_NS_PORT", &port).output().expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n['Pyro.NameServer', 'test.echoserver']\n");
+    assert!(wait_exit(&mut child).success());
 }

@@ -6,6 +6,8 @@ use std::sync::atomic::Ordering;
 
 use clap::Parser;
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
+use pyro5_std::locate::{self, NsConfig};
+use pyro5_std::naming::NameServer;
 use pyro5_std::{Daemon, DaemonConfig, ServerType};
 
 /// Pyro test echo/nameserver command line launcher.
@@ -43,12 +45,21 @@ fn main() -> ExitCode {
     if args.verbose {
         args.quiet = false;
     }
-    if args.naming || args.nameserver {
-        eprintln!("pyro5-echoserver: the name server options (-n, -N) are not available yet");
-        return ExitCode::from(2);
-    }
     if !args.quiet {
         println!("Starting Pyro's built-in test echo server.");
+    }
+    // -N: a name server of our own, in this process, on the host's NS port (as Python's
+    // echo server starts one); -n registers the echo object in it (or in the one found).
+    let mut name_server = None;
+    if args.nameserver {
+        args.naming = true;
+        match start_name_server(&args.host) {
+            Ok(started) => name_server = Some(started),
+            Err(e) => {
+                eprintln!("pyro5-echoserver: cannot start the name server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
     }
     let config = DaemonConfig {
         host: args.host.clone(),
@@ -73,7 +84,31 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    if args.verbose {
+    if args.naming {
+        let (host, port) = match &name_server {
+            Some((_, host, port)) => (Some(host.as_str()), Some(*port)),
+            None => (None, None),
+        };
+        let registered = locate::locate_ns(host, port).and_then(|proxy| {
+            let mut ns = locate::NameServer::from(proxy);
+            ns.register(OBJECT_ID, &uri, false)?;
+            Ok(ns.proxy().uri().to_string())
+        });
+        match registered {
+            Ok(ns_uri) if args.verbose => {
+                println!("using name server at {ns_uri}");
+                if name_server.is_some() {
+                    // Its own name server runs without a broadcast responder.
+                    println!("not using a broadcast server");
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                eprintln!("pyro5-echoserver: cannot register with the name server: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else if args.verbose {
         println!("not using a name server.");
     }
     if !args.quiet {
@@ -88,4 +123,16 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Start a name server on `host` at the name server port (`PYRO_NS_PORT`, else 9090) in a
+/// thread of this process; its daemon, host and port.
+fn start_name_server(host: &str) -> Result<(Daemon, String, u16), Box<dyn std::error::Error>> {
+    let port = NsConfig::from_env().ns_port;
+    let daemon = Daemon::new(DaemonConfig { host: host.to_string(), port, ..DaemonConfig::default() })?;
+    NameServer::new().serve(&daemon)?;
+    let serving = daemon.clone();
+    std::thread::spawn(move || serving.request_loop());
+    let port = daemon.port().unwrap_or(port);
+    Ok((daemon, host.to_string(), port))
 }

@@ -150,6 +150,37 @@ fn pyroname_and_pyrometa_proxies_resolve_through_our_name_server_to_our_echo_ser
     echo_thread.join().expect("echo thread");
 }
 
+/// The Rust side too: our `locate_ns` registers, our proxies resolve `PYRONAME:` and
+/// `PYROMETA:` through our name server.
+#[test]
+fn rust_proxies_resolve_names_through_our_name_server() {
+    let ns = OurNs::start();
+    let echo = Daemon::new(DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() }).expect("bind");
+    let echo_uri = echo.register_concurrent(EchoServer::new(), Some("test.echoserver")).expect("register");
+    let serving = echo.clone();
+    let echo_thread = std::thread::spawn(move || serving.request_loop().expect("echo request loop"));
+    let proxy = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(ns.port)).expect("locate our name server");
+    let mut registry = pyro5_std::locate::NameServer::from(proxy);
+    registry
+        .register_with_metadata("test.echoserver", &echo_uri, false, &["echo.tag".to_string()])
+        .expect("register through our locate_ns");
+    for uri in
+        [format!("PYRONAME:test.echoserver@127.0.0.1:{}", ns.port), format!("PYROMETA:echo.tag@127.0.0.1:{}", ns.port)]
+    {
+        let mut proxy = pyro5_std::Proxy::new(&uri).expect("a name URI");
+        let back: String = proxy.call("echo", ("by name",)).expect("call through the name server");
+        assert_eq!(back, "by name", "{uri}");
+        assert_eq!(proxy.resolved_uri(), Some(echo_uri.as_str()), "{uri}");
+    }
+    let missing = pyro5_std::Proxy::new(&format!("PYRONAME:nobody@127.0.0.1:{}", ns.port))
+        .expect("a name URI")
+        .call::<String, _>("echo", ("x",))
+        .expect_err("unknown name");
+    assert!(missing.to_string().contains("unknown name: nobody"), "{missing}");
+    echo.shutdown();
+    echo_thread.join().expect("echo thread");
+}
+
 #[test]
 fn python_nsc_prints_the_same_against_our_name_server() {
     let nsc = |port: u16, args: &[&str]| {

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod daemon_harness;
+pub mod netns;
 pub mod tagged;
 
 use std::io::Write;

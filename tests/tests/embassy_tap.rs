@@ -1,0 +1,75 @@
+//! The real Python Pyro5 client against a Pyro object served by pyro5-embassy over
+//! embassy-net on a TAP device (the `tap_device` example of pyro5-embassy), in a network
+//! namespace the test makes (root, as in CI; skipped with a printed reason elsewhere):
+//! calls in all four serializers, errors, oneway, the item stream, metadata, a payload
+//! larger than one TCP segment, two concurrent clients and reconnects.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use pyro5_interop_tests::netns::{Namespace, is_root};
+use serde_json::json;
+
+/// The example program, built by `cargo test --workspace --all-targets` beside this test.
+fn tap_device() -> PathBuf {
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
+    let program = profile_dir.join("examples/tap_device");
+    assert!(
+        program.exists(),
+        "{} is missing: build it with `cargo build -p pyro5-embassy --example tap_device` \
+         (cargo test --workspace --all-targets does)",
+        program.display()
+    );
+    program
+}
+
+#[test]
+fn python_client_calls_an_embassy_net_device_on_a_tap() {
+    if !is_root() {
+        println!("skipped: a network namespace and a TAP device need root (CI runs as root)");
+        return;
+    }
+    let program = tap_device();
+    let mut ns = match Namespace::create("pyro5rs-tap") {
+        Ok(ns) => ns,
+        Err(e) => {
+            println!("skipped: no network namespaces here: {e}");
+            return;
+        }
+    };
+    if let Err(e) = ns.add_tap("tap0", "10.42.0.1/24") {
+        println!("skipped: no TAP devices here: {e}");
+        return;
+    }
+    let mut device = ns.command(&program);
+    device.args(["tap0", "10.42.0.2/24", "9999"]);
+    let ready = ns.start_until_ready(device, Duration::from_secs(20)).expect("the device program starts");
+    assert_eq!(ready, "ready PYRO:device@10.42.0.2:9999");
+
+    let report = ns.run_python(
+        "device_client.py",
+        &json!({
+            "uri": "PYRO:device@10.42.0.2:9999",
+            "name": "tap-device",
+            "serializers": ["json", "serpent", "marshal", "msgpack"],
+            "big": 6000,
+            "rounds": 100,
+            "reconnects": 20,
+        }),
+        Duration::from_secs(120),
+    );
+    for serializer in ["json", "serpent", "marshal", "msgpack"] {
+        let r = &report["serializers"][serializer];
+        assert_eq!(r["error"], "ValueError: setpoint out of range 5..30", "{serializer}");
+        assert_eq!(r["type_error"], "Device.add() missing 1 required positional argument: 'b'", "{serializer}");
+        assert_eq!(r["oneway"], json!(["blink"]), "{serializer}");
+    }
+    assert_eq!(report["concurrent"], json!([100, 100]));
+    assert_eq!(report["reconnects"], 20);
+    assert_eq!(
+        report["unknown_object"],
+        "CommunicationError: connection to ('10.42.0.2', 9999) rejected: unknown object"
+    );
+    println!("round trip {:.0} µs per call (debug build)", report["rtt_us"].as_f64().unwrap_or_default());
+}

@@ -8,7 +8,12 @@
 //! [`NameServer`] wraps the proxy with typed calls of the name server's methods.
 //!
 //! Configuration follows Pyro's items and environment variables: [`NsConfig::from_env`]
-//! reads `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT` and `PYRO_BROADCAST_ADDRS`.
+//! reads `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT`, `PYRO_BROADCAST_ADDRS` and
+//! `PYRO_NS_LOOKUP_DELAY`.
+//!
+//! Lookup delay (Pyro's `NS_LOOKUP_DELAY`, default 0): a name that is not registered (yet)
+//! is asked for again until the delay has passed, as Python's `resolve()` and the
+//! `PYRONAME`/`PYROMETA` proxies do ([`NameServer::lookup_with_delay`]).
 //!
 //! ```no_run
 //! use pyro5_std::locate::{locate_ns, NameServer};
@@ -20,7 +25,7 @@
 use std::collections::BTreeMap;
 use std::io;
 use std::net::UdpSocket;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use pyro5_core::ser::value::Value;
 use pyro5_core::uri::{Location, Protocol, Uri};
@@ -55,6 +60,9 @@ pub struct NsConfig {
     pub broadcast_addrs: Vec<String>,
     /// Whether to broadcast at all.
     pub broadcast: bool,
+    /// How long [`resolve`] (and a `PYRONAME`/`PYROMETA` proxy) keeps asking for a name that
+    /// is not registered yet (`NS_LOOKUP_DELAY`; zero: one lookup).
+    pub lookup_delay: Duration,
 }
 
 impl Default for NsConfig {
@@ -65,14 +73,16 @@ impl Default for NsConfig {
             bc_port: NS_BCPORT,
             broadcast_addrs: vec!["<broadcast>".to_string(), "0.0.0.0".to_string()],
             broadcast: true,
+            lookup_delay: Duration::ZERO,
         }
     }
 }
 
 impl NsConfig {
-    /// The defaults, overridden by `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT` and
-    /// `PYRO_BROADCAST_ADDRS` (comma-separated) as Pyro reads them. Values that do not parse
-    /// are ignored.
+    /// The defaults, overridden by `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT`,
+    /// `PYRO_BROADCAST_ADDRS` (comma-separated) and `PYRO_NS_LOOKUP_DELAY` (seconds, a
+    /// float) as Pyro reads them. Values that do not parse are ignored, and so is a lookup
+    /// delay that is not a finite number; a negative one means no delay (as in Pyro).
     pub fn from_env() -> Self {
         let mut config = Self::default();
         if let Ok(host) = std::env::var("PYRO_NS_HOST") {
@@ -86,6 +96,11 @@ impl NsConfig {
         }
         if let Ok(addrs) = std::env::var("PYRO_BROADCAST_ADDRS") {
             config.broadcast_addrs = addrs.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
+        }
+        if let Some(delay) = std::env::var("PYRO_NS_LOOKUP_DELAY").ok().and_then(|d| python_float(&d)) {
+            if delay.is_finite() {
+                config.lookup_delay = Duration::try_from_secs_f64(delay.max(0.0)).unwrap_or(Duration::ZERO);
+            }
         }
         config
     }
@@ -144,18 +159,34 @@ pub fn locate_ns_with(config: &NsConfig, host: Option<&str>, port: Option<u16>) 
 /// The `PYRO:` URI text a `PYRONAME:` or `PYROMETA:` URI stands for (Python's
 /// `Pyro5.core.resolve`); a `PYRO:` URI is returned as it is. A `PYRONAME` is looked up in
 /// the name server its location names (or the one [`locate_ns`] finds); a `PYROMETA` picks
-/// one of the names registered with all its tags at random.
+/// one of the names registered with all its tags at random. With a lookup delay
+/// (`PYRO_NS_LOOKUP_DELAY`, see [`NsConfig::lookup_delay`]) a name not registered yet is
+/// asked for again until the delay has passed ([`NameServer::lookup_with_delay`]).
 ///
 /// # Errors
 /// [`ProxyError::Uri`] for a bad URI; [`ProxyError::Naming`] when no name server is found or
 /// no registration has the tags; [`ProxyError::Remote`] with the name server's `NamingError`
 /// ("unknown name: x") for an unknown name.
 pub fn resolve(uri: &str) -> Result<String, ProxyError> {
-    resolve_with(uri, None)
+    resolve_with(&NsConfig::from_env(), uri, None)
 }
 
-/// [`resolve`], talking to the name server with `timeout`.
-pub(crate) fn resolve_with(uri: &str, timeout: Option<Duration>) -> Result<String, ProxyError> {
+/// [`resolve`] waiting up to `delay` for the name to be registered (Python's
+/// `resolve(uri, delay_time)`; a zero `delay` takes `PYRO_NS_LOOKUP_DELAY`, as there).
+///
+/// # Errors
+/// As [`resolve`], from the last lookup.
+pub fn resolve_with_delay(uri: &str, delay: Duration) -> Result<String, ProxyError> {
+    let mut config = NsConfig::from_env();
+    if !delay.is_zero() {
+        config.lookup_delay = delay;
+    }
+    resolve_with(&config, uri, None)
+}
+
+/// [`resolve`] with `config` (where to find the name server, and the lookup delay), talking
+/// to the name server with `timeout`.
+pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duration>) -> Result<String, ProxyError> {
     let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
     // Python passes `uri.host` and `uri.port`: an empty host (`PYRONAME:x@:1234`) keeps its port.
     let port = match parsed.port() {
@@ -168,15 +199,16 @@ pub(crate) fn resolve_with(uri: &str, timeout: Option<Duration>) -> Result<Strin
     };
     let mut ns = match parsed.protocol() {
         Protocol::Pyro => return Ok(parsed.to_string()),
-        Protocol::PyroName | Protocol::PyroMeta => locate_ns(host.as_deref(), port)?,
+        Protocol::PyroName | Protocol::PyroMeta => locate_ns_with(config, host.as_deref(), port)?,
     };
     ns.set_timeout(timeout);
     let mut ns = NameServer::from(ns);
+    let delay = config.lookup_delay;
     match parsed.meta_tags() {
-        None => ns.lookup(parsed.object()),
+        None => ns.lookup_with_delay(parsed.object(), delay),
         Some(tags) => {
             let tags: Vec<String> = tags.map(str::to_string).collect();
-            let found = ns.yplookup_all(&tags)?;
+            let found = ns.yplookup_all_with_delay(&tags, delay)?;
             if found.is_empty() {
                 let shown: Vec<String> = tags.iter().map(|t| python_str_repr(t)).collect();
                 return Err(ProxyError::Naming(format!(
@@ -226,6 +258,19 @@ impl NameServer {
     pub fn lookup(&mut self, name: &str) -> Result<String, ProxyError> {
         let value = self.proxy.call_value("lookup", &[Value::Str(name.into())], &[])?;
         uri_text(&value).ok_or_else(|| unexpected("lookup", &value))
+    }
+
+    /// [`lookup`](Self::lookup), asking again while the name is unknown (or the name server
+    /// times out) until `delay` has passed, as Python's `Pyro5.nameserver.lookup(ns, name,
+    /// delay_time=delay)`: a lookup, then one every `max(0.2 s, delay / 5)` while no more
+    /// than `delay` has passed, and a last one whose error is returned. A zero `delay` is
+    /// one lookup.
+    ///
+    /// # Errors
+    /// As [`lookup`](Self::lookup), from the last try; errors other than a `NamingError`
+    /// or a timeout at once.
+    pub fn lookup_with_delay(&mut self, name: &str, delay: Duration) -> Result<String, ProxyError> {
+        retrying(delay, || self.lookup(name), |_| true)
     }
 
     /// `lookup(name, return_metadata=True)`: the URI and its metadata.
@@ -353,6 +398,20 @@ impl NameServer {
             .collect()
     }
 
+    /// [`yplookup_all`](Self::yplookup_all), asking again while nothing has the tags (or on a
+    /// `NamingError` or timeout) until `delay` has passed, as Python's
+    /// `Pyro5.nameserver.yplookup(ns, tags, delay_time=delay)`; the last answer may be empty.
+    ///
+    /// # Errors
+    /// As [`yplookup_all`](Self::yplookup_all), from the last try.
+    pub fn yplookup_all_with_delay(
+        &mut self,
+        tags: &[String],
+        delay: Duration,
+    ) -> Result<BTreeMap<String, String>, ProxyError> {
+        retrying(delay, || self.yplookup_all(tags), |found| !found.is_empty())
+    }
+
     fn listing(&mut self, method: &str, kwargs: &[(String, Value)]) -> Result<Listing, ProxyError> {
         let value = self.proxy.call_value(method, &[], kwargs)?;
         let Value::Dict(entries) = &value else { return Err(unexpected(method, &value)) };
@@ -367,6 +426,63 @@ impl NameServer {
         }
         Ok(out)
     }
+}
+
+/// Pyro's lookup retry loop (`Pyro5.nameserver.lookup`/`yplookup` with `delay_time`): try
+/// while no more than `delay` has passed, pausing `max(0.2 s, delay / 5)` after each try
+/// that failed with a `NamingError` or a timeout or whose answer is not `done`; then a last
+/// try, whatever it gives.
+fn retrying<T>(
+    delay: Duration,
+    mut attempt: impl FnMut() -> Result<T, ProxyError>,
+    done: impl Fn(&T) -> bool,
+) -> Result<T, ProxyError> {
+    if !delay.is_zero() {
+        let pause = (delay / 5).max(Duration::from_millis(200));
+        let start = Instant::now();
+        while start.elapsed() <= delay {
+            match attempt() {
+                Ok(found) if done(&found) => return Ok(found),
+                Ok(_) => {}
+                Err(e) if is_retried(&e) => {}
+                Err(e) => return Err(e),
+            }
+            std::thread::sleep(pause);
+        }
+    }
+    attempt()
+}
+
+/// The errors Pyro's lookup loop tries again after: a `NamingError` (raised by the name
+/// server, or on this side) and a timeout.
+fn is_retried(e: &ProxyError) -> bool {
+    match e {
+        ProxyError::Remote(remote) => remote.class == pyro5_core::server::NAMING_ERROR,
+        ProxyError::Naming(_) | ProxyError::Timeout => true,
+        _ => false,
+    }
+}
+
+/// A float config value as Python's `float()` reads it: surrounding whitespace, `_`
+/// between digits, `inf`/`infinity`/`nan` in any case, with a sign.
+pub(crate) fn python_float(text: &str) -> Option<f64> {
+    let text = text.trim_matches(|c: char| c.is_whitespace());
+    if !text.is_ascii() {
+        return None;
+    }
+    let bytes = text.as_bytes();
+    let mut plain = String::with_capacity(text.len());
+    for (i, &b) in bytes.iter().enumerate() {
+        if b == b'_' {
+            let digit = |j: Option<usize>| j.and_then(|j| bytes.get(j)).is_some_and(u8::is_ascii_digit);
+            if !digit(i.checked_sub(1)) || !digit(Some(i + 1)) {
+                return None;
+            }
+        } else {
+            plain.push(char::from(b));
+        }
+    }
+    plain.parse().ok()
 }
 
 /// Python's `repr` of a string: single quotes unless the text holds `'` and no `"`.
@@ -490,6 +606,7 @@ fn unexpected(method: &str, value: &Value) -> ProxyError {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::proxy::RemoteError;
 
     #[test]
     fn str_repr_matches_python() {
@@ -497,6 +614,83 @@ mod tests {
         assert_eq!(python_str_repr("it's"), "\"it's\"");
         assert_eq!(python_str_repr("a'b\"c"), "'a\\'b\"c'");
         assert_eq!(python_str_repr("t\tn\n\\é"), "'t\\tn\\n\\\\é'");
+    }
+
+    #[test]
+    fn floats_read_as_python_reads_them() {
+        for (text, want) in [("3", 3.0), (" 2.5\n", 2.5), ("1_0", 10.0), ("-1e1", -10.0), (".5", 0.5), ("+3.", 3.0)] {
+            assert_eq!(python_float(text), Some(want), "{text:?}");
+        }
+        assert_eq!(python_float("Infinity"), Some(f64::INFINITY));
+        assert!(python_float("nan").is_some_and(f64::is_nan));
+        for bad in ["", "abc", "1__0", "_1", "1_", "1_.5", "3 s", "0x10", "½"] {
+            assert_eq!(python_float(bad), None, "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn only_naming_errors_and_timeouts_are_retried() {
+        let naming = RemoteError {
+            class: pyro5_core::server::NAMING_ERROR.into(),
+            args: vec![Value::Str("unknown name: x".into())],
+            attributes: Vec::new(),
+            traceback: Vec::new(),
+        };
+        let other = RemoteError { class: "builtins.ValueError".into(), ..naming.clone() };
+        assert!(is_retried(&ProxyError::Remote(naming)));
+        assert!(is_retried(&ProxyError::Timeout));
+        assert!(is_retried(&ProxyError::Naming("Failed".into())));
+        assert!(!is_retried(&ProxyError::Remote(other)));
+        assert!(!is_retried(&ProxyError::ConnectionClosed));
+    }
+
+    #[test]
+    fn the_retry_loop_paces_and_ends_as_pyros() {
+        // Zero delay: exactly one try.
+        let mut tries = 0;
+        let r: Result<(), _> = retrying(
+            Duration::ZERO,
+            || {
+                tries += 1;
+                Err(ProxyError::Timeout)
+            },
+            |_| true,
+        );
+        assert!(matches!(r, Err(ProxyError::Timeout)) && tries == 1);
+        // 1 s: tries at about 0, 0.2, ..., 1.0 s, then the last one.
+        let (start, mut tries) = (Instant::now(), 0);
+        let r: Result<(), _> = retrying(
+            Duration::from_secs(1),
+            || {
+                tries += 1;
+                Err(ProxyError::Naming("not yet".into()))
+            },
+            |_| true,
+        );
+        assert!(matches!(r, Err(ProxyError::Naming(_))));
+        assert!((3..=7).contains(&tries), "{tries} tries");
+        assert!(start.elapsed() >= Duration::from_secs(1) && start.elapsed() < Duration::from_secs(3));
+        // Other errors end it at once; an answer that is not done is asked again.
+        let mut tries = 0;
+        let r: Result<(), _> = retrying(
+            Duration::from_secs(5),
+            || {
+                tries += 1;
+                Err(ProxyError::ConnectionClosed)
+            },
+            |_| true,
+        );
+        assert!(matches!(r, Err(ProxyError::ConnectionClosed)) && tries == 1);
+        let mut tries = 0;
+        let r = retrying(
+            Duration::from_secs(5),
+            || {
+                tries += 1;
+                Ok(tries)
+            },
+            |&n| n >= 3,
+        );
+        assert_eq!(r.unwrap(), 3);
     }
 
     #[test]

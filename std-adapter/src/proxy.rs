@@ -314,7 +314,9 @@ struct Connection {
 ///
 /// A `PYRONAME:name[@nshost[:port]]` or `PYROMETA:tag,...[@nshost[:port]]` URI is resolved
 /// through the name server ([`locate::resolve`](crate::locate::resolve)) each time the proxy
-/// connects, as in Pyro; [`bind`](Self::bind) replaces it with the `PYRO:` URI it resolved to.
+/// connects, as in Pyro, waiting for the name to be registered as long as
+/// `PYRO_NS_LOOKUP_DELAY` says; [`bind`](Self::bind) replaces it with the `PYRO:` URI it
+/// resolved to.
 ///
 /// ```no_run
 /// use pyro5_std::Proxy;
@@ -771,7 +773,7 @@ impl Proxy {
     /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it names.
     fn resolve_name(&mut self) -> Result<(), ProxyError> {
         let Some((name, resolved)) = &mut self.name else { return Ok(()) };
-        let text = crate::locate::resolve_with(name, self.timeout)?;
+        let text = crate::locate::resolve_with(&crate::locate::NsConfig::from_env(), name, self.timeout)?;
         let uri = Uri::parse(&text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
         let target = match uri.location() {
             Some(Location::Tcp { host, port }) if uri.protocol() == Protocol::Pyro => Target::Tcp {

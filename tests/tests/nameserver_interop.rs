@@ -4,11 +4,14 @@
 //! `PYROMETA:` proxies resolve through ours to our echo server, and Python's `nsc` tool
 //! prints the same against both, `locate_ns()` finds ours by broadcast, and the sqlite
 //! store keeps every acknowledged registration when the name server is killed; 32 Python
-//! clients register and look up at once.
+//! clients register and look up at once. With a lookup delay (`NS_LOOKUP_DELAY`) our
+//! `resolve` and `PYRONAME` proxies wait for names registered late, and without one fail at
+//! once with the `NamingError` Python's `resolve` gives.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::echo::EchoServer;
@@ -344,4 +347,135 @@ fn thirty_two_concurrent_python_clients_register_and_look_up() {
     let ns = OurNs::start();
     let out = run_python(&[&client_script("ns_concurrent.py"), "127.0.0.1", &ns.port.to_string()], ns.port);
     assert_eq!(out.trim(), "ok");
+}
+
+/// Register `name` (with `tags`) as `uri` in the name server at `port` after `after`, from
+/// another thread.
+fn register_later(port: u16, name: &str, uri: &str, tags: &[&str], after: Duration) -> JoinHandle<()> {
+    let (name, uri) = (name.to_string(), uri.to_string());
+    let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
+    std::thread::spawn(move || {
+        std::thread::sleep(after);
+        let proxy = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(port)).expect("locate our name server");
+        pyro5_std::locate::NameServer::from(proxy)
+            .register_with_metadata(&name, &uri, false, &tags)
+            .expect("register late");
+    })
+}
+
+/// What Python's `resolve(uri)` raises: `NamingError: text`.
+fn python_resolve_error(uri: &str) -> String {
+    let script = format!(
+        "import Pyro5.core, Pyro5.errors\ntry:\n    Pyro5.core.resolve({uri:?})\n    print('resolved')\n\
+         except Pyro5.errors.NamingError as e:\n    print(type(e).__name__ + ': ' + str(e))\n"
+    );
+    let out = Command::new(python()).args(["-c", &script]).output().expect("run python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Our resolve error as Python shows it: `NamingError: text`.
+fn shown(e: &pyro5_std::ProxyError) -> String {
+    match e {
+        pyro5_std::ProxyError::Remote(remote) => format!("{}: {}", remote.short_class(), remote.message()),
+        pyro5_std::ProxyError::Naming(text) => format!("NamingError: {text}"),
+        other => panic!("not a NamingError: {other}"),
+    }
+}
+
+#[test]
+fn names_registered_late_resolve_within_the_lookup_delay_and_fail_at_once_without_one() {
+    use pyro5_std::locate::{resolve, resolve_with_delay};
+    let ns = OurNs::start();
+    let port = ns.port;
+    let echo_uri = "PYRO:test.echoserver@127.0.0.1:50001";
+
+    // Registered after 0.5 s, looked for with a delay of 2 s: found, once it is there.
+    let late = register_later(port, "late.name", echo_uri, &["late.tag"], Duration::from_millis(500));
+    let start = Instant::now();
+    let found = resolve_with_delay(&format!("PYRONAME:late.name@127.0.0.1:{port}"), Duration::from_secs(2));
+    let took = start.elapsed();
+    late.join().expect("registering thread");
+    assert_eq!(found.expect("resolved within the delay"), echo_uri);
+    assert!(took >= Duration::from_millis(400) && took < Duration::from_secs(2), "took {took:?}");
+
+    // PYROMETA waits the same way for a registration with the tags.
+    let late = register_later(port, "late.meta", echo_uri, &["meta.tag"], Duration::from_millis(500));
+    let found = resolve_with_delay(&format!("PYROMETA:meta.tag@127.0.0.1:{port}"), Duration::from_secs(2));
+    late.join().expect("registering thread");
+    assert_eq!(found.expect("resolved within the delay"), echo_uri);
+
+    // Without a delay: one lookup, failing at once as Python's resolve fails.
+    for uri in [format!("PYRONAME:nobody@127.0.0.1:{port}"), format!("PYROMETA:no.such.tag@127.0.0.1:{port}")] {
+        let start = Instant::now();
+        let err = resolve(&uri).expect_err("not registered");
+        assert!(start.elapsed() < Duration::from_secs(1), "{uri}: took {:?}", start.elapsed());
+        assert_eq!(shown(&err), python_resolve_error(&uri), "{uri}");
+    }
+    assert_eq!(python_resolve_error(&format!("PYRONAME:nobody@127.0.0.1:{port}")), "NamingError: unknown name: nobody");
+
+    // With a delay for a name that never comes: the same error, after the delay.
+    let uri = format!("PYRONAME:nobody@127.0.0.1:{port}");
+    let start = Instant::now();
+    let err = resolve_with_delay(&uri, Duration::from_secs(1)).expect_err("never registered");
+    let took = start.elapsed();
+    assert_eq!(shown(&err), "NamingError: unknown name: nobody");
+    assert!(took >= Duration::from_secs(1) && took < Duration::from_millis(2500), "took {took:?}");
+}
+
+/// Set in the environment of a child copy of this test binary (with
+/// `PYRO_NS_LOOKUP_DELAY`): the port of the name server its `PYRONAME` proxy asks.
+const LOOKUP_DELAY_CHILD_ENV: &str = "PYRO5_TEST_LOOKUP_DELAY_NS_PORT";
+
+/// Not a test: the client of `pyroname_proxies_wait_as_long_as_pyro_ns_lookup_delay_says`.
+#[test]
+#[ignore = "runs only as the child process of another test"]
+fn lookup_delay_proxy_child() {
+    let Some(port) = std::env::var_os(LOOKUP_DELAY_CHILD_ENV) else { return };
+    let uri = format!("PYRONAME:late.echo@127.0.0.1:{}", port.to_string_lossy());
+    let start = Instant::now();
+    let outcome = pyro5_std::Proxy::new(&uri).expect("a name URI").call::<String, _>("echo", ("late",));
+    match outcome {
+        Ok(back) => println!("CHILD: ok {back} {}", start.elapsed().as_millis()),
+        Err(e) => println!("CHILD: error {e} {}", start.elapsed().as_millis()),
+    }
+}
+
+/// Run the child client with `PYRO_NS_LOOKUP_DELAY=delay`: its line.
+fn proxy_child(port: u16, delay: &str) -> String {
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["lookup_delay_proxy_child", "--exact", "--ignored", "--nocapture", "--test-threads=1"])
+        .env(LOOKUP_DELAY_CHILD_ENV, port.to_string())
+        .env("PYRO_NS_LOOKUP_DELAY", delay)
+        .output()
+        .expect("run the child client");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    stdout
+        .split("CHILD: ")
+        .nth(1)
+        .and_then(|rest| rest.lines().next())
+        .unwrap_or_else(|| panic!("the child printed no result: {stdout}"))
+        .to_string()
+}
+
+#[test]
+fn pyroname_proxies_wait_as_long_as_pyro_ns_lookup_delay_says() {
+    let ns = OurNs::start();
+    let echo = Daemon::new(DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() }).expect("bind");
+    let echo_uri = echo.register_concurrent(EchoServer::new(), Some("test.echoserver")).expect("register");
+    let serving = echo.clone();
+    let echo_thread = std::thread::spawn(move || serving.request_loop().expect("echo request loop"));
+
+    // No delay (the default): unknown at once.
+    let line = proxy_child(ns.port, "0");
+    assert!(line.starts_with("error Pyro5.errors.NamingError: unknown name: late.echo "), "{line}");
+
+    // A delay of 2 s, the name registered after 0.5 s: the call goes through.
+    let late = register_later(ns.port, "late.echo", &echo_uri, &[], Duration::from_millis(500));
+    let line = proxy_child(ns.port, "2");
+    late.join().expect("registering thread");
+    let waited: u64 = line.strip_prefix("ok late ").and_then(|ms| ms.parse().ok()).unwrap_or_else(|| panic!("{line}"));
+    assert!(waited < 2000, "waited {waited} ms");
+    echo.shutdown();
+    echo_thread.join().expect("echo thread");
 }

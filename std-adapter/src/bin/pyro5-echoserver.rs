@@ -7,7 +7,7 @@ use std::sync::atomic::Ordering;
 use clap::Parser;
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
 use pyro5_std::locate::{self, NsConfig};
-use pyro5_std::naming::NameServer;
+use pyro5_std::naming::{AutoClean, AutoCleaner, NameServer};
 use pyro5_std::{Daemon, DaemonConfig, ServerType};
 
 /// Pyro test echo/nameserver command line launcher.
@@ -86,7 +86,7 @@ fn main() -> ExitCode {
     };
     if args.naming {
         let (host, port) = match &name_server {
-            Some((_, host, port)) => (Some(host.as_str()), Some(*port)),
+            Some(started) => (Some(started.host.as_str()), Some(started.port)),
             None => (None, None),
         };
         let registered = locate::locate_ns(host, port).and_then(|proxy| {
@@ -125,14 +125,26 @@ fn main() -> ExitCode {
     }
 }
 
+/// The name server `-N` started in this process.
+struct StartedNameServer {
+    host: String,
+    port: u16,
+    /// Its autoclean thread (`PYRO_NS_AUTOCLEAN`), stopped when this is dropped.
+    _cleaner: Option<AutoCleaner>,
+}
+
 /// Start a name server on `host` at the name server port (`PYRO_NS_PORT`, else 9090) in a
-/// thread of this process; its daemon, host and port.
-fn start_name_server(host: &str) -> Result<(Daemon, String, u16), Box<dyn std::error::Error>> {
+/// thread of this process, with autoclean when `PYRO_NS_AUTOCLEAN` asks for it (as
+/// Python's name server daemon).
+fn start_name_server(host: &str) -> Result<StartedNameServer, Box<dyn std::error::Error>> {
+    let autoclean = AutoClean::from_env()?;
     let port = NsConfig::from_env().ns_port;
     let daemon = Daemon::new(DaemonConfig { host: host.to_string(), port, ..DaemonConfig::default() })?;
-    NameServer::new().serve(&daemon)?;
+    let ns = NameServer::new();
+    ns.serve(&daemon)?;
+    let cleaner = autoclean.map(|config| ns.start_autoclean(config)).transpose()?;
     let serving = daemon.clone();
     std::thread::spawn(move || serving.request_loop());
     let port = daemon.port().unwrap_or(port);
-    Ok((daemon, host.to_string(), port))
+    Ok(StartedNameServer { host: host.to_string(), port, _cleaner: cleaner })
 }

@@ -1,16 +1,25 @@
 //! `pyro5-ns`: Pyro's name server (`python -m Pyro5.nameserver`), with the same options
-//! and output.
+//! and output. As Python's, it reads `PYRO_NS_AUTOCLEAN` (seconds; 0 = off, otherwise at
+//! least 3): registrations whose server stays unreachable are then removed (see
+//! `pyro5_std::naming::AutoCleaner`).
 
 use std::net::ToSocketAddrs;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pyro5_std::naming::{BroadcastServer, MemoryStorage, NS_BCPORT, NameServer, SqlStorage};
+use pyro5_std::naming::{AutoClean, BroadcastServer, MemoryStorage, NS_BCPORT, NameServer, SqlStorage};
 use pyro5_std::{Daemon, DaemonConfig};
 
 /// Pyro name server command line launcher.
 #[derive(Parser, Debug)]
-#[command(name = "pyro5-ns", version)]
+#[command(
+    name = "pyro5-ns",
+    version,
+    after_help = "Environment (as Python's name server):\n  \
+        PYRO_NS_AUTOCLEAN  seconds between checks of every registration; one whose server cannot\n                     \
+        be connected to for 20 s is removed (0 = off, the default; otherwise at least 3)\n  \
+        PYRO_COMMTIMEOUT   connection timeout of those checks (0 = 5 s)"
+)]
 struct Args {
     /// hostname to bind server on
     #[arg(short = 'n', long, default_value = "localhost")]
@@ -43,6 +52,14 @@ struct Args {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let autoclean = match AutoClean::from_env() {
+        Ok(autoclean) => autoclean,
+        Err(e) => {
+            // Python's name server stops with this ValueError.
+            eprintln!("pyro5-ns: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let ns = match args.storage.as_str() {
         "memory" => NameServer::with_storage(MemoryStorage::new()),
         other => match other.strip_prefix("sql:").filter(|file| !file.is_empty()) {
@@ -84,6 +101,13 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    let cleaner = match autoclean.map(|config| ns.start_autoclean(config)).transpose() {
+        Ok(cleaner) => cleaner,
+        Err(e) => {
+            eprintln!("pyro5-ns: cannot start autoclean: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     let internal_uri = format!("PYRO:{}@{}", pyro5_std::naming::NAMESERVER_NAME, daemon.location());
     let mut broadcast = None;
     let host_ip = if args.unixsocket.is_some() {
@@ -121,6 +145,9 @@ fn main() -> ExitCode {
         println!("URI = {uri}");
     }
     let result = daemon.request_loop();
+    if let Some(cleaner) = cleaner {
+        cleaner.stop();
+    }
     drop(broadcast);
     match result {
         Ok(()) => {

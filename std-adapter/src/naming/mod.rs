@@ -17,16 +17,36 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! Autoclean (Pyro's `NS_AUTOCLEAN`): [`NameServer::start_autoclean`] runs an
+//! [`AutoCleaner`] thread that removes registrations whose server stays unreachable, with
+//! Pyro's timings and checks ([`AutoClean`]; `pyro5-ns` reads `PYRO_NS_AUTOCLEAN`):
+//! ```
+//! use std::time::Duration;
+//! use pyro5_std::Daemon;
+//! use pyro5_std::naming::{AutoClean, NameServer};
+//!
+//! let daemon = Daemon::bind_default()?;
+//! let ns = NameServer::new();
+//! ns.serve(&daemon)?;
+//! let cleaner = ns.start_autoclean(AutoClean::every(Duration::from_secs(60))?)?;
+//! // ... daemon.request_loop() ...
+//! cleaner.stop();
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
 //! Differences from Python's name server: metadata tags must be strings (Python accepts
 //! any hashable item), regular expressions are the `regex` crate's syntax (no
 //! look-around or back-references) and its error texts follow `invalid regex: `, and
-//! there is no autoclean (`NS_AUTOCLEAN`).
+//! autoclean keeps a name registered again while it was being checked (see
+//! [`AutoCleaner`]).
 
+mod autoclean;
 mod broadcast;
 mod nameserver;
 mod sql;
 mod storage;
 
+pub use autoclean::{AutoClean, AutoCleanError, AutoCleaner, MIN_AUTOCLEAN, NS_AUTOCLEAN_ENV};
 pub use broadcast::{BroadcastServer, GET_NSURI, NS_BCPORT};
 pub use nameserver::{NAMESERVER_CLASS_TAG, NAMESERVER_NAME, NameServer, NameServerError};
 pub use sql::SqlStorage;

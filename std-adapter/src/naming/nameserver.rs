@@ -12,6 +12,7 @@ use pyro5_core::server::{
 use pyro5_core::uri::{Location, Protocol, Uri};
 use pyro5_core::wire::SerializerId;
 
+use super::autoclean::{AutoClean, AutoCleaner};
 use super::storage::{Entry, MemoryStorage, NameStorage, StorageError};
 use crate::{Daemon, DaemonError};
 
@@ -163,6 +164,30 @@ impl NameServer {
         let names: Vec<String> = matched.into_iter().map(|(n, _)| n).filter(|n| n != NAMESERVER_NAME).collect();
         storage.remove(&names)?;
         Ok(names.len())
+    }
+
+    /// Remove registration `name` if it still maps to `uri` (autoclean: a name registered
+    /// again since it was checked stays). Whether it was removed.
+    ///
+    /// # Errors
+    /// The storage failed.
+    pub(crate) fn remove_if_uri(&self, name: &str, uri: &str) -> Result<bool, NameServerError> {
+        let mut storage = self.storage();
+        match storage.get(name)? {
+            Some(entry) if entry.uri == uri && name != NAMESERVER_NAME => Ok(storage.remove(&[name.to_string()])? > 0),
+            _ => Ok(false),
+        }
+    }
+
+    /// Start Pyro's autoclean for this name server (`NS_AUTOCLEAN`): a thread that removes
+    /// registrations whose server stays unreachable, until the returned [`AutoCleaner`] is
+    /// stopped or dropped. Python's name server daemon starts it when `NS_AUTOCLEAN` is set;
+    /// `pyro5-ns` does so from `PYRO_NS_AUTOCLEAN` ([`AutoClean::from_env`]).
+    ///
+    /// # Errors
+    /// The thread could not be started.
+    pub fn start_autoclean(&self, config: AutoClean) -> std::io::Result<AutoCleaner> {
+        AutoCleaner::start(self, config)
     }
 
     /// The registrations, all or those starting with `prefix` or matched by `regex` at

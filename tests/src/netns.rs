@@ -73,6 +73,31 @@ impl Namespace {
         self.ip(&["link", "set", tap, "up"])
     }
 
+    /// A veth pair `a`–`b` in it, with `a_cidr` and `b_cidr` (and their broadcast
+    /// addresses), both up.
+    ///
+    /// # Errors
+    /// When the kernel has no veth support.
+    pub fn add_veth(&self, (a, a_cidr): (&str, &str), (b, b_cidr): (&str, &str)) -> Result<(), String> {
+        self.ip(&["link", "add", a, "type", "veth", "peer", "name", b])?;
+        for (link, cidr) in [(a, a_cidr), (b, b_cidr)] {
+            self.ip(&["addr", "add", cidr, "broadcast", "+", "dev", link])?;
+            self.ip(&["link", "set", link, "up"])?;
+        }
+        Ok(())
+    }
+
+    /// Start `command` (from [`command`](Self::command)) with its output discarded; it is
+    /// killed when the namespace goes.
+    ///
+    /// # Errors
+    /// When it cannot start.
+    pub fn spawn(&mut self, mut command: Command) -> std::io::Result<()> {
+        let child = command.stdin(Stdio::null()).stdout(Stdio::null()).stderr(Stdio::null()).spawn()?;
+        self.children.push(child);
+        Ok(())
+    }
+
     /// A command that runs `program` inside the namespace.
     pub fn command(&self, program: impl AsRef<Path>) -> Command {
         let mut c = Command::new("ip");

@@ -107,8 +107,9 @@ impl<'a> Proxy<'a> {
         storage: &'a mut ConnectionStorage<SOCKET, MESSAGE>,
     ) -> Result<Self, ProxyError<'static>> {
         let ConnectionStorage { socket_rx, socket_tx, request, reply } = storage;
+        // No smoltcp timeout on the socket: every wait below is bounded by `timeout` already,
+        // and a socket timing out at the same moment would turn a `Timeout` into `Closed`.
         let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
-        socket.set_timeout(Some(timeout));
         let limits = Limits::default();
         let daemon = daemon.into();
         match with_timeout(timeout, socket.connect(daemon)).await {
@@ -131,7 +132,7 @@ impl<'a> Proxy<'a> {
         proxy.receive().await?;
         let Some(message) = proxy.decoder.message() else { return Err(ProxyError::Closed) };
         if let Err(e) = proxy.connection.read_connect(&message) {
-            proxy.close();
+            proxy.close().await;
             return Err(ProxyError::Protocol(e));
         }
         Ok(proxy)
@@ -282,12 +283,16 @@ impl<'a> Proxy<'a> {
         }
     }
 
-    /// Close the connection (Pyro's `_pyroRelease`).
-    pub fn close(&mut self) {
+    /// Close the connection (Pyro's `_pyroRelease`) and wait, at most the proxy's timeout,
+    /// until the daemon has been told. embassy-net forgets a socket dropped before its FIN
+    /// (or the reset of a failed call) went out: the daemon would keep the connection, and
+    /// its storage, until its idle timeout.
+    pub async fn close(&mut self) {
         if self.open {
             self.socket.close();
             self.open = false;
         }
+        let _ = with_timeout(self.timeout, self.socket.flush()).await;
     }
 
     async fn invoke<'r, A, K>(

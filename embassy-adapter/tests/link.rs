@@ -1,0 +1,543 @@
+//! pyro5-embassy on the host, with no privileges: two embassy-net stacks in one process
+//! joined by channel devices and a link pump (with injected faults), the device's object
+//! served by `pyro5_embassy::serve`, called by `pyro5_embassy::Proxy` from the other stack
+//! and by `pyro5_std::Proxy` through a bridge from an OS socket.
+
+mod support;
+
+use std::time::{Duration as StdDuration, Instant as StdInstant};
+
+use embassy_futures::join::join;
+use embassy_time::{Duration, Instant};
+use pyro5_core::client::{ClientError, NO_ARGS};
+use pyro5_core::ser::value::Value;
+use pyro5_core::wire::SerializerId;
+use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+use support::device::{LOCATION, OBJECT};
+use support::link::Faults;
+use support::world::{Net, World};
+
+/// A client connection's storage: requests up to 8 KiB (the device takes 4 KiB).
+type Storage = ConnectionStorage<4096, 8192>;
+
+/// The longest a test thread waits for a scenario.
+const LIMIT: StdDuration = StdDuration::from_secs(25);
+/// The proxies' timeout on a clean link.
+const TIMEOUT: Duration = Duration::from_secs(3);
+
+const SERIALIZERS: [SerializerId; 4] =
+    [SerializerId::Json, SerializerId::Serpent, SerializerId::Marshal, SerializerId::Msgpack];
+
+fn show(e: &ProxyError<'_>) -> String {
+    format!("{} [{}]: {e:?}", e.pyro_class(), e)
+}
+
+async fn connect(
+    net: Net,
+    serializer: SerializerId,
+    timeout: Duration,
+    storage: &mut Storage,
+) -> Result<Proxy<'_>, String> {
+    Proxy::connect(net.client, Net::daemon(), OBJECT, serializer, timeout, storage).await.map_err(|e| show(&e))
+}
+
+async fn call<R: DeserializeOwned, A: Serialize + ?Sized>(
+    proxy: &mut Proxy<'_>,
+    method: &str,
+    args: &A,
+) -> Result<R, String> {
+    proxy.call(method, args).await.map_err(|e| show(&e))
+}
+
+/// The class and message of the exception `method` raises.
+async fn raised<A: Serialize + ?Sized>(
+    proxy: &mut Proxy<'_>,
+    method: &str,
+    args: &A,
+) -> Result<(String, Option<String>), String> {
+    match proxy.call::<_, IgnoredAny>(method, args).await {
+        Err(ProxyError::Remote(e)) => Ok((e.class.to_string(), e.message.map(str::to_string))),
+        Err(e) => Err(show(&e)),
+        Ok(_) => Err(format!("{method} raised nothing")),
+    }
+}
+
+fn error(class: &str, message: &str) -> (String, Option<String>) {
+    (class.to_string(), Some(message.to_string()))
+}
+
+/// A text of `len` bytes that shows where a segment went missing or out of order.
+fn pattern(len: usize) -> String {
+    (0..len).map(|i| char::from(b"0123456789abcdefghijklmnopqrstuvwxyz"[(i * 7 + i / 36) % 36])).collect()
+}
+
+/// Everything one proxy saw of the device object.
+#[derive(Debug, PartialEq)]
+struct Tour {
+    sum: i64,
+    echoed: String,
+    root: f64,
+    error: (String, Option<String>),
+    after_error: i64,
+    scale: (i64, i64),
+    scaled: i64,
+    bumped: u32,
+    items: Vec<Option<u32>>,
+    closed_stream: (u32, (String, Option<String>)),
+    big: bool,
+}
+
+fn expected_tour() -> Tour {
+    Tour {
+        sum: 42,
+        echoed: "hello, device".to_string(),
+        root: 1.5,
+        error: error("builtins.ValueError", "negative input"),
+        after_error: 2,
+        scale: (1, 3),
+        scaled: 21,
+        bumped: 12,
+        items: vec![Some(30), Some(20), Some(10), None],
+        closed_stream: (30, error("Pyro5.errors.PyroError", "item stream terminated")),
+        big: true,
+    }
+}
+
+/// Call every kind of member of the device object once, in `serializer`.
+async fn tour(net: Net, serializer: SerializerId, timeout: Duration) -> Result<Tour, String> {
+    let mut storage = Storage::new();
+    let mut p = connect(net, serializer, timeout, &mut storage).await?;
+    let sum = call(&mut p, "add", &(40, 2)).await?;
+    let echoed = call(&mut p, "echo", &("hello, device",)).await?;
+    let root = call(&mut p, "sqrt", &(2.25,)).await?;
+    let error = raised(&mut p, "sqrt", &(-1.0,)).await?;
+    // The connection survives a remote exception.
+    let after_error = call(&mut p, "add", &(1, 1)).await?;
+
+    let before: i64 = p.get_attr("scale").await.map_err(|e| show(&e))?;
+    p.set_attr("scale", &3).await.map_err(|e| show(&e))?;
+    let after: i64 = p.get_attr("scale").await.map_err(|e| show(&e))?;
+    let scaled = call(&mut p, "scaled", &(7,)).await?;
+    p.set_attr("scale", &1).await.map_err(|e| show(&e))?;
+
+    let bumps: u32 = call(&mut p, "bumps", NO_ARGS).await?;
+    p.oneway("bump", &(5,)).await.map_err(|e| show(&e))?;
+    p.oneway("bump", &(7,)).await.map_err(|e| show(&e))?;
+    let bumped = call::<u32, _>(&mut p, "bumps", NO_ARGS).await? - bumps;
+
+    let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+    let mut items = Vec::new();
+    for _ in 0..4 {
+        items.push(p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?);
+    }
+    let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+    let first = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?.unwrap_or_default();
+    p.close_stream(&stream).await.map_err(|e| show(&e))?;
+    let after_close = match p.next_item::<u32>(&stream).await {
+        Err(ProxyError::Remote(e)) => (e.class.to_string(), e.message.map(str::to_string)),
+        other => return Err(format!("a closed stream gave {:?}", other.map_err(|e| show(&e)))),
+    };
+
+    // Longer than one TCP segment both ways (the MSS is 1460).
+    let text = pattern(3000);
+    let back: String = call(&mut p, "echo", &(text.as_str(),)).await?;
+    let big = back == text;
+
+    p.ping().await.map_err(|e| show(&e))?;
+    p.close().await;
+    Ok(Tour {
+        sum,
+        echoed,
+        root,
+        error,
+        after_error,
+        scale: (before, after),
+        scaled,
+        bumped,
+        items,
+        closed_stream: (first, after_close),
+        big,
+    })
+}
+
+#[test]
+fn every_member_in_every_serializer() {
+    let world = World::start(Faults::default());
+    for serializer in SERIALIZERS {
+        let tour = world.run(LIMIT, move |net| tour(net, serializer, TIMEOUT));
+        assert_eq!(tour, Ok(expected_tour()), "in {serializer:?}");
+    }
+    // The oneway calls reached the object itself.
+    assert_eq!(world.probe.bumps(), 12 * 4);
+}
+
+#[derive(Debug, Deserialize)]
+struct Metadata {
+    methods: Vec<String>,
+    oneway: Vec<String>,
+    attrs: Vec<String>,
+}
+
+#[test]
+fn daemon_object_and_refused_objects() {
+    let world = World::start(Faults::default());
+    let (registered, info, mut meta, refused) = world
+        .run(LIMIT, |net| async move {
+            let mut storage = Storage::new();
+            let mut daemon =
+                Proxy::connect(net.client, Net::daemon(), "Pyro.Daemon", SerializerId::Json, TIMEOUT, &mut storage)
+                    .await
+                    .map_err(|e| show(&e))?;
+            daemon.ping().await.map_err(|e| show(&e))?;
+            let registered: Vec<String> = call(&mut daemon, "registered", NO_ARGS).await?;
+            let info: String = call(&mut daemon, "info", NO_ARGS).await?;
+            let meta: Metadata = call(&mut daemon, "get_metadata", &(OBJECT,)).await?;
+            daemon.close().await;
+            let mut storage = Storage::new();
+            let refused = match Proxy::connect(
+                net.client,
+                Net::daemon(),
+                "nothing",
+                SerializerId::Serpent,
+                TIMEOUT,
+                &mut storage,
+            )
+            .await
+            {
+                Err(e @ ProxyError::Protocol(ClientError::Rejected(_))) => e.to_string(),
+                Err(e) => return Err(show(&e)),
+                Ok(_) => return Err("an unknown object was accepted".to_string()),
+            };
+            Ok::<_, String>((registered, info, meta, refused))
+        })
+        .expect("the daemon object answers");
+    assert_eq!(registered, ["Pyro.Daemon", OBJECT]);
+    assert!(info.contains(LOCATION), "{info}");
+    for list in [&mut meta.methods, &mut meta.oneway, &mut meta.attrs] {
+        list.sort();
+    }
+    assert_eq!(meta.methods, ["add", "bump", "bumps", "countdown", "echo", "scaled", "sqrt"]);
+    assert_eq!(meta.oneway, ["bump"]);
+    assert_eq!(meta.attrs, ["scale"]);
+    assert!(refused.contains("unknown object"), "{refused}");
+}
+
+#[derive(Debug)]
+struct Oversize {
+    /// What the device said to a request larger than its storage, and how long it took.
+    too_large_for_device: String,
+    waited: Duration,
+    open_after: bool,
+    /// A request larger than the proxy's own storage: refused before sending.
+    too_large_for_proxy: String,
+    usable_after: i64,
+    /// A fresh proxy after the device dropped the first.
+    fresh: i64,
+}
+
+#[test]
+fn messages_too_large_for_the_storage_fail_clearly() {
+    let world = World::start(Faults::default());
+    let seen = world.run(LIMIT, |net| async move {
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
+        let too_large_for_proxy = match p.call::<_, IgnoredAny>("echo", &(pattern(9000),)).await {
+            Err(e @ ProxyError::Protocol(ClientError::Serialize(_) | ClientError::Encode(_))) => show(&e),
+            other => return Err(format!("9000 bytes from 8 KiB storage: {:?}", other.map_err(|e| show(&e)))),
+        };
+        let usable_after = call(&mut p, "add", &(2, 2)).await?;
+        let started = Instant::now();
+        let too_large_for_device = match p.call::<_, IgnoredAny>("echo", &(pattern(5000),)).await {
+            Err(e) => show(&e),
+            Ok(_) => return Err("5000 bytes went into 4 KiB".to_string()),
+        };
+        let waited = started.elapsed();
+        let open_after = p.is_open();
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
+        let fresh = call(&mut p, "add", &(3, 3)).await?;
+        p.close().await;
+        Ok::<_, String>(Oversize { too_large_for_device, waited, open_after, too_large_for_proxy, usable_after, fresh })
+    });
+    let seen = seen.expect("the oversize scenario runs");
+    eprintln!("{seen:?}");
+    assert!(
+        seen.too_large_for_device.starts_with("Pyro5.errors.CommunicationError [the connection is closed]"),
+        "{seen:?}"
+    );
+    assert!(seen.waited < Duration::from_secs(2), "{seen:?}");
+    assert!(!seen.open_after, "{seen:?}");
+    assert!(seen.too_large_for_proxy.contains("8192"), "{seen:?}");
+    assert_eq!((seen.usable_after, seen.fresh), (4, 6));
+}
+
+#[test]
+fn proxies_reconnect_and_run_side_by_side() {
+    let world = World::start(Faults::default());
+    let sums = world.run(LIMIT, |net| async move {
+        let mut sums = Vec::new();
+        // More connections, one after the other, than the device has storage for.
+        for i in 0..10 {
+            let mut storage = Storage::new();
+            let mut p = connect(net, SERIALIZERS[i % 4], TIMEOUT, &mut storage).await?;
+            sums.push(call::<i64, _>(&mut p, "add", &(i, 100)).await?);
+            p.close().await;
+        }
+        Ok::<_, String>(sums)
+    });
+    assert_eq!(sums, Ok((100..110).collect::<Vec<i64>>()));
+
+    let (a, b) = world
+        .run(LIMIT, |net| async move {
+            let (mut sa, mut sb) = (Storage::new(), Storage::new());
+            let (a, b) = join(
+                connect(net, SerializerId::Json, TIMEOUT, &mut sa),
+                connect(net, SerializerId::Serpent, TIMEOUT, &mut sb),
+            )
+            .await;
+            let (mut a, mut b) = (a?, b?);
+            // One proxy reads a stream while the other calls: each connection keeps its own.
+            let streaming = async {
+                let stream = a.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+                let mut items = Vec::new();
+                while let Some(item) = a.next_item::<u32>(&stream).await.map_err(|e| show(&e))? {
+                    items.push(item);
+                }
+                a.close().await;
+                Ok::<_, String>(items)
+            };
+            let calling = async {
+                let mut sums = Vec::new();
+                for i in 0..5 {
+                    sums.push(call::<i64, _>(&mut b, "add", &(i, i)).await?);
+                }
+                b.close().await;
+                Ok::<_, String>(sums)
+            };
+            Ok::<_, String>(join(streaming, calling).await)
+        })
+        .expect("two proxies connect");
+    assert_eq!(a, Ok(vec![30, 20, 10]));
+    assert_eq!(b, Ok(vec![0, 2, 4, 6, 8]));
+}
+
+/// What a std proxy saw of the device object, through the bridge.
+#[derive(Debug, PartialEq)]
+struct StdTour {
+    sum: i64,
+    echoed: Value,
+    error: (String, String),
+    scale: (i64, i64),
+    items: Vec<Value>,
+    collected: Vec<u32>,
+    first_of_abandoned: Option<Value>,
+    after_abandoned: i64,
+    big: bool,
+    meta: (bool, bool, bool),
+}
+
+fn std_tour(proxy: &mut pyro5_std::Proxy) -> Result<StdTour, pyro5_std::ProxyError> {
+    let sum = proxy.call("add", (20, 22))?;
+    let echoed = proxy.call_value("echo", &[Value::Str("over the bridge".into())], &[])?;
+    let error = match proxy.call::<f64, _>("sqrt", (-4.0,)) {
+        Err(pyro5_std::ProxyError::Remote(e)) => (e.class.clone(), e.message()),
+        other => panic!("sqrt(-4) gave {other:?}"),
+    };
+    let before = proxy.get_attr("scale")?;
+    proxy.set_attr("scale", 5)?;
+    let after = proxy.get_attr("scale")?;
+    proxy.set_attr("scale", 1)?;
+    // Oneway (the metadata says so): no reply awaited.
+    proxy.call::<(), _>("bump", (4,))?;
+    let items = proxy.call_iter("countdown", ())?.collect::<Result<Vec<_>, _>>()?;
+    let collected = proxy.call("countdown", ())?;
+    // Dropped after one item: closed on the device with a oneway close_stream.
+    let first_of_abandoned = proxy.call_iter("countdown", ())?.next().transpose()?;
+    let after_abandoned = proxy.call("add", (1, 2))?;
+    let text = pattern(3000);
+    let big = proxy.call::<String, _>("echo", (text.as_str(),))? == text;
+    proxy.ping()?;
+    let meta =
+        proxy.metadata().map(|m| (m.methods.contains("add"), m.oneway.contains("bump"), m.attrs.contains("scale")));
+    Ok(StdTour {
+        sum,
+        echoed,
+        error,
+        scale: (before, after),
+        items,
+        collected,
+        first_of_abandoned,
+        after_abandoned,
+        big,
+        meta: meta.unwrap_or_default(),
+    })
+}
+
+fn expected_std_tour() -> StdTour {
+    StdTour {
+        sum: 42,
+        echoed: Value::Str("over the bridge".into()),
+        error: ("builtins.ValueError".into(), "negative input".into()),
+        scale: (1, 5),
+        items: vec![Value::Int(30), Value::Int(20), Value::Int(10)],
+        collected: vec![30, 20, 10],
+        first_of_abandoned: Some(Value::Int(30)),
+        after_abandoned: 3,
+        big: true,
+        meta: (true, true, true),
+    }
+}
+
+/// Wait (at most `limit`) until `done` holds.
+fn eventually(limit: StdDuration, mut done: impl FnMut() -> bool) -> bool {
+    let until = StdInstant::now() + limit;
+    while !done() {
+        if StdInstant::now() > until {
+            return false;
+        }
+        std::thread::sleep(StdDuration::from_millis(2));
+    }
+    true
+}
+
+/// A std proxy for the device object through a bridge on 127.0.0.1.
+fn std_proxy(world: &World) -> pyro5_std::Proxy {
+    let address = support::bridge::start(world);
+    let mut proxy = pyro5_std::Proxy::new(&format!("PYRO:{OBJECT}@{address}")).expect("a PYRO URI");
+    proxy.set_timeout(Some(StdDuration::from_secs(5)));
+    proxy
+}
+
+#[test]
+fn std_proxy_through_a_bridge() {
+    let world = World::start(Faults::default());
+    let mut proxy = std_proxy(&world);
+    for (n, serializer) in pyro5_std::Serializer::ALL.into_iter().enumerate() {
+        proxy.set_serializer(serializer);
+        let tour = std_tour(&mut proxy).map_err(|e| e.to_string());
+        assert_eq!(tour, Ok(expected_std_tour()), "in {serializer}");
+        let bumps = 4 * (u32::try_from(n).unwrap_or_default() + 1);
+        assert!(eventually(StdDuration::from_secs(5), || world.probe.bumps() == bumps), "in {serializer}");
+        // Next time over a new connection (a new relay, a new device connection).
+        proxy.release();
+    }
+}
+
+#[test]
+fn calls_survive_a_lossy_link() {
+    // Deterministic: the same frames are dropped every run (a handful, each costing one
+    // retransmission timeout of smoltcp, 1 s).
+    let world = World::start(Faults { drop_percent: 10, spacing: 6, seed: 5, ..Faults::default() });
+    let started = StdInstant::now();
+    let sums = world.run(LIMIT, |net| async move {
+        let mut storage = Storage::new();
+        // Well over smoltcp's retransmission timeout (1 s at least, doubling on a repeat).
+        let mut p = connect(net, SerializerId::Serpent, Duration::from_secs(10), &mut storage).await?;
+        let mut sums = Vec::new();
+        for i in 0..12 {
+            sums.push(call::<i64, _>(&mut p, "add", &(i, 1000)).await?);
+        }
+        let text = pattern(3000);
+        let back: String = call(&mut p, "echo", &(text.as_str(),)).await?;
+        p.close().await;
+        Ok::<_, String>((sums, back == text))
+    });
+    let stats = world.link.stats();
+    eprintln!("lossy link: {stats:?} in {:?}", started.elapsed());
+    assert_eq!(sums, Ok(((1000..1012).collect(), true)));
+    assert!(stats.dropped > 0, "{stats:?}");
+}
+
+#[test]
+fn calls_survive_delays_and_reordering() {
+    let faults = Faults {
+        delay: Duration::from_millis(5),
+        reorder_percent: 30,
+        reorder_hold: Duration::from_millis(15),
+        ..Faults::default()
+    };
+    let world = World::start(faults);
+    let started = StdInstant::now();
+    let tour = world.run(LIMIT, |net| tour(net, SerializerId::Json, TIMEOUT));
+    assert_eq!(tour, Ok(expected_tour()));
+    // Texts of several segments each way: bursts in which a held-back segment is overtaken.
+    let echoed = world.run(LIMIT, |net| async move {
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Msgpack, TIMEOUT, &mut storage).await?;
+        let mut intact = Vec::new();
+        for len in [2000, 2500, 3000, 3500, 4000 - 100] {
+            let text = pattern(len);
+            intact.push(call::<String, _>(&mut p, "echo", &(text.as_str(),)).await? == text);
+        }
+        p.close().await;
+        Ok::<_, String>(intact)
+    });
+    assert_eq!(echoed, Ok(vec![true; 5]));
+    let mut proxy = std_proxy(&world);
+    assert_eq!(std_tour(&mut proxy).map_err(|e| e.to_string()), Ok(expected_std_tour()));
+    let stats = world.link.stats();
+    eprintln!("delaying, reordering link: {stats:?} in {:?}", started.elapsed());
+    assert!(stats.reordered > 0, "{stats:?}");
+}
+
+#[derive(Debug)]
+struct Cut {
+    before: i64,
+    during: String,
+    waited: Duration,
+    open_after: bool,
+    next: String,
+    refused: String,
+    connect_waited: Duration,
+    mended: i64,
+}
+
+#[test]
+fn a_cut_link_times_out_instead_of_hanging() {
+    let world = World::start(Faults::default());
+    let link = world.link.clone();
+    let seen = world.run(LIMIT, move |net| async move {
+        let timeout = Duration::from_secs(1);
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Json, timeout, &mut storage).await?;
+        let before = call(&mut p, "add", &(1, 2)).await?;
+        link.set_cut(true);
+        let started = Instant::now();
+        let during = match p.call::<_, i64>("add", &(3, 4)).await {
+            Err(e @ ProxyError::Timeout) => show(&e),
+            other => {
+                let waited = started.elapsed();
+                return Err(format!("a call over a cut link gave {:?} after {waited:?}", other.map_err(|e| show(&e))));
+            }
+        };
+        let waited = started.elapsed();
+        let open_after = p.is_open();
+        let next = match p.call::<_, i64>("add", &(5, 6)).await {
+            Err(e) => show(&e),
+            Ok(v) => return Err(format!("a call after a timeout gave {v}")),
+        };
+        p.close().await;
+        let mut storage = Storage::new();
+        let started = Instant::now();
+        let connect_outcome = connect(net, SerializerId::Json, timeout, &mut storage).await.map(|_| ());
+        let connect_waited = started.elapsed();
+        let Err(refused) = connect_outcome else { return Err("connected over a cut link".to_string()) };
+        link.set_cut(false);
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
+        let mended = call(&mut p, "add", &(7, 8)).await?;
+        p.close().await;
+        Ok::<_, String>(Cut { before, during, waited, open_after, next, refused, connect_waited, mended })
+    });
+    let seen = seen.expect("the cut scenario runs");
+    eprintln!("{seen:?}");
+    assert_eq!((seen.before, seen.mended), (3, 15));
+    assert!(seen.during.starts_with("Pyro5.errors.TimeoutError"), "{seen:?}");
+    assert!(seen.waited >= Duration::from_millis(990) && seen.waited < Duration::from_secs(3), "{seen:?}");
+    assert!(!seen.open_after, "{seen:?}");
+    assert!(seen.next.contains("Closed"), "{seen:?}");
+    assert!(seen.refused.starts_with("Pyro5.errors.TimeoutError"), "{seen:?}");
+    assert!(seen.connect_waited < Duration::from_secs(3), "{seen:?}");
+}

@@ -11,6 +11,7 @@
 //! ```
 
 pub mod daemon_harness;
+pub mod device;
 pub mod netns;
 pub mod tagged;
 

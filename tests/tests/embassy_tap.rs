@@ -7,8 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+use pyro5_interop_tests::device::check_device;
 use pyro5_interop_tests::netns::{Namespace, is_root};
-use serde_json::json;
 
 /// The example program, built by `cargo test --workspace --all-targets` beside this test.
 fn tap_device() -> PathBuf {
@@ -47,29 +47,6 @@ fn python_client_calls_an_embassy_net_device_on_a_tap() {
     let ready = ns.start_until_ready(device, Duration::from_secs(20)).expect("the device program starts");
     assert_eq!(ready, "ready PYRO:device@10.42.0.2:9999");
 
-    let report = ns.run_python(
-        "device_client.py",
-        &json!({
-            "uri": "PYRO:device@10.42.0.2:9999",
-            "name": "tap-device",
-            "serializers": ["json", "serpent", "marshal", "msgpack"],
-            "big": 6000,
-            "rounds": 100,
-            "reconnects": 20,
-        }),
-        Duration::from_secs(120),
-    );
-    for serializer in ["json", "serpent", "marshal", "msgpack"] {
-        let r = &report["serializers"][serializer];
-        assert_eq!(r["error"], "ValueError: setpoint out of range 5..30", "{serializer}");
-        assert_eq!(r["type_error"], "Device.add() missing 1 required positional argument: 'b'", "{serializer}");
-        assert_eq!(r["oneway"], json!(["blink"]), "{serializer}");
-    }
-    assert_eq!(report["concurrent"], json!([100, 100]));
-    assert_eq!(report["reconnects"], 20);
-    assert_eq!(
-        report["unknown_object"],
-        "CommunicationError: connection to ('10.42.0.2', 9999) rejected: unknown object"
-    );
+    let report = check_device(&ns, "10.42.0.2", "tap-device");
     println!("round trip {:.0} µs per call (debug build)", report["rtt_us"].as_f64().unwrap_or_default());
 }

@@ -1,0 +1,47 @@
+//! The checks every served copy of the demo device object
+//! (`embassy-adapter/examples/common/device.rs`) must pass, from the real Python client
+//! (`tests/python/device_client.py`) run in a network namespace: all four serializers,
+//! the `ValueError`, a `TypeError` for a bad call, oneway, the item stream, metadata,
+//! `Pyro.Daemon`, a payload larger than one TCP segment, two concurrent clients, reconnects
+//! and an unknown object.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::netns::Namespace;
+
+/// Run the Python client against `PYRO:device@<address>:9999` (a device called `name`) and
+/// check its report; the report, for timings.
+///
+/// # Panics
+/// When any check fails.
+pub fn check_device(ns: &Namespace, address: &str, name: &str) -> Value {
+    let uri = format!("PYRO:device@{address}:9999");
+    let report = ns.run_python(
+        "device_client.py",
+        &json!({
+            "uri": uri,
+            "name": name,
+            "serializers": ["json", "serpent", "marshal", "msgpack"],
+            "big": 6000,
+            "rounds": 100,
+            "reconnects": 20,
+        }),
+        Duration::from_secs(180),
+    );
+    for serializer in ["json", "serpent", "marshal", "msgpack"] {
+        let r = &report["serializers"][serializer];
+        assert_eq!(r["error"], "ValueError: setpoint out of range 5..30", "{serializer}");
+        assert_eq!(r["type_error"], "Device.add() missing 1 required positional argument: 'b'", "{serializer}");
+        assert_eq!(r["oneway"], json!(["blink"]), "{serializer}");
+        assert_eq!(r["attrs"], json!(["mode", "name"]), "{serializer}");
+    }
+    assert_eq!(report["concurrent"], json!([100, 100]));
+    assert_eq!(report["reconnects"], 20);
+    assert_eq!(
+        report["unknown_object"],
+        format!("CommunicationError: connection to ('{address}', 9999) rejected: unknown object")
+    );
+    report
+}

@@ -61,14 +61,23 @@ pub fn python() -> &'static Path {
 /// When the script fails or prints something that is not JSON.
 pub fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value {
     let path = workspace_root().join("tests/python").join(script);
-    let mut child = Command::new(python())
-        .arg(&path)
+    let mut command = Command::new(python());
+    command.arg(&path);
+    run_json(command, &path.display().to_string(), input)
+}
+
+/// Run `command` (a Python helper) with `input` as JSON on stdin; its JSON stdout.
+///
+/// # Panics
+/// When it cannot start, fails, or prints something that is not JSON; `what` names it.
+pub fn run_json(mut command: Command, what: &str, input: &serde_json::Value) -> serde_json::Value {
+    let mut child = command
         .env("PYTHONHASHSEED", "0")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()
-        .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
+        .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
     child
         .stdin
         .take()
@@ -76,8 +85,8 @@ pub fn run_python(script: &str, input: &serde_json::Value) -> serde_json::Value 
         .write_all(input.to_string().as_bytes())
         .expect("write to the Python helper");
     let out = child.wait_with_output().expect("wait for the Python helper");
-    assert!(out.status.success(), "{} failed ({})", path.display(), out.status);
-    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{} printed no JSON: {e}", path.display()))
+    assert!(out.status.success(), "{what} failed ({})", out.status);
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{what} printed no JSON: {e}"))
 }
 
 /// Lowercase hex of `bytes`.

@@ -2,7 +2,7 @@
 //! a namespace with TAP devices or veth pairs, programs run inside it, and everything
 //! removed on every exit path (drop kills the programs, then deletes the namespace).
 
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader};
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
@@ -151,18 +151,29 @@ impl Namespace {
         let path = crate::workspace_root().join("tests/python").join(script);
         let mut command = self.command("timeout");
         command.arg(format!("{}", timeout.as_secs().max(1))).arg(crate::python()).arg(&path);
-        let mut child = command
-            .env("PYTHONHASHSEED", "0")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {}: {e}", path.display()));
-        child.stdin.take().expect("stdin is piped").write_all(input.to_string().as_bytes()).expect("write");
-        let out = child.wait_with_output().expect("wait for the Python client");
-        assert!(out.status.success(), "{} failed in the namespace ({})", path.display(), out.status);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{} printed no JSON: {e}", path.display()))
+        crate::run_json(command, &format!("{} in namespace {}", path.display(), self.name), input)
     }
+}
+
+/// A namespace with TAP device `tap` at `cidr` for a test, or `None` after printing why the
+/// test skips (not root, no namespaces or TAP devices here).
+pub fn tap_namespace(prefix: &str, tap: &str, cidr: &str) -> Option<Namespace> {
+    if !is_root() {
+        println!("skipped: a network namespace and a TAP device need root (CI runs as root)");
+        return None;
+    }
+    let ns = match Namespace::create(prefix) {
+        Ok(ns) => ns,
+        Err(e) => {
+            println!("skipped: no network namespaces here: {e}");
+            return None;
+        }
+    };
+    if let Err(e) = ns.add_tap(tap, cidr) {
+        println!("skipped: no TAP devices here: {e}");
+        return None;
+    }
+    Some(ns)
 }
 
 impl Drop for Namespace {

@@ -8,7 +8,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use pyro5_interop_tests::device::check_device;
-use pyro5_interop_tests::netns::{Namespace, is_root};
+use pyro5_interop_tests::netns::tap_namespace;
 
 /// The example program, built by `cargo test --workspace --all-targets` beside this test.
 fn tap_device() -> PathBuf {
@@ -26,22 +26,8 @@ fn tap_device() -> PathBuf {
 
 #[test]
 fn python_client_calls_an_embassy_net_device_on_a_tap() {
-    if !is_root() {
-        println!("skipped: a network namespace and a TAP device need root (CI runs as root)");
-        return;
-    }
     let program = tap_device();
-    let mut ns = match Namespace::create("pyro5rs-tap") {
-        Ok(ns) => ns,
-        Err(e) => {
-            println!("skipped: no network namespaces here: {e}");
-            return;
-        }
-    };
-    if let Err(e) = ns.add_tap("tap0", "10.42.0.1/24") {
-        println!("skipped: no TAP devices here: {e}");
-        return;
-    }
+    let Some(mut ns) = tap_namespace("pyro5rs-tap", "tap0", "10.42.0.1/24") else { return };
     let mut device = ns.command(&program);
     device.args(["tap0", "10.42.0.2/24", "9999"]);
     let ready = ns.start_until_ready(device, Duration::from_secs(20)).expect("the device program starts");

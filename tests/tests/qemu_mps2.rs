@@ -10,7 +10,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use pyro5_interop_tests::device::check_device;
-use pyro5_interop_tests::netns::{Namespace, is_root};
+use pyro5_interop_tests::netns::tap_namespace;
 use pyro5_interop_tests::workspace_root;
 
 const TARGET: &str = "thumbv7em-none-eabihf";
@@ -35,26 +35,12 @@ fn have_qemu() -> bool {
 
 #[test]
 fn python_client_calls_the_firmware_on_an_emulated_cortex_m4() {
-    if !is_root() {
-        println!("skipped: a network namespace and a TAP device need root (CI runs as root)");
-        return;
-    }
     if !have_qemu() {
         println!("skipped: qemu-system-arm is not installed and could not be (apt-get install qemu-system-arm)");
         return;
     }
+    let Some(mut ns) = tap_namespace("pyro5rs-qemu", "tap0", "10.0.2.2/24") else { return };
     let image = firmware();
-    let mut ns = match Namespace::create("pyro5rs-qemu") {
-        Ok(ns) => ns,
-        Err(e) => {
-            println!("skipped: no network namespaces here: {e}");
-            return;
-        }
-    };
-    if let Err(e) = ns.add_tap("tap0", "10.0.2.2/24") {
-        println!("skipped: no TAP devices here: {e}");
-        return;
-    }
     let mut qemu = ns.command("qemu-system-arm");
     qemu.args(["-M", "mps2-an386", "-kernel"]).arg(&image).args([
         "-semihosting",

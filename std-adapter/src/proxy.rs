@@ -472,7 +472,7 @@ impl Proxy {
 
     /// The largest message sent or accepted (Pyro's `MAX_MESSAGE_SIZE`).
     pub fn set_max_message_size(&mut self, max: u32) {
-        self.limits = Limits { max_message_size: max };
+        self.limits.max_message_size = max;
     }
 
     /// Connect now (if not connected) and return the object's metadata (Pyro's

@@ -27,7 +27,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::{Deserialize, Serialize};
 
 use crate::limits::Limits;
-use crate::ser::call::{CallError, decode_payload};
+use crate::ser::call::{CallError, decode_payload_seed_with_limits, decode_payload_with_limits};
 use crate::ser::envelope::{BATCH_METHOD, CallEnvelope, RemoteException};
 use crate::ser::{FormatError, to_output};
 use crate::server::frame::Frame;
@@ -304,15 +304,17 @@ impl ClientConnection {
         let header = msg.header();
         // Pyro reads the answer in the serializer the answer names, and does not check seq.
         let payload = msg.payload().map_err(ClientError::Receive)?;
+        let limits = msg.limits();
         match header.kind {
             MessageKind::ConnectOk => {
-                let connected = Connected { format: header.serializer, payload, annotations: msg.annotations_view() };
-                decode_payload::<ConnectOkShape>(header.serializer, payload)?;
+                let annotations = msg.annotations_view();
+                let connected = Connected { format: header.serializer, payload, annotations, limits };
+                decode_payload_with_limits::<ConnectOkShape>(header.serializer, payload, limits)?;
                 self.ready = true;
                 Ok(connected)
             }
             MessageKind::ConnectFail => {
-                let reason = decode_payload::<Text<'_>>(header.serializer, payload)?;
+                let reason = decode_payload_with_limits::<Text<'_>>(header.serializer, payload, limits)?;
                 Err(ClientError::Rejected(reason.0))
             }
             other => Err(ClientError::UnexpectedMessage { kind: u8::from(other) }),
@@ -393,7 +395,12 @@ impl ClientConnection {
                     return Err(ClientError::SerializerMismatch { got: u8::from(header.serializer) });
                 }
                 let payload = msg.payload().map_err(ClientError::Receive)?;
-                let body = Payload { format: serializer, bytes: payload, annotations: msg.annotations_view() };
+                let body = Payload {
+                    format: serializer,
+                    bytes: payload,
+                    annotations: msg.annotations_view(),
+                    limits: msg.limits(),
+                };
                 let flags = header.flags;
                 if flags.contains(Flags::ITEM_STREAM_RESULT) {
                     let id = msg
@@ -423,6 +430,8 @@ pub struct Connected<'m> {
     format: SerializerId,
     payload: &'m [u8],
     annotations: AnnotationsView<'m>,
+    /// The limits of the decoder that received it.
+    limits: Limits,
 }
 
 impl<'m> Connected<'m> {
@@ -431,7 +440,7 @@ impl<'m> Connected<'m> {
     /// # Errors
     /// When it does not fit `T`.
     pub fn handshake<T: Deserialize<'m>>(&self) -> Result<T, ClientError> {
-        Ok(decode_payload::<HandshakeField<T>>(self.format, self.payload)?.0)
+        Ok(decode_payload_with_limits::<HandshakeField<T>>(self.format, self.payload, self.limits)?.0)
     }
 
     /// Call `f` with each name in the metadata's `methods`, `oneway` or `attrs` set.
@@ -440,7 +449,7 @@ impl<'m> Connected<'m> {
     /// When the payload does not read.
     pub fn for_each_name(&self, set: MetaSet, f: &mut dyn FnMut(&'m str)) -> Result<(), ClientError> {
         let seed = MetaWalk { set, f };
-        crate::ser::call::decode_payload_seed(self.format, self.payload, seed)?;
+        decode_payload_seed_with_limits(self.format, self.payload, seed, self.limits)?;
         Ok(())
     }
 
@@ -511,6 +520,9 @@ pub struct Payload<'m> {
     pub bytes: &'m [u8],
     /// The annotations that came with it (Pyro's `response_annotations`).
     pub annotations: AnnotationsView<'m>,
+    /// The limits it is read within (those of the decoder that received it:
+    /// [`Message::limits`]).
+    pub limits: Limits,
 }
 
 impl<'m> Payload<'m> {
@@ -519,7 +531,7 @@ impl<'m> Payload<'m> {
     /// # Errors
     /// When it does not fit `T`.
     pub fn decode<T: Deserialize<'m>>(&self) -> Result<T, ClientError> {
-        Ok(decode_payload(self.format, self.bytes)?)
+        Ok(decode_payload_with_limits(self.format, self.bytes, self.limits)?)
     }
 
     /// Read it as an exception: class and message, no allocator needed.

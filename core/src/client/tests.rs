@@ -243,3 +243,79 @@ fn connectfail_is_an_error_with_the_daemons_reason() {
     assert_eq!(err.to_string(), "connection rejected: unknown object");
     assert!(!client.is_ready());
 }
+
+/// A list nested `n` levels deep (`[[]]` for 2).
+fn nested(n: usize) -> Value {
+    (1..n).fold(Value::List(Vec::new()), |inner, _| Value::List(std::vec![inner]))
+}
+
+/// `Limits::max_nesting` holds for what a daemon reads (call arguments, handshake data) and
+/// for what a proxy reads (replies), in every format: one level more is refused with the
+/// error Python raises for a payload nested too deeply.
+#[test]
+fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
+    let limits = Limits { max_nesting: 6, ..Limits::DEFAULT };
+    let formats = [
+        (SerializerId::Serpent, "builtins.SyntaxError"),
+        (SerializerId::Json, "builtins.RecursionError"),
+        (SerializerId::Marshal, "builtins.ValueError"),
+        (SerializerId::Msgpack, "msgpack.exceptions.StackError"),
+    ];
+    for (format, class) in formats {
+        let echo = RefCell::new(Echo { last_oneway: None });
+        let mut objects = ObjectTable::<1>::new();
+        objects.register("echo", &echo).unwrap();
+        let streams = RefCell::new(Streams::<1>::new());
+        let config = ServerConfig { limits, ..ServerConfig::default() };
+        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+        let mut pair = Pair {
+            server,
+            connection: ServerConnection::new(ConnectionId(1), None),
+            client: ClientConnection::new(format),
+            tx: Vec::new(),
+            rx: Decoder::new(Vec::new(), limits),
+            daemon_tx: Vec::new(),
+        };
+        let len = pair.client.write_connect("echo", "hello", &Extras::default(), limits, &mut pair.tx).unwrap();
+        assert!(pair.deliver(len));
+        pair.client.read_connect(&pair.rx.message().unwrap()).unwrap();
+
+        // The call and its arguments take 2 levels: 4 more fit, 5 do not.
+        let raw = pair.call("echo", "echo", &(nested(4),), false).unwrap();
+        let mut d = Decoder::new(Vec::new(), limits);
+        d.feed(&raw).unwrap();
+        let Reply::Value(body) = pair.client.read_reply(&d.message().unwrap()).unwrap() else { panic!("{format:?}") };
+        assert_eq!(body.decode::<Value>().unwrap(), nested(4), "{format:?}");
+        // The proxy reads the reply within its own decoder's limits.
+        let mut strict = Decoder::new(Vec::new(), Limits { max_nesting: 3, ..limits });
+        strict.feed(&raw).unwrap();
+        pair.client.waiting = Waiting::Reply { seq: pair.client.seq, serializer: format };
+        let Reply::Value(body) = pair.client.read_reply(&strict.message().unwrap()).unwrap() else { panic!() };
+        let err = body.decode::<Value>().unwrap_err();
+        assert_eq!(err.pyro_class(), class, "{format:?}: {err}");
+        assert!(err.to_string().contains("Limits::max_nesting"), "{format:?}: {err}");
+
+        let raw = pair.call("echo", "echo", &(nested(5),), false).unwrap();
+        let mut d = Decoder::new(Vec::new(), limits);
+        d.feed(&raw).unwrap();
+        let Reply::Exception(body) = pair.client.read_reply(&d.message().unwrap()).unwrap() else {
+            panic!("{format:?}")
+        };
+        let exception = body.exception().unwrap();
+        assert_eq!(exception.class, class, "{format:?}: {:?}", exception.message);
+        assert!(exception.message.unwrap().contains("deeper than 6 levels"), "{format:?}: {:?}", exception.message);
+
+        // Handshake data: the CONNECT's dict and 5 levels fit, 6 do not.
+        for (depth, accepted) in [(5, true), (6, false)] {
+            let mut connection = ServerConnection::new(ConnectionId(2), None);
+            let mut client = ClientConnection::new(format);
+            let mut tx = Vec::new();
+            let len = client.write_connect("echo", &nested(depth), &Extras::default(), limits, &mut tx).unwrap();
+            let mut d = Decoder::new(Vec::new(), limits);
+            d.feed(&tx[..len]).unwrap();
+            let env = Env { now_ms: 0, random: [0; 32] };
+            let action = connection.handle(&d.message().unwrap(), &pair.server, &env, &mut Vec::new());
+            assert_eq!(matches!(action, Action::Send { .. }), accepted, "{format:?} {depth}: {action:?}");
+        }
+    }
+}

@@ -50,6 +50,7 @@ use core::fmt;
 use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::limits::Limits;
 use crate::ser::{json, marshal, msgpack, serpent};
 use crate::wire::SerializerId;
 
@@ -162,6 +163,8 @@ impl From<msgpack::Error> for CallError {
 pub struct CallView<'a> {
     format: SerializerId,
     payload: &'a [u8],
+    /// How deeply an argument may nest (`Limits::max_nesting`).
+    max_depth: usize,
     object: &'a str,
     method: &'a str,
     args: RawArgs<'a>,
@@ -182,7 +185,19 @@ struct RawKwargs<'a> {
 }
 
 impl<'a> CallView<'a> {
-    /// Read the call in `payload`, written in `format`.
+    /// Read the call in `payload`, written in `format`, within the default
+    /// [`Limits`] ([`parse_with_limits`](Self::parse_with_limits) with
+    /// [`Limits::DEFAULT`]).
+    ///
+    /// # Errors
+    /// As [`parse_with_limits`](Self::parse_with_limits).
+    pub fn parse(format: SerializerId, payload: &'a [u8]) -> Result<Self, CallError> {
+        Self::parse_with_limits(format, payload, Limits::DEFAULT)
+    }
+
+    /// Read the call in `payload`, written in `format`: containers may nest
+    /// [`Limits::max_nesting`] levels, counted from the call's own tuple (or json object),
+    /// here and when an argument is read.
     ///
     /// # Errors
     /// The format's error when the payload is malformed (or the object id or method name is
@@ -191,24 +206,25 @@ impl<'a> CallView<'a> {
     /// when it is not a call's shape; [`CallError::ArgsNotSequence`] /
     /// [`CallError::KwargsNotMapping`] when the arguments are not a tuple/list and a
     /// dict/`None`; [`CallError::UnknownSerializer`] for another serializer id.
-    pub fn parse(format: SerializerId, payload: &'a [u8]) -> Result<Self, CallError> {
+    pub fn parse_with_limits(format: SerializerId, payload: &'a [u8], limits: Limits) -> Result<Self, CallError> {
         if let SerializerId::Unknown(id) = format {
             return Err(CallError::UnknownSerializer(id));
         }
-        let (top, rest) = skip(format, payload)?;
+        let max_depth = limits.max_nesting;
+        let (top, rest) = skip(format, payload, max_depth)?;
         if !is_trivia(format, rest) {
             return Err(custom(format, "trailing data after the call"));
         }
-        let [object, method, params, kwargs] = match open(format, top)? {
+        let [object, method, params, kwargs] = match open(format, top, max_depth)? {
             Container::Seq(items) => four(items)?,
             Container::Map(items) if format == SerializerId::Json => json_fields(format, payload, items)?,
-            _ => return Err(shape_error(format, payload, top)),
+            _ => return Err(shape_error(format, payload, top, max_depth)),
         };
-        let object = decode::<&'a str>(format, payload, object)?;
-        let method = decode::<&'a str>(format, payload, method)?;
-        let args = raw_args(format, params)?;
-        let kwargs = raw_kwargs(format, kwargs)?;
-        Ok(Self { format, payload, object, method, args, kwargs })
+        let object = decode::<&'a str>(format, payload, object, max_depth)?;
+        let method = decode::<&'a str>(format, payload, method, max_depth)?;
+        let args = raw_args(format, params, max_depth)?;
+        let kwargs = raw_kwargs(format, kwargs, max_depth)?;
+        Ok(Self { format, payload, max_depth, object, method, args, kwargs })
     }
 
     /// The object id.
@@ -246,20 +262,22 @@ impl<'a> CallView<'a> {
     /// The format's error when the argument does not fit `T` (or a keyword name is not a
     /// string).
     pub fn arg<T: Deserialize<'a>>(&self, index: usize, name: &str) -> Result<Option<T>, CallError> {
-        arg_in(self.format, self.payload, self.args, self.kwargs, index, name)
+        arg_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, index, name)
     }
 
     /// The names of the keyword arguments, in the order they were sent (e.g. to refuse an
     /// unexpected keyword argument). A name that is not a string, or that has escapes and so
     /// cannot be borrowed, is an error item, after which the iterator ends.
     pub fn kwarg_names(&self) -> KwargNames<'a> {
-        KwargNames { format: self.format, payload: self.payload, items: self.kwargs.map(|k| k.items) }
+        let items = self.kwargs.map(|k| k.items);
+        KwargNames { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
     }
 
     /// The calls of a batch (method `<batch>`): the positional arguments are
     /// `(method, args, kwargs)` triples, one per call, in order.
     pub fn batch_items(&self) -> BatchItems<'a> {
-        BatchItems { format: self.format, payload: self.payload, items: Some(self.args.items) }
+        let items = Some(self.args.items);
+        BatchItems { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
     }
 }
 
@@ -269,30 +287,43 @@ impl<'a> CallView<'a> {
 pub struct ConnectView<'a> {
     format: SerializerId,
     payload: &'a [u8],
+    /// How deeply the handshake data may nest (`Limits::max_nesting`).
+    max_depth: usize,
     object: &'a str,
     handshake: &'a [u8],
 }
 
 impl<'a> ConnectView<'a> {
-    /// Read the CONNECT payload `payload`, written in `format`.
+    /// Read the CONNECT payload `payload`, written in `format`, within the default
+    /// [`Limits`].
+    ///
+    /// # Errors
+    /// As [`parse_with_limits`](Self::parse_with_limits).
+    pub fn parse(format: SerializerId, payload: &'a [u8]) -> Result<Self, CallError> {
+        Self::parse_with_limits(format, payload, Limits::DEFAULT)
+    }
+
+    /// Read the CONNECT payload `payload`, written in `format`: containers may nest
+    /// [`Limits::max_nesting`] levels, counted from the payload's dict.
     ///
     /// # Errors
     /// The format's error for a malformed payload; [`CallError::MissingKey`] (Python's
     /// `KeyError`) when `handshake` or `object` is missing or the payload is no dict.
-    pub fn parse(format: SerializerId, payload: &'a [u8]) -> Result<Self, CallError> {
+    pub fn parse_with_limits(format: SerializerId, payload: &'a [u8], limits: Limits) -> Result<Self, CallError> {
         if let SerializerId::Unknown(id) = format {
             return Err(CallError::UnknownSerializer(id));
         }
-        let (top, rest) = skip(format, payload)?;
+        let max_depth = limits.max_nesting;
+        let (top, rest) = skip(format, payload, max_depth)?;
         if !is_trivia(format, rest) {
             return Err(custom(format, "trailing data after the handshake"));
         }
-        let Container::Map(mut items) = open(format, top)? else {
+        let Container::Map(mut items) = open(format, top, max_depth)? else {
             return Err(custom(format, "the handshake is not a dict"));
         };
         let (mut object, mut handshake) = (None, None);
         while let Some((key, value)) = items.next_pair()? {
-            match decode::<KeyText<'a>>(format, payload, key)?.as_str() {
+            match decode::<KeyText<'a>>(format, payload, key, max_depth)?.as_str() {
                 "object" => object = Some(value),
                 "handshake" => handshake = Some(value),
                 _ => {}
@@ -300,7 +331,8 @@ impl<'a> ConnectView<'a> {
         }
         let handshake = handshake.ok_or(CallError::MissingKey { key: "handshake" })?;
         let object = object.ok_or(CallError::MissingKey { key: "object" })?;
-        Ok(Self { format, payload, object: decode(format, payload, object)?, handshake })
+        let object = decode(format, payload, object, max_depth)?;
+        Ok(Self { format, payload, max_depth, object, handshake })
     }
 
     /// The object id the client connects to.
@@ -313,7 +345,7 @@ impl<'a> ConnectView<'a> {
     /// # Errors
     /// The format's error when it does not fit `T`.
     pub fn handshake<T: Deserialize<'a>>(&self) -> Result<T, CallError> {
-        decode(self.format, self.payload, self.handshake)
+        decode(self.format, self.payload, self.handshake, self.max_depth)
     }
 
     /// The serializer of the payload.
@@ -323,13 +355,25 @@ impl<'a> ConnectView<'a> {
 }
 
 /// Read a whole payload (a reply, a handshake answer) written in `format` as a `T`,
-/// borrowing from it where `T` does.
+/// borrowing from it where `T` does, within the default [`Limits`].
 ///
 /// # Errors
 /// The format's error when the payload is malformed or does not fit `T`;
 /// [`CallError::UnknownSerializer`] for an id none of the four.
 pub fn decode_payload<'a, T: Deserialize<'a>>(format: SerializerId, payload: &'a [u8]) -> Result<T, CallError> {
-    decode(format, payload, payload)
+    decode_payload_with_limits(format, payload, Limits::DEFAULT)
+}
+
+/// As [`decode_payload`], with containers nested at most [`Limits::max_nesting`] levels.
+///
+/// # Errors
+/// As [`decode_payload`].
+pub fn decode_payload_with_limits<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    limits: Limits,
+) -> Result<T, CallError> {
+    decode(format, payload, payload, limits.max_nesting)
 }
 
 /// As [`decode_payload`], with a serde `DeserializeSeed` (a visitor carrying state).
@@ -341,27 +385,42 @@ pub fn decode_payload_seed<'a, S: serde::de::DeserializeSeed<'a>>(
     payload: &'a [u8],
     seed: S,
 ) -> Result<S::Value, CallError> {
+    decode_payload_seed_with_limits(format, payload, seed, Limits::DEFAULT)
+}
+
+/// As [`decode_payload_seed`], with containers nested at most [`Limits::max_nesting`]
+/// levels.
+///
+/// # Errors
+/// As [`decode_payload`].
+pub fn decode_payload_seed_with_limits<'a, S: serde::de::DeserializeSeed<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    seed: S,
+    limits: Limits,
+) -> Result<S::Value, CallError> {
+    let max_depth = limits.max_nesting;
     Ok(match format {
         SerializerId::Serpent => {
-            let mut de = serpent::Deserializer::new(payload);
+            let mut de = serpent::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
             value
         }
         SerializerId::Marshal => {
-            let mut de = marshal::Deserializer::new(payload);
+            let mut de = marshal::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
             value
         }
         SerializerId::Json => {
-            let mut de = json::Deserializer::new(payload);
+            let mut de = json::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
             value
         }
         SerializerId::Msgpack => {
-            let mut de = msgpack::Deserializer::new(payload);
+            let mut de = msgpack::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
             value
@@ -374,6 +433,7 @@ pub fn decode_payload_seed<'a, S: serde::de::DeserializeSeed<'a>>(
 fn arg_in<'a, T: Deserialize<'a>>(
     format: SerializerId,
     payload: &'a [u8],
+    max_depth: usize,
     args: RawArgs<'a>,
     kwargs: Option<RawKwargs<'a>>,
     index: usize,
@@ -384,7 +444,7 @@ fn arg_in<'a, T: Deserialize<'a>>(
         let mut seen = 0usize;
         while let Some(span) = items.next_span()? {
             if seen == index {
-                return decode(format, payload, span).map(Some);
+                return decode(format, payload, span, max_depth).map(Some);
             }
             seen = seen.saturating_add(1);
         }
@@ -393,16 +453,16 @@ fn arg_in<'a, T: Deserialize<'a>>(
     let Some(kwargs) = kwargs else { return Ok(None) };
     let mut items = kwargs.items;
     while let Some((key, value)) = items.next_pair()? {
-        if decode::<KeyText<'a>>(format, payload, key)?.as_str() == name {
-            return decode(format, payload, value).map(Some);
+        if decode::<KeyText<'a>>(format, payload, key, max_depth)?.as_str() == name {
+            return decode(format, payload, value, max_depth).map(Some);
         }
     }
     Ok(None)
 }
 
 /// Read a span as positional arguments (a tuple or list).
-fn raw_args<'a>(format: SerializerId, span: &'a [u8]) -> Result<RawArgs<'a>, CallError> {
-    match open(format, span)? {
+fn raw_args<'a>(format: SerializerId, span: &'a [u8], max_depth: usize) -> Result<RawArgs<'a>, CallError> {
+    match open(format, span, max_depth)? {
         Container::Seq(items) => {
             let mut walk = items;
             let mut count = 0usize;
@@ -416,8 +476,8 @@ fn raw_args<'a>(format: SerializerId, span: &'a [u8]) -> Result<RawArgs<'a>, Cal
 }
 
 /// Read a span as keyword arguments (a dict, or `None`).
-fn raw_kwargs<'a>(format: SerializerId, span: &'a [u8]) -> Result<Option<RawKwargs<'a>>, CallError> {
-    match open(format, span)? {
+fn raw_kwargs<'a>(format: SerializerId, span: &'a [u8], max_depth: usize) -> Result<Option<RawKwargs<'a>>, CallError> {
+    match open(format, span, max_depth)? {
         Container::Map(items) => {
             let mut walk = items;
             while walk.next_pair()?.is_some() {}
@@ -433,6 +493,7 @@ fn raw_kwargs<'a>(format: SerializerId, span: &'a [u8]) -> Result<Option<RawKwar
 pub struct BatchItems<'a> {
     format: SerializerId,
     payload: &'a [u8],
+    max_depth: usize,
     items: Option<Items<'a>>,
 }
 
@@ -455,7 +516,7 @@ impl<'a> Iterator for BatchItems<'a> {
 
 impl<'a> BatchItems<'a> {
     fn item(&self, span: &'a [u8]) -> Result<BatchItem<'a>, CallError> {
-        let Container::Seq(mut parts) = open(self.format, span)? else {
+        let Container::Seq(mut parts) = open(self.format, span, self.max_depth)? else {
             return Err(custom(self.format, "a batch call is not a (method, args, kwargs) triple"));
         };
         let (Some(method), Some(args), Some(kwargs), None) =
@@ -466,9 +527,10 @@ impl<'a> BatchItems<'a> {
         Ok(BatchItem {
             format: self.format,
             payload: self.payload,
-            method: decode(self.format, self.payload, method)?,
-            args: raw_args(self.format, args)?,
-            kwargs: raw_kwargs(self.format, kwargs)?,
+            max_depth: self.max_depth,
+            method: decode(self.format, self.payload, method, self.max_depth)?,
+            args: raw_args(self.format, args, self.max_depth)?,
+            kwargs: raw_kwargs(self.format, kwargs, self.max_depth)?,
         })
     }
 }
@@ -478,6 +540,7 @@ impl<'a> BatchItems<'a> {
 pub struct BatchItem<'a> {
     format: SerializerId,
     payload: &'a [u8],
+    max_depth: usize,
     method: &'a str,
     args: RawArgs<'a>,
     kwargs: Option<RawKwargs<'a>>,
@@ -499,12 +562,13 @@ impl<'a> BatchItem<'a> {
     /// # Errors
     /// As [`CallView::arg`].
     pub fn arg<T: Deserialize<'a>>(&self, index: usize, name: &str) -> Result<Option<T>, CallError> {
-        arg_in(self.format, self.payload, self.args, self.kwargs, index, name)
+        arg_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, index, name)
     }
 
     /// As [`CallView::kwarg_names`].
     pub fn kwarg_names(&self) -> KwargNames<'a> {
-        KwargNames { format: self.format, payload: self.payload, items: self.kwargs.map(|k| k.items) }
+        let items = self.kwargs.map(|k| k.items);
+        KwargNames { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
     }
 }
 
@@ -513,6 +577,7 @@ impl<'a> BatchItem<'a> {
 pub struct KwargNames<'a> {
     format: SerializerId,
     payload: &'a [u8],
+    max_depth: usize,
     items: Option<Items<'a>>,
 }
 
@@ -522,7 +587,7 @@ impl<'a> Iterator for KwargNames<'a> {
     fn next(&mut self) -> Option<Self::Item> {
         let items = self.items.as_mut()?;
         let result = match items.next_pair() {
-            Ok(pair) => pair.map(|(key, _)| decode::<&'a str>(self.format, self.payload, key)),
+            Ok(pair) => pair.map(|(key, _)| decode::<&'a str>(self.format, self.payload, key, self.max_depth)),
             Err(e) => Some(Err(e)),
         };
         if !matches!(result, Some(Ok(_))) {
@@ -644,8 +709,8 @@ impl<'de> Deserialize<'de> for Shape {
 }
 
 /// The error Python gives for unpacking `value` (not a tuple or list) into 4 names.
-fn shape_error(format: SerializerId, payload: &[u8], value: &[u8]) -> CallError {
-    match decode::<Shape>(format, payload, value) {
+fn shape_error(format: SerializerId, payload: &[u8], value: &[u8], max_depth: usize) -> CallError {
+    match decode::<Shape>(format, payload, value, max_depth) {
         Err(e) => e,
         Ok(Shape::Scalar(type_name)) => CallError::NotIterable { type_name },
         Ok(Shape::Len(n)) => count_error(n),
@@ -684,7 +749,7 @@ fn four<'a>(mut items: Items<'a>) -> Result<[&'a [u8]; 4], CallError> {
 fn json_fields<'a>(format: SerializerId, payload: &'a [u8], mut items: Items<'a>) -> Result<[&'a [u8]; 4], CallError> {
     let mut fields: [Option<&'a [u8]>; 4] = [None; 4];
     while let Some((key, value)) = items.next_pair()? {
-        let slot = match decode::<KeyText<'a>>(format, payload, key)?.as_str() {
+        let slot = match decode::<KeyText<'a>>(format, payload, key, items.max_depth)?.as_str() {
             "object" => fields.get_mut(0),
             "method" => fields.get_mut(1),
             "params" => fields.get_mut(2),
@@ -703,24 +768,30 @@ fn json_fields<'a>(format: SerializerId, payload: &'a [u8], mut items: Items<'a>
     Ok([object, method, params, kwargs])
 }
 
-/// Deserialize `span` (one value inside `payload`) with the format's deserializer.
-fn decode<'a, T: Deserialize<'a>>(format: SerializerId, payload: &'a [u8], span: &'a [u8]) -> Result<T, CallError> {
+/// Deserialize `span` (one value inside `payload`) with the format's deserializer, within
+/// `max_depth` levels of nesting.
+fn decode<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    span: &'a [u8],
+    max_depth: usize,
+) -> Result<T, CallError> {
     Ok(match format {
-        SerializerId::Serpent => serpent::from_slice(span)?,
-        SerializerId::Marshal => marshal::from_span(payload, span)?,
-        SerializerId::Json => json::from_slice(span)?,
-        SerializerId::Msgpack => msgpack::from_slice_strict_keys(span)?,
+        SerializerId::Serpent => serpent::from_slice_within(span, max_depth)?,
+        SerializerId::Marshal => marshal::from_span_within(payload, span, max_depth)?,
+        SerializerId::Json => json::from_slice_within(span, max_depth)?,
+        SerializerId::Msgpack => msgpack::from_slice_strict_keys_within(span, max_depth)?,
         SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
     })
 }
 
-/// The format's `skip_value`.
-fn skip(format: SerializerId, input: &[u8]) -> Result<(&[u8], &[u8]), CallError> {
+/// The format's `skip_value`, within `max_depth` levels of nesting.
+fn skip(format: SerializerId, input: &[u8], max_depth: usize) -> Result<(&[u8], &[u8]), CallError> {
     Ok(match format {
-        SerializerId::Serpent => serpent::skip_value(input)?,
-        SerializerId::Marshal => marshal::skip_value(input)?,
-        SerializerId::Json => json::skip_value(input)?,
-        SerializerId::Msgpack => msgpack::skip_value(input)?,
+        SerializerId::Serpent => serpent::skip_value_within(input, max_depth)?,
+        SerializerId::Marshal => marshal::skip_value_within(input, max_depth)?,
+        SerializerId::Json => json::skip_value_within(input, max_depth)?,
+        SerializerId::Msgpack => msgpack::skip_value_within(input, max_depth)?,
         SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
     })
 }
@@ -779,24 +850,22 @@ enum Container<'a> {
 }
 
 /// Look into the value `span`: a tuple or list, a dict, `None`, or something else.
-fn open(format: SerializerId, span: &[u8]) -> Result<Container<'_>, CallError> {
-    let text = |body, close| Items::new(format, body, usize::MAX, close);
-    let counted = |body, count| Items::new(format, body, count, 0);
+fn open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container<'_>, CallError> {
+    let text = |body, close| Items::new(format, body, usize::MAX, close, max_depth);
+    let counted = |body, count| Items::new(format, body, count, 0, max_depth);
+    let mut span = span;
+    // `(x)` is x in parentheses, not a tuple (a tuple of one item has a comma): look into x,
+    // as many times as parentheses nest (in a loop: no stack per level).
+    while let (SerializerId::Serpent, [b'(', body @ ..]) = (format, span) {
+        let mut items = text(body, b')');
+        match (items.next_span()?, items.next_span()?) {
+            (Some(inner), None) if !items.trailing_comma => span = inner,
+            _ => break,
+        }
+    }
     Ok(match format {
         SerializerId::Serpent => match span {
-            [b'(', body @ ..] => {
-                // `(x)` is x in parentheses, not a tuple: a tuple of one item has a comma. The
-                // recursion is bounded: `skip_value` counts parentheses against the depth limit.
-                let mut items = text(body, b')');
-                let first = items.next_span()?;
-                match (first, items.next_span()?) {
-                    (Some(_), None) if !items.trailing_comma => match first {
-                        Some(inner) => return open(format, inner),
-                        None => Container::Other,
-                    },
-                    _ => Container::Seq(text(body, b')')),
-                }
-            }
+            [b'(', body @ ..] => Container::Seq(text(body, b')')),
             [b'[', body @ ..] => Container::Seq(text(body, b']')),
             [b'{', body @ ..] => {
                 // A set `{a, b}` is not a dict.
@@ -859,6 +928,8 @@ type Pair<'a> = (&'a [u8], &'a [u8]);
 #[derive(Clone, Copy, Debug)]
 struct Items<'a> {
     format: SerializerId,
+    /// How deeply an item may nest.
+    max_depth: usize,
     rest: &'a [u8],
     left: usize,
     close: u8,
@@ -867,8 +938,8 @@ struct Items<'a> {
 }
 
 impl<'a> Items<'a> {
-    fn new(format: SerializerId, rest: &'a [u8], left: usize, close: u8) -> Self {
-        Self { format, rest, left, close, first: true, trailing_comma: false }
+    fn new(format: SerializerId, rest: &'a [u8], left: usize, close: u8, max_depth: usize) -> Self {
+        Self { format, max_depth, rest, left, close, first: true, trailing_comma: false }
     }
 
     /// The next item's span, or `None` after the last.
@@ -877,7 +948,7 @@ impl<'a> Items<'a> {
             self.left = 0;
             return Ok(None);
         }
-        let (span, rest) = skip(self.format, self.rest)?;
+        let (span, rest) = skip(self.format, self.rest, self.max_depth)?;
         self.rest = rest;
         self.left = self.left.saturating_sub(1);
         Ok(Some(span))
@@ -889,14 +960,14 @@ impl<'a> Items<'a> {
             self.left = 0;
             return Ok(None);
         }
-        let (key, mut rest) = skip(self.format, self.rest)?;
+        let (key, mut rest) = skip(self.format, self.rest, self.max_depth)?;
         if is_text(self.format) {
             match skip_trivia(self.format, rest) {
                 [b':', after @ ..] => rest = skip_trivia(self.format, after),
                 _ => return Err(custom(self.format, "expected ':' after a dict key")),
             }
         }
-        let (value, rest) = skip(self.format, rest)?;
+        let (value, rest) = skip(self.format, rest, self.max_depth)?;
         self.rest = rest;
         self.left = self.left.saturating_sub(1);
         Ok(Some((key, value)))

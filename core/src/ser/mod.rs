@@ -7,8 +7,10 @@
 //! Numbers and text follow Python exactly: floats as Python's `repr` ([`float`]).
 //!
 //! Every deserializer takes input from the network: nesting is limited (by default to
-//! [`DEFAULT_MAX_DEPTH`] levels), nothing recurses without that bound, nothing panics, and
-//! errors carry the byte offset where the input went wrong.
+//! [`DEFAULT_MAX_DEPTH`] levels; connections read payloads within their
+//! [`Limits::max_nesting`](crate::limits::Limits::max_nesting)), nothing recurses without
+//! that bound and each level costs little stack, nothing panics, and errors carry the byte
+//! offset where the input went wrong.
 
 /// The writing functions every format offers on top of its own `to_output`: into a caller
 /// buffer, an `embedded_io::Write`, or (feature `alloc`) a new `Vec`.
@@ -115,8 +117,10 @@ pub mod value;
 pub use message::Message;
 pub use output::{IoOutput, Output, OutputError, SliceOutput};
 
-/// How deeply containers may nest in a payload before a deserializer refuses it.
-pub const DEFAULT_MAX_DEPTH: usize = 128;
+/// How deeply containers may nest in a payload before a deserializer refuses it, unless
+/// told otherwise (each format's `Deserializer::with_max_depth`; a connection passes its
+/// [`Limits::max_nesting`](crate::limits::Limits::max_nesting)).
+pub const DEFAULT_MAX_DEPTH: usize = crate::limits::DEFAULT_MAX_NESTING;
 
 mod any_format;
 pub use any_format::{FormatError, item_to_output, to_output};

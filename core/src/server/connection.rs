@@ -207,7 +207,7 @@ impl ServerConnection {
             Ok(p) => p,
             Err(e) => return connect_fail(server, SerializerId::Marshal, 0, None, &e.pyro_message(), tx),
         };
-        let request = match ConnectView::parse(header.serializer, payload) {
+        let request = match ConnectView::parse_with_limits(header.serializer, payload, server.config.limits) {
             Ok(r) => r,
             Err(e) => return connect_fail(server, header.serializer, header.seq, Some(corr), &e, tx),
         };
@@ -299,7 +299,7 @@ impl ServerConnection {
             );
             request.raise(&e, "", "");
         } else {
-            match CallView::parse(format, payload) {
+            match CallView::parse_with_limits(format, payload, server.config.limits) {
                 Err(e) => request.raise(&Raised { class: e.pyro_class(), message: format_args!("{e}") }, "", ""),
                 Ok(call) => {
                     let context = CallContext { object_id: call.object(), ..context };

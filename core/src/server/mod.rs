@@ -101,7 +101,10 @@ use crate::wire::Annotation;
 /// A daemon's settings (Pyro's config items that concern the daemon).
 #[derive(Clone, Copy, Debug)]
 pub struct ServerConfig<'a> {
-    /// Size limits, both directions (`MAX_MESSAGE_SIZE`).
+    /// Size limits, both directions (`MAX_MESSAGE_SIZE`), and how deeply what a client
+    /// sends may nest ([`Limits::max_nesting`]: call arguments, keyword arguments, handshake
+    /// data). A firmware lowers the nesting to bound its stack:
+    /// `ServerConfig { limits: Limits { max_nesting: 24, ..Limits::DEFAULT }, ..ServerConfig::default() }`.
     pub limits: Limits,
     /// Compress replies over 100 bytes (`COMPRESSION`; needs feature `alloc`).
     pub compress: bool,

@@ -207,7 +207,7 @@ impl<S: RxStorage> Decoder<S> {
             header.flags = header.flags.without(Flags::COMPRESSED);
             header.data_len = u32::try_from(inflated.len()).unwrap_or(u32::MAX);
         }
-        Some(Message { header, frame, annotations, raw_payload, inflated })
+        Some(Message { header, frame, annotations, raw_payload, inflated, limits: self.limits })
     }
 
     /// Drop the complete message (if any) and start on the next one.
@@ -288,6 +288,8 @@ pub struct Message<'a> {
     annotations: AnnotationsView<'a>,
     raw_payload: &'a [u8],
     inflated: Option<&'a [u8]>,
+    /// The limits of the decoder that received it.
+    limits: Limits,
 }
 
 impl<'a> Message<'a> {
@@ -335,6 +337,12 @@ impl<'a> Message<'a> {
     /// The whole message as received: header, annotations and payload.
     pub fn as_bytes(&self) -> &'a [u8] {
         self.frame
+    }
+
+    /// The limits of the [`Decoder`] that received it, which reading its payload keeps to
+    /// ([`Limits::max_nesting`]; a proxy reads replies within them).
+    pub fn limits(&self) -> Limits {
+        self.limits
     }
 }
 

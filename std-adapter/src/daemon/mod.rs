@@ -154,7 +154,7 @@ pub(crate) struct Inner {
 
 impl Inner {
     pub(crate) fn limits(&self) -> Limits {
-        Limits { max_message_size: self.config.max_message_size }
+        Limits::with_max_message_size(self.config.max_message_size)
     }
 
     pub(crate) fn now_ms(&self) -> u64 {

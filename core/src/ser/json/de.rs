@@ -83,58 +83,72 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
 
     /// Skip one value, checking it as Python's `json.loads` would (a lone surrogate escape
     /// is accepted here, as Python does).
+    ///
+    /// Iterative: the containers open around the current position are a stack of bits (set
+    /// for an object), 64 levels to a call; only a 65th level recurses (for the whole value
+    /// it opens), so a level of nesting costs a few bytes of stack.
     pub(crate) fn skip_any(&mut self) -> Result<(), Error> {
-        self.skip_ws();
-        let start = self.pos;
-        match self.peek() {
-            Some(b'[') => {
-                self.enter()?;
-                if self.peek_ws() == Some(b']') {
-                    self.bump();
-                } else {
-                    loop {
-                        self.skip_any()?;
-                        match self.peek_ws() {
-                            Some(b',') => self.bump(),
-                            Some(b']') => {
-                                self.bump();
-                                break;
-                            }
-                            _ => return Err(self.expected("',' delimiter")),
+        // Bit i: whether container i (0 outermost) of this call is an object.
+        let mut objects = 0u64;
+        let mut open = 0u32;
+        loop {
+            // A value starts here.
+            self.skip_ws();
+            let start = self.pos;
+            match self.peek() {
+                Some(b'[' | b'{') if open == u64::BITS => self.skip_any()?,
+                Some(c @ (b'[' | b'{')) => {
+                    self.enter()?;
+                    let object = c == b'{';
+                    if self.peek_ws() == Some(if object { b'}' } else { b']' }) {
+                        self.bump();
+                        self.leave();
+                    } else {
+                        objects = (objects & !(1 << open)) | (u64::from(object) << open);
+                        open += 1;
+                        if object {
+                            self.key()?;
                         }
+                        continue;
                     }
                 }
-                self.leave();
-                Ok(())
-            }
-            Some(b'{') => {
-                self.enter()?;
-                if self.peek_ws() == Some(b'}') {
-                    self.bump();
-                } else {
-                    loop {
-                        if self.peek_ws() != Some(b'"') {
-                            return Err(self.expected(PROPERTY_NAME));
-                        }
-                        self.scan_str()?;
-                        self.colon()?;
-                        self.skip_any()?;
-                        match self.peek_ws() {
-                            Some(b',') => self.bump(),
-                            Some(b'}') => {
-                                self.bump();
-                                break;
-                            }
-                            _ => return Err(self.expected("',' delimiter")),
-                        }
-                    }
+                Some(b'"') => {
+                    self.scan_str()?;
                 }
-                self.leave();
-                Ok(())
+                _ => {
+                    self.scalar().map_err(|e: Error| e.at(start))?;
+                }
             }
-            Some(b'"') => self.scan_str().map(|_| ()),
-            _ => self.scalar().map(|_| ()).map_err(|e: Error| e.at(start)),
+            // After a value: close what ends here, up to a `,` before the next value.
+            loop {
+                let Some(top) = open.checked_sub(1) else { return Ok(()) };
+                let object = objects & (1 << top) != 0;
+                match self.peek_ws() {
+                    Some(b',') => {
+                        self.bump();
+                        if object {
+                            self.key()?;
+                        }
+                        break;
+                    }
+                    Some(b']') if !object => {}
+                    Some(b'}') if object => {}
+                    _ => return Err(self.expected("',' delimiter")),
+                }
+                self.bump();
+                self.leave();
+                open = top;
+            }
         }
+    }
+
+    /// An object's key and the colon after it.
+    fn key(&mut self) -> Result<(), Error> {
+        if self.peek_ws() != Some(b'"') {
+            return Err(self.expected(PROPERTY_NAME));
+        }
+        self.scan_str()?;
+        self.colon()
     }
 
     fn peek(&self) -> Option<u8> {
@@ -1152,6 +1166,87 @@ mod tests {
         let deep = "[".repeat(200);
         let e = Deserializer::new(deep.as_bytes()).skip_any().unwrap_err();
         assert_eq!(e, Error::DepthLimit { max: DEFAULT_MAX_DEPTH, offset: DEFAULT_MAX_DEPTH });
+    }
+
+    /// Skipping one value the plain recursive way: the reference `skip_any` is tested
+    /// against.
+    fn skip_recursively<S: AsMut<[u8]>>(de: &mut Deserializer<'_, S>) -> Result<(), Error> {
+        de.skip_ws();
+        let start = de.pos;
+        match de.peek() {
+            Some(open @ (b'[' | b'{')) => {
+                let close = if open == b'[' { b']' } else { b'}' };
+                de.enter()?;
+                if de.peek_ws() == Some(close) {
+                    de.bump();
+                } else {
+                    loop {
+                        if open == b'{' {
+                            de.key()?;
+                        }
+                        skip_recursively(de)?;
+                        match de.peek_ws() {
+                            Some(b',') => de.bump(),
+                            Some(c) if c == close => {
+                                de.bump();
+                                break;
+                            }
+                            _ => return Err(de.expected("',' delimiter")),
+                        }
+                    }
+                }
+                de.leave();
+                Ok(())
+            }
+            Some(b'"') => de.scan_str().map(|_| ()),
+            _ => de.scalar().map(|_| ()).map_err(|e: Error| e.at(start)),
+        }
+    }
+
+    /// The same error (or end) as the recursive way, for json documents with a few tokens
+    /// replaced, removed or added, nested across the 64 levels one call of `skip_any` keeps.
+    #[test]
+    fn skipping_agrees_with_the_recursive_way() {
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        const LEAVES: &[&str] = &["1", "-2.5e3", "null", "true", "NaN", "\"s\"", "\"\\ud800\"", "[]", "{}"];
+        const PIECES: &[&str] = &["[", "]", "{", "}", ",", ":", " ", "\"k\"", "1", "\"\\q\"", "tru"];
+        let leaf = select(LEAVES).prop_map(String::from);
+        let doc = leaf.prop_recursive(8, 64, 4, |inner| {
+            (proptest::collection::vec(inner, 0..4), any::<bool>()).prop_map(|(items, object)| {
+                let items: Vec<String> =
+                    if object { items.iter().map(|v| std::format!("\"k\":{v}")).collect() } else { items };
+                let (open, close) = if object { ("{", "}") } else { ("[", "]") };
+                std::format!("{open}{}{close}", items.join(","))
+            })
+        });
+        // Nested past 64 levels, with documents inside and a few brackets missing.
+        let deep = (60usize..70, 0usize..3, any::<bool>(), doc.clone()).prop_map(|(n, cut, object, inner)| {
+            let (open, close) = if object { ("{\"k\":", "}") } else { ("[", "]") };
+            std::format!("{}{inner}{}", open.repeat(n), std::format!(",{inner}{close}").repeat(n.saturating_sub(cut)))
+        });
+        let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>(), select(PIECES)), 0..3);
+        let text = (prop_oneof![doc, deep], edits).prop_map(|(mut text, edits)| {
+            for (at, insert, piece) in edits {
+                let i = at.index(text.len() + 1);
+                if insert || i == text.len() {
+                    text.insert_str(i, piece);
+                } else {
+                    text.replace_range(i..i + 1, piece);
+                }
+            }
+            text
+        });
+        let config = ProptestConfig { cases: 5000, ..ProptestConfig::default() };
+        proptest!(config, |(text in text, max_depth in 60usize..70)| {
+            let mut ours = Deserializer::new(text.as_bytes()).with_max_depth(max_depth);
+            let mut reference = Deserializer::new(text.as_bytes()).with_max_depth(max_depth);
+            let got = ours.skip_any();
+            prop_assert_eq!(&got, &skip_recursively(&mut reference), "{:?}", text);
+            if got.is_ok() {
+                prop_assert_eq!((ours.pos, ours.depth), (reference.pos, reference.depth));
+            }
+        });
     }
 
     #[test]

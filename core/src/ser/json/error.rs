@@ -221,8 +221,8 @@ impl fmt::Display for Error {
             Self::InvalidUtf8 { offset } => write!(f, "invalid utf-8 at byte {offset}"),
             Self::DepthLimit { max, offset } => write!(
                 f,
-                "containers nest deeper than {max} levels at byte {offset}; raise the limit with \
-                 Deserializer::with_max_depth"
+                "containers nest deeper than {max} levels at byte {offset}; raise Limits::max_nesting \
+                 (Deserializer::with_max_depth)"
             ),
             Self::IntegerTooLarge { offset } => {
                 write!(f, "integer at byte {offset} does not fit in 128 bits; deserialize it as python::BigInt")
@@ -279,7 +279,7 @@ mod tests {
         let e = Error::DepthLimit { max: 128, offset: 7 };
         let text = e.to_string();
         assert!(text.starts_with("containers nest deeper than 128 levels at byte 7"));
-        assert!(text.contains("with_max_depth"));
+        assert!(text.contains("Limits::max_nesting (Deserializer::with_max_depth)"));
         assert_eq!(e.offset(), Some(7));
         assert_eq!(e.pyro_class(), "builtins.RecursionError");
     }

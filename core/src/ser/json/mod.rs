@@ -109,6 +109,15 @@ pub fn from_slice<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Result<T, Error
     Ok(value)
 }
 
+/// As [`from_slice`], with containers nested at most `max_depth` levels.
+pub(crate) fn from_slice_within<'de, T: Deserialize<'de>>(input: &'de [u8], max_depth: usize) -> Result<T, Error> {
+    check_utf8(input)?;
+    let mut de = Deserializer::new(input).with_max_depth(max_depth);
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// Read a `T` from `input` as [`from_slice`] does, unescaping strings with escapes into
 /// `scratch` (the length of the longest such string in the input suffices). With feature
 /// `alloc`, a string that does not fit is unescaped into a `String` instead.
@@ -132,8 +141,13 @@ pub fn from_slice_with_scratch<'de, T: Deserialize<'de>>(input: &'de [u8], scrat
 /// As [`from_slice`] for syntax, UTF-8 inside strings and depth (a lone surrogate escape is
 /// accepted here, as Python accepts it).
 pub fn skip_value(input: &[u8]) -> Result<(&[u8], &[u8]), Error> {
+    skip_value_within(input, crate::ser::DEFAULT_MAX_DEPTH)
+}
+
+/// As [`skip_value`], with containers nested at most `max_depth` levels.
+pub(crate) fn skip_value_within(input: &[u8], max_depth: usize) -> Result<(&[u8], &[u8]), Error> {
     let start = input.iter().take_while(|b| matches!(b, b' ' | b'\t' | b'\n' | b'\r')).count();
-    let mut de = Deserializer::new(input);
+    let mut de = Deserializer::new(input).with_max_depth(max_depth);
     de.skip_any()?;
     let (head, rest) = input.split_at_checked(de.offset()).unwrap_or((input, &[]));
     Ok((head.get(start..).unwrap_or_default(), rest))

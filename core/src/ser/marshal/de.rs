@@ -94,6 +94,26 @@ enum Walk {
     Seek { offset: usize },
 }
 
+/// How many levels of nesting one call of `skip` keeps track of.
+const SKIP_LEVELS: usize = 16;
+
+/// A container [`Deserializer::skip`] is in.
+#[derive(Clone, Copy, Debug)]
+struct Level {
+    /// Items still to read (a tuple, list, set or frozenset).
+    left: usize,
+    /// The reference the container registered, finished when it ends.
+    slot: Option<usize>,
+    /// A dict: items until the TYPE_NULL code, keys and values in turn.
+    dict: bool,
+    /// Its items must be hashable (set elements).
+    set: bool,
+    /// A dict's key was read: its value comes next.
+    value_next: bool,
+    /// Whether the container itself was read as a dict key or set element.
+    key: bool,
+}
+
 /// A type byte and what follows it, checked.
 enum Head<'de> {
     None,
@@ -189,40 +209,89 @@ impl<'de> Deserializer<'de> {
 
     /// Skip one value, checking it as [`skip_value`](super::skip_value) does but following
     /// references (it registers what the value flags, so later references resolve).
+    ///
+    /// Iterative: the containers open around the current position are kept in an array,
+    /// [`SKIP_LEVELS`] levels to a call; a value deeper than that is skipped by a nested
+    /// call, so a level of nesting costs a few bytes of stack.
     fn skip(&mut self) -> Result<(), Error> {
+        // Wherever it stops, the flag is as it was (each level puts back what it changed).
+        let key = self.key;
+        let skipped = self.skip_levels();
+        self.key = key;
+        skipped
+    }
+
+    /// The loop of [`skip`](Self::skip).
+    fn skip_levels(&mut self) -> Result<(), Error> {
+        let none = Level { left: 0, slot: None, dict: false, set: false, value_next: false, key: false };
+        let mut levels = [none; SKIP_LEVELS];
+        let mut open = 0usize;
+        loop {
+            // A value starts at `pos`, to be read with `self.key` as it is.
+            match levels.get_mut(open) {
+                None => self.skip()?,
+                Some(slot) => {
+                    if let Some(level) = self.skip_head()? {
+                        *slot = level;
+                        open += 1;
+                    }
+                }
+            }
+            if self.stop {
+                return Ok(());
+            }
+            // Then the next item of the innermost open container, or its end (a value ending
+            // in the container around it).
+            loop {
+                let Some(top) = open.checked_sub(1) else { return Ok(()) };
+                let Some(level) = levels.get_mut(top) else { return Ok(()) };
+                if level.dict {
+                    if level.value_next {
+                        level.value_next = false;
+                        self.key = level.key;
+                        break;
+                    }
+                    if !self.dict_end()? {
+                        level.value_next = true;
+                        self.key = true;
+                        break;
+                    }
+                } else if level.left > 0 {
+                    level.left -= 1;
+                    self.key = level.key || level.set;
+                    break;
+                }
+                self.depth -= 1;
+                self.key = level.key;
+                open = top;
+                self.finish(level.slot);
+                if self.stop {
+                    return Ok(());
+                }
+            }
+        }
+    }
+
+    /// The start of a value for [`skip`](Self::skip): the container it opens (entered), or
+    /// `None` when it was read whole (or a walk stopped at it).
+    fn skip_head(&mut self) -> Result<Option<Level>, Error> {
         match self.walk {
             Walk::Seek { offset } if self.pos == offset => {
                 self.stop = true;
-                return Ok(());
+                return Ok(None);
             }
             Walk::Locate { limit, .. } if self.pos >= limit => {
                 self.stop = true;
-                return Ok(());
+                return Ok(None);
             }
             _ => {}
         }
         let (head, slot, start) = self.head()?;
+        let level = |left, dict, set| Level { left, slot, dict, set, value_next: false, key: self.key };
         match head {
-            Head::Tuple(n) | Head::List(n) => self.skip_items(n, false)?,
-            Head::Set(n) | Head::FrozenSet(n) => self.skip_items(n, true)?,
-            Head::Dict => loop {
-                if self.dict_end()? {
-                    self.depth -= 1;
-                    break;
-                }
-                let saved = self.key;
-                self.key = true;
-                let r = self.skip();
-                self.key = saved;
-                r?;
-                if self.stop {
-                    return Ok(());
-                }
-                self.skip()?;
-                if self.stop {
-                    return Ok(());
-                }
-            },
+            Head::Tuple(n) | Head::List(n) => return Ok(Some(level(n, false, false))),
+            Head::Set(n) | Head::FrozenSet(n) => return Ok(Some(level(n, false, true))),
+            Head::Dict => return Ok(Some(level(0, true, false))),
             Head::Ref(index) if self.resolve_refs && !matches!(self.walk, Walk::Locate { .. }) => {
                 let (s, e) = self.resolve(index, start)?;
                 if self.key {
@@ -232,26 +301,10 @@ impl<'de> Deserializer<'de> {
             }
             _ => {}
         }
-        if self.stop {
-            return Ok(());
+        if !self.stop {
+            self.finish(slot);
         }
-        self.finish(slot);
-        Ok(())
-    }
-
-    fn skip_items(&mut self, n: usize, key: bool) -> Result<(), Error> {
-        let saved = self.key;
-        for _ in 0..n {
-            self.key = saved || key;
-            let r = self.skip();
-            self.key = saved;
-            r?;
-            if self.stop {
-                return Ok(());
-            }
-        }
-        self.depth -= 1;
-        Ok(())
+        Ok(None)
     }
 
     /// Read a type byte and its fixed part; register flagged objects; enter containers.
@@ -846,13 +899,22 @@ pub fn from_slice_with_scratch<'de, T: de::Deserialize<'de>>(
 /// [`Error::NotAValue`] when `span` is not inside `payload` at a value boundary, or holds
 /// more or less than one value; otherwise as [`from_slice`].
 pub fn from_span<'de, T: de::Deserialize<'de>>(payload: &'de [u8], span: &'de [u8]) -> Result<T, Error> {
+    from_span_within(payload, span, DEFAULT_MAX_DEPTH)
+}
+
+/// As [`from_span`], with containers nested at most `max_depth` levels.
+pub(crate) fn from_span_within<'de, T: de::Deserialize<'de>>(
+    payload: &'de [u8],
+    span: &'de [u8],
+    max_depth: usize,
+) -> Result<T, Error> {
     let range = payload.as_ptr_range();
     let inner = span.as_ptr_range();
     let offset = (inner.start as usize).wrapping_sub(range.start as usize);
     if inner.start < range.start || inner.end > range.end {
         return Err(Error::NotAValue { offset: 0 });
     }
-    let mut de = Deserializer::new_at(payload, offset);
+    let mut de = Deserializer::new_at(payload, offset).with_max_depth(max_depth);
     let value = T::deserialize(&mut de)?;
     if de.pos != offset.saturating_add(span.len()) {
         return Err(Error::NotAValue { offset });
@@ -870,7 +932,12 @@ pub fn from_span<'de, T: de::Deserialize<'de>>(payload: &'de [u8], span: &'de [u
 /// # Errors
 /// [`Error`] with the offset where the value is malformed.
 pub fn skip_value(input: &[u8]) -> Result<(&[u8], &[u8]), Error> {
-    let mut de = Deserializer::new(input);
+    skip_value_within(input, DEFAULT_MAX_DEPTH)
+}
+
+/// As [`skip_value`], with containers nested at most `max_depth` levels.
+pub(crate) fn skip_value_within(input: &[u8], max_depth: usize) -> Result<(&[u8], &[u8]), Error> {
+    let mut de = Deserializer::new(input).with_max_depth(max_depth);
     de.resolve_refs = false;
     de.skip()?;
     input.split_at_checked(de.pos).ok_or(Error::Eof { offset: input.len() })
@@ -1273,5 +1340,179 @@ mod tests {
         let v: Vec<&str> = from_span(payload, list).unwrap();
         assert_eq!(v, ["c", "b"]);
         assert!(matches!(from_span::<Vec<&str>>(payload, &payload[3..]), Err(Error::NotAValue { .. })));
+    }
+
+    /// Skipping one value the plain recursive way: the reference `skip` is tested against.
+    fn skip_recursively(de: &mut Deserializer<'_>) -> Result<(), Error> {
+        match de.walk {
+            Walk::Seek { offset } if de.pos == offset => {
+                de.stop = true;
+                return Ok(());
+            }
+            Walk::Locate { limit, .. } if de.pos >= limit => {
+                de.stop = true;
+                return Ok(());
+            }
+            _ => {}
+        }
+        let (head, slot, start) = de.head()?;
+        match head {
+            Head::Tuple(n) | Head::List(n) | Head::Set(n) | Head::FrozenSet(n) => {
+                let set = matches!(head, Head::Set(_) | Head::FrozenSet(_));
+                let saved = de.key;
+                for _ in 0..n {
+                    de.key = saved || set;
+                    let r = skip_recursively(de);
+                    de.key = saved;
+                    r?;
+                    if de.stop {
+                        return Ok(());
+                    }
+                }
+                de.depth -= 1;
+            }
+            Head::Dict => loop {
+                if de.dict_end()? {
+                    de.depth -= 1;
+                    break;
+                }
+                let saved = de.key;
+                de.key = true;
+                let r = skip_recursively(de);
+                de.key = saved;
+                r?;
+                if de.stop {
+                    return Ok(());
+                }
+                skip_recursively(de)?;
+                if de.stop {
+                    return Ok(());
+                }
+            },
+            Head::Ref(index) if de.resolve_refs && !matches!(de.walk, Walk::Locate { .. }) => {
+                let (s, e) = de.resolve(index, start)?;
+                if de.key {
+                    de.replay(s, e, start, skip_recursively)?;
+                }
+            }
+            _ => {}
+        }
+        if de.stop {
+            return Ok(());
+        }
+        de.finish(slot);
+        Ok(())
+    }
+
+    /// What a skip leaves behind, to compare.
+    fn state(de: &Deserializer<'_>, result: Result<(), Error>) -> std::string::String {
+        let refs: Vec<_> = (0..de.refs.count).map(|i| de.refs.get(i).map(|s| (s.start, s.end))).collect();
+        std::format!(
+            "{result:?} pos {} depth {} key {} stop {} walk {:?} expansion {} refs {refs:?}",
+            de.pos,
+            de.depth,
+            de.key,
+            de.stop,
+            de.walk,
+            de.expansion_left
+        )
+    }
+
+    /// The same outcome as the recursive way (error, position, references registered,
+    /// where a walk stops), for marshal values with a few bytes replaced or added, nested
+    /// across the levels one call of `skip` keeps, with and without following references,
+    /// and walking to an offset or locating a reference.
+    #[test]
+    fn skipping_agrees_with_the_recursive_way() {
+        use proptest::prelude::*;
+        const LEAVES: &[&[u8]] = &[
+            b"N",
+            b"T",
+            b"i\x01\x00\x00\x00",
+            b"\xe9\x02\x00\x00\x00",
+            b"z\x01a",
+            b"\xfa\x01b",
+            b"r\x00\x00\x00\x00",
+            b"r\x01\x00\x00\x00",
+            b"r\x03\x00\x00\x00",
+            b"r\x41\x00\x00\x00",
+            b"0",
+            b"[\x00\x00\x00\x00",
+        ];
+        let leaf = proptest::sample::select(LEAVES).prop_map(<[u8]>::to_vec);
+        let value = leaf.prop_recursive(24, 96, 3, |inner| {
+            (proptest::collection::vec(inner, 0..3), 0u8..6, any::<bool>()).prop_map(|(items, kind, flag)| {
+                let n = items.len() as u8;
+                let flag = if flag { 0x80 } else { 0 };
+                let mut out = match kind {
+                    0 => std::vec![b')' | flag, n],
+                    1 => std::vec![b'(' | flag, n, 0, 0, 0],
+                    2 => std::vec![b'[' | flag, n, 0, 0, 0],
+                    3 => std::vec![b'<' | flag, n, 0, 0, 0],
+                    4 => std::vec![b'>' | flag, n, 0, 0, 0],
+                    _ => std::vec![b'{' | flag],
+                };
+                for item in &items {
+                    if kind == 5 {
+                        out.extend(b"z\x01k");
+                    }
+                    out.extend(item);
+                }
+                if kind == 5 {
+                    out.push(b'0');
+                }
+                out
+            })
+        });
+        let deep = (14usize..40, value.clone()).prop_map(|(n, inner)| {
+            let mut out = b"[\x02\x00\x00\x00".repeat(n);
+            out.extend(&inner);
+            for _ in 0..n {
+                out.extend(&inner);
+            }
+            out
+        });
+        // 66 flagged ints first: references past the 64 slots are located by walking.
+        let prefix = any::<bool>().prop_map(|many| {
+            if many {
+                let mut out = std::vec![b'(', 67, 0, 0, 0];
+                out.extend(b"\xe9\x05\x00\x00\x00".repeat(66));
+                out
+            } else {
+                std::vec![b')', 1]
+            }
+        });
+        let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>(), any::<u8>()), 0..3);
+        let input = (prefix, prop_oneof![value, deep], edits).prop_map(|(mut bytes, value, edits)| {
+            bytes.extend(value);
+            for (at, insert, byte) in edits {
+                let i = at.index(bytes.len() + 1);
+                match bytes.get_mut(i) {
+                    Some(b) if !insert => *b = byte,
+                    _ => bytes.insert(i, byte),
+                }
+            }
+            bytes
+        });
+        let config = ProptestConfig { cases: 3000, ..ProptestConfig::default() };
+        proptest!(config, |(bytes in input, max_depth in 14usize..40, mode in 0u8..4, at in any::<prop::sample::Index>(), target in 0usize..70)| {
+            let make = || {
+                let mut de = Deserializer::new(&bytes).with_max_depth(max_depth).with_max_ref_expansion(64);
+                match mode {
+                    1 => de.resolve_refs = false,
+                    2 => de.walk = Walk::Seek { offset: at.index(bytes.len() + 1) },
+                    3 => {
+                        de.resolve_refs = false;
+                        de.walk = Walk::Locate { target, limit: at.index(bytes.len() + 1), start: None, end: None };
+                    }
+                    _ => {}
+                }
+                de
+            };
+            let (mut ours, mut reference) = (make(), make());
+            let got = ours.skip();
+            let expected = skip_recursively(&mut reference);
+            prop_assert_eq!(state(&ours, got), state(&reference, expected), "{:02x?}", bytes);
+        });
     }
 }

@@ -267,7 +267,8 @@ impl fmt::Display for Error {
             }
             Self::DepthLimit { max, offset } => write!(
                 f,
-                "containers nested deeper than {max} levels at byte {offset}; raise Deserializer::with_max_depth"
+                "containers nested deeper than {max} levels at byte {offset}; raise Limits::max_nesting \
+                 (Deserializer::with_max_depth)"
             ),
             Self::TrailingBytes { offset } => write!(f, "trailing bytes after the marshal value at byte {offset}"),
             Self::UnconsumedItems { offset } => {

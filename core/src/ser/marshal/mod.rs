@@ -54,6 +54,7 @@ mod long;
 mod ser;
 
 pub use de::{DEFAULT_MAX_REF_EXPANSION, Deserializer, from_slice, from_slice_with_scratch, from_span, skip_value};
+pub(crate) use de::{from_span_within, skip_value_within};
 pub use error::Error;
 pub use long::MAX_LONG_DIGITS;
 #[cfg(feature = "alloc")]

@@ -9,6 +9,9 @@ use super::ser::{EXT_COMPLEX, EXT_DATE, EXT_DATETIME, EXT_INT};
 use crate::ser::DEFAULT_MAX_DEPTH;
 use crate::ser::python::{BIGINT, BigInt, COMPLEX, VALUE};
 
+/// How many levels of nesting one call of `skip` keeps track of.
+const SKIP_LEVELS: usize = 16;
+
 /// Reads one msgpack value from a byte slice, borrowing `str` and `bin` data from it.
 ///
 /// Nesting of arrays and maps is limited to [`DEFAULT_MAX_DEPTH`] levels unless
@@ -73,30 +76,57 @@ impl<'de> Deserializer<'de> {
         self.input.get(start..self.pos).ok_or(Error::Truncated { offset: start })
     }
 
+    /// Skips one value, checking it.
+    ///
+    /// Iterative: what is left of each array and map open around the current position is
+    /// kept in an array, [`SKIP_LEVELS`] levels to a call; only a deeper level recurses (for
+    /// the whole value it opens), so a level of nesting costs a few bytes of stack.
     fn skip(&mut self) -> Result<(), Error> {
-        let (start, head) = self.read_head()?;
-        match head {
-            Head::Array(n) => {
-                self.enter(start)?;
-                for _ in 0..n {
-                    self.skip()?;
+        // Items still to read in each container open in this call, the innermost last.
+        let mut left = [0usize; SKIP_LEVELS];
+        let mut open = 0usize;
+        loop {
+            let (start, head) = self.read_head()?;
+            let items = match head {
+                Head::Array(n) => Some(n),
+                Head::Map(n) => Some(n.saturating_mul(2)),
+                Head::Ext(code, data) => {
+                    ext_value(code, data, start)?;
+                    None
+                }
+                _ => None,
+            };
+            // Whether a whole value was read (not just a container opened).
+            let mut done = true;
+            if let Some(items) = items {
+                match left.get_mut(open) {
+                    Some(slot) => {
+                        self.enter(start)?;
+                        *slot = items;
+                        open += 1;
+                        done = false;
+                    }
+                    None => {
+                        self.pos = start;
+                        self.skip()?;
+                    }
+                }
+            }
+            // Close the containers this value completes.
+            loop {
+                let Some(top) = open.checked_sub(1) else { return Ok(()) };
+                let Some(slot) = left.get_mut(top) else { return Ok(()) };
+                if done {
+                    *slot = slot.saturating_sub(1);
+                }
+                if *slot > 0 {
+                    break;
                 }
                 self.leave();
+                open = top;
+                done = true;
             }
-            Head::Map(n) => {
-                self.enter(start)?;
-                for _ in 0..n {
-                    self.skip()?;
-                    self.skip()?;
-                }
-                self.leave();
-            }
-            Head::Ext(code, data) => {
-                ext_value(code, data, start)?;
-            }
-            _ => {}
         }
-        Ok(())
     }
 
     fn enter(&mut self, offset: usize) -> Result<(), Error> {
@@ -692,6 +722,89 @@ mod tests {
         let mut de = Deserializer::new(&input).with_max_depth(3);
         assert_eq!(de.skip_value().unwrap(), &input[..]);
         de.end().unwrap();
+    }
+
+    /// Skipping one value the plain recursive way: the reference `skip` is tested against.
+    fn skip_recursively(de: &mut Deserializer<'_>) -> Result<(), Error> {
+        let (start, head) = de.read_head()?;
+        match head {
+            Head::Array(n) | Head::Map(n) => {
+                let items = if matches!(head, Head::Map(_)) { n * 2 } else { n };
+                de.enter(start)?;
+                for _ in 0..items {
+                    skip_recursively(de)?;
+                }
+                de.leave();
+            }
+            Head::Ext(code, data) => {
+                ext_value(code, data, start)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// The same error (or end) as the recursive way, for msgpack values with a few bytes
+    /// replaced, removed or added, nested across the levels one call of `skip` keeps.
+    #[test]
+    fn skipping_agrees_with_the_recursive_way() {
+        extern crate std;
+        use proptest::prelude::*;
+        use std::vec::Vec;
+        const LEAVES: &[&[u8]] = &[&[0x01], &[0xc0], &[0xa1, b'a'], &[0xcc, 7], &[0xd4, 0x01, 0], &[0xc1]];
+        let leaf = proptest::sample::select(LEAVES).prop_map(<[u8]>::to_vec);
+        let value = leaf.prop_recursive(24, 96, 3, |inner| {
+            (proptest::collection::vec(inner, 0..3), any::<bool>()).prop_map(|(items, map)| {
+                let mut out = Vec::new();
+                if map {
+                    out.push(0x80 | (items.len() as u8));
+                    for item in &items {
+                        out.extend([0xa1, b'k']);
+                        out.extend(item);
+                    }
+                } else {
+                    out.push(0x90 | (items.len() as u8));
+                    items.iter().for_each(|item| out.extend(item));
+                }
+                out
+            })
+        });
+        // Nested past the levels of one call, with values inside.
+        let deep = (14usize..30, value.clone(), value.clone(), any::<bool>()).prop_map(|(n, first, second, map)| {
+            let mut out = Vec::new();
+            for _ in 0..n {
+                out.extend(if map { &[0x82, 0xa1, b'k'][..] } else { &[0x92][..] });
+            }
+            out.extend(&first);
+            for _ in 0..n {
+                if map {
+                    out.extend([0xa1, b'v']);
+                }
+                out.extend(&second);
+            }
+            out
+        });
+        let edits = proptest::collection::vec((any::<prop::sample::Index>(), any::<bool>(), any::<u8>()), 0..3);
+        let input = (prop_oneof![value, deep], edits).prop_map(|(mut bytes, edits)| {
+            for (at, insert, byte) in edits {
+                let i = at.index(bytes.len() + 1);
+                match bytes.get_mut(i) {
+                    Some(b) if !insert => *b = byte,
+                    _ => bytes.insert(i, byte),
+                }
+            }
+            bytes
+        });
+        let config = ProptestConfig { cases: 5000, ..ProptestConfig::default() };
+        proptest!(config, |(bytes in input, max_depth in 14usize..30)| {
+            let mut ours = Deserializer::new(&bytes).with_max_depth(max_depth);
+            let mut reference = Deserializer::new(&bytes).with_max_depth(max_depth);
+            let got = ours.skip();
+            prop_assert_eq!(&got, &skip_recursively(&mut reference), "{:02x?}", bytes);
+            if got.is_ok() {
+                prop_assert_eq!((ours.pos, ours.depth), (reference.pos, reference.depth));
+            }
+        });
     }
 
     #[test]

@@ -216,7 +216,7 @@ impl fmt::Display for Error {
             Self::DepthLimit { max_depth, offset } => write!(
                 f,
                 "msgpack containers nest deeper than {max_depth} levels at byte {offset}; \
-                 raise Deserializer::with_max_depth"
+                 raise Limits::max_nesting (Deserializer::with_max_depth)"
             ),
             Self::TrailingBytes { offset } => write!(f, "trailing bytes after the msgpack value at byte {offset}"),
             // Python's text exactly: it reaches Python clients as the exception message.
@@ -309,7 +309,7 @@ mod tests {
         assert!(e.to_string().starts_with("invalid ext code for msgpack: 5"));
         assert_eq!(e.pyro_class(), "Pyro5.errors.SerializeError");
         let e = Error::DepthLimit { max_depth: 128, offset: 128 };
-        assert!(e.to_string().contains("with_max_depth"));
+        assert!(e.to_string().contains("Limits::max_nesting (Deserializer::with_max_depth)"));
     }
 
     #[test]

@@ -106,6 +106,17 @@ pub fn from_slice_strict_keys<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Res
     Ok(value)
 }
 
+/// As [`from_slice_strict_keys`], with arrays and maps nested at most `max_depth` levels.
+pub(crate) fn from_slice_strict_keys_within<'de, T: Deserialize<'de>>(
+    input: &'de [u8],
+    max_depth: usize,
+) -> Result<T, Error> {
+    let mut de = Deserializer::new(input).with_strict_map_keys().with_max_depth(max_depth);
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// Split `input` after its first msgpack value: `(value, rest)`. The value is checked as
 /// deserializing checks it (UTF-8, Pyro5's ext types, the default depth limit); nothing is
 /// allocated.
@@ -113,7 +124,12 @@ pub fn from_slice_strict_keys<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Res
 /// # Errors
 /// When the first value is malformed or incomplete.
 pub fn skip_value(input: &[u8]) -> Result<(&[u8], &[u8]), Error> {
-    let mut de = Deserializer::new(input);
+    skip_value_within(input, crate::ser::DEFAULT_MAX_DEPTH)
+}
+
+/// As [`skip_value`], with arrays and maps nested at most `max_depth` levels.
+pub(crate) fn skip_value_within(input: &[u8], max_depth: usize) -> Result<(&[u8], &[u8]), Error> {
+    let mut de = Deserializer::new(input).with_max_depth(max_depth);
     de.skip_value()?;
     input.split_at_checked(de.offset()).ok_or(Error::Truncated { offset: 0 })
 }

@@ -127,6 +127,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     }
 
     /// Checks the whole payload once, before the first value is read.
+    #[inline(never)]
     fn start(&mut self) -> Result<(), Error> {
         if let Some(e) = &self.bad {
             return Err(e.clone());
@@ -176,6 +177,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     }
 
     /// What the value at the current position is, without consuming it.
+    #[inline(never)]
     fn head(&mut self) -> Result<Head<'de>, Error> {
         self.start()?;
         if self.bare {
@@ -254,6 +256,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
 
     /// Leaves a container at its closing bracket `close`, after an optional trailing comma;
     /// anything else left means the target took fewer elements than the payload holds.
+    #[inline(never)]
     fn close(&mut self, close: u8) -> Result<(), Error> {
         let (at, t, after) = self.tok(self.pos, true)?;
         let after = match t {
@@ -271,6 +274,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     }
 
     /// The end of a bare top-level tuple.
+    #[inline(never)]
     fn close_bare(&mut self) -> Result<(), Error> {
         let (at, t, after) = self.tok(self.pos, false)?;
         match t {
@@ -287,15 +291,180 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     }
 
     /// Deserializes the value at the current position as `want` asks.
+    ///
+    /// This is the recursive path (a container's elements are read from inside the
+    /// visitor's `visit_seq`/`visit_map`), so its frame is kept small: it classifies the
+    /// value and hands it on, every visit in a function of its own (`#[inline(never)]`,
+    /// called last, so it returns straight into this function's caller). A visitor's error
+    /// without an offset gets the value's.
     fn value<V: Visitor<'de>>(&mut self, want: Want, visitor: V) -> Result<V::Value, Error> {
         let exact = core::mem::take(&mut self.exact);
         let bigint = core::mem::take(&mut self.bigint);
         let head = self.head()?;
-        let at = head.start();
-        self.dispatch(head, want, exact, bigint, visitor).map_err(|e| e.at(at))
+        match (head, want) {
+            (Head::Group(start, after), _) => self.group(start, after, want, exact, bigint, visitor),
+            (_, Want::Option) => self.option(head, visitor),
+            (Head::Bare(at), _) => {
+                self.bare = false;
+                self.seq(at, None, false, exact && want == Want::Any, visitor)
+            }
+            (Head::Open(Container::Dict, start, after), want) => self.dict(start, after, want, visitor),
+            (Head::Open(kind, start, after), want) => {
+                self.open(start, after)?;
+                let (close, set) = match kind {
+                    Container::Tuple => (b')', false),
+                    Container::Set => (b'}', true),
+                    _ => (b']', false),
+                };
+                let exact = exact && want == Want::Any && kind != Container::List;
+                self.seq(start, Some(close), set, exact, visitor)
+            }
+            (head, want) => self.scalar(head, want, exact, bigint, visitor),
+        }
     }
 
-    fn dispatch<V: Visitor<'de>>(
+    /// An expression in parentheses at `start` (its content from `after`).
+    #[inline(never)]
+    fn group<V: Visitor<'de>>(
+        &mut self,
+        start: usize,
+        after: usize,
+        want: Want,
+        exact: bool,
+        bigint: bool,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        self.open(start, after)?;
+        self.exact = exact;
+        self.bigint = bigint;
+        let v = self.value(want, visitor)?;
+        self.close(b')')?;
+        Ok(v)
+    }
+
+    /// An option: `None`, or some value.
+    #[inline(never)]
+    fn option<V: Visitor<'de>>(&mut self, head: Head<'de>, visitor: V) -> Result<V::Value, Error> {
+        let at = head.start();
+        match head {
+            Head::None(_, end) => {
+                self.pos = end;
+                visitor.visit_none()
+            }
+            _ => visitor.visit_some(&mut *self),
+        }
+        .map_err(|e| e.at(at))
+    }
+
+    /// The elements of a tuple, list or set at `at` (entered), up to `close` (a bare tuple
+    /// when `None`), hashable ones only when `set`; in exact mode a tuple or set is reported
+    /// as its token map.
+    #[inline(never)]
+    fn seq<V: Visitor<'de>>(
+        &mut self,
+        at: usize,
+        close: Option<u8>,
+        set: bool,
+        exact: bool,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        if exact {
+            return self.token_seq(at, close, set, visitor);
+        }
+        let mut v = visitor.visit_seq(Seq { de: &mut *self, close, set, first: true });
+        self.finish(at, close, &mut v);
+        v
+    }
+
+    /// After a visitor read the container at `at`: its closing bracket `close` (the end of
+    /// a bare tuple when `None`) must come next; an error from the visitor gets the
+    /// container's offset. Not inlined, and writing into `result`, so that no error is
+    /// kept in the recursive frames.
+    #[inline(never)]
+    fn finish<T>(&mut self, at: usize, close: Option<u8>, result: &mut Result<T, Error>) {
+        let closed = match result {
+            Err(e) => {
+                if let Error::Custom { offset: offset @ None, .. } = e {
+                    *offset = Some(at);
+                }
+                return;
+            }
+            Ok(_) => match close {
+                Some(close) => self.close(close),
+                None => self.close_bare(),
+            },
+        };
+        if let Err(e) = closed {
+            *result = Err(e);
+        }
+    }
+
+    /// As [`seq`](Self::seq), in exact mode: a tuple or set as its token map.
+    #[inline(never)]
+    fn token_seq<V: Visitor<'de>>(
+        &mut self,
+        at: usize,
+        close: Option<u8>,
+        set: bool,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        let token = if set { SET } else { TUPLE };
+        let value = TokenValue::Seq(SeqDe { de: &mut *self, close, set });
+        visitor.visit_map(TokenMap::<'_, 'de, S>::new(token, value)).map_err(|e| e.at(at))
+    }
+
+    /// A dict at `start` (its content from `after`): a map, an enum variant, or for a float
+    /// or bytes target Pyro's NaN dict or serpent's bytes dict.
+    #[inline(never)]
+    fn dict<V: Visitor<'de>>(&mut self, start: usize, after: usize, want: Want, visitor: V) -> Result<V::Value, Error> {
+        let kind = self.dict_kind(want, after)?;
+        if !matches!(kind, DictKind::Plain) {
+            return self.special_dict(kind, start, visitor);
+        }
+        self.open(start, after)?;
+        let mut v = if want == Want::Enum {
+            visitor.visit_enum(DictVariant { de: &mut *self })
+        } else {
+            visitor.visit_map(Map { de: &mut *self, first: true })
+        };
+        self.finish(start, Some(b'}'), &mut v);
+        v
+    }
+
+    /// Pyro's NaN dict or serpent's bytes dict at `at`.
+    #[inline(never)]
+    fn special_dict<V: Visitor<'de>>(&mut self, kind: DictKind, at: usize, visitor: V) -> Result<V::Value, Error> {
+        match kind {
+            DictKind::Float(f, end) => {
+                self.pos = end;
+                visitor.visit_f64(f)
+            }
+            DictKind::Bytes(data, end) => self.base64(data, end, visitor),
+            DictKind::Plain => Err(malformed(at, "a dict")),
+        }
+        .map_err(|e| e.at(at))
+    }
+
+    /// Which dict the one opening at `after` is, for a target that wants `want`: Pyro's NaN
+    /// dict (for a float), serpent's bytes dict (for bytes), or a plain one.
+    #[inline(never)]
+    fn dict_kind(&mut self, want: Want, after: usize) -> Result<DictKind, Error> {
+        if matches!(want, Want::Any | Want::F64) {
+            if let Some((f, end)) = self.float_dict(after)? {
+                return Ok(DictKind::Float(f, end));
+            }
+        }
+        if want == Want::Bytes {
+            if let Some((data, end)) = self.bytes_dict(after)? {
+                return Ok(DictKind::Bytes(data, end));
+            }
+        }
+        Ok(DictKind::Plain)
+    }
+
+    /// Deserializes a value that is not a container (nor an option), as `want` asks.
+    #[inline(never)]
+    fn scalar<V: Visitor<'de>>(
         &mut self,
         head: Head<'de>,
         want: Want,
@@ -303,29 +472,28 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
         bigint: bool,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        match (head, want) {
-            (Head::Group(start, after), _) => {
-                self.open(start, after)?;
-                self.exact = exact;
-                self.bigint = bigint;
-                let v = self.value(want, visitor)?;
-                self.close(b')')?;
-                Ok(v)
-            }
-            (Head::None(_, end), Want::Option) => {
-                self.pos = end;
-                visitor.visit_none()
-            }
-            (_, Want::Option) => visitor.visit_some(self),
-            (Head::None(_, end), _) => {
-                self.pos = end;
-                visitor.visit_unit()
-            }
-            (Head::Bool(b, _, end), _) => {
+        let at = head.start();
+        self.scalar_at(head, want, exact, bigint, visitor).map_err(|e| e.at(at))
+    }
+
+    fn scalar_at<V: Visitor<'de>>(
+        &mut self,
+        head: Head<'de>,
+        want: Want,
+        exact: bool,
+        bigint: bool,
+        visitor: V,
+    ) -> Result<V::Value, Error> {
+        match head {
+            Head::Bool(b, _, end) => {
                 self.pos = end;
                 visitor.visit_bool(b)
             }
-            (Head::Num(Num::Int(i), start, end), _) => {
+            Head::None(_, end) => {
+                self.pos = end;
+                visitor.visit_unit()
+            }
+            Head::Num(Num::Int(i), start, end) => {
                 self.pos = end;
                 if bigint && want == Want::Str {
                     self.int_text(i, start, visitor)
@@ -333,11 +501,11 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
                     self.int(i, start, exact, visitor)
                 }
             }
-            (Head::Num(Num::Float(f), _, end), _) => {
+            Head::Num(Num::Float(f), _, end) => {
                 self.pos = end;
                 visitor.visit_f64(f)
             }
-            (Head::Num(Num::Complex(re, im), _, end), _) => {
+            Head::Num(Num::Complex(re, im), _, end) => {
                 self.pos = end;
                 if exact && want == Want::Any {
                     visitor.visit_map(TokenMap::<'_, 'de, S>::new(COMPLEX, TokenValue::Complex(re, im)))
@@ -345,14 +513,11 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
                     visitor.visit_seq(SeqDeserializer::new([re, im].into_iter()))
                 }
             }
-            (Head::Str(g), Want::Bytes) if !g.bytes => self.str_bytes(g, visitor),
-            (Head::Str(g), _) if g.bytes => self.bytes(g, visitor),
-            (Head::Str(g), Want::Enum) => visitor.visit_enum(UnitVariant { de: self, group: g }),
-            (Head::Str(g), _) => self.string(g, visitor),
-            (Head::Ellipsis(at), _) => {
-                Err(Error::InvalidType { offset: at, expected: "a value serde can represent", found: "Ellipsis" })
-            }
-            (Head::EmptySet(_, end), _) => {
+            Head::Str(g) if want == Want::Bytes && !g.bytes => self.str_bytes(g, visitor),
+            Head::Str(g) if g.bytes => self.bytes(g, visitor),
+            Head::Str(g) if want == Want::Enum => visitor.visit_enum(UnitVariant { de: self, group: g }),
+            Head::Str(g) => self.string(g, visitor),
+            Head::EmptySet(_, end) => {
                 self.pos = end;
                 if exact && want == Want::Any {
                     visitor.visit_map(TokenMap::<'_, 'de, S>::new(SET, TokenValue::Empty))
@@ -360,57 +525,11 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
                     visitor.visit_seq(SeqDeserializer::new(core::iter::empty::<()>()))
                 }
             }
-            (Head::Bare(_), _) => {
-                self.bare = false;
-                if exact && want == Want::Any {
-                    visitor.visit_map(TokenMap::<'_, 'de, S>::new(
-                        TUPLE,
-                        TokenValue::Seq(SeqDe { de: self, close: None, set: false }),
-                    ))
-                } else {
-                    let v = visitor.visit_seq(Seq { de: self, close: None, set: false, first: true })?;
-                    self.close_bare()?;
-                    Ok(v)
-                }
+            Head::Ellipsis(at) => {
+                Err(Error::InvalidType { offset: at, expected: "a value serde can represent", found: "Ellipsis" })
             }
-            (Head::Open(Container::Dict, start, after), want) => {
-                if matches!(want, Want::Any | Want::F64) {
-                    if let Some((f, end)) = self.float_dict(after)? {
-                        self.pos = end;
-                        return visitor.visit_f64(f);
-                    }
-                }
-                if want == Want::Bytes {
-                    if let Some((data, end)) = self.bytes_dict(after)? {
-                        return self.base64(data, end, visitor);
-                    }
-                }
-                self.open(start, after)?;
-                if want == Want::Enum {
-                    let v = visitor.visit_enum(DictVariant { de: self })?;
-                    self.close(b'}')?;
-                    return Ok(v);
-                }
-                let v = visitor.visit_map(Map { de: self, first: true })?;
-                self.close(b'}')?;
-                Ok(v)
-            }
-            (Head::Open(kind, start, after), want) => {
-                self.open(start, after)?;
-                let (close, set, token) = match kind {
-                    Container::Tuple => (b')', false, TUPLE),
-                    Container::Set => (b'}', true, SET),
-                    _ => (b']', false, ""),
-                };
-                if exact && want == Want::Any && !token.is_empty() {
-                    return visitor.visit_map(TokenMap::<'_, 'de, S>::new(
-                        token,
-                        TokenValue::Seq(SeqDe { de: self, close: Some(close), set }),
-                    ));
-                }
-                let v = visitor.visit_seq(Seq { de: self, close: Some(close), set, first: true })?;
-                self.close(close)?;
-                Ok(v)
+            Head::Group(at, _) | Head::Bare(at) | Head::Open(_, at, _) => {
+                Err(Error::InvalidType { offset: at, expected: "a value serde can represent", found: "a container" })
             }
         }
     }
@@ -626,6 +745,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     }
 
     /// Decodes the base64 `data` of a serpent bytes dict ending at `end`.
+    #[inline(never)]
     fn base64<V: Visitor<'de>>(&mut self, data: StrGroup, end: usize, visitor: V) -> Result<V::Value, Error> {
         use base64::Engine as _;
         let engine = base64::engine::general_purpose::STANDARD;
@@ -863,6 +983,16 @@ enum Container {
     Set,
 }
 
+/// A dict, as a target asking for a float or for bytes sees it.
+enum DictKind {
+    /// Pyro's NaN dict: the float and where the dict ends.
+    Float(f64, usize),
+    /// serpent's bytes dict: its base64 data and where the dict ends.
+    Bytes(StrGroup, usize),
+    /// Any other dict.
+    Plain,
+}
+
 /// The value at the current position, classified by looking ahead.
 #[derive(Clone, Copy, Debug)]
 enum Head<'de> {
@@ -911,40 +1041,86 @@ impl<'de, S: AsMut<[u8]>> de::SeqAccess<'de> for Seq<'_, 'de, S> {
     type Error = Error;
 
     fn next_element_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<Option<T::Value>, Error> {
-        let nl = self.de.nl_ok();
-        let is_close = |t: Tok<'_>| match (t, self.close) {
-            (Tok::Close(c), Some(close)) => c == close,
-            (Tok::Newline | Tok::Eof, None) => true,
-            _ => false,
-        };
-        if !self.first {
-            let (at, t, after) = self.de.tok(self.de.pos, nl)?;
-            if is_close(t) {
-                return Ok(None);
-            }
-            if t != Tok::Comma {
-                return Err(syntax(at, "expected ','"));
-            }
-            let (_, t, _) = self.de.tok(after, nl)?;
-            if is_close(t) {
-                return Ok(None);
-            }
-            self.de.pos = after;
-        } else {
-            let (_, t, _) = self.de.tok(self.de.pos, nl)?;
-            if is_close(t) {
-                return Ok(None);
-            }
+        if !self.de.next_element(self.close, self.set, self.first)? {
+            return Ok(None);
         }
         self.first = false;
-        if self.set {
-            check_hashable(self.de)?;
-        }
         seed.deserialize(&mut *self.de).map(Some)
     }
 }
 
+impl<S: AsMut<[u8]>> Deserializer<'_, S> {
+    /// Moves to the next element of a tuple, list or set closed by `close` (a bare tuple
+    /// when `None`), checking it is hashable in a set; `false` after the last. Not inlined
+    /// (nor generic over the element), so that its locals stay out of the recursive frames.
+    #[inline(never)]
+    fn next_element(&mut self, close: Option<u8>, set: bool, first: bool) -> Result<bool, Error> {
+        let nl = self.nl_ok();
+        let is_close = |t: Tok<'_>| match (t, close) {
+            (Tok::Close(c), Some(close)) => c == close,
+            (Tok::Newline | Tok::Eof, None) => true,
+            _ => false,
+        };
+        if !first {
+            let (at, t, after) = self.tok(self.pos, nl)?;
+            if is_close(t) {
+                return Ok(false);
+            }
+            if t != Tok::Comma {
+                return Err(syntax(at, "expected ','"));
+            }
+            let (_, t, _) = self.tok(after, nl)?;
+            if is_close(t) {
+                return Ok(false);
+            }
+            self.pos = after;
+        } else {
+            let (_, t, _) = self.tok(self.pos, nl)?;
+            if is_close(t) {
+                return Ok(false);
+            }
+        }
+        if set {
+            check_hashable(self)?;
+        }
+        Ok(true)
+    }
+
+    /// Moves to the next key of a dict, checking it is hashable; `false` after the last.
+    #[inline(never)]
+    fn next_key(&mut self, first: bool) -> Result<bool, Error> {
+        if !first {
+            let (at, t, after) = self.tok(self.pos, true)?;
+            match t {
+                Tok::Close(b'}') => return Ok(false),
+                Tok::Comma => {}
+                _ => return Err(syntax(at, "expected ',' or '}'")),
+            }
+            if self.tok(after, true)?.1 == Tok::Close(b'}') {
+                return Ok(false);
+            }
+            self.pos = after;
+        } else if self.tok(self.pos, true)?.1 == Tok::Close(b'}') {
+            return Ok(false);
+        }
+        check_hashable(self)?;
+        Ok(true)
+    }
+
+    /// Steps over the `:` after a dict key.
+    #[inline(never)]
+    fn colon(&mut self) -> Result<(), Error> {
+        let (at, t, after) = self.tok(self.pos, true)?;
+        if t != Tok::Colon {
+            return Err(syntax(at, "expected ':'"));
+        }
+        self.pos = after;
+        Ok(())
+    }
+}
+
 /// Checks that the dict key or set element at the current position is hashable.
+#[inline(never)]
 fn check_hashable<S: AsMut<[u8]>>(de: &Deserializer<'_, S>) -> Result<(), Error> {
     let p = de.parser;
     let nl = de.nl_ok();
@@ -966,31 +1142,15 @@ impl<'de, S: AsMut<[u8]>> de::MapAccess<'de> for Map<'_, 'de, S> {
     type Error = Error;
 
     fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        if !self.first {
-            let (at, t, after) = self.de.tok(self.de.pos, true)?;
-            match t {
-                Tok::Close(b'}') => return Ok(None),
-                Tok::Comma => {}
-                _ => return Err(syntax(at, "expected ',' or '}'")),
-            }
-            if self.de.tok(after, true)?.1 == Tok::Close(b'}') {
-                return Ok(None);
-            }
-            self.de.pos = after;
-        } else if self.de.tok(self.de.pos, true)?.1 == Tok::Close(b'}') {
+        if !self.de.next_key(self.first)? {
             return Ok(None);
         }
         self.first = false;
-        check_hashable(self.de)?;
         seed.deserialize(&mut *self.de).map(Some)
     }
 
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let (at, t, after) = self.de.tok(self.de.pos, true)?;
-        if t != Tok::Colon {
-            return Err(syntax(at, "expected ':'"));
-        }
-        self.de.pos = after;
+        self.de.colon()?;
         seed.deserialize(&mut *self.de)
     }
 }

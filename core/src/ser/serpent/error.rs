@@ -211,7 +211,8 @@ impl fmt::Display for Error {
             }
             Self::DepthLimit { offset, max } => write!(
                 f,
-                "serpent: nesting deeper than {max} levels at byte {offset}; raise it with Deserializer::with_max_depth"
+                "serpent: nesting deeper than {max} levels at byte {offset}; raise Limits::max_nesting \
+                 (Deserializer::with_max_depth)"
             ),
             Self::TrailingCharacters { offset } => {
                 write!(f, "serpent: unexpected text after the value at byte {offset}")
@@ -280,7 +281,7 @@ mod tests {
     #[test]
     fn depth_error_names_the_knob() {
         let e = Error::DepthLimit { offset: 3, max: 128 };
-        assert!(e.to_string().contains("with_max_depth"));
+        assert!(e.to_string().contains("Limits::max_nesting (Deserializer::with_max_depth)"));
     }
 
     #[test]

@@ -105,6 +105,14 @@ pub fn from_slice<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Result<T, Error
     Ok(value)
 }
 
+/// As [`from_slice`], with containers nested at most `max_depth` levels.
+pub(crate) fn from_slice_within<'de, T: Deserialize<'de>>(input: &'de [u8], max_depth: usize) -> Result<T, Error> {
+    let mut de = Deserializer::new(input).with_max_depth(max_depth);
+    let value = T::deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// As [`from_slice`], unescaping strings and decoding bytes into `scratch` (the text handed
 /// to the visitor lives there only during the visit: `&str` targets need text without
 /// escapes, `String`, `char` and the like are fine).
@@ -128,8 +136,13 @@ pub fn from_slice_with_scratch<'de, T: Deserialize<'de>>(input: &'de [u8], scrat
 /// [`Error::InvalidUtf8`] anywhere in `input`; the other input errors of [`from_slice`]
 /// that lie within the value.
 pub fn skip_value(input: &[u8]) -> Result<(&[u8], &[u8]), Error> {
+    skip_value_within(input, DEFAULT_MAX_DEPTH)
+}
+
+/// As [`skip_value`], with containers nested at most `max_depth` levels.
+pub(crate) fn skip_value_within(input: &[u8], max_depth: usize) -> Result<(&[u8], &[u8]), Error> {
     let text = core::str::from_utf8(input).map_err(|e| Error::InvalidUtf8 { offset: e.valid_up_to() })?;
-    let parser = parse::Parser::new(text, DEFAULT_MAX_DEPTH);
+    let parser = parse::Parser::new(text, max_depth);
     let start = parser.lx.skip_trivia(0, true)?;
     let expr = parser.expr(start, true, 0)?;
     if let Some(d) = expr.deferred {

@@ -157,148 +157,15 @@ impl<'de> Parser<'de> {
         }
     }
 
-    /// As [`expr`](Self::expr), given its first token (lexed with `nl_ok`).
+    /// As [`expr`](Self::expr), given its first token (lexed with `nl_ok`). Not inlined:
+    /// callers on the deserializer's recursive path must not carry the scan's state in
+    /// their frames.
+    #[inline(never)]
     pub(crate) fn expr_at(&self, first: Lexed<'de>, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
-        let left = self.unary(first, nl_ok, depth)?;
-        let next = self.after(&left, nl_ok)?;
-        let (at, t, after) = next;
-        let sub = match t {
-            Tok::Plus => false,
-            Tok::Minus => true,
-            _ => return Ok(Expr { follow: Some((nl_ok, next)), ..left }),
-        };
-        let lf = match left.node {
-            Node::Num(Num::Int(i)) if left.shape != Shape::BinOp => int_to_f64(i, left.start)?,
-            Node::Num(Num::Float(f)) if left.shape != Shape::BinOp => f,
-            _ => return Err(malformed(at, "only 'number + imaginary number' is a literal")),
-        };
-        let right_first = self.token(after, nl_ok)?;
-        let right = self.unary(right_first, nl_ok, depth)?;
-        let (rr, ri) = match (right.node, right.shape) {
-            (Node::Num(Num::Complex(rr, ri)), Shape::Const) => (rr, ri),
-            _ => return Err(malformed(right.start, "only 'number + imaginary number' is a literal")),
-        };
-        let follow = self.after(&right, nl_ok)?;
-        if matches!(follow.1, Tok::Plus | Tok::Minus) {
-            return Err(malformed(at, "only 'number + imaginary number' is a literal"));
-        }
-        let value = if sub { (lf - rr, 0.0 - ri) } else { (lf + rr, 0.0 + ri) };
-        Ok(Expr {
-            start: left.start,
-            end: right.end,
-            node: Node::Num(Num::Complex(value.0, value.1)),
-            shape: Shape::BinOp,
-            grouped: false,
-            hashable: true,
-            deferred: None,
-            follow: Some((nl_ok, follow)),
-        })
-    }
-
-    /// `+x`, `-x` or an atom.
-    fn unary(&self, first: Lexed<'de>, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
-        let (start, t, after) = first;
-        let neg = match t {
-            Tok::Plus => false,
-            Tok::Minus => true,
-            _ => return self.atom(first, nl_ok, depth),
-        };
-        let second = self.token(after, nl_ok)?;
-        if matches!(second.1, Tok::Plus | Tok::Minus) {
-            return Err(malformed(start, "a sign applies to a number literal only"));
-        }
-        let operand = self.atom(second, nl_ok, depth)?;
-        let Node::Num(num) = operand.node else {
-            return Err(malformed(start, "a sign applies to a number literal only"));
-        };
-        if operand.shape != Shape::Const {
-            return Err(malformed(start, "a sign applies to a number literal only"));
-        }
-        let adjacent = !operand.grouped && start + 1 == operand.start;
-        let num = if neg { negate(num, adjacent, start, self.lx.text) } else { num };
-        Ok(Expr {
-            start,
-            end: operand.end,
-            node: Node::Num(num),
-            shape: Shape::Signed,
-            grouped: false,
-            hashable: true,
-            deferred: None,
-            follow: None,
-        })
-    }
-
-    /// A literal, a container, `set()`, or an expression in parentheses.
-    fn atom(&self, first: Lexed<'de>, nl_ok: bool, depth: usize) -> Result<Expr<'de>, Error> {
-        let (start, t, end) = first;
-        let constant = |node| {
-            Ok(Expr {
-                start,
-                end,
-                node,
-                shape: Shape::Const,
-                grouped: false,
-                hashable: true,
-                deferred: None,
-                follow: None,
-            })
-        };
-        match t {
-            Tok::Number(n) => constant(Node::Num(literal(n, start)?)),
-            Tok::Str(first) => {
-                let (g, deferred) = self.checked_str_group(start, first, end, nl_ok)?;
-                let node = if g.bytes { Node::Bytes } else { Node::Str };
-                Ok(Expr {
-                    start,
-                    end: g.end,
-                    node,
-                    shape: Shape::Const,
-                    grouped: false,
-                    hashable: true,
-                    deferred,
-                    follow: None,
-                })
-            }
-            Tok::Name("None") => constant(Node::None),
-            Tok::Name("True") => constant(Node::Bool(true)),
-            Tok::Name("False") => constant(Node::Bool(false)),
-            Tok::Name("set") => {
-                let end = self.empty_call(end, nl_ok, start)?;
-                Ok(Expr {
-                    start,
-                    end,
-                    node: Node::Set,
-                    shape: Shape::Other,
-                    grouped: false,
-                    hashable: false,
-                    deferred: None,
-                    follow: None,
-                })
-            }
-            Tok::Name(_) => Err(malformed(start, "a name is not a literal")),
-            Tok::Ellipsis => constant(Node::Ellipsis),
-            Tok::Open(open) => {
-                let depth = self.enter(depth, start)?;
-                match open {
-                    b'(' => self.paren(start, end, depth),
-                    b'[' => {
-                        let (end, _, deferred) = self.elements(end, b']', depth, false)?;
-                        Ok(Expr {
-                            start,
-                            end,
-                            node: Node::List,
-                            shape: Shape::Other,
-                            grouped: false,
-                            hashable: false,
-                            deferred,
-                            follow: None,
-                        })
-                    }
-                    _ => self.brace(start, end, depth),
-                }
-            }
-            Tok::Eof => Err(syntax(start, "unexpected end of input, expected a value")),
-            _ => Err(syntax(start, "expected a value")),
+        let mut scan = Scan::new(self, first, nl_ok);
+        match scan.expr(first.0, nl_ok, depth) {
+            Ok(()) => Ok(scan.expr_of(nl_ok)),
+            Err(Stop) => Err(scan.into_error()),
         }
     }
 
@@ -322,138 +189,6 @@ impl<'de> Parser<'de> {
             return Err(malformed(name_at, "only set() without arguments is a literal call"));
         }
         Ok(end)
-    }
-
-    /// After `(` at `start` (content from `pos`): a tuple or a parenthesized expression.
-    fn paren(&self, start: usize, pos: usize, depth: usize) -> Result<Expr<'de>, Error> {
-        let inner = self.token(pos, true)?;
-        let (_, t, end) = inner;
-        if t == Tok::Close(b')') {
-            return Ok(Expr {
-                start,
-                end,
-                node: Node::Tuple,
-                shape: Shape::Other,
-                grouped: false,
-                hashable: true,
-                deferred: None,
-                follow: None,
-            });
-        }
-        let first = self.expr_at(inner, true, depth)?;
-        let (at, t, after) = self.after(&first, true)?;
-        match t {
-            Tok::Close(b')') => Ok(Expr { start, end: after, grouped: true, follow: None, ..first }),
-            Tok::Comma => {
-                let (end, hashable, deferred) = self.elements(after, b')', depth, false)?;
-                Ok(Expr {
-                    start,
-                    end,
-                    node: Node::Tuple,
-                    shape: Shape::Other,
-                    grouped: false,
-                    hashable: hashable && first.hashable,
-                    deferred: first.deferred.or(deferred),
-                    follow: None,
-                })
-            }
-            _ => Err(syntax(at, "expected ',' or ')'")),
-        }
-    }
-
-    /// After `{` at `start`: a dict or a set.
-    fn brace(&self, start: usize, pos: usize, depth: usize) -> Result<Expr<'de>, Error> {
-        let other = |end, node, deferred| Expr {
-            start,
-            end,
-            node,
-            shape: Shape::Other,
-            grouped: false,
-            hashable: false,
-            deferred,
-            follow: None,
-        };
-        let inner = self.token(pos, true)?;
-        let (_, t, end) = inner;
-        if t == Tok::Close(b'}') {
-            return Ok(other(end, Node::Dict, None));
-        }
-        let first = self.expr_at(inner, true, depth)?;
-        let mut deferred = first.deferred;
-        if !first.hashable {
-            deferred = deferred.or(Some(Deferred::Unhashable(first.start)));
-        }
-        let (at, t, after) = self.after(&first, true)?;
-        match t {
-            Tok::Colon => {
-                let mut value = self.expr(after, true, depth)?;
-                deferred = deferred.or(value.deferred);
-                loop {
-                    let (at, t, after) = self.after(&value, true)?;
-                    match t {
-                        Tok::Close(b'}') => return Ok(other(after, Node::Dict, deferred)),
-                        Tok::Comma => {}
-                        _ => return Err(syntax(at, "expected ',' or '}'")),
-                    }
-                    let key_first = self.token(after, true)?;
-                    let (_, t, end) = key_first;
-                    if t == Tok::Close(b'}') {
-                        return Ok(other(end, Node::Dict, deferred));
-                    }
-                    let key = self.expr_at(key_first, true, depth)?;
-                    deferred = deferred.or(key.deferred);
-                    if !key.hashable {
-                        deferred = deferred.or(Some(Deferred::Unhashable(key.start)));
-                    }
-                    let (at, t, after) = self.after(&key, true)?;
-                    if t != Tok::Colon {
-                        return Err(syntax(at, "expected ':'"));
-                    }
-                    value = self.expr(after, true, depth)?;
-                    deferred = deferred.or(value.deferred);
-                }
-            }
-            Tok::Comma => {
-                let (end, _, rest) = self.elements(after, b'}', depth, true)?;
-                Ok(other(end, Node::Set, deferred.or(rest)))
-            }
-            Tok::Close(b'}') => Ok(other(after, Node::Set, deferred)),
-            _ => Err(syntax(at, "expected ',', ':' or '}'")),
-        }
-    }
-
-    /// Elements up to `close` (trailing comma allowed), from `pos` right after `[` or after
-    /// a first element's comma. Returns the end, whether all elements are hashable, and the
-    /// first deferred error (an unhashable element when `set`).
-    fn elements(
-        &self,
-        pos: usize,
-        close: u8,
-        depth: usize,
-        set: bool,
-    ) -> Result<(usize, bool, Option<Deferred>), Error> {
-        let mut pos = pos;
-        let mut hashable = true;
-        let mut deferred = None;
-        loop {
-            let first = self.token(pos, true)?;
-            let (_, t, end) = first;
-            if t == Tok::Close(close) {
-                return Ok((end, hashable, deferred));
-            }
-            let e = self.expr_at(first, true, depth)?;
-            deferred = deferred.or(e.deferred);
-            if set && !e.hashable {
-                deferred = deferred.or(Some(Deferred::Unhashable(e.start)));
-            }
-            hashable &= e.hashable;
-            let (at, t, after) = self.after(&e, true)?;
-            match t {
-                Tok::Comma => pos = after,
-                Tok::Close(c) if c == close => return Ok((after, hashable, deferred)),
-                _ => return Err(syntax(at, "expected ',' or a closing bracket")),
-            }
-        }
     }
 
     /// A string group with every escape checked; a `\N{...}` escape is deferred. `first` is
@@ -545,6 +280,438 @@ impl<'de> Parser<'de> {
             }
         }
         want.next().is_none()
+    }
+}
+
+/// The state of one scan (an [`Expr`] and everything in it).
+///
+/// Scanning recurses once per bracket, and the peer chooses how deep (up to the limit), so
+/// each level must cost little stack. The one recursive function, `expr` (the grammar of
+/// signs, atoms and containers inlined into it), keeps nothing in its frame but a few
+/// positions and flags (64 bytes a level on a Cortex-M4): results, tokens and errors go
+/// through the one `Scan`, and what does not recurse (literals, signs, `a + bj`, errors)
+/// runs in functions of its own (`#[inline(never)]`), so that its locals never sit in a
+/// recursive frame.
+struct Scan<'p, 'de> {
+    p: &'p Parser<'de>,
+    /// The expression scanned last.
+    sum: Sum,
+    /// The value of the number expression scanned last (what a [`Sum`] of [`Kind::Num`]
+    /// stands for, until the next number).
+    num: Num<'de>,
+    /// `a ±` of the `a ± bj` being scanned: `a` as a float, whether the operator is `-`,
+    /// where it is and where `a` starts. A `bj` that holds another `a ± bj` is refused, so
+    /// one slot is enough: it is read only when `bj` turned out to be an imaginary number.
+    left: (f64, bool, usize, usize),
+    /// Where the token [`tok`](Self::tok) returned last starts and ends.
+    tok_start: usize,
+    tok_end: usize,
+    /// The first deferred error met, in scanning order (the order Python meets them).
+    deferred: Option<Deferred>,
+    /// Why the scan stopped, once a function returned [`Stop`].
+    error: Option<Error>,
+    /// The token lexed last: where it was looked for, with which `nl_ok`, and the token.
+    last: Option<(usize, bool, Lexed<'de>)>,
+}
+
+/// The scan stopped: the error is in [`Scan::error`].
+struct Stop;
+
+/// A scanned expression, as [`Scan`] hands it from one level to the next.
+#[derive(Clone, Copy)]
+struct Sum {
+    start: usize,
+    end: usize,
+    node: Kind,
+    shape: Shape,
+    /// The outermost syntax is a pair of parentheses around one expression.
+    grouped: bool,
+    /// Whether Python can hash the value.
+    hashable: bool,
+}
+
+/// A [`Node`] without its number.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Kind {
+    Num,
+    Str,
+    Bytes,
+    None,
+    False,
+    True,
+    Ellipsis,
+    Tuple,
+    List,
+    Dict,
+    Set,
+}
+
+/// A token as far as the grammar of containers and signs looks at it.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+enum Punct {
+    Open(u8),
+    Close(u8),
+    Comma,
+    Colon,
+    Plus,
+    Minus,
+    /// A literal, a name, a newline, the end...
+    Other,
+}
+
+const SIGN_ONLY: &str = "a sign applies to a number literal only";
+const COMPLEX_ONLY: &str = "only 'number + imaginary number' is a literal";
+
+impl<'p, 'de> Scan<'p, 'de> {
+    fn new(p: &'p Parser<'de>, first: Lexed<'de>, nl_ok: bool) -> Self {
+        let sum = Sum { start: 0, end: 0, node: Kind::None, shape: Shape::Const, grouped: false, hashable: true };
+        Self {
+            p,
+            sum,
+            num: Num::Float(0.0),
+            left: (0.0, false, 0, 0),
+            tok_start: 0,
+            tok_end: 0,
+            deferred: None,
+            error: None,
+            last: Some((first.0, nl_ok, first)),
+        }
+    }
+
+    /// The [`Expr`] of the expression scanned last.
+    fn expr_of(&self, nl_ok: bool) -> Expr<'de> {
+        let e = self.sum;
+        let node = match e.node {
+            Kind::Num => Node::Num(self.num),
+            Kind::Str => Node::Str,
+            Kind::Bytes => Node::Bytes,
+            Kind::None => Node::None,
+            Kind::False => Node::Bool(false),
+            Kind::True => Node::Bool(true),
+            Kind::Ellipsis => Node::Ellipsis,
+            Kind::Tuple => Node::Tuple,
+            Kind::List => Node::List,
+            Kind::Dict => Node::Dict,
+            Kind::Set => Node::Set,
+        };
+        let follow = match self.last {
+            Some((at, nl, t)) if at == e.end && nl == nl_ok => Some((nl_ok, t)),
+            _ => None,
+        };
+        Expr {
+            start: e.start,
+            end: e.end,
+            node,
+            shape: e.shape,
+            grouped: e.grouped,
+            hashable: e.hashable,
+            deferred: self.deferred,
+            follow,
+        }
+    }
+
+    fn into_error(self) -> Error {
+        self.error.unwrap_or(Error::Syntax { offset: 0, what: "invalid syntax" })
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn fail(&mut self, e: Error) -> Stop {
+        self.error = Some(e);
+        Stop
+    }
+
+    /// [`fail`](Self::fail) with a syntax error (built here, not in a recursive frame).
+    #[cold]
+    #[inline(never)]
+    fn fail_syntax(&mut self, at: usize, what: &'static str) -> Stop {
+        self.fail(syntax(at, what))
+    }
+
+    /// [`fail`](Self::fail) with a malformed-node error.
+    #[cold]
+    #[inline(never)]
+    fn fail_malformed(&mut self, at: usize, what: &'static str) -> Stop {
+        self.fail(malformed(at, what))
+    }
+
+    /// [`fail`](Self::fail): the bracket at `tok_start` goes one level too deep.
+    #[cold]
+    #[inline(never)]
+    fn fail_depth(&mut self) -> Stop {
+        self.fail(Error::DepthLimit { offset: self.tok_start, max: self.p.max_depth })
+    }
+
+    fn defer(&mut self, d: Deferred) {
+        if self.deferred.is_none() {
+            self.deferred = Some(d);
+        }
+    }
+
+    /// Ends the current expression: `start..end`, a container (or `set()`) of kind `node`.
+    fn other(&mut self, start: usize, end: usize, node: Kind, hashable: bool) -> Result<(), Stop> {
+        self.sum = Sum { start, end, node, shape: Shape::Other, grouped: false, hashable };
+        Ok(())
+    }
+
+    /// The token at `pos`.
+    #[inline(never)]
+    fn lexed(&mut self, pos: usize, nl_ok: bool) -> Result<Lexed<'de>, Stop> {
+        if let Some((at, nl, t)) = self.last {
+            if at == pos && nl == nl_ok {
+                return Ok(t);
+            }
+        }
+        match self.p.lx.token(pos, nl_ok) {
+            Ok(t) => {
+                self.last = Some((pos, nl_ok, t));
+                Ok(t)
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The token at `pos`, as punctuation; where it starts and ends is in `tok_start` and
+    /// `tok_end`.
+    #[inline(never)]
+    fn tok(&mut self, pos: usize, nl_ok: bool) -> Result<Punct, Stop> {
+        let (start, t, end) = self.lexed(pos, nl_ok)?;
+        (self.tok_start, self.tok_end) = (start, end);
+        Ok(match t {
+            Tok::Open(c) => Punct::Open(c),
+            Tok::Close(c) => Punct::Close(c),
+            Tok::Comma => Punct::Comma,
+            Tok::Colon => Punct::Colon,
+            Tok::Plus => Punct::Plus,
+            Tok::Minus => Punct::Minus,
+            _ => Punct::Other,
+        })
+    }
+
+    /// One expression at `pos`: a literal, a container, a signed number or `a ± bj`.
+    fn expr(&mut self, pos: usize, nl_ok: bool, depth: usize) -> Result<(), Stop> {
+        let mut pos = pos;
+        let mut right = false;
+        loop {
+            self.unary(pos, nl_ok, depth)?;
+            if right {
+                return self.complex(nl_ok);
+            }
+            let sub = match self.tok(self.sum.end, nl_ok)? {
+                Punct::Plus => false,
+                Punct::Minus => true,
+                _ => return Ok(()),
+            };
+            self.real(sub)?;
+            pos = self.tok_end;
+            right = true;
+        }
+    }
+
+    /// `+x`, `-x` or an atom, at `pos`.
+    #[inline(always)]
+    fn unary(&mut self, pos: usize, nl_ok: bool, depth: usize) -> Result<(), Stop> {
+        let neg = match self.tok(pos, nl_ok)? {
+            Punct::Plus => false,
+            Punct::Minus => true,
+            _ => return self.atom(pos, nl_ok, depth),
+        };
+        let (start, after) = (self.tok_start, self.tok_end);
+        if matches!(self.tok(after, nl_ok)?, Punct::Plus | Punct::Minus) {
+            return Err(self.fail_malformed(start, SIGN_ONLY));
+        }
+        self.atom(after, nl_ok, depth)?;
+        self.signed(start, neg)
+    }
+
+    /// A container, or any other atom (a literal, `set()`) at `pos`.
+    #[inline(always)]
+    fn atom(&mut self, pos: usize, nl_ok: bool, depth: usize) -> Result<(), Stop> {
+        let Punct::Open(open) = self.tok(pos, nl_ok)? else { return self.leaf(pos, nl_ok) };
+        if depth >= self.p.max_depth {
+            return Err(self.fail_depth());
+        }
+        self.container(open, self.tok_start, self.tok_end, depth.saturating_add(1))
+    }
+
+    /// The container opened by `open` at `start`, its content starting at `pos`: a tuple, a
+    /// list, a dict, a set, or an expression in parentheses.
+    #[inline(always)]
+    fn container(&mut self, open: u8, start: usize, pos: usize, depth: usize) -> Result<(), Stop> {
+        let close = match open {
+            b'(' => b')',
+            b'[' => b']',
+            _ => b'}',
+        };
+        if self.tok(pos, true)? == Punct::Close(close) {
+            return match open {
+                b'(' => self.other(start, self.tok_end, Kind::Tuple, true),
+                b'[' => self.other(start, self.tok_end, Kind::List, false),
+                _ => self.other(start, self.tok_end, Kind::Dict, false),
+            };
+        }
+        self.expr(pos, true, depth)?;
+        let mut hashable = self.sum.hashable;
+        let mut t = self.tok(self.sum.end, true)?;
+        let (node, set) = match (open, t) {
+            (b'[', _) => (Kind::List, false),
+            (b'(', Punct::Close(b')')) => {
+                self.sum = Sum { start, end: self.tok_end, grouped: true, ..self.sum };
+                return Ok(());
+            }
+            (b'(', Punct::Comma) => (Kind::Tuple, false),
+            (b'(', _) => return Err(self.fail_syntax(self.tok_start, "expected ',' or ')'")),
+            _ => {
+                if !hashable {
+                    self.defer(Deferred::Unhashable(self.sum.start));
+                }
+                match t {
+                    Punct::Colon => (Kind::Dict, false),
+                    Punct::Comma => (Kind::Set, true),
+                    Punct::Close(b'}') => return self.other(start, self.tok_end, Kind::Set, false),
+                    _ => return Err(self.fail_syntax(self.tok_start, "expected ',', ':' or '}'")),
+                }
+            }
+        };
+        if node == Kind::Dict {
+            // After a key's colon: its value, then `,` and the next key, or the end.
+            loop {
+                self.expr(self.tok_end, true, depth)?;
+                match self.tok(self.sum.end, true)? {
+                    Punct::Close(b'}') => return self.other(start, self.tok_end, Kind::Dict, false),
+                    Punct::Comma => {}
+                    _ => return Err(self.fail_syntax(self.tok_start, "expected ',' or '}'")),
+                }
+                let key = self.tok_end;
+                if self.tok(key, true)? == Punct::Close(b'}') {
+                    return self.other(start, self.tok_end, Kind::Dict, false);
+                }
+                self.expr(key, true, depth)?;
+                if !self.sum.hashable {
+                    self.defer(Deferred::Unhashable(self.sum.start));
+                }
+                if self.tok(self.sum.end, true)? != Punct::Colon {
+                    return Err(self.fail_syntax(self.tok_start, "expected ':'"));
+                }
+            }
+        }
+        // The items after the first, up to the closing bracket (a trailing comma allowed);
+        // `t` is the token after the item read last.
+        hashable &= node == Kind::Tuple;
+        loop {
+            match t {
+                Punct::Comma => {}
+                Punct::Close(c) if c == close => return self.other(start, self.tok_end, node, hashable),
+                _ => return Err(self.fail_syntax(self.tok_start, "expected ',' or a closing bracket")),
+            }
+            let item = self.tok_end;
+            if self.tok(item, true)? == Punct::Close(close) {
+                return self.other(start, self.tok_end, node, hashable);
+            }
+            self.expr(item, true, depth)?;
+            if set && !self.sum.hashable {
+                self.defer(Deferred::Unhashable(self.sum.start));
+            }
+            hashable &= self.sum.hashable;
+            t = self.tok(self.sum.end, true)?;
+        }
+    }
+
+    /// An atom that is not a container, at `pos`.
+    #[inline(never)]
+    fn leaf(&mut self, pos: usize, nl_ok: bool) -> Result<(), Stop> {
+        let (start, t, end) = self.lexed(pos, nl_ok)?;
+        let constant = |node| Sum { start, end, node, shape: Shape::Const, grouped: false, hashable: true };
+        let leaf = match t {
+            Tok::Number(n) => literal(n, start).map(|n| {
+                self.num = n;
+                constant(Kind::Num)
+            }),
+            Tok::Str(first) => self.p.checked_str_group(start, first, end, nl_ok).map(|(g, deferred)| {
+                if let Some(d) = deferred {
+                    self.defer(d);
+                }
+                Sum { end: g.end, ..constant(if g.bytes { Kind::Bytes } else { Kind::Str }) }
+            }),
+            Tok::Name("None") => Ok(constant(Kind::None)),
+            Tok::Name("True") => Ok(constant(Kind::True)),
+            Tok::Name("False") => Ok(constant(Kind::False)),
+            Tok::Name("set") => self.p.empty_call(end, nl_ok, start).map(|end| Sum {
+                start,
+                end,
+                node: Kind::Set,
+                shape: Shape::Other,
+                grouped: false,
+                hashable: false,
+            }),
+            Tok::Name(_) => Err(malformed(start, "a name is not a literal")),
+            Tok::Ellipsis => Ok(constant(Kind::Ellipsis)),
+            Tok::Eof => Err(syntax(start, "unexpected end of input, expected a value")),
+            _ => Err(syntax(start, "expected a value")),
+        };
+        match leaf {
+            Ok(sum) => {
+                self.sum = sum;
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// The sign at `start` (`-` when `neg`) applied to the atom scanned last, which must be a
+    /// number constant.
+    #[inline(never)]
+    fn signed(&mut self, start: usize, neg: bool) -> Result<(), Stop> {
+        let operand = self.sum;
+        if operand.node != Kind::Num || operand.shape != Shape::Const {
+            return Err(self.fail_malformed(start, SIGN_ONLY));
+        }
+        if neg {
+            let adjacent = !operand.grouped && start.saturating_add(1) == operand.start;
+            self.num = negate(self.num, adjacent, start, self.p.lx.text);
+        }
+        self.sum =
+            Sum { start, end: operand.end, node: Kind::Num, shape: Shape::Signed, grouped: false, hashable: true };
+        Ok(())
+    }
+
+    /// `a ±` of `a ± bj` (`-` when `sub`, the operator being the token read last): `a`, the
+    /// expression scanned last, must be a real number.
+    #[inline(never)]
+    fn real(&mut self, sub: bool) -> Result<(), Stop> {
+        let (left, at) = (self.sum, self.tok_start);
+        let real = match (left.node, self.num) {
+            (Kind::Num, Num::Int(i)) if left.shape != Shape::BinOp => int_to_f64(i, left.start),
+            (Kind::Num, Num::Float(f)) if left.shape != Shape::BinOp => Ok(f),
+            _ => Err(malformed(at, COMPLEX_ONLY)),
+        };
+        match real {
+            Ok(real) => {
+                self.left = (real, sub, at, left.start);
+                Ok(())
+            }
+            Err(e) => Err(self.fail(e)),
+        }
+    }
+
+    /// `a ± bj`, [`left`](Self::left) being `a ±` and the expression scanned last `bj`,
+    /// which must be an imaginary number (nothing but a constant, so no other `a ± bj` was
+    /// scanned since `left` was set).
+    #[inline(never)]
+    fn complex(&mut self, nl_ok: bool) -> Result<(), Stop> {
+        let right = self.sum;
+        let (rr, ri) = match (right.node, right.shape, self.num) {
+            (Kind::Num, Shape::Const, Num::Complex(rr, ri)) => (rr, ri),
+            _ => return Err(self.fail_malformed(right.start, COMPLEX_ONLY)),
+        };
+        let (real, sub, at, start) = self.left;
+        if matches!(self.tok(right.end, nl_ok)?, Punct::Plus | Punct::Minus) {
+            return Err(self.fail_malformed(at, COMPLEX_ONLY));
+        }
+        let (re, im) = if sub { (real - rr, 0.0 - ri) } else { (real + rr, 0.0 + ri) };
+        self.num = Num::Complex(re, im);
+        self.sum = Sum { start, end: right.end, node: Kind::Num, shape: Shape::BinOp, grouped: false, hashable: true };
+        Ok(())
     }
 }
 
@@ -741,7 +908,12 @@ impl core::fmt::Write for Digits {
 }
 
 #[cfg(test)]
+mod oracle;
+
+#[cfg(test)]
 mod tests {
+    extern crate std;
+
     use super::*;
 
     fn eval(s: &str) -> Result<Expr<'_>, Error> {
@@ -835,6 +1007,126 @@ mod tests {
             Err(Error::Syntax { what: "exceeds the limit (4300 digits) for integer string conversion", .. })
         ));
         assert!(eval(&"1".repeat(4300)).is_ok());
+    }
+
+    /// The scanner gives what the plain recursive grammar gives, error or value: for
+    /// expressions built from every kind of literal and container, with a few tokens
+    /// replaced, removed or added, with small depth limits.
+    #[test]
+    fn scanner_agrees_with_the_recursive_grammar() {
+        use proptest::prelude::*;
+        use proptest::sample::select;
+        use std::vec::Vec;
+        const LEAVES: &[&str] = &[
+            "1",
+            "0",
+            "2j",
+            "1.5",
+            "1e400",
+            "0x_1f",
+            "1_0",
+            "0b1_0",
+            "0o7",
+            "12345678901234567890123456789012345678901",
+            "'a'",
+            "\"b\"",
+            "'\\N{BULLET}'",
+            "'\\x41'",
+            "b'x'",
+            "r'\\q'",
+            "'''t'''",
+            "'a' 'b'",
+            "None",
+            "True",
+            "False",
+            "set()",
+            "...",
+            "()",
+            "[]",
+            "{}",
+        ];
+        const PIECES: &[&str] = &[
+            "(", ")", "[", "]", "{", "}", ",", ":", "+", "-", " ", "\n", "#c\n", "\\\n", "1", "2j", "'a'", "f'x'",
+            "'u", "set", "x", "...",
+        ];
+        let leaf = select(LEAVES).prop_map(|s| std::vec![s]);
+        let tree = leaf.prop_recursive(6, 64, 4, |inner| {
+            let items = proptest::collection::vec(inner.clone(), 0..4);
+            (0u8..8, items, any::<bool>()).prop_map(|(kind, items, flag)| {
+                let mut out: Vec<&'static str> = Vec::new();
+                let list = |out: &mut Vec<&'static str>, open, close, items: &[Vec<&'static str>], trailing: bool| {
+                    out.push(open);
+                    for (i, item) in items.iter().enumerate() {
+                        if i > 0 {
+                            out.push(",");
+                        }
+                        out.extend(item);
+                    }
+                    if trailing || items.len() == 1 && open == "(" {
+                        out.push(",");
+                    }
+                    out.push(close);
+                };
+                let first = items.first().cloned().unwrap_or_else(|| std::vec!["1"]);
+                match kind {
+                    0 => list(&mut out, "[", "]", &items, flag),
+                    1 => list(&mut out, "(", ")", &items, flag),
+                    2 if !items.is_empty() => list(&mut out, "{", "}", &items, flag),
+                    3 => {
+                        out.push("{");
+                        for (i, pair) in items.chunks(2).enumerate() {
+                            if i > 0 {
+                                out.push(",");
+                            }
+                            out.extend(&pair[0]);
+                            out.push(":");
+                            out.extend(pair.get(1).unwrap_or(&pair[0]));
+                        }
+                        if flag {
+                            out.push(",");
+                        }
+                        out.push("}");
+                    }
+                    4 => {
+                        out.push("(");
+                        out.extend(first);
+                        out.push(")");
+                    }
+                    5 => {
+                        out.push(if flag { "-" } else { "+" });
+                        out.extend(first);
+                    }
+                    _ => {
+                        out.extend(first);
+                        out.push(if flag { "-" } else { "+" });
+                        out.extend(items.get(1).cloned().unwrap_or_else(|| std::vec!["(3j)"]));
+                    }
+                }
+                out
+            })
+        });
+        let edits = proptest::collection::vec((any::<prop::sample::Index>(), 0u8..3, select(PIECES)), 0..3);
+        let text = (tree, edits, any::<bool>()).prop_map(|(mut tokens, edits, spaced)| {
+            for (at, how, piece) in edits {
+                let i = at.index(tokens.len() + 1);
+                match how {
+                    0 if i < tokens.len() => tokens[i] = piece,
+                    1 if i < tokens.len() => {
+                        tokens.remove(i);
+                    }
+                    _ => tokens.insert(i, piece),
+                }
+            }
+            tokens.join(if spaced { " " } else { "" })
+        });
+        let config = ProptestConfig { cases: 20_000, ..ProptestConfig::default() };
+        proptest!(config, |(text in text, nl_ok in any::<bool>(), max_depth in 1usize..8)| {
+            let p = Parser::new(&text, max_depth);
+            let strip = |r: Result<Expr<'_>, Error>| std::format!("{:?}", r.map(|e| Expr { follow: None, ..e }));
+            let ours = strip(p.expr(0, nl_ok, 0));
+            let reference = strip(oracle::Oracle(p).expr(0, nl_ok, 0));
+            prop_assert_eq!(ours, reference, "{:?}", text);
+        });
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod time_driver;
 use embassy_executor::Spawner;
 use embassy_net::{Config, Ipv4Address, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
 use panic_halt as _;
+use pyro5_core::limits::Limits;
 use static_cell::StaticCell;
 
 use crate::lan9118::Lan9118;
@@ -35,6 +36,11 @@ pub const SOCKET_BUFFER: usize = 1024;
 
 /// The address of the device: QEMU's user-mode network gives its guest 10.0.2.15/24.
 pub const ADDRESS: Ipv4Address = Ipv4Address::new(10, 0, 2, 15);
+
+/// Pyro's limits on the device: the message size is bounded by each connection's storage
+/// anyway; nesting is kept low so that no request can take more than a few KiB of stack
+/// (about 64 bytes a level on Cortex-M4, serpent being the most expensive format).
+pub const PYRO_LIMITS: Limits = Limits { max_nesting: 24, ..Limits::DEFAULT };
 
 /// Connections of the `qemu` binaries: smoltcp has no listen backlog, so twice the clients
 /// that connect at once (two), or a client reconnecting at once would be refused.

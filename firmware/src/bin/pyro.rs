@@ -24,7 +24,7 @@ use embassy_executor::Spawner;
 use embassy_time::Duration;
 use pyro5_core::server::{ObjectTable, Server, ServerConfig, Streams};
 use pyro5_embassy::{ConnectionStorage, SeededEntropy, ServeConfig, serve};
-use pyro5_firmware::{CONNECTIONS, SOCKET_BUFFER};
+use pyro5_firmware::{CONNECTIONS, PYRO_LIMITS, SOCKET_BUFFER};
 
 /// The Pyro port.
 const PORT: u16 = 9999;
@@ -45,8 +45,12 @@ async fn main(spawner: Spawner) {
         panic!("object table full");
     }
     let streams = RefCell::new(Streams::<1>::new());
-    let config =
-        ServerConfig { location: "10.0.2.15:9999", server_type: "pyro5-rs firmware", ..ServerConfig::default() };
+    let config = ServerConfig {
+        location: "10.0.2.15:9999",
+        server_type: "pyro5-rs firmware",
+        limits: PYRO_LIMITS,
+        ..ServerConfig::default()
+    };
     let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
     let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(60)), ..ServeConfig::new(PORT) };
     // A board would seed from its RNG or unique id.

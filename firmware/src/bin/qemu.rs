@@ -19,7 +19,7 @@ use embassy_executor::Spawner;
 use embassy_time::Duration;
 use pyro5_core::server::{ObjectTable, Server, ServerConfig, Streams};
 use pyro5_embassy::{ConnectionStorage, SeededEntropy, ServeConfig, serve};
-use pyro5_firmware::{QEMU_CONNECTIONS, QEMU_SOCKET_BUFFER};
+use pyro5_firmware::{PYRO_LIMITS, QEMU_CONNECTIONS, QEMU_SOCKET_BUFFER};
 use static_cell::StaticCell;
 
 #[path = "../../../embassy-adapter/examples/common/device.rs"]
@@ -48,7 +48,12 @@ async fn main(spawner: Spawner) {
         panic!("object table full");
     }
     let streams = RefCell::new(Streams::<4>::new());
-    let config = ServerConfig { location: LOCATION, server_type: "pyro5-rs on mps2-an386", ..ServerConfig::default() };
+    let config = ServerConfig {
+        location: LOCATION,
+        server_type: "pyro5-rs on mps2-an386",
+        limits: PYRO_LIMITS,
+        ..ServerConfig::default()
+    };
     let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
     let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(60)), ..ServeConfig::new(PORT) };
     // Ids only need to be unique: the MAC address seeds them (a board would use its RNG).

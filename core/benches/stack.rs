@@ -16,24 +16,19 @@
 //! Run with `cargo bench -p pyro5-core --bench stack` (release profile). Host numbers are not
 //! a microcontroller's, but the ratios between formats and versions carry over.
 
-use core::cell::RefCell;
+#[path = "../tests/support/stack.rs"]
+mod stack;
+
 use core::fmt;
 use std::process::Command;
 
-use pyro5_core::limits::Limits;
 use pyro5_core::ser::call::CallView;
-use pyro5_core::ser::envelope::CallEnvelope;
-use pyro5_core::ser::{SliceOutput, json, marshal, msgpack, serpent, to_output};
-use pyro5_core::server::{
-    Action, ConnectionId, Env, Invocation, Metadata, ObjectTable, PyroObject, Qualname, Replied, Reply, Server,
-    ServerConfig, ServerConnection, Streams,
-};
-use pyro5_core::wire::{self, Decoder, MessageKind, OutgoingMessage, Progress, SerializerId};
+use pyro5_core::ser::{json, marshal, msgpack, serpent};
+use pyro5_core::wire::SerializerId;
 use serde::de::{Deserialize, Deserializer, SeqAccess, Visitor};
-use serde::ser::{Serialize, SerializeSeq, Serializer};
+use stack::{Nest, limits, payload};
 
 const CHILD: &str = "PYRO5_STACK_CHILD";
-const PAGE: usize = 4096;
 
 fn main() {
     if let Ok(spec) = std::env::var(CHILD) {
@@ -68,22 +63,10 @@ fn main() {
 /// serpent's ways to nest: one level's opening and closing text around the innermost value.
 const SHAPES: [&str; 6] = ["(x,)", "{1: x}", "{(x,)}", "(x)", "-(x)", "1+(x)"];
 
-/// `depth` levels of `shape` around `inner`.
-fn nested(shape: &str, depth: usize, inner: &str) -> String {
-    let (open, close) = shape.split_once('x').expect("a shape has an x");
-    format!("{}{inner}{}", open.repeat(depth), close.repeat(depth))
-}
-
 /// The two depths compared (deep enough that the 4 KiB granularity of thread stacks is
 /// 4 bytes a level).
 fn depths() -> (usize, usize) {
     (100, 1100)
-}
-
-/// The limits of the measured server: room for the nested list, the call and its
-/// arguments.
-fn limits(depth: usize) -> Limits {
-    Limits { max_nesting: depth + 2, ..Limits::DEFAULT }
 }
 
 fn name(format: SerializerId) -> &'static str {
@@ -103,21 +86,14 @@ fn smallest_stack(format: SerializerId, case: &str, depth: usize) -> usize {
 /// As [`smallest_stack`], nesting in `shape` (one of [`SHAPES`], or `list`).
 fn smallest_stack_of(format: SerializerId, case: &str, shape: &str, depth: usize) -> usize {
     let exe = std::env::current_exe().expect("own path");
-    let runs = |stack: usize| {
+    stack::smallest_stack(64 * 1024 * 1024, |size| {
         Command::new(&exe)
-            .env(CHILD, format!("{} {case} {depth} {stack} {shape}", u8::from(format)))
+            .env(CHILD, format!("{} {case} {depth} {size} {shape}", u8::from(format)))
             .stderr(std::process::Stdio::null())
             .status()
             .expect("child runs")
             .success()
-    };
-    let (mut lo, mut hi) = (4 * PAGE, 64 * 1024 * 1024);
-    assert!(runs(hi), "{case} at depth {depth} fails even on a {hi}-byte stack");
-    while hi - lo > PAGE {
-        let mid = (lo + hi) / 2 / PAGE * PAGE;
-        if runs(mid) { hi = mid } else { lo = mid }
-    }
-    hi
+    })
 }
 
 fn child(spec: &str) {
@@ -151,39 +127,10 @@ struct Inputs {
 
 impl Inputs {
     fn new(format: SerializerId, depth: usize, shape: &str) -> Self {
-        let limits = limits(depth);
-        let mut frames = vec![0u8; 64 * 1024];
-        let mut len = 0;
-        #[derive(serde::Serialize)]
-        struct Connect<'a> {
-            handshake: &'a str,
-            object: &'a str,
-        }
-        let connect = payload(format, &Connect { handshake: "hello", object: "obj" });
-        let msg = OutgoingMessage::new(MessageKind::Connect, format, 0);
-        len += wire::encode(&msg, &connect, &mut frames[len..], limits).unwrap();
-        let args = (Nest(depth),);
-        let call = CallEnvelope { format, object: "obj", method: "take", args: &args, kwargs: None::<&()> };
-        let invoke = if shape == "list" {
-            payload(format, &call)
-        } else {
-            let inner = if shape.starts_with('1') { "2j" } else { "1" };
-            format!("# serpent utf-8 python3.2\n('obj', 'take', ({},), {{}})", nested(shape, depth, inner)).into_bytes()
-        };
-        let msg = OutgoingMessage::new(MessageKind::Invoke, format, 1);
-        len += wire::encode(&msg, &invoke, &mut frames[len..], limits).unwrap();
-        frames.truncate(len);
+        let invoke = stack::invoke(format, shape, depth);
+        let frames = stack::frames(format, &invoke, depth);
         Self { format, depth, frames, invoke, value: payload(format, &Nest(depth)) }
     }
-}
-
-fn payload<T: Serialize>(format: SerializerId, value: &T) -> Vec<u8> {
-    let mut buf = vec![0u8; 64 * 1024];
-    let mut out = SliceOutput::new(&mut buf);
-    to_output(format, value, &mut out).unwrap();
-    let len = out.len();
-    buf.truncate(len);
-    buf
 }
 
 fn run(input: &Inputs, case: &str) -> bool {
@@ -195,46 +142,8 @@ fn run(input: &Inputs, case: &str) -> bool {
 }
 
 /// `Decoder::feed` + `ServerConnection::handle`, as an adapter drives them.
-#[inline(never)]
 fn handle(input: &Inputs) -> bool {
-    let object = RefCell::new(Taker);
-    let mut objects = ObjectTable::<1>::new();
-    objects.register("obj", &object).unwrap();
-    let streams = RefCell::new(Streams::<1>::new());
-    let config = ServerConfig { limits: limits(input.depth), ..ServerConfig::default() };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let mut rx = vec![0u8; 64 * 1024];
-    let mut tx = vec![0u8; 4096];
-    let mut decoder = Decoder::new(&mut rx[..], config.limits);
-    let mut connection = ServerConnection::new(ConnectionId(1), None);
-    let mut rest = &input.frames[..];
-    let mut replies = 0;
-    while let Ok(Progress::Complete { consumed }) = decoder.feed(rest) {
-        let env = Env { now_ms: 0, random: [7; 32] };
-        let Some(msg) = decoder.message() else { return false };
-        match connection.handle(&msg, &server, &env, &mut &mut tx[..]) {
-            Action::Send { .. } => replies += 1,
-            _ => return false,
-        }
-        rest = &rest[consumed..];
-    }
-    replies == 2
-}
-
-/// Reads its one argument as an `f32`, as a firmware setter does.
-struct Taker;
-
-impl PyroObject for Taker {
-    fn metadata(&self) -> Metadata<'static> {
-        Metadata { class_name: "Taker", methods: &["take"], ..Metadata::default() }
-    }
-    fn invoke(&mut self, inv: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
-        let f = Qualname { class_name: "Taker", method: inv.method };
-        match inv.args.check(f, &["value"]).and_then(|()| inv.args.required::<f32>(f, 0, "value")) {
-            Ok(v) => reply.ok(&v),
-            Err(e) => reply.raise(&e),
-        }
-    }
+    stack::serve(&input.frames, input.depth)
 }
 
 #[inline(never)]
@@ -265,20 +174,6 @@ fn serde_path(input: &Inputs) -> bool {
         }
     };
     depth == Some(input.depth)
-}
-
-/// Lists nested `n` levels deep: `[[[]]]` for 3.
-struct Nest(usize);
-
-impl Serialize for Nest {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let inner = self.0.checked_sub(1).filter(|&n| n > 0);
-        let mut seq = s.serialize_seq(Some(usize::from(inner.is_some())))?;
-        if let Some(n) = inner {
-            seq.serialize_element(&Nest(n))?;
-        }
-        seq.end()
-    }
 }
 
 /// How deeply the lists read nest.

@@ -10,30 +10,19 @@ use std::time::Duration;
 use pyro5_interop_tests::device::check_device;
 use pyro5_interop_tests::netns::tap_namespace;
 
-/// The example program, built by `cargo test --workspace --all-targets` beside this test
-/// (as `examples/tap_device-<hash>`) or by `cargo build --example` (as
-/// `examples/tap_device`): the newest of them.
+/// The example program, as `cargo build -p pyro5-embassy --example tap_device` makes it
+/// (the test command does, before the tests; `cargo test` alone builds examples as test
+/// harnesses only).
 fn tap_device() -> PathBuf {
     let exe = std::env::current_exe().expect("the test's own path");
-    let examples = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>").join("examples");
-    let newest = std::fs::read_dir(&examples)
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|entry| {
-            let name = entry.file_name().to_string_lossy().into_owned();
-            name == "tap_device" || (name.starts_with("tap_device-") && !name.contains('.'))
-        })
-        .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
-        .max();
-    match newest {
-        Some((_, program)) => program,
-        None => panic!(
-            "no tap_device program in {}: build it with `cargo build -p pyro5-embassy --example tap_device` \
-             (cargo test --workspace --all-targets does)",
-            examples.display()
-        ),
-    }
+    let profile = exe.parent().and_then(|deps| deps.parent()).expect("target/<profile>/deps/<test>");
+    let program = profile.join("examples/tap_device");
+    assert!(
+        program.exists(),
+        "{} is missing: build it with `cargo build -p pyro5-embassy --example tap_device` (scripts/test does)",
+        program.display()
+    );
+    program
 }
 
 #[test]

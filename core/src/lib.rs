@@ -47,7 +47,13 @@
 //! ```
 //!
 //! # Features
-//! - *(none, the default)*: `no_std`, no allocator. Everything above works.
+//! - *(the default)*: `no_std`, no allocator. Everything above works.
+//! - `serpent`, `json`, `marshal`, `msgpack` (all on by default): one per serializer. A
+//!   firmware can keep only those its clients use (`default-features = false, features =
+//!   ["json", "serpent"]`) to save flash. A daemon refuses a CONNECT in a serializer left out
+//!   with CONNECTFAIL (in marshal, which it can always write) naming the ones it has, and
+//!   closes a connection that sends other messages in one; a client refuses to write one
+//!   ([`ser::FormatError::UnknownSerializer`]). See [`wire::SerializerId::is_enabled`].
 //! - `alloc`: growable `Vec` receive storage, zlib compression of payloads (Pyro's
 //!   `COMPRESSION`, through `miniz_oxide`), `ser::value::Value`, `to_vec` in every format.
 //! - `std`: implies `alloc`.
@@ -60,6 +66,13 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 #![cfg_attr(not(test), deny(clippy::unwrap_used, clippy::expect_used, clippy::panic))]
+// With no serializer at all, each dispatch over the formats keeps only its fallback (refuse
+// the id): its parameters go unused, what follows it is unreachable, and what only the
+// formats build is never constructed.
+#![cfg_attr(
+    not(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack")),
+    allow(unused_variables, unreachable_code, dead_code)
+)]
 
 #[cfg(feature = "alloc")]
 extern crate alloc;

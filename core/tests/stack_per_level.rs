@@ -2,7 +2,7 @@
 //! reads it on whatever stack it has: each level must cost little. This measures the stack a
 //! level costs on the way a call is served (`Decoder::feed` and `ServerConnection::handle`
 //! of an INVOKE whose argument nests, read as an `f32` as a firmware object would) and holds
-//! it to a budget per serializer.
+//! it to a budget per serializer (each serializer of the build).
 //!
 //! Each measurement runs in a child process (a stack overflow aborts the process) in a
 //! thread with a fixed stack; the smallest stack that works is searched for at two depths,
@@ -44,7 +44,7 @@ fn serving_a_call_costs_little_stack_per_level_of_nesting() {
     }
     let mut report = String::new();
     let mut over = Vec::new();
-    for (format, shape, budget) in CASES {
+    for (format, shape, budget) in CASES.into_iter().filter(|(format, ..)| format.is_enabled()) {
         let budget = if cfg!(debug_assertions) { budget.debug } else { budget.release };
         let low = smallest_stack(format, shape, DEPTHS.0);
         let high = smallest_stack(format, shape, DEPTHS.1);

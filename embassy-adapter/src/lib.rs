@@ -13,6 +13,11 @@
 //! for correlation and stream ids from an [`Entropy`] (a hardware RNG, or
 //! [`SeededEntropy`]). Logging goes to `defmt` or `log` (features, exclusive).
 //!
+//! The features `serpent`, `json`, `marshal` and `msgpack` (all on by default) choose
+//! pyro5-core's serializers: a firmware that keeps only those its clients use
+//! (`default-features = false, features = ["json", "serpent"]`) saves flash, and its daemon
+//! rejects a CONNECT in another with a CONNECTFAIL naming the ones it has.
+//!
 //! # Serving an object
 //! ```no_run
 //! use core::cell::RefCell;

@@ -3,7 +3,8 @@ served by pyro5-embassy: on a TAP device, or from emulated firmware.
 
 Usage: device_client.py  with JSON on stdin: {"uri": "PYRO:device@10.42.0.2:9999",
 "name": "tap-device",
-"serializers": ["json", "serpent", ...], "big": 3000, "rounds": 50}
+"serializers": ["json", "serpent", ...], "refused": ["marshal", ...], "big": 3000, "rounds": 50}
+("refused": serializers the device is built without, whose CONNECT must be rejected).
 Prints a JSON report; raises (exit 1) when something is off.
 """
 import json
@@ -114,6 +115,16 @@ def reconnects(uri, times):
     return done
 
 
+def refused(uri, serializer):
+    """What a proxy speaking a serializer the device is built without gets."""
+    with proxy(uri, serializer) as p:
+        try:
+            p.add(1, 2)
+        except Pyro5.errors.CommunicationError as e:
+            return "%s: %s" % (type(e).__name__, e)
+    raise AssertionError("a call in %s raised nothing" % serializer)
+
+
 def unknown_object(uri):
     with proxy(uri.replace("PYRO:device@", "PYRO:no.such.object@"), "json") as p:
         try:
@@ -130,6 +141,7 @@ def main():
     started = time.perf_counter()
     for serializer in args.get("serializers", ["json", "serpent"]):
         report["serializers"][serializer] = check_serializer(uri, serializer, args.get("big", 3000), args["name"])
+    report["refused"] = {serializer: refused(uri, serializer) for serializer in args.get("refused", [])}
     report["concurrent"] = concurrent(uri, args.get("rounds", 50))
     report["reconnects"] = reconnects(uri, args.get("reconnects", 10))
     report["unknown_object"] = unknown_object(uri)

@@ -7,7 +7,7 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use pyro5_interop_tests::device::check_device;
+use pyro5_interop_tests::device::{ALL_SERIALIZERS, check_device};
 use pyro5_interop_tests::netns::tap_namespace;
 
 /// The example program, as `cargo build -p pyro5-embassy --example tap_device` makes it
@@ -34,6 +34,6 @@ fn python_client_calls_an_embassy_net_device_on_a_tap() {
     let ready = ns.start_until_ready(device, Duration::from_secs(20)).expect("the device program starts");
     assert_eq!(ready, "ready PYRO:device@10.42.0.2:9999");
 
-    let report = check_device(&ns, "10.42.0.2", "tap-device");
+    let report = check_device(&ns, "10.42.0.2", "tap-device", ALL_SERIALIZERS);
     println!("round trip {:.0} µs per call (debug build)", report["rtt_us"].as_f64().unwrap_or_default());
 }

@@ -29,7 +29,7 @@ use serde::{Deserialize, Serialize};
 use crate::limits::Limits;
 use crate::ser::call::{CallError, decode_payload_seed_with_limits, decode_payload_with_limits};
 use crate::ser::envelope::{BATCH_METHOD, CallEnvelope, RemoteException};
-use crate::ser::{FormatError, to_output};
+use crate::ser::{FormatError, marshal_str, to_output};
 use crate::server::frame::Frame;
 use crate::server::streams::StreamId;
 use crate::wire::{
@@ -185,7 +185,9 @@ pub struct Sent {
 }
 
 impl ClientConnection {
-    /// A connection that will speak `serializer`.
+    /// A connection that will speak `serializer`. One this build leaves out
+    /// ([`SerializerId::is_enabled`]) is refused when a message is written:
+    /// [`ClientError::Serialize`] with [`FormatError::UnknownSerializer`].
     pub fn new(serializer: SerializerId) -> Self {
         Self { serializer, seq: 0, ready: false, waiting: Waiting::Nothing }
     }
@@ -314,6 +316,13 @@ impl ClientConnection {
                 Ok(connected)
             }
             MessageKind::ConnectFail => {
+                // Daemons refuse in marshal when they cannot answer in the client's
+                // serializer; its strings read without the marshal feature.
+                if header.serializer == SerializerId::Marshal
+                    && let Some(reason) = marshal_str::read(payload)
+                {
+                    return Err(ClientError::Rejected(crate::ser::Message::new(&reason)));
+                }
                 let reason = decode_payload_with_limits::<Text<'_>>(header.serializer, payload, limits)?;
                 Err(ClientError::Rejected(reason.0))
             }
@@ -708,7 +717,48 @@ impl<'de, 'f> DeserializeSeed<'de> for Names<'f, 'de> {
 #[cfg(all(test, feature = "std"))]
 mod tests;
 
-#[cfg(all(test, not(feature = "alloc")))]
+#[cfg(test)]
+mod serializer_tests {
+    use super::*;
+    use crate::wire::{Decoder, encode};
+
+    const FORMATS: [SerializerId; 4] =
+        [SerializerId::Serpent, SerializerId::Marshal, SerializerId::Json, SerializerId::Msgpack];
+
+    #[test]
+    fn a_serializer_left_out_is_refused_before_anything_is_sent() {
+        for format in FORMATS.into_iter().filter(|f| !f.is_enabled()) {
+            let mut client = ClientConnection::new(format);
+            let mut tx = [0u8; 256];
+            let err = client
+                .write_connect("obj", &"hello", &Extras::default(), Limits::default(), &mut &mut tx[..])
+                .unwrap_err();
+            assert_eq!(err, ClientError::Serialize(FormatError::UnknownSerializer(u8::from(format))));
+            assert_eq!(err.pyro_class(), "Pyro5.errors.SerializeError");
+            assert!(!client.is_ready());
+        }
+    }
+
+    #[test]
+    fn a_connect_fail_in_marshal_reads_in_every_build() {
+        let mut client = ClientConnection::new(SerializerId::Json);
+        let mut tx = [0u8; 256];
+        if client.write_connect("obj", &"hello", &Extras::default(), Limits::default(), &mut &mut tx[..]).is_err() {
+            // No json in this build: what the daemon answers is read all the same.
+            client.waiting = Waiting::Connect;
+        }
+        let msg = OutgoingMessage::new(MessageKind::ConnectFail, SerializerId::Marshal, 0);
+        let mut frame = [0u8; 128];
+        let len = encode(&msg, b"\xda\x0bserver busy", &mut frame, Limits::default()).unwrap();
+        let mut rx = [0u8; 128];
+        let mut decoder = Decoder::new(&mut rx[..], Limits::default());
+        decoder.feed(&frame[..len]).unwrap();
+        let err = client.read_connect(&decoder.message().unwrap()).unwrap_err();
+        assert_eq!(err, ClientError::Rejected(crate::ser::Message::new(&"server busy")));
+    }
+}
+
+#[cfg(all(test, not(feature = "alloc"), feature = "json"))]
 mod no_alloc_tests {
     use super::*;
     use crate::wire::{CompressionError, DecodeError, Decoder, HEADER_LEN, Header};

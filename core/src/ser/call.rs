@@ -33,8 +33,8 @@
 //! use pyro5_core::wire::SerializerId;
 //!
 //! // What Pyro5 sends for `proxy.method(1, "two", kw=3.5)` on object "obj_id".
-//! let payload = include_bytes!("../../../../shared/vectors/payloads/msgpack/call_simple.bin");
-//! let call = CallView::parse(SerializerId::Msgpack, payload)?;
+//! let payload = include_bytes!("../../../../shared/vectors/payloads/serpent/call_simple.bin");
+//! let call = CallView::parse(SerializerId::Serpent, payload)?;
 //! assert_eq!((call.object(), call.method(), call.arg_count()), ("obj_id", "method", 2));
 //! assert_eq!(call.arg::<i64>(0, "a")?, Some(1));
 //! assert_eq!(call.arg::<&str>(1, "b")?, Some("two"));
@@ -51,7 +51,14 @@ use serde::Deserialize;
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::limits::Limits;
-use crate::ser::{json, marshal, msgpack, serpent};
+#[cfg(feature = "json")]
+use crate::ser::json;
+#[cfg(feature = "marshal")]
+use crate::ser::marshal;
+#[cfg(feature = "msgpack")]
+use crate::ser::msgpack;
+#[cfg(feature = "serpent")]
+use crate::ser::serpent;
 use crate::wire::SerializerId;
 
 /// Why an INVOKE payload could not be read as a call, or an argument not as the type asked.
@@ -59,14 +66,19 @@ use crate::wire::SerializerId;
 #[non_exhaustive]
 pub enum CallError {
     /// The serpent payload or argument is malformed, or does not fit the type asked.
+    #[cfg(feature = "serpent")]
     Serpent(serpent::Error),
     /// The marshal payload or argument is malformed, or does not fit the type asked.
+    #[cfg(feature = "marshal")]
     Marshal(marshal::Error),
     /// The json payload or argument is malformed, or does not fit the type asked.
+    #[cfg(feature = "json")]
     Json(json::Error),
     /// The msgpack payload or argument is malformed, or does not fit the type asked.
+    #[cfg(feature = "msgpack")]
     Msgpack(msgpack::Error),
-    /// The message names a serializer id that is none of the four.
+    /// The message names a serializer id that is none of the four, or one this build leaves
+    /// out (its cargo feature is off: [`SerializerId::is_enabled`]).
     UnknownSerializer(u8),
     /// The payload is a sequence (or other iterable) of fewer than 4 items (Python:
     /// `ValueError: not enough values to unpack (expected 4, got N)`).
@@ -101,9 +113,13 @@ impl CallError {
     /// `"builtins.ValueError"`; for a format's error, that format's class.
     pub fn pyro_class(&self) -> &'static str {
         match self {
+            #[cfg(feature = "serpent")]
             Self::Serpent(e) => e.pyro_class(),
+            #[cfg(feature = "marshal")]
             Self::Marshal(e) => e.pyro_class(),
+            #[cfg(feature = "json")]
             Self::Json(e) => e.pyro_class(),
+            #[cfg(feature = "msgpack")]
             Self::Msgpack(e) => e.pyro_class(),
             Self::UnknownSerializer(_) => "Pyro5.errors.SerializeError",
             Self::NotEnoughValues { .. } | Self::TooManyValues => "builtins.ValueError",
@@ -116,11 +132,15 @@ impl CallError {
 impl fmt::Display for CallError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            #[cfg(feature = "serpent")]
             Self::Serpent(e) => write!(f, "{e}"),
+            #[cfg(feature = "marshal")]
             Self::Marshal(e) => write!(f, "{e}"),
+            #[cfg(feature = "json")]
             Self::Json(e) => write!(f, "{e}"),
+            #[cfg(feature = "msgpack")]
             Self::Msgpack(e) => write!(f, "{e}"),
-            Self::UnknownSerializer(id) => write!(f, "unsupported serializer id {id}"),
+            Self::UnknownSerializer(id) => crate::ser::unsupported(f, *id),
             Self::NotEnoughValues { got } => write!(f, "not enough values to unpack (expected 4, got {got})"),
             Self::TooManyValues => f.write_str("too many values to unpack (expected 4)"),
             Self::NotIterable { type_name } => write!(f, "cannot unpack non-iterable {type_name} object"),
@@ -133,24 +153,28 @@ impl fmt::Display for CallError {
 
 impl core::error::Error for CallError {}
 
+#[cfg(feature = "serpent")]
 impl From<serpent::Error> for CallError {
     fn from(e: serpent::Error) -> Self {
         Self::Serpent(e)
     }
 }
 
+#[cfg(feature = "marshal")]
 impl From<marshal::Error> for CallError {
     fn from(e: marshal::Error) -> Self {
         Self::Marshal(e)
     }
 }
 
+#[cfg(feature = "json")]
 impl From<json::Error> for CallError {
     fn from(e: json::Error) -> Self {
         Self::Json(e)
     }
 }
 
+#[cfg(feature = "msgpack")]
 impl From<msgpack::Error> for CallError {
     fn from(e: msgpack::Error) -> Self {
         Self::Msgpack(e)
@@ -207,8 +231,8 @@ impl<'a> CallView<'a> {
     /// [`CallError::KwargsNotMapping`] when the arguments are not a tuple/list and a
     /// dict/`None`; [`CallError::UnknownSerializer`] for another serializer id.
     pub fn parse_with_limits(format: SerializerId, payload: &'a [u8], limits: Limits) -> Result<Self, CallError> {
-        if let SerializerId::Unknown(id) = format {
-            return Err(CallError::UnknownSerializer(id));
+        if !format.is_enabled() {
+            return Err(CallError::UnknownSerializer(u8::from(format)));
         }
         let max_depth = limits.max_nesting;
         let (top, rest) = skip(format, payload, max_depth)?;
@@ -310,8 +334,8 @@ impl<'a> ConnectView<'a> {
     /// The format's error for a malformed payload; [`CallError::MissingKey`] (Python's
     /// `KeyError`) when `handshake` or `object` is missing or the payload is no dict.
     pub fn parse_with_limits(format: SerializerId, payload: &'a [u8], limits: Limits) -> Result<Self, CallError> {
-        if let SerializerId::Unknown(id) = format {
-            return Err(CallError::UnknownSerializer(id));
+        if !format.is_enabled() {
+            return Err(CallError::UnknownSerializer(u8::from(format)));
         }
         let max_depth = limits.max_nesting;
         let (top, rest) = skip(format, payload, max_depth)?;
@@ -400,33 +424,37 @@ pub fn decode_payload_seed_with_limits<'a, S: serde::de::DeserializeSeed<'a>>(
     limits: Limits,
 ) -> Result<S::Value, CallError> {
     let max_depth = limits.max_nesting;
-    Ok(match format {
+    match format {
+        #[cfg(feature = "serpent")]
         SerializerId::Serpent => {
             let mut de = serpent::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
-            value
+            Ok(value)
         }
+        #[cfg(feature = "marshal")]
         SerializerId::Marshal => {
             let mut de = marshal::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
-            value
+            Ok(value)
         }
+        #[cfg(feature = "json")]
         SerializerId::Json => {
             let mut de = json::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
-            value
+            Ok(value)
         }
+        #[cfg(feature = "msgpack")]
         SerializerId::Msgpack => {
             let mut de = msgpack::Deserializer::new(payload).with_max_depth(max_depth);
             let value = seed.deserialize(&mut de)?;
             de.end()?;
-            value
+            Ok(value)
         }
-        SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
-    })
+        other => Err(CallError::UnknownSerializer(u8::from(other))),
+    }
 }
 
 /// Positional argument `index`, else keyword argument `name`, of a call's argument spans.
@@ -776,34 +804,49 @@ fn decode<'a, T: Deserialize<'a>>(
     span: &'a [u8],
     max_depth: usize,
 ) -> Result<T, CallError> {
-    Ok(match format {
-        SerializerId::Serpent => serpent::from_slice_within(span, max_depth)?,
-        SerializerId::Marshal => marshal::from_span_within(payload, span, max_depth)?,
-        SerializerId::Json => json::from_slice_within(span, max_depth)?,
-        SerializerId::Msgpack => msgpack::from_slice_strict_keys_within(span, max_depth)?,
-        SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
-    })
+    // Only marshal's back-references resolve against the whole payload.
+    #[cfg(not(feature = "marshal"))]
+    let _ = payload;
+    match format {
+        #[cfg(feature = "serpent")]
+        SerializerId::Serpent => Ok(serpent::from_slice_within(span, max_depth)?),
+        #[cfg(feature = "marshal")]
+        SerializerId::Marshal => Ok(marshal::from_span_within(payload, span, max_depth)?),
+        #[cfg(feature = "json")]
+        SerializerId::Json => Ok(json::from_slice_within(span, max_depth)?),
+        #[cfg(feature = "msgpack")]
+        SerializerId::Msgpack => Ok(msgpack::from_slice_strict_keys_within(span, max_depth)?),
+        other => Err(CallError::UnknownSerializer(u8::from(other))),
+    }
 }
 
 /// The format's `skip_value`, within `max_depth` levels of nesting.
 fn skip(format: SerializerId, input: &[u8], max_depth: usize) -> Result<(&[u8], &[u8]), CallError> {
-    Ok(match format {
-        SerializerId::Serpent => serpent::skip_value_within(input, max_depth)?,
-        SerializerId::Marshal => marshal::skip_value_within(input, max_depth)?,
-        SerializerId::Json => json::skip_value_within(input, max_depth)?,
-        SerializerId::Msgpack => msgpack::skip_value_within(input, max_depth)?,
-        SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
-    })
+    match format {
+        #[cfg(feature = "serpent")]
+        SerializerId::Serpent => Ok(serpent::skip_value_within(input, max_depth)?),
+        #[cfg(feature = "marshal")]
+        SerializerId::Marshal => Ok(marshal::skip_value_within(input, max_depth)?),
+        #[cfg(feature = "json")]
+        SerializerId::Json => Ok(json::skip_value_within(input, max_depth)?),
+        #[cfg(feature = "msgpack")]
+        SerializerId::Msgpack => Ok(msgpack::skip_value_within(input, max_depth)?),
+        other => Err(CallError::UnknownSerializer(u8::from(other))),
+    }
 }
 
 /// A format's error with a message (the formats' serde `custom` errors).
 fn custom(format: SerializerId, message: &'static str) -> CallError {
     match format {
+        #[cfg(feature = "serpent")]
         SerializerId::Serpent => CallError::Serpent(de::Error::custom(message)),
+        #[cfg(feature = "marshal")]
         SerializerId::Marshal => CallError::Marshal(de::Error::custom(message)),
+        #[cfg(feature = "json")]
         SerializerId::Json => CallError::Json(de::Error::custom(message)),
+        #[cfg(feature = "msgpack")]
         SerializerId::Msgpack => CallError::Msgpack(de::Error::custom(message)),
-        SerializerId::Unknown(id) => CallError::UnknownSerializer(id),
+        other => CallError::UnknownSerializer(u8::from(other)),
     }
 }
 
@@ -852,6 +895,7 @@ enum Container<'a> {
 /// Look into the value `span`: a tuple or list, a dict, `None`, or something else.
 fn open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container<'_>, CallError> {
     let text = |body, close| Items::new(format, body, usize::MAX, close, max_depth);
+    #[cfg(any(feature = "marshal", feature = "msgpack"))]
     let counted = |body, count| Items::new(format, body, count, 0, max_depth);
     let mut span = span;
     // `(x)` is x in parentheses, not a tuple (a tuple of one item has a comma): look into x,
@@ -863,7 +907,8 @@ fn open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container
             _ => break,
         }
     }
-    Ok(match format {
+    let container = match format {
+        #[cfg(feature = "serpent")]
         SerializerId::Serpent => match span {
             [b'(', body @ ..] => Container::Seq(text(body, b')')),
             [b'[', body @ ..] => Container::Seq(text(body, b']')),
@@ -878,12 +923,14 @@ fn open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container
             b"None" => Container::None,
             _ => Container::Other,
         },
+        #[cfg(feature = "json")]
         SerializerId::Json => match span {
             [b'[', body @ ..] => Container::Seq(text(body, b']')),
             [b'{', body @ ..] => Container::Map(text(body, b'}')),
             b"null" => Container::None,
             _ => Container::Other,
         },
+        #[cfg(feature = "msgpack")]
         SerializerId::Msgpack => match span {
             [b @ 0x90..=0x9f, body @ ..] => Container::Seq(counted(body, usize::from(b & 0x0f))),
             [0xdc, a, b, body @ ..] => Container::Seq(counted(body, usize::from(u16::from_be_bytes([*a, *b])))),
@@ -894,6 +941,7 @@ fn open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container
             [0xc0] => Container::None,
             _ => Container::Other,
         },
+        #[cfg(feature = "marshal")]
         SerializerId::Marshal => match span {
             // The type code may carry FLAG_REF (0x80).
             [code, rest @ ..] => match (code & 0x7f, rest) {
@@ -906,14 +954,17 @@ fn open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container
             },
             [] => Container::Other,
         },
-        SerializerId::Unknown(id) => return Err(CallError::UnknownSerializer(id)),
-    })
+        other => return Err(CallError::UnknownSerializer(u8::from(other))),
+    };
+    Ok(container)
 }
 
+#[cfg(feature = "msgpack")]
 fn be32(a: u8, b: u8, c: u8, d: u8) -> usize {
     usize::try_from(u32::from_be_bytes([a, b, c, d])).unwrap_or(usize::MAX)
 }
 
+#[cfg(feature = "marshal")]
 fn le32(a: u8, b: u8, c: u8, d: u8) -> usize {
     usize::try_from(u32::from_le_bytes([a, b, c, d])).unwrap_or(usize::MAX)
 }
@@ -1036,6 +1087,13 @@ mod tests {
     fn recorded_calls_in_all_four_formats() {
         for (format, dir) in FORMATS {
             let simple = payload(dir, "call_simple");
+            if !format.is_enabled() {
+                assert_eq!(
+                    CallView::parse(format, &simple).unwrap_err(),
+                    CallError::UnknownSerializer(u8::from(format))
+                );
+                continue;
+            }
             let call = CallView::parse(format, &simple).unwrap();
             assert_eq!((call.object(), call.method(), call.arg_count()), ("obj_id", "method", 2), "{dir}");
             assert_eq!(call.arg::<i64>(0, "a").unwrap(), Some(1), "{dir}");
@@ -1093,7 +1151,10 @@ mod tests {
 
     #[test]
     fn invokes_of_recorded_conversations() {
-        for (_, name) in FORMATS {
+        for (format, name) in FORMATS {
+            if !format.is_enabled() {
+                continue;
+            }
             let calls = invokes(&std::format!("{name}_invoke"));
             assert_eq!(calls.len(), 2, "{name}");
             let (format, echo) = &calls[0];
@@ -1117,67 +1178,104 @@ mod tests {
     fn a_bad_call_shape_is_what_python_says() {
         let calls = invokes("raw_invoke_bad_call_shape");
         let (format, bad) = &calls[0];
-        let err = CallView::parse(*format, bad).unwrap_err();
-        assert_eq!(err.pyro_class(), "builtins.ValueError");
-        assert_eq!(err.to_string(), "not enough values to unpack (expected 4, got 2)");
-        let recorded = std::fs::read_to_string(vectors().join("conversations/raw_invoke_bad_call_shape.json")).unwrap();
-        assert!(recorded.contains(&std::format!("ValueError: {err}")));
+        if format.is_enabled() {
+            let err = CallView::parse(*format, bad).unwrap_err();
+            assert_eq!(err.pyro_class(), "builtins.ValueError");
+            assert_eq!(err.to_string(), "not enough values to unpack (expected 4, got 2)");
+            let path = vectors().join("conversations/raw_invoke_bad_call_shape.json");
+            let recorded = std::fs::read_to_string(path).unwrap();
+            assert!(recorded.contains(&std::format!("ValueError: {err}")));
+        }
 
-        let serpent = |text: &str| CallView::parse(SerializerId::Serpent, text.as_bytes()).map(|_| ());
         let err = |r: Result<(), CallError>| {
             let e = r.unwrap_err();
             (e.pyro_class(), e.to_string())
         };
+        #[cfg(any(feature = "serpent", feature = "json"))]
         let too_many = ("builtins.ValueError", "too many values to unpack (expected 4)".to_string());
-        assert_eq!(err(serpent("('o','m',(),{},5)")), too_many);
-        assert_eq!(
-            err(serpent("['o']")),
-            ("builtins.ValueError", "not enough values to unpack (expected 4, got 1)".into())
-        );
-        assert_eq!(
-            err(serpent("{'a':1}")),
-            ("builtins.ValueError", "not enough values to unpack (expected 4, got 1)".into())
-        );
-        assert_eq!(err(serpent("42")), ("builtins.TypeError", "cannot unpack non-iterable int object".into()));
-        assert_eq!(err(serpent("(None)")), ("builtins.TypeError", "cannot unpack non-iterable NoneType object".into()));
-        assert_eq!(err(serpent("('o','m',5,{})")).0, "builtins.TypeError");
-        assert_eq!(err(serpent("('o','m',(),[])")).0, "builtins.TypeError");
-        assert_eq!(err(serpent("('o','m',('x'),{})")).0, "builtins.TypeError", "('x') is a str");
-        assert_eq!(err(serpent("('o','m',(),{1,2})")).0, "builtins.TypeError", "a set is no dict");
-        assert!(serpent("('o','m',('x',),{})").is_ok());
-        assert!(serpent("# serpent utf-8 python3.2\n( 'o' , # c\n 'm', [1,2,] ,None, ) # end\n").is_ok());
-        assert_eq!(err(serpent("('o','m',(),{}) 5")).0, "Pyro5.errors.SerializeError");
+        let unknown = CallView::parse(SerializerId::Unknown(9), b"").map(|_| ());
+        assert_eq!(err(unknown), ("Pyro5.errors.SerializeError", "unsupported serializer id 9".into()));
 
-        let json = |text: &str| CallView::parse(SerializerId::Json, text.as_bytes()).map(|_| ());
-        assert_eq!(
-            err(json(r#"{"object": "o", "method": "m", "kwargs": {}}"#)),
-            ("builtins.KeyError", "'params'".into())
-        );
-        assert_eq!(
-            err(json(r#"{"object": "o", "params": [], "kwargs": {}}"#)),
-            ("builtins.KeyError", "'method'".into())
-        );
-        assert_eq!(err(json(r#"["o", "m", [], {}, 1]"#)), too_many);
-        assert!(json(r#"{"x": 1, "object": "o", "method": "m", "params": [], "kwargs": null}"#).is_ok());
+        #[cfg(feature = "serpent")]
+        {
+            let serpent = |text: &str| CallView::parse(SerializerId::Serpent, text.as_bytes()).map(|_| ());
+            assert_eq!(err(serpent("('o','m',(),{},5)")), too_many);
+            assert_eq!(
+                err(serpent("['o']")),
+                ("builtins.ValueError", "not enough values to unpack (expected 4, got 1)".into())
+            );
+            assert_eq!(
+                err(serpent("{'a':1}")),
+                ("builtins.ValueError", "not enough values to unpack (expected 4, got 1)".into())
+            );
+            assert_eq!(err(serpent("42")), ("builtins.TypeError", "cannot unpack non-iterable int object".into()));
+            assert_eq!(
+                err(serpent("(None)")),
+                ("builtins.TypeError", "cannot unpack non-iterable NoneType object".into())
+            );
+            assert_eq!(err(serpent("('o','m',5,{})")).0, "builtins.TypeError");
+            assert_eq!(err(serpent("('o','m',(),[])")).0, "builtins.TypeError");
+            assert_eq!(err(serpent("('o','m',('x'),{})")).0, "builtins.TypeError", "('x') is a str");
+            assert_eq!(err(serpent("('o','m',(),{1,2})")).0, "builtins.TypeError", "a set is no dict");
+            assert!(serpent("('o','m',('x',),{})").is_ok());
+            assert!(serpent("# serpent utf-8 python3.2\n( 'o' , # c\n 'm', [1,2,] ,None, ) # end\n").is_ok());
+            assert_eq!(err(serpent("('o','m',(),{}) 5")).0, "Pyro5.errors.SerializeError");
+        }
 
-        let msgpack = |bytes: &[u8]| CallView::parse(SerializerId::Msgpack, bytes).map(|_| ());
-        assert_eq!(
-            err(msgpack(b"\x92\xa1o\xa1m")),
-            ("builtins.ValueError", "not enough values to unpack (expected 4, got 2)".into())
-        );
-        assert_eq!(err(msgpack(b"\x07")), ("builtins.TypeError", "cannot unpack non-iterable int object".into()));
-        assert!(msgpack(b"\x94\xa1o\xa1m\x90\xc0").is_ok());
+        #[cfg(feature = "json")]
+        {
+            let json = |text: &str| CallView::parse(SerializerId::Json, text.as_bytes()).map(|_| ());
+            assert_eq!(
+                err(json(r#"{"object": "o", "method": "m", "kwargs": {}}"#)),
+                ("builtins.KeyError", "'params'".into())
+            );
+            assert_eq!(
+                err(json(r#"{"object": "o", "params": [], "kwargs": {}}"#)),
+                ("builtins.KeyError", "'method'".into())
+            );
+            assert_eq!(err(json(r#"["o", "m", [], {}, 1]"#)), too_many);
+            assert!(json(r#"{"x": 1, "object": "o", "method": "m", "params": [], "kwargs": null}"#).is_ok());
+        }
 
-        let marshal = |bytes: &[u8]| CallView::parse(SerializerId::Marshal, bytes).map(|_| ());
-        assert_eq!(
-            err(marshal(b")\x02z\x01oz\x01m")),
-            ("builtins.ValueError", "not enough values to unpack (expected 4, got 2)".into())
-        );
-        assert!(marshal(b")\x04z\x01oz\x01m)\x00N").is_ok());
+        #[cfg(feature = "msgpack")]
+        {
+            let msgpack = |bytes: &[u8]| CallView::parse(SerializerId::Msgpack, bytes).map(|_| ());
+            assert_eq!(
+                err(msgpack(b"\x92\xa1o\xa1m")),
+                ("builtins.ValueError", "not enough values to unpack (expected 4, got 2)".into())
+            );
+            assert_eq!(err(msgpack(b"\x07")), ("builtins.TypeError", "cannot unpack non-iterable int object".into()));
+            assert!(msgpack(b"\x94\xa1o\xa1m\x90\xc0").is_ok());
+        }
 
-        assert_eq!(err(CallView::parse(SerializerId::Unknown(9), b"").map(|_| ())).0, "Pyro5.errors.SerializeError");
+        #[cfg(feature = "marshal")]
+        {
+            let marshal = |bytes: &[u8]| CallView::parse(SerializerId::Marshal, bytes).map(|_| ());
+            assert_eq!(
+                err(marshal(b")\x02z\x01oz\x01m")),
+                ("builtins.ValueError", "not enough values to unpack (expected 4, got 2)".into())
+            );
+            assert!(marshal(b")\x04z\x01oz\x01m)\x00N").is_ok());
+        }
     }
 
+    #[test]
+    fn serializers_left_out_of_the_build_are_refused() {
+        for (format, name) in FORMATS.into_iter().filter(|(format, _)| !format.is_enabled()) {
+            let id = u8::from(format);
+            let err = CallView::parse(format, b"").unwrap_err();
+            assert_eq!(err, CallError::UnknownSerializer(id));
+            assert_eq!(err.pyro_class(), "Pyro5.errors.SerializeError");
+            assert_eq!(
+                err.to_string(),
+                std::format!("serializer {name} (id {id}) is not in this build; enable pyro5-core's `{name}` feature")
+            );
+            assert!(ConnectView::parse(format, b"").is_err());
+            assert_eq!(decode_payload::<i64>(format, b"1"), Err(CallError::UnknownSerializer(id)));
+        }
+    }
+
+    #[cfg(feature = "marshal")]
     #[test]
     fn marshal_back_references_resolve_against_the_whole_payload() {
         // ('o', 'kw', ('kw',), {'kw': 1}) with 'kw' flagged (0xda) and then referenced (r 0).
@@ -1189,6 +1287,7 @@ mod tests {
         assert_eq!(names(&call), ["kw"]);
     }
 
+    #[cfg(feature = "serpent")]
     #[test]
     fn deep_parentheses_are_read_or_refused_by_the_depth_limit() {
         let args = |depth: usize| std::format!("('o','m',{}(1,){},{{}})", "(".repeat(depth), ")".repeat(depth));
@@ -1201,6 +1300,7 @@ mod tests {
         }
     }
 
+    #[cfg(feature = "json")]
     #[test]
     fn escaped_strings_need_alloc() {
         let text = br#"{"object": "o", "method": "m", "params": ["a\nb"], "kwargs": {"k\u0041": 1}}"#;
@@ -1218,6 +1318,7 @@ mod tests {
         assert!(names.next().is_none(), "the iterator ends after an error");
     }
 
+    #[cfg(feature = "serpent")]
     #[test]
     fn fetching_arguments_allocates_nothing() {
         assert_eq!(allocation_counter::measure(|| drop(std::hint::black_box(std::vec![1u8; 8]))).count_total, 1);
@@ -1225,7 +1326,8 @@ mod tests {
         let msgpack = payload("msgpack", "call_simple");
         let echo = invokes("serpent_invoke");
         let count = allocation_counter::measure(|| {
-            for (format, bytes) in [(SerializerId::Serpent, &serpent[..]), (SerializerId::Msgpack, &msgpack[..])] {
+            let formats = [(SerializerId::Serpent, &serpent[..]), (SerializerId::Msgpack, &msgpack[..])];
+            for (format, bytes) in formats.into_iter().filter(|(format, _)| format.is_enabled()) {
                 let call = CallView::parse(format, bytes).unwrap();
                 assert_eq!((call.object(), call.method()), ("obj_id", "method"));
                 assert_eq!(call.arg::<i64>(0, "a").unwrap(), Some(1));

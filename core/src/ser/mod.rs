@@ -1,9 +1,11 @@
 //! The four Pyro serializers as serde formats (spec `SERIALIZERS.md`).
 //!
-//! Each of [`serpent`] (id 1), [`marshal`] (2), [`json`] (3) and [`msgpack`] (4) has a
-//! serde `Serializer` writing into an [`Output`] (a caller buffer, an
-//! `embedded_io::Write`, or a `Vec` with `alloc`) and a `Deserializer` borrowing from the
-//! received payload. Python's types that serde lacks travel by the contract in [`python`].
+//! Each of `serpent` (id 1), `marshal` (2), `json` (3) and `msgpack` (4) has a serde
+//! `Serializer` writing into an [`Output`] (a caller buffer, an `embedded_io::Write`, or a
+//! `Vec` with `alloc`) and a `Deserializer` borrowing from the received payload. Each is
+//! compiled in by the cargo feature of its name (all four by default); a message in a
+//! serializer that is left out is treated as one in an unknown serializer
+//! ([`SerializerId::is_enabled`](crate::wire::SerializerId::is_enabled)). Python's types that serde lacks travel by the contract in [`python`].
 //! Numbers and text follow Python exactly: floats as Python's `repr` ([`float`]).
 //!
 //! Every deserializer takes input from the network: nesting is limited (by default to
@@ -14,6 +16,7 @@
 
 /// The writing functions every format offers on top of its own `to_output`: into a caller
 /// buffer, an `embedded_io::Write`, or (feature `alloc`) a new `Vec`.
+#[cfg(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack"))]
 macro_rules! output_functions {
     ($format:literal) => {
         #[doc = concat!("Write `value` as ", $format, " at the start of `buf`; returns the length written.")]
@@ -54,6 +57,7 @@ macro_rules! output_functions {
 pub mod call;
 /// The four sequence-like serde compounds (seq, tuple, tuple struct, tuple variant) of a
 /// format's `Compound`, which writes each item with `$item` and closes with `$end`.
+#[cfg(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack"))]
 macro_rules! sequence_compounds {
     ($item:ident, $end:ident) => {
         impl<O: Output> serde::ser::SerializeSeq for Compound<'_, O> {
@@ -104,12 +108,17 @@ macro_rules! sequence_compounds {
 
 pub mod envelope;
 pub mod float;
+#[cfg(feature = "json")]
 pub mod json;
+#[cfg(feature = "marshal")]
 pub mod marshal;
+pub(crate) mod marshal_str;
 pub mod message;
+#[cfg(feature = "msgpack")]
 pub mod msgpack;
 pub mod output;
 pub mod python;
+#[cfg(feature = "serpent")]
 pub mod serpent;
 #[cfg(feature = "alloc")]
 pub mod value;
@@ -123,4 +132,5 @@ pub use output::{IoOutput, Output, OutputError, SliceOutput};
 pub const DEFAULT_MAX_DEPTH: usize = crate::limits::DEFAULT_MAX_NESTING;
 
 mod any_format;
+pub(crate) use any_format::unsupported;
 pub use any_format::{FormatError, item_to_output, to_output};

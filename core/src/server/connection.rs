@@ -15,7 +15,7 @@ use super::streams::{STREAM_NAME_CAPACITY, StreamEntry, StreamId, StreamSource};
 use super::{Answered, HandshakeAnswer, Server};
 use crate::ser::call::{CallView, ConnectView};
 use crate::ser::envelope::BATCH_METHOD;
-use crate::ser::{Output, OutputError, to_output};
+use crate::ser::{Output, OutputError, marshal_str, to_output};
 use crate::wire::{
     AnnotationId, CorrelationId, DecodeError, Flags, Message, MessageKind, OutgoingMessage, RxStorage, SerializerId,
 };
@@ -58,7 +58,8 @@ pub enum CloseReason {
     BadMessage,
     /// A message type not allowed here.
     UnexpectedMessage(u8),
-    /// A serializer id none of the four.
+    /// A serializer id none of the four, or one this build leaves out
+    /// ([`SerializerId::is_enabled`]).
     UnknownSerializer(u8),
     /// The reply could not be written (too large, storage full).
     ReplyTooLarge,
@@ -73,7 +74,7 @@ impl fmt::Display for CloseReason {
         match self {
             Self::BadMessage => f.write_str("malformed message"),
             Self::UnexpectedMessage(t) => write!(f, "unexpected message type {t}"),
-            Self::UnknownSerializer(id) => write!(f, "unknown serializer id {id}"),
+            Self::UnknownSerializer(id) => crate::ser::unsupported(f, *id),
             Self::ReplyTooLarge => f.write_str("the reply does not fit the size limit or the transmit storage"),
             Self::HandshakeFailed => f.write_str("handshake refused"),
             Self::IdleTimeout => f.write_str("idle timeout"),
@@ -203,6 +204,11 @@ impl ServerConnection {
             return Action::Close(CloseReason::UnknownSerializer(id));
         }
         let corr = Self::correlation_id(msg, env);
+        if !header.serializer.is_enabled() {
+            // A serializer Pyro knows but this build leaves out: say so, in marshal.
+            let reason = Unsupported(header.serializer);
+            return connect_fail(server, SerializerId::Marshal, header.seq, Some(corr), &reason, tx);
+        }
         let payload = match msg.payload() {
             Ok(p) => p,
             Err(e) => return connect_fail(server, SerializerId::Marshal, 0, None, &e.pyro_message(), tx),
@@ -268,8 +274,8 @@ impl ServerConnection {
     fn invoke(&mut self, msg: &Message<'_>, server: &Server<'_>, env: &Env, tx: &mut dyn RxStorage) -> Action {
         let header = *msg.header();
         let format = header.serializer;
-        if let SerializerId::Unknown(id) = format {
-            return Action::Close(CloseReason::UnknownSerializer(id));
+        if !format.is_enabled() {
+            return Action::Close(CloseReason::UnknownSerializer(u8::from(format)));
         }
         let Ok(payload) = msg.payload() else { return Action::Close(CloseReason::BadMessage) };
         let oneway = header.flags.contains(Flags::ONEWAY);
@@ -357,7 +363,8 @@ fn finish(
     }
 }
 
-/// CONNECTFAIL with `reason` as the serialized string, then close.
+/// CONNECTFAIL with `reason` as the serialized string, then close. In marshal the string
+/// is written without the marshal serializer, so that builds without it answer too.
 fn connect_fail(
     server: &Server<'_>,
     format: SerializerId,
@@ -369,12 +376,34 @@ fn connect_fail(
     let mut frame = Frame::new(tx, server.config.limits);
     let _ = frame.annotate_all(server.config.annotations);
     frame.start_payload();
-    if to_output(format, &Text(reason), &mut frame).is_err() {
+    let written = if format == SerializerId::Marshal {
+        marshal_str::write_display(&mut frame, reason).is_ok()
+    } else {
+        to_output(format, &Text(reason), &mut frame).is_ok()
+    };
+    if !written {
         return Action::Close(CloseReason::HandshakeFailed);
     }
     match finish(&mut frame, server, MessageKind::ConnectFail, format, Flags::empty(), seq, corr) {
         Some(len) => Action::SendAndClose { len },
         None => Action::Close(CloseReason::HandshakeFailed),
+    }
+}
+
+/// The CONNECTFAIL reason for a serializer this build leaves out: the Python client raises
+/// `CommunicationError("connection to ... rejected: <this>")`.
+struct Unsupported(SerializerId);
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let name = self.0.name().unwrap_or("?");
+        write!(f, "serializer {name} is not supported by this daemon; use one of:")?;
+        let all = [SerializerId::Serpent, SerializerId::Marshal, SerializerId::Json, SerializerId::Msgpack];
+        for (i, id) in all.into_iter().filter(|id| id.is_enabled()).enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{}", id.name().unwrap_or("?"))?;
+        }
+        Ok(())
     }
 }
 
@@ -792,6 +821,7 @@ impl ListWriter {
     fn begin(format: SerializerId, frame: &mut Frame<'_>) -> Result<Self, OutputError> {
         let start = frame.mark();
         let head: &[u8] = match format {
+            #[cfg(feature = "serpent")]
             SerializerId::Serpent => {
                 frame.write_bytes(crate::ser::serpent::HEADER)?;
                 b"["
@@ -841,4 +871,114 @@ impl ListWriter {
 /// The error an item stream request gets for an id it does not know.
 pub(crate) fn stream_terminated() -> PyException<&'static str> {
     PyException::new(PYRO_ERROR, "item stream terminated")
+}
+
+#[cfg(test)]
+mod tests {
+    extern crate std;
+
+    use core::cell::RefCell;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::limits::Limits;
+    use crate::ser::SliceOutput;
+    use crate::server::{ObjectTable, ServerConfig, Streams};
+    use crate::wire::{self, Decoder, HEADER_LEN, Header};
+
+    const FORMATS: [SerializerId; 4] =
+        [SerializerId::Serpent, SerializerId::Marshal, SerializerId::Json, SerializerId::Msgpack];
+
+    /// Hand `frame` to `connection`; the action and what it wrote.
+    fn handle(connection: &mut ServerConnection, server: &Server<'_>, frame: &[u8]) -> (Action, Vec<u8>) {
+        let mut rx = [0u8; 512];
+        let mut tx = [0u8; 512];
+        let mut decoder = Decoder::new(&mut rx[..], Limits::default());
+        decoder.feed(frame).unwrap();
+        let env = Env { now_ms: 0, random: [7; 32] };
+        let action = connection.handle(&decoder.message().unwrap(), server, &env, &mut &mut tx[..]);
+        (action, written(action, &tx))
+    }
+
+    fn written(action: Action, tx: &[u8]) -> Vec<u8> {
+        match action {
+            Action::Send { len } | Action::SendAndClose { len } => tx[..len].to_vec(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn frame(kind: MessageKind, format: SerializerId, seq: u16, payload: &[u8]) -> Vec<u8> {
+        let mut out = [0u8; 512];
+        let len = wire::encode(&OutgoingMessage::new(kind, format, seq), payload, &mut out, Limits::default()).unwrap();
+        out[..len].to_vec()
+    }
+
+    fn with_server(f: impl FnOnce(&Server<'_>)) {
+        let objects = ObjectTable::<1>::new();
+        let streams = RefCell::new(Streams::<1>::new());
+        let config = ServerConfig::default();
+        f(&Server { registry: &objects, streams: &streams, config: &config, handshake: None });
+    }
+
+    #[test]
+    fn connect_fail_is_marshal_text_in_every_build() {
+        with_server(|server| {
+            let mut tx = [0u8; 128];
+            let action = ServerConnection::new(ConnectionId(1), None).timed_out(server, &mut &mut tx[..]);
+            let reply = written(action, &tx);
+            assert!(matches!(action, Action::SendAndClose { .. }));
+            let header = Header::parse_bytes(reply[..HEADER_LEN].try_into().unwrap()).unwrap();
+            assert_eq!((header.kind, header.serializer), (MessageKind::ConnectFail, SerializerId::Marshal));
+            assert_eq!(&reply[HEADER_LEN..], b"z\x12receiving: timeout");
+        });
+    }
+
+    #[test]
+    fn a_connect_in_a_serializer_left_out_is_refused_in_marshal() {
+        let speaks: Vec<&str> = FORMATS.into_iter().filter(|f| f.is_enabled()).filter_map(SerializerId::name).collect();
+        for format in FORMATS.into_iter().filter(|f| !f.is_enabled()) {
+            with_server(|server| {
+                let mut connection = ServerConnection::new(ConnectionId(1), None);
+                let (action, reply) = handle(&mut connection, server, &frame(MessageKind::Connect, format, 5, b"?"));
+                assert!(matches!(action, Action::SendAndClose { .. }), "{format:?}: {action:?}");
+                let header = Header::parse_bytes(reply[..HEADER_LEN].try_into().unwrap()).unwrap();
+                assert_eq!(
+                    (header.kind, header.serializer, header.seq),
+                    (MessageKind::ConnectFail, SerializerId::Marshal, 5)
+                );
+                let name = format.name().unwrap();
+                let list: Vec<_> = speaks.iter().map(|s| std::format!(" {s}")).collect();
+                let expected =
+                    std::format!("serializer {name} is not supported by this daemon; use one of:{}", list.join(","));
+                assert_eq!(marshal_str::read(&reply[HEADER_LEN..]), Some(expected.as_str()));
+            });
+        }
+    }
+
+    #[test]
+    fn an_invoke_in_a_serializer_left_out_closes_the_connection() {
+        let Some(enabled) = FORMATS.into_iter().find(|f| f.is_enabled()) else { return };
+        #[derive(serde::Serialize)]
+        struct Connect<'a> {
+            handshake: &'a str,
+            object: &'a str,
+        }
+        for format in FORMATS.into_iter().filter(|f| !f.is_enabled()) {
+            with_server(|server| {
+                let mut payload = [0u8; 128];
+                let mut out = SliceOutput::new(&mut payload);
+                to_output(enabled, &Connect { handshake: "hello", object: DAEMON_OBJECT_ID }, &mut out).unwrap();
+                let len = out.len();
+                let mut connection = ServerConnection::new(ConnectionId(1), None);
+                let connect = frame(MessageKind::Connect, enabled, 0, &payload[..len]);
+                let (action, _) = handle(&mut connection, server, &connect);
+                assert!(matches!(action, Action::Send { .. }), "{action:?}");
+                let (action, _) = handle(&mut connection, server, &frame(MessageKind::Invoke, format, 1, b"?"));
+                let close = CloseReason::UnknownSerializer(u8::from(format));
+                assert_eq!(action, Action::Close(close));
+                let name = format.name().unwrap_or_default();
+                assert!(std::format!("{close}").contains(name));
+            });
+        }
+    }
 }

@@ -338,6 +338,23 @@ impl SerializerId {
             Self::Unknown(_) => None,
         }
     }
+
+    /// Whether this build reads and writes the serializer: its cargo feature of pyro5-core
+    /// (`serpent`, `marshal`, `json`, `msgpack`) is on. `false` for an unknown id.
+    ///
+    /// A daemon treats a message in a serializer left out like one in an unknown serializer,
+    /// except that it answers a CONNECT in one with CONNECTFAIL (in marshal, which Pyro
+    /// clients always read) naming the serializers it has; a client refuses to write one
+    /// ([`FormatError::UnknownSerializer`](crate::ser::FormatError::UnknownSerializer)).
+    pub const fn is_enabled(self) -> bool {
+        match self {
+            Self::Serpent => cfg!(feature = "serpent"),
+            Self::Marshal => cfg!(feature = "marshal"),
+            Self::Json => cfg!(feature = "json"),
+            Self::Msgpack => cfg!(feature = "msgpack"),
+            Self::Unknown(_) => false,
+        }
+    }
 }
 
 impl From<u8> for SerializerId {

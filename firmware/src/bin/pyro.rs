@@ -6,7 +6,7 @@
 //! ```python
 //! import Pyro5.api
 //! device = Pyro5.api.Proxy("PYRO:device@10.0.2.15:9999")
-//! device._pyroSerializer = "json"    # or "serpent", the default
+//! device._pyroSerializer = "json"    # or "serpent", the default (the firmware has these two)
 //! device.add(2, 3)                   # 5
 //! device.set_setpoint(40)            # ValueError: setpoint out of range 5..30
 //! device.set_setpoint(22.5)          # 22.5

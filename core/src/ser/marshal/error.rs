@@ -224,6 +224,18 @@ impl Error {
     }
 }
 
+impl From<crate::ser::marshal_str::StrError> for Error {
+    fn from(e: crate::ser::marshal_str::StrError) -> Self {
+        use crate::ser::marshal_str::StrError;
+        match e {
+            StrError::Output(e) => Self::Output(e),
+            StrError::Fmt => Self::BadToken { token: "str" },
+            StrError::TooLong { len } => Self::TooLong { len },
+            StrError::LengthMismatch { announced, written } => Self::LengthMismatch { announced, written },
+        }
+    }
+}
+
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

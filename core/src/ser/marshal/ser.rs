@@ -1,12 +1,13 @@
 //! Writing serde values as CPython's `marshal.dumps` (version 4) writes the Python value.
 
-use core::fmt::{self, Write as _};
+use core::fmt;
 
 use serde::ser::{self, Serialize};
 
 use super::Error;
 use super::long::{self, Digits};
-use crate::ser::output::{FmtAdapter, Output, SliceOutput};
+use crate::ser::marshal_str;
+use crate::ser::output::{Output, SliceOutput};
 use crate::ser::python::{BIGINT, COMPLEX, FROZENSET, SET};
 
 /// Writes marshal into an [`Output`]: no references (FLAG_REF is never set), and otherwise the
@@ -103,12 +104,7 @@ impl<O: Output> Serializer<O> {
     }
 
     fn text(&mut self, s: &str) -> Result<(), Error> {
-        let ascii = s.is_ascii();
-        match u8::try_from(s.len()) {
-            Ok(len) if ascii => self.write(&[b'z', len])?,
-            _ => self.header(if ascii { b'a' } else { b'u' }, s.len())?,
-        }
-        self.write(s.as_bytes())
+        marshal_str::write_str(&mut self.out, s).map_err(Error::from)
     }
 
     /// `COMPLEX`: the inner value must be a pair of floats.
@@ -413,23 +409,7 @@ impl<'a, O: Output> ser::Serializer for &'a mut Serializer<O> {
 
     fn collect_str<T: ?Sized + fmt::Display>(self, value: &T) -> Result<(), Error> {
         self.plain()?;
-        let mut measure = Measure { len: 0, ascii: true };
-        write!(measure, "{value}").map_err(|_| Error::BadToken { token: "str" })?;
-        match u8::try_from(measure.len) {
-            Ok(len) if measure.ascii => self.write(&[b'z', len])?,
-            _ => self.header(if measure.ascii { b'a' } else { b'u' }, measure.len)?,
-        }
-        let mut w = Measure { len: 0, ascii: true };
-        let mut adapter = FmtAdapter { out: &mut self.out, error: None };
-        let res = write!(Tee { a: &mut adapter, b: &mut w }, "{value}");
-        if let Some(e) = adapter.error {
-            return Err(Error::Output(e));
-        }
-        res.map_err(|_| Error::BadToken { token: "str" })?;
-        if w.len != measure.len {
-            return Err(Error::LengthMismatch { announced: measure.len, written: w.len });
-        }
-        Ok(())
+        marshal_str::write_display(&mut self.out, &value).map_err(Error::from)
     }
 }
 
@@ -526,33 +506,6 @@ impl<O: Output> ser::SerializeStructVariant for Compound<'_, O> {
     }
     fn end(self) -> Result<(), Error> {
         self.finish()
-    }
-}
-
-/// Counts what a `Display` writes, and whether it is all ASCII.
-struct Measure {
-    len: usize,
-    ascii: bool,
-}
-
-impl fmt::Write for Measure {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.len = self.len.checked_add(s.len()).ok_or(fmt::Error)?;
-        self.ascii &= s.is_ascii();
-        Ok(())
-    }
-}
-
-/// Writes to two writers.
-struct Tee<'x, A: fmt::Write, B: fmt::Write> {
-    a: &'x mut A,
-    b: &'x mut B,
-}
-
-impl<A: fmt::Write, B: fmt::Write> fmt::Write for Tee<'_, A, B> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        self.b.write_str(s)?;
-        self.a.write_str(s)
     }
 }
 

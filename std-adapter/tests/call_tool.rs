@@ -7,14 +7,12 @@
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Output, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use pyro5_interop_tests::echo_daemon::EchoDaemon;
 use pyro5_interop_tests::{python, workspace_root};
-use pyro5_std::echo::{EchoServer, OBJECT_ID};
-use pyro5_std::{Daemon, DaemonConfig, Serializer};
+use pyro5_std::Serializer;
+use pyro5_std::echo::OBJECT_ID;
 
 const ERROR_TEXT: &str = "this is the generated error from echoserver echo() method";
 
@@ -47,36 +45,6 @@ fn ok(args: &[&str]) -> String {
     let run = call(args);
     assert_eq!((run.code, run.stderr.as_str()), (0, ""), "{args:?}: {run:?}");
     run.stdout
-}
-
-/// Our daemon serving the echo server in a thread until dropped.
-struct OurEcho {
-    daemon: Daemon,
-    uri: String,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl OurEcho {
-    fn start() -> Self {
-        let daemon = Daemon::new(DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() }).expect("bind");
-        let echo = EchoServer::new().with_slow_delay(Duration::from_secs(3));
-        let stop: Arc<AtomicBool> = echo.shutdown_flag();
-        let uri = daemon.register_concurrent(echo, Some(OBJECT_ID)).expect("register");
-        let serving = daemon.clone();
-        let thread = std::thread::spawn(move || {
-            serving.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
-        });
-        Self { daemon, uri, thread: Some(thread) }
-    }
-}
-
-impl Drop for OurEcho {
-    fn drop(&mut self) {
-        self.daemon.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 /// A Python daemon in a child process, killed on drop.
@@ -221,7 +189,7 @@ fn echo_tool_checks(uri: &str) {
 
 #[test]
 fn against_our_daemon() {
-    let server = OurEcho::start();
+    let server = EchoDaemon::on_localhost(OBJECT_ID, Some(Duration::from_secs(3)));
     echo_literals(&server.uri);
     echo_tool_checks(&server.uri);
 }

@@ -12,6 +12,7 @@
 
 pub mod daemon_harness;
 pub mod device;
+pub mod echo_daemon;
 pub mod netns;
 pub mod tagged;
 

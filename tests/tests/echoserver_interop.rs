@@ -5,43 +5,11 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 
+use pyro5_interop_tests::echo_daemon::EchoDaemon;
 use pyro5_interop_tests::{python, workspace_root};
-use pyro5_std::echo::{EchoServer, OBJECT_ID};
-use pyro5_std::{Daemon, DaemonConfig, ServerType};
-
-/// An echo server daemon running in a thread until dropped.
-struct Running {
-    daemon: Daemon,
-    uri: String,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Running {
-    fn start(config: DaemonConfig) -> Self {
-        let daemon = Daemon::new(config).expect("bind");
-        let echo = EchoServer::new();
-        let stop: Arc<AtomicBool> = echo.shutdown_flag();
-        let uri = daemon.register_concurrent(echo, Some(OBJECT_ID)).expect("register");
-        let serving = daemon.clone();
-        let thread = std::thread::spawn(move || {
-            serving.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
-        });
-        Self { daemon, uri, thread: Some(thread) }
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        self.daemon.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
+use pyro5_std::echo::OBJECT_ID;
+use pyro5_std::{DaemonConfig, ServerType};
 
 fn run_script(script: &str, args: &[&str]) {
     let path = workspace_root().join("tests/python").join(script);
@@ -58,20 +26,20 @@ fn config(server_type: ServerType) -> DaemonConfig {
 
 #[test]
 fn python_client_calls_every_echo_method_in_every_serializer_thread_server() {
-    let server = Running::start(config(ServerType::Thread));
+    let server = EchoDaemon::start(config(ServerType::Thread), OBJECT_ID, None);
     run_script("echo_suite.py", &[&server.uri]);
 }
 
 #[test]
 fn python_client_calls_every_echo_method_in_every_serializer_multiplex_server() {
-    let server = Running::start(config(ServerType::Multiplex));
+    let server = EchoDaemon::start(config(ServerType::Multiplex), OBJECT_ID, None);
     run_script("echo_suite.py", &[&server.uri]);
 }
 
 #[test]
 fn echo_shutdown_method_stops_the_daemon() {
     for server_type in [ServerType::Thread, ServerType::Multiplex] {
-        let mut server = Running::start(config(server_type));
+        let mut server = EchoDaemon::start(config(server_type), OBJECT_ID, None);
         run_script("echo_suite.py", &[&server.uri, "--serializers", "json", "--shutdown"]);
         let thread = server.thread.take().expect("running");
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
@@ -85,13 +53,13 @@ fn echo_shutdown_method_stops_the_daemon() {
 
 #[test]
 fn thirty_two_concurrent_python_clients_thread_server() {
-    let server = Running::start(config(ServerType::Thread));
+    let server = EchoDaemon::start(config(ServerType::Thread), OBJECT_ID, None);
     run_script("concurrent_clients.py", &[&server.uri, "--clients", "32", "--calls", "200"]);
 }
 
 #[test]
 fn thirty_two_concurrent_python_clients_multiplex_server() {
-    let server = Running::start(config(ServerType::Multiplex));
+    let server = EchoDaemon::start(config(ServerType::Multiplex), OBJECT_ID, None);
     run_script("concurrent_clients.py", &[&server.uri, "--clients", "32", "--calls", "200"]);
 }
 
@@ -102,7 +70,7 @@ fn ipv6_loopback() {
         return;
     }
     for server_type in [ServerType::Thread, ServerType::Multiplex] {
-        let server = Running::start(DaemonConfig { host: "::1".into(), ..config(server_type) });
+        let server = EchoDaemon::start(DaemonConfig { host: "::1".into(), ..config(server_type) }, OBJECT_ID, None);
         assert!(server.uri.contains("@[::1]:"), "{}", server.uri);
         run_script("echo_suite.py", &[&server.uri, "--serializers", "serpent,msgpack"]);
     }
@@ -113,7 +81,8 @@ fn ipv6_loopback() {
 fn unix_domain_socket() {
     for server_type in [ServerType::Thread, ServerType::Multiplex] {
         let path = std::env::temp_dir().join(format!("pyro5-rs-echo-{}-{server_type}.sock", std::process::id()));
-        let server = Running::start(DaemonConfig { unix_socket: Some(path.clone()), ..config(server_type) });
+        let server =
+            EchoDaemon::start(DaemonConfig { unix_socket: Some(path.clone()), ..config(server_type) }, OBJECT_ID, None);
         assert_eq!(server.uri, format!("PYRO:{OBJECT_ID}@./u:{}", path.display()));
         run_script("echo_suite.py", &[&server.uri, "--serializers", "json,marshal"]);
         drop(server);

@@ -9,15 +9,12 @@
 use std::io::{BufRead, BufReader};
 use std::net::UdpSocket;
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
+use pyro5_interop_tests::echo_daemon::EchoDaemon;
 use pyro5_interop_tests::python;
-use pyro5_std::echo::EchoServer;
 use pyro5_std::locate::{GET_NSURI, NameServer, locate_ns};
-use pyro5_std::{Daemon, DaemonConfig, Proxy, ProxyError};
+use pyro5_std::{Proxy, ProxyError};
 
 /// How long a Python process may take to print what we wait for.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -71,36 +68,6 @@ impl Drop for PyProcess {
 
 fn port_of(uri: &str) -> u16 {
     uri.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_else(|| panic!("no port in {uri}"))
-}
-
-/// Our daemon serving an echo server until dropped.
-struct OurEcho {
-    daemon: Daemon,
-    uri: String,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl OurEcho {
-    fn start(object_id: &str) -> Self {
-        let daemon = Daemon::new(DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() }).expect("bind");
-        let echo = EchoServer::new();
-        let stop: Arc<AtomicBool> = echo.shutdown_flag();
-        let uri = daemon.register_concurrent(echo, Some(object_id)).expect("register");
-        let serving = daemon.clone();
-        let thread = std::thread::spawn(move || {
-            serving.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
-        });
-        Self { daemon, uri, thread: Some(thread) }
-    }
-}
-
-impl Drop for OurEcho {
-    fn drop(&mut self) {
-        self.daemon.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 fn tags(items: &[&str]) -> Vec<String> {
@@ -174,7 +141,7 @@ fn name_server_calls_register_lookup_list_and_remove() {
 #[test]
 fn pyroname_proxy_resolves_through_python_name_server() {
     let (_ns, port) = PyProcess::name_server();
-    let echo = OurEcho::start("rust.echo");
+    let echo = EchoDaemon::on_localhost("rust.echo", None);
     let mut ns = NameServer::from(locate_ns(Some("127.0.0.1"), Some(port)).expect("locate"));
     ns.register("test.rust.echo", &echo.uri, false).expect("register");
 
@@ -195,7 +162,7 @@ fn pyroname_proxy_resolves_through_python_name_server() {
     echo_hello(&mut bound);
 
     // Re-registered elsewhere: a new connection resolves again.
-    let other = OurEcho::start("rust.echo.other");
+    let other = EchoDaemon::on_localhost("rust.echo.other", None);
     ns.register("test.rust.echo", &other.uri, false).expect("register");
     proxy.release();
     echo_hello(&mut proxy);
@@ -230,9 +197,9 @@ fn pyroname_unknown_name_is_the_name_servers_naming_error() {
 #[test]
 fn pyrometa_proxy_picks_a_registration_with_all_tags() {
     let (_ns, port) = PyProcess::name_server();
-    let first = OurEcho::start("rust.echo.1");
-    let second = OurEcho::start("rust.echo.2");
-    let third = OurEcho::start("rust.echo.3");
+    let first = EchoDaemon::on_localhost("rust.echo.1", None);
+    let second = EchoDaemon::on_localhost("rust.echo.2", None);
+    let third = EchoDaemon::on_localhost("rust.echo.3", None);
     let mut ns = NameServer::from(locate_ns(Some("127.0.0.1"), Some(port)).expect("locate"));
     ns.register_with_metadata("e1", &first.uri, false, &tags(&["echo", "rust"])).expect("register");
     ns.register_with_metadata("e2", &second.uri, false, &tags(&["echo", "rust", "extra"])).expect("register");

@@ -23,15 +23,13 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use pyro5_interop_tests::echo_daemon::EchoDaemon;
 use pyro5_interop_tests::{hex, python, workspace_root};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::core::wire::AnnotationId;
-use pyro5_std::echo::{EchoServer, OBJECT_ID};
+use pyro5_std::echo::OBJECT_ID;
 use pyro5_std::{Daemon, DaemonConfig, Proxy, ProxyError, RemoteError, Serializer, ServerType};
 
 /// How long a Python server may take to print its URI.
@@ -94,40 +92,6 @@ impl PyServer {
 impl Drop for PyServer {
     fn drop(&mut self) {
         self.stop();
-    }
-}
-
-/// Our daemon serving the echo server in a thread until dropped.
-struct OurEcho {
-    daemon: Daemon,
-    uri: String,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl OurEcho {
-    fn start(server_type: ServerType, slow: Duration) -> Self {
-        Self::with_config(DaemonConfig { host: "127.0.0.1".into(), server_type, ..DaemonConfig::default() }, slow)
-    }
-
-    fn with_config(config: DaemonConfig, slow: Duration) -> Self {
-        let daemon = Daemon::new(config).expect("bind");
-        let echo = EchoServer::new().with_slow_delay(slow);
-        let stop: Arc<AtomicBool> = echo.shutdown_flag();
-        let uri = daemon.register_concurrent(echo, Some(OBJECT_ID)).expect("register");
-        let serving = daemon.clone();
-        let thread = std::thread::spawn(move || {
-            serving.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
-        });
-        Self { daemon, uri, thread: Some(thread) }
-    }
-}
-
-impl Drop for OurEcho {
-    fn drop(&mut self) {
-        self.daemon.shutdown();
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
     }
 }
 
@@ -333,7 +297,7 @@ fn python_echo_server_answers_every_kind_of_call_in_every_serializer() {
 #[test]
 fn our_echo_server_answers_every_kind_of_call_in_every_serializer() {
     for server_type in [ServerType::Thread, ServerType::Multiplex] {
-        let server = OurEcho::start(server_type, Duration::from_secs(3));
+        let server = our_echo(server_type, Duration::from_secs(3));
         for serializer in Serializer::ALL {
             echo_checks(&server.uri, serializer, Some(&server.daemon));
         }
@@ -342,7 +306,7 @@ fn our_echo_server_answers_every_kind_of_call_in_every_serializer() {
 
 #[test]
 fn our_daemon_times_out_a_slow_call_and_the_proxy_recovers() {
-    let server = OurEcho::start(ServerType::Thread, Duration::from_secs(1));
+    let server = our_echo(ServerType::Thread, Duration::from_secs(1));
     for serializer in Serializer::ALL {
         let mut echo = proxy(&server.uri, serializer);
         timeout_then_recover(&mut echo, |p| p.call::<Value, _>("slow", ()), serializer);
@@ -351,7 +315,7 @@ fn our_daemon_times_out_a_slow_call_and_the_proxy_recovers() {
 
 #[test]
 fn sixteen_threads_each_with_its_own_proxy_against_our_daemon() {
-    let server = OurEcho::start(ServerType::Thread, Duration::from_secs(1));
+    let server = our_echo(ServerType::Thread, Duration::from_secs(1));
     sixteen_threads(&server.uri, |p, t, i| {
         let back: (i64, i64) = p.call("echo", ((t, i),))?;
         Ok(back == (t, i))
@@ -372,7 +336,7 @@ fn proxies_reach_our_daemon_over_ipv6_and_unix_sockets() {
         configs.push(DaemonConfig { unix_socket: Some(path), ..DaemonConfig::default() });
     }
     for config in configs {
-        let server = OurEcho::with_config(config, Duration::from_secs(1));
+        let server = EchoDaemon::start(config, OBJECT_ID, Some(Duration::from_secs(1)));
         for serializer in Serializer::ALL {
             let mut p = proxy(&server.uri, serializer);
             let back: String = p.call("echo", ("over there",)).unwrap_or_else(|e| panic!("{}: {e}", server.uri));
@@ -868,4 +832,10 @@ fn compressed_messages_both_ways() {
         let items: Vec<i64> = p.call("count", (500,)).expect("count");
         assert_eq!(items.len(), 500, "{serializer}");
     }
+}
+
+/// Our echo server on 127.0.0.1 with the server type given, `slow()` taking `slow`.
+fn our_echo(server_type: ServerType, slow: Duration) -> EchoDaemon {
+    let config = DaemonConfig { host: "127.0.0.1".into(), server_type, ..DaemonConfig::default() };
+    EchoDaemon::start(config, OBJECT_ID, Some(slow))
 }

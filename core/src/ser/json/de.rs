@@ -460,7 +460,7 @@ impl<'de, S: AsMut<[u8]>> de::Deserializer<'de> for &mut Deserializer<'de, S> {
         match self.scalar() {
             // An integer too large for 128 bits still makes a float, as Python's float(int).
             Ok(Scalar::Number(Number::Big(text))) => {
-                let v = text.parse::<f64>().map_err(|_| Error::IntegerTooLarge { offset: start })?;
+                let v = crate::ser::float::parse(text).ok_or(Error::IntegerTooLarge { offset: start })?;
                 visitor.visit_f64(v).map_err(|e: Error| e.at(start))
             }
             Ok(s) => s.visit(visitor, false, start).map_err(|e: Error| e.at(start)),
@@ -635,9 +635,9 @@ impl<'de, S: AsMut<[u8]>> Key<'_, 'de, S> {
             },
         };
         let result = match n {
-            Some(Number::Big(digits)) if floats => match digits.parse::<f64>() {
-                Ok(v) => visitor.visit_f64(v),
-                Err(_) => Err(Error::IntegerTooLarge { offset: start }),
+            Some(Number::Big(digits)) if floats => match crate::ser::float::parse(digits) {
+                Some(v) => visitor.visit_f64(v),
+                None => Err(Error::IntegerTooLarge { offset: start }),
             },
             Some(n) => n.visit(visitor, start),
             None => Err(de::Error::invalid_value(Unexpected::Str(s), &visitor)),
@@ -888,7 +888,7 @@ fn scan_number(bytes: &[u8]) -> Option<(usize, bool)> {
 /// The value of a number token `scan_number` matched.
 fn number(text: &str, is_int: bool) -> Option<Number<'_>> {
     if !is_int {
-        return text.parse::<f64>().ok().map(Number::F64);
+        return crate::ser::float::parse(text).map(Number::F64);
     }
     let (negative, digits) = match text.strip_prefix('-') {
         Some(d) => (true, d),

@@ -823,7 +823,8 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
                         buf.write_char(c).map_err(|_| malformed(vat, "float dict 'value' is not a float"))?;
                     }
                 }
-                buf.as_str().trim().parse::<f64>().map_err(|_| malformed(vat, "float dict 'value' is not a float"))?
+                crate::ser::float::parse(buf.as_str().trim())
+                    .ok_or_else(|| malformed(vat, "float dict 'value' is not a float"))?
             }
             _ => match p.expr(vpos, true, self.depth)?.node {
                 Node::Num(Num::Float(f)) => f,

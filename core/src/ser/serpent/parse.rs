@@ -6,6 +6,7 @@ use core::fmt::Write as _;
 
 use super::error::Error;
 use super::lex::{Lexer, NumKind, NumTok, StrTok, Tok, Unescape};
+use crate::ser::float;
 
 /// A number `literal_eval` evaluates to.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -826,13 +827,13 @@ pub(crate) fn literal(tok: NumTok<'_>, at: usize) -> Result<Num<'_>, Error> {
 /// A float literal's value (Python and Rust round decimal text the same way).
 fn parse_float(text: &str, at: usize) -> Result<f64, Error> {
     if !text.contains('_') {
-        return text.parse().map_err(|_| syntax(at, "invalid float literal"));
+        return float::parse(text).ok_or_else(|| syntax(at, "invalid float literal"));
     }
     let mut buf = Digits::default();
     for c in text.chars().filter(|&c| c != '_') {
         buf.write_char(c).map_err(|_| Error::NumberTooLarge { offset: at })?;
     }
-    buf.as_str().parse().map_err(|_| syntax(at, "invalid float literal"))
+    float::parse(buf.as_str()).ok_or_else(|| syntax(at, "invalid float literal"))
 }
 
 /// `-num`. `adjacent`: the sign at `sign_at` directly precedes the number literal (so big
@@ -868,9 +869,9 @@ pub(crate) fn int_to_f64(i: Int<'_>, at: usize) -> Result<f64, Error> {
                 for c in digits.chars().filter(|&c| c != '_') {
                     buf.write_char(c).map_err(|_| Error::NumberTooLarge { offset: at })?;
                 }
-                buf.as_str().parse().map_err(|_| Error::NumberTooLarge { offset: at })?
+                float::parse(buf.as_str()).ok_or(Error::NumberTooLarge { offset: at })?
             } else {
-                digits.parse().map_err(|_| Error::NumberTooLarge { offset: at })?
+                float::parse(digits).ok_or(Error::NumberTooLarge { offset: at })?
             };
             if f.is_infinite() {
                 return Err(Error::NumberTooLarge { offset: at });

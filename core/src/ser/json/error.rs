@@ -265,6 +265,8 @@ impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Self::Custom { message: Message::new(&msg), offset: None }
     }
+
+    crate::ser::message::invalid_texts!();
 }
 
 #[cfg(test)]

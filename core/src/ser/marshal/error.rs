@@ -318,6 +318,8 @@ impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Self::Custom { message: Message::new(&msg), offset: None }
     }
+
+    crate::ser::message::invalid_texts!();
 }
 
 fn unsupported_name(code: u8) -> &'static str {

@@ -287,9 +287,13 @@ impl serde::de::Error for Error {
 
     fn invalid_type(unexp: serde::de::Unexpected<'_>, exp: &dyn serde::de::Expected) -> Self {
         Self::InvalidType {
-            message: Message::new(&format_args!("invalid type: {unexp}, expected {exp}")),
+            message: Message::new(&crate::ser::message::Invalid { what: "type", unexpected: unexp, expected: exp }),
             offset: None,
         }
+    }
+
+    fn invalid_value(unexpected: serde::de::Unexpected<'_>, expected: &dyn serde::de::Expected) -> Self {
+        <Self as serde::de::Error>::custom(crate::ser::message::Invalid { what: "value", unexpected, expected })
     }
 }
 

@@ -261,6 +261,8 @@ impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Self::Custom { offset: None, message: Message::new(&msg) }
     }
+
+    crate::ser::message::invalid_texts!();
 }
 
 #[cfg(test)]

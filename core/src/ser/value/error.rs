@@ -41,4 +41,6 @@ impl serde::de::Error for Error {
     fn custom<T: fmt::Display>(msg: T) -> Self {
         Self::Custom(Message::new(&msg))
     }
+
+    crate::ser::message::invalid_texts!();
 }

@@ -253,3 +253,30 @@ pub fn server_connection(data: &[u8]) {
     }
     connection.closed(&server, now);
 }
+
+/// The exact float algorithms (feature `small`) against core's: `data` as text reads to the
+/// same `f64` (or is refused by both); any 8 bytes as an `f64` are written as the same text,
+/// and that text reads back to the number.
+pub fn float_text(data: &[u8]) {
+    use crate::ser::float::exact;
+    if let Ok(text) = core::str::from_utf8(data) {
+        let ours = exact::parse(text);
+        let core_value = text.parse::<f64>().ok();
+        match (ours, core_value) {
+            (Some(a), Some(b)) => {
+                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{text:?}: {a:e} vs {b:e}")
+            }
+            (a, b) => assert_eq!(a.is_some(), b.is_some(), "{text:?}"),
+        }
+    }
+    if let Some(bytes) = data.get(..8) {
+        let value = f64::from_bits(u64::from_le_bytes(bytes.try_into().unwrap()));
+        if value.is_finite() {
+            let (mut ours, mut theirs) = (alloc::string::String::new(), alloc::string::String::new());
+            exact::write_repr(&mut ours, value).unwrap();
+            crate::ser::float::write_repr_core(&mut theirs, value).unwrap();
+            assert_eq!(ours, theirs, "{value:e}");
+            assert_eq!(exact::parse(&ours).map(f64::to_bits), Some(value.to_bits()), "{ours}");
+        }
+    }
+}

@@ -60,6 +60,10 @@ impl Write for Truncating {
 /// serde's own `Unexpected` display brings core's float formatting and `str` escaping (about
 /// 12 KB of flash on a Cortex-M); here floats are written as Python's `repr` and strings
 /// quoted by a small escaper, otherwise the words are serde's.
+#[cfg_attr(
+    not(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack", feature = "alloc")),
+    allow(dead_code)
+)]
 pub(crate) struct Invalid<'a> {
     /// `"type"` or `"value"`.
     pub(crate) what: &'static str,
@@ -116,6 +120,10 @@ impl fmt::Display for Invalid<'_> {
 }
 
 /// The two `serde::de::Error` methods that describe an unexpected value with [`Invalid`].
+#[cfg_attr(
+    not(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack", feature = "alloc")),
+    allow(unused_macros)
+)]
 macro_rules! invalid_texts {
     () => {
         fn invalid_type(unexpected: serde::de::Unexpected<'_>, expected: &dyn serde::de::Expected) -> Self {
@@ -127,6 +135,10 @@ macro_rules! invalid_texts {
         }
     };
 }
+#[cfg_attr(
+    not(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack", feature = "alloc")),
+    allow(unused_imports)
+)]
 pub(crate) use invalid_texts;
 
 #[cfg(test)]

@@ -6,7 +6,7 @@
 use core::fmt::{self, Write};
 
 /// Write `value` (finite) as Python's `repr` does.
-pub(super) fn write_repr<W: Write>(out: &mut W, value: f64) -> fmt::Result {
+pub(crate) fn write_repr<W: Write>(out: &mut W, value: f64) -> fmt::Result {
     let mut buf = Buffer::<32>::default();
     write!(buf, "{value:?}")?;
     let mut text = buf;

@@ -22,7 +22,7 @@ const MAX_DIGITS: u32 = 768;
 /// `text` as an `f64`, correctly rounded (ties to even), in the grammar of core's
 /// `f64::from_str`: an optional sign, then `inf`, `infinity` or `nan` (any case), or
 /// decimal digits with an optional point and an optional exponent (`e`/`E`, sign, digits).
-pub(super) fn parse(text: &str) -> Option<f64> {
+pub(crate) fn parse(text: &str) -> Option<f64> {
     let (negative, body) = match text.as_bytes().first()? {
         b'-' => (true, text.get(1..)?),
         b'+' => (false, text.get(1..)?),
@@ -291,7 +291,7 @@ fn shortest(value: f64, digits: &mut [u8; 17]) -> Option<(usize, i32)> {
 }
 
 /// Write `value` (finite) as Python's `repr` does.
-pub(super) fn write_repr<W: core::fmt::Write>(out: &mut W, value: f64) -> core::fmt::Result {
+pub(crate) fn write_repr<W: core::fmt::Write>(out: &mut W, value: f64) -> core::fmt::Result {
     if value.is_sign_negative() {
         out.write_char('-')?;
     }

@@ -8,12 +8,14 @@
 //! (Burger and Dybvig's shortest digits, and an exact quotient for reading), which take a
 //! few kilobytes of flash instead of about thirty on a Cortex-M.
 
-#[cfg(any(feature = "small", test))]
+#[cfg(any(feature = "small", test, fuzzing))]
 mod big;
-#[cfg(any(not(feature = "small"), test))]
+#[cfg(any(not(feature = "small"), test, fuzzing))]
 mod core_fmt;
-#[cfg(any(feature = "small", test))]
-mod exact;
+#[cfg(fuzzing)]
+pub(crate) use core_fmt::write_repr as write_repr_core;
+#[cfg(any(feature = "small", test, fuzzing))]
+pub(crate) mod exact;
 
 use core::fmt::{self, Write};
 

@@ -8,6 +8,7 @@ Usage: device_client.py  with JSON on stdin: {"uri": "PYRO:device@10.42.0.2:9999
 Prints a JSON report; raises (exit 1) when something is off.
 """
 import json
+import struct
 import sys
 import threading
 import time
@@ -21,6 +22,11 @@ def proxy(uri, serializer):
     p._pyroSerializer = serializer
     p._pyroTimeout = 10
     return p
+
+
+def f32(x):
+    """x rounded to the nearest 32-bit float (what the device computes in), as a Python float."""
+    return struct.unpack("<f", struct.pack("<f", x))[0]
 
 
 def expect(value, wanted, what):
@@ -54,6 +60,11 @@ def check_serializer(uri, serializer, big, name):
         expect(p.blinks(), before + 3, "blinks after a oneway blink(3)")
         items = list(p.readings())
         expect([round(x, 2) for x in items], [21.6, 21.7, 21.8, 21.9, 22.0], "stream of readings")
+        # Exactly the device's f32 values: the shortest text that reads back to each
+        # (17 digits here, e.g. 21.600000381469727) must have crossed the wire.
+        expect(items, [f32(21.5 + f32(k / 10)) for k in range(1, 6)], "stream of readings, every bit")
+        expect(p.set_setpoint(f32(22.1)), f32(22.1), "a 17-digit float there and back")
+        expect(p.set_setpoint(21.5), 21.5, "set_setpoint back")
         # Pyro5 5.17's own marshal serializer fails on attribute access (it sends no
         # kwargs dict), Python daemon or not: properties are checked in the others.
         if serializer != "marshal":

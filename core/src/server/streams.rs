@@ -186,7 +186,7 @@ pub trait StreamStore {
 }
 
 /// A stream table over some storage; [`Streams`] (fixed capacity) and, with `alloc`,
-/// [`StreamsVec`] (a runtime limit).
+/// `StreamsVec` (a runtime limit).
 pub trait StreamTable {
     /// The open streams.
     fn entries(&self) -> &[StreamEntry];

@@ -159,5 +159,8 @@ fn python_client_calls_the_windows_echo_server_under_wine() {
         .expect("run the echo server under Wine");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(stderr.contains("Unix domain sockets are not available on this platform"), "{stderr}");
+    assert!(
+        stderr.contains("cannot bind pyro5-echo.sock: Unix domain sockets are not available on this platform"),
+        "{stderr}"
+    );
 }

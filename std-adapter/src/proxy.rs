@@ -715,10 +715,7 @@ impl Proxy {
     fn connect_stream(&self) -> Result<Stream, ProxyError> {
         let stream = match &self.target {
             Target::Tcp { host, port } => Stream::connect_tcp(host, *port, self.timeout),
-            #[cfg(unix)]
             Target::Unix(path) => Stream::connect_unix(path),
-            #[cfg(not(unix))]
-            Target::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets need a unix system")),
             Target::Name => Err(io::Error::new(io::ErrorKind::NotConnected, "the name is not resolved")),
         }
         .map_err(|error| ProxyError::Connect { location: self.location(), error })?;

@@ -7,6 +7,13 @@ use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// The error for a Unix domain socket (`./u:` location) asked for on a system without them:
+/// kind [`io::ErrorKind::Unsupported`].
+#[cfg(not(unix))]
+fn unix_sockets_unavailable() -> io::Error {
+    io::Error::new(io::ErrorKind::Unsupported, "Unix domain sockets are not available on this platform")
+}
+
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
@@ -43,6 +50,12 @@ impl Listener {
             std::fs::remove_file(&path)?;
         }
         Ok(Self::Unix(UnixListener::bind(&path)?, path))
+    }
+
+    /// Unix domain sockets exist only on Unix: [`unix_sockets_unavailable`].
+    #[cfg(not(unix))]
+    pub(crate) fn bind_unix(_path: PathBuf) -> io::Result<Self> {
+        Err(unix_sockets_unavailable())
     }
 
     pub(crate) fn local_port(&self) -> Option<u16> {
@@ -141,6 +154,12 @@ impl Stream {
     #[cfg(unix)]
     pub(crate) fn connect_unix(path: &str) -> io::Result<Self> {
         Ok(Self::Unix(UnixStream::connect(path)?))
+    }
+
+    /// Unix domain sockets exist only on Unix: [`unix_sockets_unavailable`].
+    #[cfg(not(unix))]
+    pub(crate) fn connect_unix(_path: &str) -> io::Result<Self> {
+        Err(unix_sockets_unavailable())
     }
 
     pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {

@@ -3,7 +3,6 @@
 //! server), on both server types, over TCP/IPv4, TCP/IPv6 and a Unix socket, and 32
 //! concurrent Python clients.
 
-use std::path::Path;
 use std::process::Command;
 
 use pyro5_interop_tests::echo_daemon::EchoDaemon;
@@ -86,6 +85,6 @@ fn unix_domain_socket() {
         assert_eq!(server.uri, format!("PYRO:{OBJECT_ID}@./u:{}", path.display()));
         run_script("echo_suite.py", &[&server.uri, "--serializers", "json,marshal"]);
         drop(server);
-        assert!(!Path::new(&path).exists(), "the socket file is removed when the daemon goes");
+        assert!(!std::path::Path::new(&path).exists(), "the socket file is removed when the daemon goes");
     }
 }

@@ -71,7 +71,8 @@ fn main() -> ExitCode {
     let daemon = match Daemon::new(config) {
         Ok(daemon) => daemon,
         Err(e) => {
-            eprintln!("pyro5-echoserver: cannot bind {}: {e}", args.host);
+            let place = args.unixsocket.as_ref().map_or(args.host.clone(), |p| p.display().to_string());
+            eprintln!("pyro5-echoserver: cannot bind {place}: {e}");
             return ExitCode::FAILURE;
         }
     };

@@ -65,7 +65,8 @@ pub struct DaemonConfig {
     pub host: String,
     /// Port; 0 picks a free one.
     pub port: u16,
-    /// Bind a Unix domain socket at this path instead of TCP.
+    /// Bind a Unix domain socket at this path instead of TCP (Unix only: elsewhere
+    /// [`Daemon::new`] fails with [`io::ErrorKind::Unsupported`]).
     pub unix_socket: Option<PathBuf>,
     /// The host advertised in URIs when behind NAT (`NATHOST`).
     pub nat_host: Option<String>,
@@ -249,10 +250,7 @@ impl Daemon {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot use nathost together with unixsocket"));
         }
         let listener = match &config.unix_socket {
-            #[cfg(unix)]
             Some(path) => Listener::bind_unix(path.clone())?,
-            #[cfg(not(unix))]
-            Some(_) => return Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets need a unix system")),
             None => Listener::bind_tcp(&config.host, config.port)?,
         };
         let location = match (&config.unix_socket, listener.local_port()) {

@@ -1,27 +1,32 @@
 //! Pyro's "multiplex" server type: one thread serving every connection from a readiness
-//! loop (mio). Oneway calls still run in their own threads, as in Pyro.
+//! loop (mio, on Unix and Windows). Oneway calls still run in their own threads, as in Pyro.
 
 use std::collections::HashMap;
 use std::io;
-use std::os::fd::AsRawFd;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use mio::unix::SourceFd;
-use mio::{Events, Interest, Poll, Token};
+use mio::event::Source;
+use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::connection::{ClientConnection, ReadOutcome, deny};
 use super::{Inner, TICK};
-use crate::transport::Listener;
+use crate::transport::{Listener, Stream};
 
 const LISTENER: Token = Token(0);
+
+/// A connection of the loop and the poll's handle on its socket.
+struct Client {
+    connection: ClientConnection,
+    watch: Watch,
+}
 
 pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &dyn Fn() -> bool) -> io::Result<()> {
     let mut poll = Poll::new()?;
     listener.set_nonblocking(true)?;
-    let listener_fd = listener.raw_fd().as_raw_fd();
-    poll.registry().register(&mut SourceFd(&listener_fd), LISTENER, Interest::READABLE)?;
-    let mut clients: HashMap<Token, ClientConnection> = HashMap::new();
+    let mut listener_watch = Watch::listener(listener)?;
+    poll.registry().register(&mut listener_watch, LISTENER, Interest::READABLE)?;
+    let mut clients: HashMap<Token, Client> = HashMap::new();
     let mut next_token = 1usize;
     let mut events = Events::with_capacity(256);
     let mut last_housekeeping = std::time::Instant::now();
@@ -35,15 +40,19 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
         for event in &events {
             if event.token() == LISTENER {
                 accept_all(inner, listener, &poll, &mut clients, &mut next_token);
+                if let Err(e) = listener_watch.rearm(poll.registry(), LISTENER) {
+                    log::warn!("cannot watch the listening socket again: {e}");
+                    return Err(e);
+                }
                 continue;
             }
             let token = event.token();
             let Some(client) = clients.get_mut(&token) else { continue };
             // Edge-triggered: read until the socket has nothing more.
             let closed = loop {
-                match client.read_once() {
+                match client.connection.read_once() {
                     ReadOutcome::Progress => {}
-                    ReadOutcome::Idle => break false,
+                    ReadOutcome::Idle => break client.watch.rearm(poll.registry(), token).is_err(),
                     ReadOutcome::Closed => break true,
                 }
             };
@@ -51,10 +60,10 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
                 drop_client(&poll, &mut clients, token);
             }
         }
-        let idle: Vec<Token> = clients.iter().filter(|(_, c)| c.idle_too_long()).map(|(t, _)| *t).collect();
+        let idle: Vec<Token> = clients.iter().filter(|(_, c)| c.connection.idle_too_long()).map(|(t, _)| *t).collect();
         for token in idle {
             if let Some(client) = clients.get_mut(&token) {
-                client.time_out();
+                client.connection.time_out();
             }
             drop_client(&poll, &mut clients, token);
         }
@@ -68,7 +77,7 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
     for token in tokens {
         drop_client(&poll, &mut clients, token);
     }
-    let _ = poll.registry().deregister(&mut SourceFd(&listener_fd));
+    let _ = poll.registry().deregister(&mut listener_watch);
     Ok(())
 }
 
@@ -76,7 +85,7 @@ fn accept_all(
     inner: &Arc<Inner>,
     listener: &Listener,
     poll: &Poll,
-    clients: &mut HashMap<Token, ClientConnection>,
+    clients: &mut HashMap<Token, Client>,
     next_token: &mut usize,
 ) {
     loop {
@@ -98,19 +107,112 @@ fn accept_all(
         }
         let token = Token(*next_token);
         *next_token = next_token.wrapping_add(1).max(1);
-        let fd = stream.raw_fd().as_raw_fd();
-        if let Err(e) = poll.registry().register(&mut SourceFd(&fd), token, Interest::READABLE) {
-            log::warn!("cannot watch a new connection: {e}");
-            continue;
-        }
-        let client = ClientConnection::new(inner, stream, peer, true);
-        clients.insert(token, client);
+        let watched = Watch::stream(&stream)
+            .and_then(|mut watch| poll.registry().register(&mut watch, token, Interest::READABLE).map(|()| watch));
+        let watch = match watched {
+            Ok(watch) => watch,
+            Err(e) => {
+                log::warn!("cannot watch a new connection: {e}");
+                continue;
+            }
+        };
+        let connection = ClientConnection::new(inner, stream, peer, true);
+        clients.insert(token, Client { connection, watch });
     }
 }
 
-fn drop_client(poll: &Poll, clients: &mut HashMap<Token, ClientConnection>, token: Token) {
-    if let Some(client) = clients.remove(&token) {
-        let fd = client.stream.raw_fd().as_raw_fd();
-        let _ = poll.registry().deregister(&mut SourceFd(&fd));
+fn drop_client(poll: &Poll, clients: &mut HashMap<Token, Client>, token: Token) {
+    if let Some(mut client) = clients.remove(&token) {
+        let _ = poll.registry().deregister(&mut client.watch);
+    }
+}
+
+/// The poll's handle on a socket that the loop reads and writes through its own type.
+///
+/// On Unix the descriptor itself. On Windows mio can only poll its own socket types, so a
+/// duplicate of the socket wrapped in one; mio there reports a socket once and then waits
+/// for I/O through that type to hit "would block", which ours does not go through, so
+/// [`Watch::rearm`] asks for the next event after each drain.
+enum Watch {
+    #[cfg(unix)]
+    Fd(std::os::fd::RawFd),
+    #[cfg(windows)]
+    Listener(mio::net::TcpListener),
+    #[cfg(windows)]
+    Stream(mio::net::TcpStream),
+}
+
+impl Watch {
+    fn listener(listener: &Listener) -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            Ok(Self::Fd(listener.raw_fd().as_raw_fd()))
+        }
+        #[cfg(windows)]
+        {
+            let Listener::Tcp(listener) = listener;
+            Ok(Self::Listener(mio::net::TcpListener::from_std(listener.try_clone()?)))
+        }
+    }
+
+    fn stream(stream: &Stream) -> io::Result<Self> {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsRawFd;
+            Ok(Self::Fd(stream.raw_fd().as_raw_fd()))
+        }
+        #[cfg(windows)]
+        {
+            let Stream::Tcp(stream) = stream;
+            Ok(Self::Stream(mio::net::TcpStream::from_std(stream.try_clone()?)))
+        }
+    }
+
+    /// The socket was read until it would block: ask for its next readiness (Unix's
+    /// edge-triggered poll does that by itself).
+    fn rearm(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
+        #[cfg(windows)]
+        return registry.reregister(self, token, Interest::READABLE);
+        #[cfg(unix)]
+        {
+            let _ = (self, registry, token);
+            Ok(())
+        }
+    }
+}
+
+impl Source for Watch {
+    fn register(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+        match self {
+            #[cfg(unix)]
+            Self::Fd(fd) => mio::unix::SourceFd(fd).register(registry, token, interests),
+            #[cfg(windows)]
+            Self::Listener(l) => l.register(registry, token, interests),
+            #[cfg(windows)]
+            Self::Stream(s) => s.register(registry, token, interests),
+        }
+    }
+
+    fn reregister(&mut self, registry: &Registry, token: Token, interests: Interest) -> io::Result<()> {
+        match self {
+            #[cfg(unix)]
+            Self::Fd(fd) => mio::unix::SourceFd(fd).reregister(registry, token, interests),
+            #[cfg(windows)]
+            Self::Listener(l) => l.reregister(registry, token, interests),
+            #[cfg(windows)]
+            Self::Stream(s) => s.reregister(registry, token, interests),
+        }
+    }
+
+    fn deregister(&mut self, registry: &Registry) -> io::Result<()> {
+        match self {
+            #[cfg(unix)]
+            Self::Fd(fd) => mio::unix::SourceFd(fd).deregister(registry),
+            #[cfg(windows)]
+            Self::Listener(l) => l.deregister(registry),
+            #[cfg(windows)]
+            Self::Stream(s) => s.deregister(registry),
+        }
     }
 }

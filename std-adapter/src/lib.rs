@@ -8,6 +8,11 @@
 //! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
 //!   `pyro5-decode` (decode wire messages given in hex).
 //!
+//! Features: `cli` builds the command-line tools (`pyro5-echoserver`, `pyro5-ns`,
+//! `pyro5-nsc`, `pyro5-call`, `pyro5-decode`; it brings `clap` and `sqlite`); `sqlite` adds
+//! the name server's persistent `naming::SqlStorage` (a bundled SQLite C build). Neither is
+//! on by default, so the library alone pulls no argument parser and no C code.
+//!
 //! Serving an object and calling it, both from Rust:
 //! ```
 //! use pyro5_std::{Daemon, Proxy};

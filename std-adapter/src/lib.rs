@@ -5,6 +5,8 @@
 //!   server types (a thread per connection, or one multiplexed thread), instance modes,
 //!   limits and timeouts. Protocol decisions are `pyro5-core`'s; this crate moves bytes.
 //! - [`Proxy`]: calls a remote object as Python's `Pyro5.client.Proxy` does.
+//! - [`expose`] and [`proxy`]: the attributes of `pyro5-macros`, usable from a crate that
+//!   depends on `pyro5-std` alone.
 //! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
 //!   `pyro5-decode` (decode wire messages given in hex).
 //!
@@ -38,6 +40,15 @@ use std::fmt::Write as _;
 
 /// The protocol core this crate drives.
 pub use pyro5_core as core;
+
+/// `#[expose]` from `pyro5-macros`: an `impl` block's methods as a Pyro object. The generated
+/// code reaches the core through this crate (`::pyro5_std::core`), so a crate depending on
+/// `pyro5-std` alone can use it.
+#[doc(inline)]
+pub use pyro5_macros::expose_through_std as expose;
+/// `#[proxy]` from `pyro5-macros`: a typed client struct from a trait (its code names
+/// `::pyro5_std`).
+pub use pyro5_macros::proxy;
 
 mod daemon;
 pub mod echo;

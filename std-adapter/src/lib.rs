@@ -5,6 +5,7 @@
 //!   server types (a thread per connection, or one multiplexed thread), instance modes,
 //!   limits and timeouts. Protocol decisions are `pyro5-core`'s; this crate moves bytes.
 //! - [`Proxy`]: calls a remote object as Python's `Pyro5.client.Proxy` does.
+//! - [`serve`]: Python's `Pyro5.server.serve`, a daemon serving objects in one call.
 //! - [`expose`] and [`proxy`]: the attributes of `pyro5-macros`, usable from a crate that
 //!   depends on `pyro5-std` alone.
 //! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
@@ -56,12 +57,14 @@ pub mod locate;
 pub mod naming;
 mod object_proxy;
 mod proxy;
+mod serve;
 mod transport;
 
 pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
 use pyro5_core::wire::{Message, MessageKind};
+pub use serve::{ServeError, ServeOptions, Served, serve};
 
 /// A multi-line, human-readable account of a decoded message: the header's fields, the
 /// annotations, and the payload as text when it is UTF-8 (hex otherwise).

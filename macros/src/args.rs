@@ -8,13 +8,13 @@ use syn::{LitStr, Path};
 pub(crate) struct ExposeArgs {
     /// The class name given, if any.
     pub class: Option<LitStr>,
-    /// Where `pyro5_core` is: `::pyro5_core` unless given.
+    /// Where `pyro5_core` is: the default the attribute was called with unless given.
     pub krate: Path,
 }
 
 impl ExposeArgs {
-    /// Read the attribute's arguments.
-    pub fn parse(tokens: TokenStream) -> syn::Result<Self> {
+    /// Read the attribute's arguments; without `crate = ...` the core is at `default_krate`.
+    pub fn parse(tokens: TokenStream, default_krate: Path) -> syn::Result<Self> {
         let mut class = None;
         let mut krate = None;
         let parser = syn::meta::parser(|meta| {
@@ -42,6 +42,6 @@ impl ExposeArgs {
             }
         });
         parser.parse2(tokens)?;
-        Ok(Self { class, krate: krate.unwrap_or_else(|| syn::parse_quote!(::pyro5_core)) })
+        Ok(Self { class, krate: krate.unwrap_or(default_krate) })
     }
 }

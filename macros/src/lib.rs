@@ -185,7 +185,9 @@
 //! are carried to the trait impl; the bounds a method's parameters need
 //! (`T: Deserialize<'de>`) are the impl's to state. One exposed impl block per type.
 //! The generated code names the core as `::pyro5_core`; through a re-export, give its path:
-//! `#[expose(crate = "pyro5_std::core")]`. `#[cfg]` on an exposed method is refused (skip
+//! `#[expose(crate = "my::pyro5_core")]`. `pyro5-std` re-exports both attributes:
+//! `#[pyro5_std::expose]` names the core as `::pyro5_std::core` and `#[pyro5_std::proxy]`
+//! names `::pyro5_std`, so a crate that depends on `pyro5-std` alone uses them as they are. `#[cfg]` on an exposed method is refused (skip
 //! it, or put it in a separate impl block).
 //!
 //! [`is_private_name`]: ../pyro5_core/server/fn.is_private_name.html
@@ -218,7 +220,16 @@ use crate::method::{Exposed, Role};
 /// `#[expose(crate = "path::to::pyro5_core")]`.
 #[proc_macro_attribute]
 pub fn expose(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
-    expand(attr.into(), item.into()).into()
+    expand(attr.into(), item.into(), syn::parse_quote!(::pyro5_core)).into()
+}
+
+/// The rules, markers and arguments are those of `pyro5_macros::expose`; only the default
+/// path of the core differs. (This is `pyro5_std::expose`; use that path rather than this
+/// one.)
+#[doc(hidden)]
+#[proc_macro_attribute]
+pub fn expose_through_std(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> proc_macro::TokenStream {
+    expand(attr.into(), item.into(), syn::parse_quote!(::pyro5_std::core)).into()
 }
 
 /// A typed client from a trait: `#[proxy] trait Echo { ... }` keeps the trait and writes
@@ -362,7 +373,7 @@ pub fn proxy(attr: proc_macro::TokenStream, item: proc_macro::TokenStream) -> pr
     proxy::expand(attr.into(), item.into()).into()
 }
 
-fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
+fn expand(attr: TokenStream, item: TokenStream, default_krate: syn::Path) -> TokenStream {
     let mut item: ItemImpl = match syn::parse2(item) {
         Ok(item) => item,
         Err(e) => {
@@ -371,7 +382,7 @@ fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
         }
     };
     let mut errors: Option<syn::Error> = None;
-    let args = ExposeArgs::parse(attr).map_err(|e| combine(&mut errors, e)).ok();
+    let args = ExposeArgs::parse(attr, default_krate).map_err(|e| combine(&mut errors, e)).ok();
     if let Some((_, path, _)) = &item.trait_ {
         let e = syn::Error::new(
             path.span(),

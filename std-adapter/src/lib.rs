@@ -5,8 +5,16 @@
 //!   server types (a thread per connection, or one multiplexed thread), instance modes,
 //!   limits and timeouts. Protocol decisions are `pyro5-core`'s; this crate moves bytes.
 //! - [`Proxy`]: calls a remote object as Python's `Pyro5.client.Proxy` does.
+//! - [`serve`]: Python's `Pyro5.server.serve`, a daemon serving objects in one call.
+//! - [`expose`] and [`proxy`]: the attributes of `pyro5-macros`, usable from a crate that
+//!   depends on `pyro5-std` alone.
 //! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
 //!   `pyro5-decode` (decode wire messages given in hex).
+//!
+//! Features: `cli` builds the command-line tools (`pyro5-echoserver`, `pyro5-ns`,
+//! `pyro5-nsc`, `pyro5-call`, `pyro5-decode`; it brings `clap` and `sqlite`); `sqlite` adds
+//! the name server's persistent `naming::SqlStorage` (a bundled SQLite C build). Neither is
+//! on by default, so the library alone pulls no argument parser and no C code.
 //!
 //! Serving an object and calling it, both from Rust:
 //! ```
@@ -34,18 +42,29 @@ use std::fmt::Write as _;
 /// The protocol core this crate drives.
 pub use pyro5_core as core;
 
+/// `#[expose]` from `pyro5-macros`: an `impl` block's methods as a Pyro object. The generated
+/// code reaches the core through this crate (`::pyro5_std::core`), so a crate depending on
+/// `pyro5-std` alone can use it.
+#[doc(inline)]
+pub use pyro5_macros::expose_through_std as expose;
+/// `#[proxy]` from `pyro5-macros`: a typed client struct from a trait (its code names
+/// `::pyro5_std`).
+pub use pyro5_macros::proxy;
+
 mod daemon;
 pub mod echo;
 pub mod locate;
 pub mod naming;
 mod object_proxy;
 mod proxy;
+mod serve;
 mod transport;
 
 pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
 use pyro5_core::wire::{Message, MessageKind};
+pub use serve::{ServeError, ServeOptions, Served, serve};
 
 /// A multi-line, human-readable account of a decoded message: the header's fields, the
 /// annotations, and the payload as text when it is UTF-8 (hex otherwise).

@@ -1,11 +1,12 @@
 //! Finding a name server and resolving names through it, as Python's `Pyro5.core.locate_ns`
 //! and `Pyro5.core.resolve` (spec `PROTOCOL.md` §5.2).
 //!
-//! [`locate_ns`] gives a [`Proxy`] for `Pyro.NameServer`: connected directly when a host is
-//! given, otherwise found on the local host, by UDP broadcast (`GET_NSURI` to port
+//! [`locate_ns`] gives a [`NameServerProxy`] for `Pyro.NameServer`: connected directly when
+//! a host is given, otherwise found on the local host, by UDP broadcast (`GET_NSURI` to port
 //! `NS_BCPORT`), and at last at `NS_HOST:NS_PORT`. [`resolve`] turns a `PYRONAME:` or
 //! `PYROMETA:` URI into the `PYRO:` URI it names; [`Proxy`] does this itself on connecting.
-//! [`NameServer`] wraps the proxy with typed calls of the name server's methods.
+//! [`NameServerProxy`] wraps a [`Proxy`] with typed calls of the name server's methods (the
+//! name server object itself is [`crate::naming::NameServer`]).
 //!
 //! Configuration follows Pyro's items and environment variables: [`NsConfig::from_env`]
 //! reads `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT`, `PYRO_BROADCAST_ADDRS` and
@@ -13,11 +14,11 @@
 //!
 //! Lookup delay (Pyro's `NS_LOOKUP_DELAY`, default 0): a name that is not registered (yet)
 //! is asked for again until the delay has passed, as Python's `resolve()` and the
-//! `PYRONAME`/`PYROMETA` proxies do ([`NameServer::lookup_with_delay`]).
+//! `PYRONAME`/`PYROMETA` proxies do ([`NameServerProxy::lookup_with_delay`]).
 //!
 //! ```no_run
-//! use pyro5_std::locate::{locate_ns, NameServer};
-//! let mut ns = NameServer::from(locate_ns(Some("localhost"), None)?);
+//! use pyro5_std::locate::locate_ns;
+//! let mut ns = locate_ns(Some("localhost"), None)?;
 //! println!("{}", ns.lookup("test.echoserver")?);
 //! # Ok::<(), pyro5_std::ProxyError>(())
 //! ```
@@ -114,11 +115,12 @@ impl NsConfig {
 /// `NS_HOST` is this machine, then broadcasts `GET_NSURI` to `port` (default `NS_BCPORT`;
 /// so `port` is the broadcast port here, as in Pyro), then tries `NS_HOST:NS_PORT`.
 ///
-/// The proxy is connected, except when it came from a broadcast answer (as in Pyro).
+/// The proxy is connected, except when it came from a broadcast answer (as in Pyro);
+/// [`NameServerProxy::proxy`] gives it.
 ///
 /// # Errors
 /// [`ProxyError::Naming`] "Failed to locate the nameserver" when nothing answered.
-pub fn locate_ns(host: Option<&str>, port: Option<u16>) -> Result<Proxy, ProxyError> {
+pub fn locate_ns(host: Option<&str>, port: Option<u16>) -> Result<NameServerProxy, ProxyError> {
     locate_ns_with(&NsConfig::from_env(), host, port)
 }
 
@@ -126,7 +128,12 @@ pub fn locate_ns(host: Option<&str>, port: Option<u16>) -> Result<Proxy, ProxyEr
 ///
 /// # Errors
 /// As [`locate_ns`].
-pub fn locate_ns_with(config: &NsConfig, host: Option<&str>, port: Option<u16>) -> Result<Proxy, ProxyError> {
+pub fn locate_ns_with(config: &NsConfig, host: Option<&str>, port: Option<u16>) -> Result<NameServerProxy, ProxyError> {
+    locate_proxy(config, host, port).map(NameServerProxy::from)
+}
+
+/// The proxy [`locate_ns_with`] wraps.
+fn locate_proxy(config: &NsConfig, host: Option<&str>, port: Option<u16>) -> Result<Proxy, ProxyError> {
     let port = port.filter(|&p| p != 0);
     let host = match host.filter(|h| !h.is_empty()) {
         Some(host) => host.to_string(),
@@ -161,7 +168,7 @@ pub fn locate_ns_with(config: &NsConfig, host: Option<&str>, port: Option<u16>) 
 /// the name server its location names (or the one [`locate_ns`] finds); a `PYROMETA` picks
 /// one of the names registered with all its tags at random. With a lookup delay
 /// (`PYRO_NS_LOOKUP_DELAY`, see [`NsConfig::lookup_delay`]) a name not registered yet is
-/// asked for again until the delay has passed ([`NameServer::lookup_with_delay`]).
+/// asked for again until the delay has passed ([`NameServerProxy::lookup_with_delay`]).
 ///
 /// # Errors
 /// [`ProxyError::Uri`] for a bad URI; [`ProxyError::Naming`] when no name server is found or
@@ -201,8 +208,7 @@ pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duratio
         Protocol::Pyro => return Ok(parsed.to_string()),
         Protocol::PyroName | Protocol::PyroMeta => locate_ns_with(config, host.as_deref(), port)?,
     };
-    ns.set_timeout(timeout);
-    let mut ns = NameServer::from(ns);
+    ns.proxy().set_timeout(timeout);
     let delay = config.lookup_delay;
     match parsed.meta_tags() {
         None => ns.lookup_with_delay(parsed.object(), delay),
@@ -222,25 +228,31 @@ pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duratio
     }
 }
 
-/// The name server's methods, typed (spec §5.2). URIs come back as text.
+/// A client of the name server: its methods, typed (spec §5.2), over a [`Proxy`]. URIs
+/// come back as text. [`locate_ns`] gives one; `From<Proxy>` wraps a proxy made otherwise.
 #[derive(Debug)]
-pub struct NameServer {
+pub struct NameServerProxy {
     proxy: Proxy,
 }
 
 /// One entry of a listing: the URI text and the metadata tags (in the order they came).
 pub type Listing = BTreeMap<String, (String, Vec<String>)>;
 
-impl From<Proxy> for NameServer {
+impl From<Proxy> for NameServerProxy {
     fn from(proxy: Proxy) -> Self {
         Self { proxy }
     }
 }
 
-impl NameServer {
-    /// The proxy underneath.
+impl NameServerProxy {
+    /// The proxy underneath (for its timeout, serializer, or calls made by name).
     pub fn proxy(&mut self) -> &mut Proxy {
         &mut self.proxy
+    }
+
+    /// The proxy underneath, unwrapped.
+    pub fn into_proxy(self) -> Proxy {
+        self.proxy
     }
 
     /// `ping()`.

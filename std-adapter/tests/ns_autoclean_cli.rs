@@ -81,9 +81,7 @@ fn pyro5_ns_with_autoclean_checks_every_location_and_keeps_names_within_the_grac
     let watched_uri = format!("PYRO:obj@127.0.0.1:{}", watched.local_addr().expect("addr").port());
     let gone_port = TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("free port").port();
     let gone_uri = format!("PYRO:gone@127.0.0.1:{gone_port}");
-    let mut ns = pyro5_std::locate::NameServer::from(
-        pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(port)).expect("locate pyro5-ns"),
-    );
+    let mut ns = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(port)).expect("locate pyro5-ns");
     ns.register("watched", &watched_uri, false).expect("register");
     ns.register("gone", &gone_uri, false).expect("register");
 

@@ -107,9 +107,7 @@ fn stopped_python_and_rust_servers_are_cleaned_out_live_ones_and_the_name_server
     let mut py_dead = PythonServer::start(ns_port, "py.dead");
     let rust_live = Served::start();
     let rust_dead = Served::start();
-    let mut registry = pyro5_std::locate::NameServer::from(
-        pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(ns_port)).expect("locate our name server"),
-    );
+    let mut registry = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(ns_port)).expect("locate our name server");
     for (name, served) in [("rust.live", &rust_live), ("rust.dead", &rust_dead)] {
         let uri = served.daemon.register_concurrent(EchoServer::new(), Some("test.echoserver")).expect("register");
         registry.register(name, &uri, false).expect("register in the name server");

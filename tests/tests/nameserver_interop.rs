@@ -162,8 +162,7 @@ fn rust_proxies_resolve_names_through_our_name_server() {
     let echo_uri = echo.register_concurrent(EchoServer::new(), Some("test.echoserver")).expect("register");
     let serving = echo.clone();
     let echo_thread = std::thread::spawn(move || serving.request_loop().expect("echo request loop"));
-    let proxy = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(ns.port)).expect("locate our name server");
-    let mut registry = pyro5_std::locate::NameServer::from(proxy);
+    let mut registry = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(ns.port)).expect("locate our name server");
     registry
         .register_with_metadata("test.echoserver", &echo_uri, false, &["echo.tag".to_string()])
         .expect("register through our locate_ns");
@@ -356,8 +355,8 @@ fn register_later(port: u16, name: &str, uri: &str, tags: &[&str], after: Durati
     let tags: Vec<String> = tags.iter().map(|t| t.to_string()).collect();
     std::thread::spawn(move || {
         std::thread::sleep(after);
-        let proxy = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(port)).expect("locate our name server");
-        pyro5_std::locate::NameServer::from(proxy)
+        pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(port))
+            .expect("locate our name server")
             .register_with_metadata(&name, &uri, false, &tags)
             .expect("register late");
     })

@@ -1,7 +1,7 @@
 //! Our name server client against Python Pyro5 5.17's name server
 //! (`python -m Pyro5.nameserver`): `locate_ns` directly, by the local-host attempt and by
 //! broadcast (against Python's broadcast responder and a tiny UDP responder), the typed
-//! `NameServer` calls, and `Proxy` with `PYRONAME:` and `PYROMETA:` URIs resolving to our
+//! `NameServerProxy` calls, and `Proxy` with `PYRONAME:` and `PYROMETA:` URIs resolving to our
 //! echo server and to Python's (registered by Python itself), with Pyro's error texts.
 //!
 //! Every Python process is a child killed when its guard drops; every wait has a deadline.
@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use pyro5_interop_tests::echo_daemon::EchoDaemon;
 use pyro5_interop_tests::python;
-use pyro5_std::locate::{GET_NSURI, NameServer, locate_ns};
+use pyro5_std::locate::{GET_NSURI, locate_ns};
 use pyro5_std::{Proxy, ProxyError};
 
 /// How long a Python process may take to print what we wait for.
@@ -82,18 +82,19 @@ fn echo_hello(proxy: &mut Proxy) {
 #[test]
 fn locate_ns_connects_directly_to_a_given_host() {
     let (_ns, port) = PyProcess::name_server();
-    let mut proxy = locate_ns(Some("127.0.0.1"), Some(port)).expect("locate");
+    let mut ns = locate_ns(Some("127.0.0.1"), Some(port)).expect("locate");
+    let proxy = ns.proxy();
     assert_eq!(proxy.uri(), format!("PYRO:Pyro.NameServer@127.0.0.1:{port}"));
     assert!(proxy.is_connected(), "a directly located name server is bound");
     let count: i64 = proxy.call("count", ()).expect("count");
     assert_eq!(count, 1, "only the name server itself");
-    NameServer::from(proxy).ping().expect("ping");
+    ns.ping().expect("ping");
 }
 
 #[test]
 fn locate_ns_without_host_finds_the_name_server_on_localhost() {
     let (_ns, port) = PyProcess::name_server();
-    let proxy = locate_ns(None, Some(port)).expect("locate");
+    let proxy = locate_ns(None, Some(port)).expect("locate").into_proxy();
     assert_eq!(proxy.uri(), format!("PYRO:Pyro.NameServer@localhost:{port}"));
 }
 
@@ -109,7 +110,7 @@ fn locate_ns_fails_with_pyros_text_when_nothing_answers() {
 #[test]
 fn name_server_calls_register_lookup_list_and_remove() {
     let (_ns, port) = PyProcess::name_server();
-    let mut ns = NameServer::from(locate_ns(Some("127.0.0.1"), Some(port)).expect("locate"));
+    let mut ns = locate_ns(Some("127.0.0.1"), Some(port)).expect("locate");
     ns.register_with_metadata("app.one", "PYRO:one@localhost:1111", false, &tags(&["m1", "m2"])).expect("register");
     ns.register("app.two", "PYRO:two@[::1]:2222", true).expect("register");
     match ns.register("app.two", "PYRO:x@localhost:1", true) {
@@ -142,7 +143,7 @@ fn name_server_calls_register_lookup_list_and_remove() {
 fn pyroname_proxy_resolves_through_python_name_server() {
     let (_ns, port) = PyProcess::name_server();
     let echo = EchoDaemon::on_localhost("rust.echo", None);
-    let mut ns = NameServer::from(locate_ns(Some("127.0.0.1"), Some(port)).expect("locate"));
+    let mut ns = locate_ns(Some("127.0.0.1"), Some(port)).expect("locate");
     ns.register("test.rust.echo", &echo.uri, false).expect("register");
 
     let name = format!("PYRONAME:test.rust.echo@127.0.0.1:{port}");
@@ -200,7 +201,7 @@ fn pyrometa_proxy_picks_a_registration_with_all_tags() {
     let first = EchoDaemon::on_localhost("rust.echo.1", None);
     let second = EchoDaemon::on_localhost("rust.echo.2", None);
     let third = EchoDaemon::on_localhost("rust.echo.3", None);
-    let mut ns = NameServer::from(locate_ns(Some("127.0.0.1"), Some(port)).expect("locate"));
+    let mut ns = locate_ns(Some("127.0.0.1"), Some(port)).expect("locate");
     ns.register_with_metadata("e1", &first.uri, false, &tags(&["echo", "rust"])).expect("register");
     ns.register_with_metadata("e2", &second.uri, false, &tags(&["echo", "rust", "extra"])).expect("register");
     ns.register_with_metadata("e3", &third.uri, false, &tags(&["echo"])).expect("register");
@@ -250,7 +251,7 @@ fn locate_ns_broadcasts_get_nsuri_and_uses_the_answer() {
         request
     });
     // No host: localhost:<bc_port> over TCP refuses, then the broadcast goes to bc_port.
-    let mut proxy = locate_ns(None, Some(bc_port)).expect("locate by broadcast");
+    let mut proxy = locate_ns(None, Some(bc_port)).expect("locate by broadcast").into_proxy();
     assert_eq!(thread.join().expect("responder"), GET_NSURI);
     assert_eq!(proxy.uri(), ns_uri);
     assert!(!proxy.is_connected(), "as Pyro, a broadcast answer is not bound yet");
@@ -272,9 +273,10 @@ fn locate_ns_finds_python_name_server_by_broadcast() {
         "URI =",
     );
     let port = port_of(&ns.found);
-    let proxy = locate_ns(None, Some(bc_port)).expect("locate by broadcast");
+    let mut located = locate_ns(None, Some(bc_port)).expect("locate by broadcast");
+    let proxy = located.proxy();
     assert!(proxy.uri().starts_with("PYRO:Pyro.NameServer@"), "{}", proxy.uri());
     assert!(proxy.uri().ends_with(&format!(":{port}")), "{}", proxy.uri());
-    NameServer::from(proxy).ping().expect("ping");
+    located.ping().expect("ping");
     drop(ns);
 }

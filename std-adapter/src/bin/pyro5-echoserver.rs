@@ -90,8 +90,7 @@ fn main() -> ExitCode {
             Some(started) => (Some(started.host.as_str()), Some(started.port)),
             None => (None, None),
         };
-        let registered = locate::locate_ns(host, port).and_then(|proxy| {
-            let mut ns = locate::NameServer::from(proxy);
+        let registered = locate::locate_ns(host, port).and_then(|mut ns| {
             ns.register(OBJECT_ID, &uri, false)?;
             Ok(ns.proxy().uri().to_string())
         });

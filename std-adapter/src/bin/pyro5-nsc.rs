@@ -30,7 +30,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pyro5_std::ProxyError;
-use pyro5_std::locate::{Listing, NameServer, locate_ns, python_str_repr};
+use pyro5_std::locate::{Listing, NameServerProxy, locate_ns, python_str_repr};
 
 /// Pyro name server control utility.
 #[derive(Debug, Parser)]
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
         None => args.host.clone(),
     };
     let mut ns = match locate_ns(Some(host.as_str()).filter(|h| !h.is_empty()), args.port) {
-        Ok(proxy) => NameServer::from(proxy),
+        Ok(ns) => ns,
         Err(e) => {
             let _ = writeln!(out, "Error: {e}");
             return ExitCode::SUCCESS;
@@ -132,7 +132,12 @@ fn main() -> ExitCode {
     }
 }
 
-fn handle_command(ns: &mut NameServer, command: &str, args: &[String], out: &mut impl Write) -> Result<(), Failure> {
+fn handle_command(
+    ns: &mut NameServerProxy,
+    command: &str,
+    args: &[String],
+    out: &mut impl Write,
+) -> Result<(), Failure> {
     let first = args.first().map(String::as_str);
     match (command, args.len()) {
         ("ping", _) => {

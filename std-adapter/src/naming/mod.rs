@@ -1,7 +1,8 @@
 //! Pyro's name server: the `Pyro.NameServer` object ([`NameServer`]) with Pyro5's remote
 //! methods, errors and results (spec `PROTOCOL.md` §5.2), over a [`NameStorage`]
-//! ([`MemoryStorage`], or the persistent [`SqlStorage`]), served by a [`Daemon`](crate::Daemon), and the UDP
-//! [`BroadcastServer`] that answers discovery requests.
+//! ([`MemoryStorage`], or the persistent `SqlStorage` with feature `sqlite`), served by a
+//! [`Daemon`](crate::Daemon), and the UDP [`BroadcastServer`] that answers discovery
+//! requests.
 //!
 //! Serving a name server and registering an object in it:
 //! ```
@@ -43,11 +44,13 @@
 mod autoclean;
 mod broadcast;
 mod nameserver;
+#[cfg(feature = "sqlite")]
 mod sql;
 mod storage;
 
 pub use autoclean::{AutoClean, AutoCleanError, AutoCleaner, MIN_AUTOCLEAN, NS_AUTOCLEAN_ENV};
 pub use broadcast::{BroadcastServer, GET_NSURI, NS_BCPORT};
 pub use nameserver::{NAMESERVER_CLASS_TAG, NAMESERVER_NAME, NameServer, NameServerError};
+#[cfg(feature = "sqlite")]
 pub use sql::SqlStorage;
 pub use storage::{Entry, MemoryStorage, NameStorage, StorageError};

@@ -1,5 +1,5 @@
 //! Our daemon against conversations recorded between real Python Pyro5 5.17 peers
-//! (`shared/vectors/conversations/*.json`), over real sockets, on both server types.
+//! (`testdata/conversations/*.json`), over real sockets, on both server types.
 //!
 //! Each conversation's client frames are sent as recorded; each recorded daemon frame must
 //! be matched by ours: message type, serializer id, sequence number, flags (the CORR_ID

@@ -33,7 +33,7 @@
 //! use pyro5_core::wire::SerializerId;
 //!
 //! // What Pyro5 sends for `proxy.method(1, "two", kw=3.5)` on object "obj_id".
-//! let payload = include_bytes!("../../../../shared/vectors/payloads/serpent/call_simple.bin");
+//! let payload = include_bytes!("../../../testdata/payloads/serpent/call_simple.bin");
 //! let call = CallView::parse(SerializerId::Serpent, payload)?;
 //! assert_eq!((call.object(), call.method(), call.arg_count()), ("obj_id", "method", 2));
 //! assert_eq!(call.arg::<i64>(0, "a")?, Some(1));
@@ -1072,7 +1072,7 @@ mod tests {
     ];
 
     fn vectors() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
     }
 
     fn payload(format: &str, name: &str) -> Vec<u8> {

@@ -12,7 +12,7 @@
 //! # fn handle(_: pyro5_core::wire::Message<'_>) {}
 //! # let mut storage = [0u8; 1024];
 //! let mut decoder = Decoder::new(&mut storage[..], Limits::default());
-//! # let received: &[u8] = include_bytes!("../../../../shared/vectors/messages/ping_request.bin");
+//! # let received: &[u8] = include_bytes!("../../../testdata/messages/ping_request.bin");
 //! let mut input = received; // what one socket read returned
 //! while !input.is_empty() {
 //!     match decoder.feed(input)? {

@@ -82,7 +82,7 @@ impl<'a> OutgoingMessage<'a> {
 /// let mut writer = MessageWriter::new(&mut out, &msg, Limits::default())?;
 /// writer.payload_buf()[..4].copy_from_slice(b"ping");
 /// let len = writer.finish(4)?;
-/// let recorded = include_bytes!("../../../../shared/vectors/messages/ping_request.bin");
+/// let recorded = include_bytes!("../../../testdata/messages/ping_request.bin");
 /// assert_eq!(&out[..len], &recorded[..]);
 /// # Ok::<(), EncodeError>(())
 /// ```

@@ -592,11 +592,11 @@ mod tests {
 
     fn frame(name: &str) -> [u8; HEADER_LEN] {
         let bytes = match name {
-            "connect" => &include_bytes!("../../../../shared/vectors/messages/header_only_connect.bin")[..],
-            "ping" => &include_bytes!("../../../../shared/vectors/messages/header_only_ping.bin")[..],
-            "seq_ffff" => &include_bytes!("../../../../shared/vectors/messages/seq_ffff.bin")[..],
-            "corr" => &include_bytes!("../../../../shared/vectors/messages/correlation_id.bin")[..],
-            "ser4" => &include_bytes!("../../../../shared/vectors/messages/header_only_invoke_ser4.bin")[..],
+            "connect" => &include_bytes!("../../../testdata/messages/header_only_connect.bin")[..],
+            "ping" => &include_bytes!("../../../testdata/messages/header_only_ping.bin")[..],
+            "seq_ffff" => &include_bytes!("../../../testdata/messages/seq_ffff.bin")[..],
+            "corr" => &include_bytes!("../../../testdata/messages/correlation_id.bin")[..],
+            "ser4" => &include_bytes!("../../../testdata/messages/header_only_invoke_ser4.bin")[..],
             _ => unreachable!(),
         };
         bytes[..HEADER_LEN].try_into().unwrap()

@@ -48,7 +48,7 @@
 //!     kw: f64,
 //! }
 //!
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/json/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/json/call_simple.bin");
 //! let call: Call = json::from_slice(payload)?;
 //! assert_eq!(call, Call { object: "obj_id", method: "method", params: (1, "two"), kwargs: Kwargs { kw: 3.5 } });
 //!

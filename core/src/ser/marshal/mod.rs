@@ -23,7 +23,7 @@
 //! }
 //!
 //! // What Pyro5's MarshalSerializer.dumpsCall("obj_id", "method", (1, "two"), {"kw": 3.5}) sends.
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/marshal/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/marshal/call_simple.bin");
 //! let call: (&str, &str, (i64, &str), Kwargs) = marshal::from_slice(payload)?;
 //! assert_eq!(call, ("obj_id", "method", (1, "two"), Kwargs { kw: 3.5 }));
 //!

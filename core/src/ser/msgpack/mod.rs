@@ -46,7 +46,7 @@
 //! use pyro5_core::ser::msgpack;
 //!
 //! // What Python's Pyro5 sends for `proxy.method(1, "two", kw=3.5)` on object "obj_id".
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/msgpack/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/msgpack/call_simple.bin");
 //!
 //! #[derive(serde::Deserialize, serde::Serialize, Debug, PartialEq)]
 //! struct Kwargs { kw: f64 }

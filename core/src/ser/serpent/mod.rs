@@ -37,7 +37,7 @@
 //! use pyro5_core::ser::serpent;
 //!
 //! // What Pyro5's `dumpsCall("obj_id", "method", (1, "two"), {"kw": 3.5})` sends.
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/serpent/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/serpent/call_simple.bin");
 //! assert_eq!(&payload[..], b"# serpent utf-8 python3.2\n('obj_id','method',(1,'two'),{'kw':3.5})");
 //!
 //! #[derive(serde::Deserialize, serde::Serialize)]

@@ -1,5 +1,6 @@
-//! Finding a name server and resolving names through it, as Python's `Pyro5.core.locate_ns`
-//! and `Pyro5.core.resolve` (spec `PROTOCOL.md` §5.2).
+//! Finding a name server and resolving names through it, as Python's `Pyro5.core.locate_ns` and
+//! `Pyro5.core.resolve` (`docs/name-server.md`, "Locating the name server" and "PYRONAME and
+//! PYROMETA").
 //!
 //! [`locate_ns`] gives a [`Proxy`] for `Pyro.NameServer`: connected directly when a host is
 //! given, otherwise found on the local host, by UDP broadcast (`GET_NSURI` to port
@@ -40,7 +41,7 @@ pub const NS_HOST: &str = "localhost";
 pub const NS_PORT: u16 = 9090;
 /// The default broadcast discovery port (Pyro's `NS_BCPORT`).
 pub const NS_BCPORT: u16 = 9091;
-/// The discovery request (spec §5.2).
+/// The discovery request (`docs/name-server.md`, "Broadcast").
 pub const GET_NSURI: &[u8] = b"GET_NSURI";
 
 /// How many broadcast rounds [`locate_ns`] makes, and how long each waits for an answer.
@@ -222,7 +223,8 @@ pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duratio
     }
 }
 
-/// The name server's methods, typed (spec §5.2). URIs come back as text.
+/// The name server's methods, typed (`docs/name-server.md`, "Remote methods"). URIs come back
+/// as text.
 #[derive(Debug)]
 pub struct NameServer {
     proxy: Proxy,

@@ -1,17 +1,18 @@
 //! A received INVOKE payload, decoded lazily: the object id and method name up front, the
 //! arguments as byte spans that are deserialized one at a time, when the dispatcher asks for
-//! them with the type the method wants (design `OBJECTS.md` §1).
+//! them with the type the method wants (`docs/objects.md`, "Decoding a call").
 //!
-//! [`CallView::parse`] takes any of the four shapes Pyro5's `dumpsCall` writes (spec
-//! `PROTOCOL.md` §4.1): serpent and msgpack a 4-tuple (a 4-array), marshal a 4-tuple with the
-//! arguments as a list, json an object `{"object", "method", "params", "kwargs"}` (a json
-//! 4-array is read as the tuple shape, too); the positional arguments may be a tuple or a
-//! list, the keyword arguments a dict or `None`. The whole payload is checked once, as the
-//! format's `skip_value` checks a value; nothing is allocated and nothing is copied: every
-//! access ([`CallView::arg`], [`CallView::kwarg_names`]) walks the argument spans again with
-//! the format's `skip_value` and deserializes the one it needs with the format's borrowing
-//! deserializer (marshal's [`from_span`](crate::ser::marshal::from_span), so back-references
-//! resolve against the whole payload).
+//! [`CallView::parse`] takes any of the four shapes Pyro5's `dumpsCall` writes
+//! (`docs/serializers.md`, "The call envelope"): serpent and msgpack a 4-tuple (a 4-array),
+//! marshal a 4-tuple with the arguments as a list, json an object `{"object", "method",
+//! "params", "kwargs"}` (a json 4-array is read as the tuple shape, too); the positional
+//! arguments may be a tuple or a list, the keyword arguments a dict or `None`. The whole
+//! payload is checked once, as the format's `skip_value` checks a value; nothing is allocated
+//! and nothing is copied: every access ([`CallView::arg`], [`CallView::kwarg_names`]) walks the
+//! argument spans again with the format's `skip_value` and deserializes the one it needs with
+//! the format's borrowing deserializer (marshal's
+//! [`from_span`](crate::ser::marshal::from_span), so back-references resolve against the whole
+//! payload).
 //!
 //! Strings with escapes (and marshal's non-ASCII Latin-1 text) cannot be borrowed: a `&str`
 //! target refuses them; owned targets (`String`) take them with feature `alloc`, and without

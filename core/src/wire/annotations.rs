@@ -1,5 +1,5 @@
-//! Annotation chunks: `id (4 ASCII bytes) | u32 BE length | value` repeated (spec
-//! `PROTOCOL.md` §2.1).
+//! Annotation chunks: `id (4 ASCII bytes) | u32 BE length | value` repeated
+//! (`docs/wire-protocol.md`, "Annotations").
 //!
 //! [`AnnotationsView::new_checked`] validates every chunk once; iterating and looking up
 //! afterwards cannot fail. Writing goes through [`Annotation`] slices.

@@ -1,4 +1,5 @@
-//! Writing messages: header + annotation chunks + payload (spec `PROTOCOL.md` §1, §2).
+//! Writing messages: header + annotation chunks + payload (`docs/wire-protocol.md`, "Frames"
+//! and "Annotations").
 //!
 //! [`MessageWriter`] lays a message out in a caller buffer and lets the payload be
 //! serialized straight into place; [`encode`] does the same for a payload already in hand;

@@ -1,4 +1,4 @@
-//! The json format (Pyro serializer id 3, spec `SERIALIZERS.md` §2): the text Python's
+//! The json format (Pyro serializer id 3, `docs/serializers.md`, "json"): the text Python's
 //! `json.dumps(obj, ensure_ascii=False)` writes, read back as Python's `json.loads` reads it.
 //!
 //! # Writing

@@ -1,5 +1,5 @@
 //! The marshal format (serializer id 2): CPython's `marshal` module, version 4, as Pyro5's
-//! `MarshalSerializer` uses it (spec `SERIALIZERS.md` §3).
+//! `MarshalSerializer` uses it (`docs/serializers.md`, "marshal").
 //!
 //! [`Serializer`] writes what `marshal.dumps` writes, except that it never sets FLAG_REF nor
 //! writes back-references (`r`) and never marks strings as interned (`Z`/`A`): CPython's choice

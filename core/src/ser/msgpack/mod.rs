@@ -1,5 +1,5 @@
-//! The msgpack format (serializer id 4, spec `SERIALIZERS.md` §4): what Pyro5 writes with
-//! `msgpack.packb(x, use_bin_type=True, default=...)` and reads with
+//! The msgpack format (serializer id 4, `docs/serializers.md`, "msgpack"): what Pyro5 writes
+//! with `msgpack.packb(x, use_bin_type=True, default=...)` and reads with
 //! `msgpack.unpackb(raw=False, ext_hook=...)`.
 //!
 //! # Writing

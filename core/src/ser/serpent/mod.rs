@@ -1,5 +1,5 @@
-//! The serpent format (serializer id 1, Pyro's default; spec `SERIALIZERS.md` §1): Python
-//! literal text.
+//! The serpent format (serializer id 1, Pyro's default; `docs/serializers.md`, "serpent"):
+//! Python literal text.
 //!
 //! Writing is byte for byte what serpent 1.43's `serpent.dumps(obj, indent=False,
 //! module_in_classname=True, bytes_repr=False)` writes for the same Python value: the header

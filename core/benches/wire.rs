@@ -1,5 +1,5 @@
 //! Decoding and encoding a typical small call frame: the INVOKE a Python proxy sends for
-//! `echo(['a', 1, 2.5, None, True])` (recorded in `shared/vectors/conversations/serpent_invoke.json`).
+//! `echo(['a', 1, 2.5, None, True])` (recorded in `testdata/conversations/serpent_invoke.json`).
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use pyro5_core::limits::Limits;
@@ -7,7 +7,7 @@ use pyro5_core::wire::{Annotation, Decoder, HEADER_LEN, Header, OutgoingMessage,
 use std::hint::black_box;
 
 fn call_frame() -> Vec<u8> {
-    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/conversations/serpent_invoke.json");
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/conversations/serpent_invoke.json");
     let conv: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let event = conv["events"]
         .as_array()

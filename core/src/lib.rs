@@ -29,7 +29,7 @@
 //! use pyro5_core::wire::{Decoder, Flags, MessageKind, SerializerId};
 //!
 //! // What `Pyro5.protocol.SendingMessage` writes for an INVOKE with two annotations.
-//! let frame = include_bytes!("../../../shared/vectors/messages/annotations_custom.bin");
+//! let frame = include_bytes!("../../testdata/messages/annotations_custom.bin");
 //!
 //! let mut storage = [0u8; 256];
 //! let mut decoder = Decoder::new(&mut storage[..], Limits::default());

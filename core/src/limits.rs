@@ -1,7 +1,7 @@
 //! Limits every layer enforces on what a peer may send.
 //!
-//! Limits are configuration, never guesses: going over one is a typed error, checked before
-//! any byte the limit concerns is buffered (spec `PROTOCOL.md` §2.4).
+//! Limits are configuration, never guesses: going over one is a typed error, checked before any
+//! byte the limit concerns is buffered (`docs/wire-protocol.md`, "Message size limit").
 
 /// Pyro5's default `MAX_MESSAGE_SIZE`: 1 GiB.
 pub const DEFAULT_MAX_MESSAGE_SIZE: u32 = 1 << 30;

@@ -1,4 +1,4 @@
-//! Pyro URIs: `PYRO:`, `PYRONAME:` and `PYROMETA:` (spec `PROTOCOL.md` §7).
+//! Pyro URIs: `PYRO:`, `PYRONAME:` and `PYROMETA:` (`docs/wire-protocol.md`, "URIs").
 //!
 //! A URI names a remote object and where to reach it:
 //!

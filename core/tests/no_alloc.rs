@@ -4,7 +4,7 @@
 use pyro5_core::limits::Limits;
 use pyro5_core::wire::{Annotation, AnnotationId, Decoder, HEADER_LEN, Header, OutgoingMessage, encode};
 
-const FRAME: &[u8] = include_bytes!("../../../shared/vectors/messages/annotations_custom.bin");
+const FRAME: &[u8] = include_bytes!("../../testdata/messages/annotations_custom.bin");
 
 /// Allocations made by `f` (counted by allocation-counter's global allocator).
 fn allocations_during(f: impl FnOnce()) -> u64 {

@@ -1,4 +1,4 @@
-//! The json serializer against what Python's Pyro5 5.17 wrote (`shared/vectors/`): every
+//! The json serializer against what Python's Pyro5 5.17 wrote (`testdata/`): every
 //! recorded json payload decodes to the value Python meant and encodes back to the same
 //! bytes; malformed input gives typed errors with offsets and never panics; typed values
 //! round-trip; a call decodes and re-encodes without allocating. Runs with and without
@@ -20,12 +20,12 @@ use serde::{Deserialize, Serialize};
 // Helpers
 
 fn vectors() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
 }
 
 macro_rules! payload {
     ($name:literal) => {
-        &include_bytes!(concat!("../../../shared/vectors/payloads/json/", $name, ".bin"))[..]
+        &include_bytes!(concat!("../../testdata/payloads/json/", $name, ".bin"))[..]
     };
 }
 

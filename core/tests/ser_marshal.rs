@@ -1,5 +1,5 @@
 //! The marshal serializer against the payloads CPython's `marshal` wrote through Pyro5
-//! (`shared/vectors/payloads/marshal/`), malformed input, round trips and allocation.
+//! (`testdata/payloads/marshal/`), malformed input, round trips and allocation.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -11,7 +11,7 @@ use serde::de::{self, Deserializer as _, MapAccess, SeqAccess, Visitor};
 use serde::ser::{SerializeMap, SerializeSeq, SerializeTuple};
 use serde::{Deserialize, Serialize};
 
-const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors");
+const VECTORS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata");
 
 fn payload(name: &str) -> Vec<u8> {
     let path = format!("{VECTORS}/payloads/marshal/{name}.bin");

@@ -1,4 +1,4 @@
-//! The msgpack serializer against the bytes Python's Pyro5 wrote (`shared/vectors/payloads/
+//! The msgpack serializer against the bytes Python's Pyro5 wrote (`testdata/payloads/
 //! msgpack/`), the exact-mode contract of `ser::python`, malformed input, round trips and
 //! allocation. Runs with and without `alloc`.
 
@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize, Serializer};
 // Helpers
 
 fn vectors() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -1086,5 +1086,5 @@ fn decoding_and_encoding_a_call_allocates_nothing() {
 
 /// `int_big.bin`, embedded so reading it does not count.
 fn payload_static_int_big() -> &'static [u8] {
-    include_bytes!("../../../shared/vectors/payloads/msgpack/int_big.bin")
+    include_bytes!("../../testdata/payloads/msgpack/int_big.bin")
 }

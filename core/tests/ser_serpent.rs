@@ -18,7 +18,7 @@ use serde_json::{Value as Json, json};
 // ------------------------------------------------------------------ helpers
 
 fn vectors() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
 }
 
 fn payload(name: &str) -> Vec<u8> {

@@ -1,4 +1,4 @@
-//! Every recorded case of `shared/vectors/uri_cases.json` (what Python Pyro5 5.17's
+//! Every recorded case of `testdata/uri_cases.json` (what Python Pyro5 5.17's
 //! `Pyro5.core.URI` accepts and rejects) parses the same with [`Uri::parse`].
 
 use std::collections::BTreeSet;
@@ -6,7 +6,7 @@ use std::collections::BTreeSet;
 use pyro5_core::uri::{Protocol, Uri};
 use serde_json::Value;
 
-const CASES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors/uri_cases.json"));
+const CASES: &str = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata/uri_cases.json"));
 
 /// The tags of a `PYROMETA:` text without location, as a set.
 fn tag_set<'a>(tags: impl IntoIterator<Item = &'a str>) -> BTreeSet<&'a str> {

@@ -1,4 +1,4 @@
-//! Every frame recorded from the real Pyro5 (`shared/vectors/`) decodes to exactly the fields
+//! Every frame recorded from the real Pyro5 (`testdata/`) decodes to exactly the fields
 //! Pyro5 wrote, and the encoder reproduces Pyro5's bytes. Runs with and without `alloc`.
 
 use std::path::PathBuf;
@@ -11,7 +11,7 @@ use pyro5_core::wire::{
 use serde_json::Value;
 
 fn vectors() -> PathBuf {
-    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../shared/vectors"))
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../testdata"))
 }
 
 fn unhex(text: &str) -> Vec<u8> {

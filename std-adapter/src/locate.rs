@@ -1,5 +1,6 @@
-//! Finding a name server and resolving names through it, as Python's `Pyro5.core.locate_ns`
-//! and `Pyro5.core.resolve` (spec `PROTOCOL.md` §5.2).
+//! Finding a name server and resolving names through it, as Python's `Pyro5.core.locate_ns` and
+//! `Pyro5.core.resolve` (`docs/name-server.md`, "Locating the name server" and "PYRONAME and
+//! PYROMETA").
 //!
 //! [`locate_ns`] gives a [`NameServerProxy`] for `Pyro.NameServer`: connected directly when
 //! a host is given, otherwise found on the local host, by UDP broadcast (`GET_NSURI` to port
@@ -41,7 +42,7 @@ pub const NS_HOST: &str = "localhost";
 pub const NS_PORT: u16 = 9090;
 /// The default broadcast discovery port (Pyro's `NS_BCPORT`).
 pub const NS_BCPORT: u16 = 9091;
-/// The discovery request (spec §5.2).
+/// The discovery request (`docs/name-server.md`, "Broadcast").
 pub const GET_NSURI: &[u8] = b"GET_NSURI";
 
 /// How many broadcast rounds [`locate_ns`] makes, and how long each waits for an answer.
@@ -228,8 +229,9 @@ pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duratio
     }
 }
 
-/// A client of the name server: its methods, typed (spec §5.2), over a [`Proxy`]. URIs
-/// come back as text. [`locate_ns`] gives one; `From<Proxy>` wraps a proxy made otherwise.
+/// A client of the name server: its methods, typed (`docs/name-server.md`, "Remote methods"),
+/// over a [`Proxy`]. URIs come back as text. [`locate_ns`] gives one; `From<Proxy>` wraps a
+/// proxy made otherwise.
 #[derive(Debug)]
 pub struct NameServerProxy {
     proxy: Proxy,

@@ -1,13 +1,15 @@
-//! Calling Pyro objects: `Proxy`, as Python's `Pyro5.client.Proxy` (spec `PROTOCOL.md` §3).
+//! Calling Pyro objects: `Proxy`, as Python's `Pyro5.client.Proxy` (`docs/wire-protocol.md`,
+//! "Connections").
 //!
 //! A [`Proxy`] connects on first use, learns the object's metadata from the handshake and
 //! refuses names the object does not expose before sending anything. Typed results
 //! ([`Proxy::call`], [`Proxy::get_attr`]) are read straight from the reply's payload, so a
-//! format's own conveniences apply (serpent's and json's base64 dicts read as bytes, the
-//! NaN dict as NaN); [`Proxy::call_value`] gives a dynamic [`Value`]. A call that returns an
+//! format's own conveniences apply (serpent's and json's base64 dicts read as bytes, the NaN
+//! dict as NaN); [`Proxy::call_value`] gives a dynamic [`Value`]. A call that returns an
 //! iterator is read item by item with [`Proxy::call_iter`] (or collected into a list by the
-//! other calls, as Python's `list(proxy.method())` would). `PYRONAME:` and `PYROMETA:` URIs
-//! are resolved through a name server on connecting ([`crate::locate`], spec §5.2).
+//! other calls, as Python's `list(proxy.method())` would). `PYRONAME:` and `PYROMETA:` URIs are
+//! resolved through a name server on connecting ([`crate::locate`], `docs/name-server.md`,
+//! "PYRONAME and PYROMETA").
 //!
 //! Errors follow Pyro5's proxy: a communication fault, a timeout and a reply that does not
 //! fit the conversation close the connection (the next call connects again, or the same

@@ -13,7 +13,7 @@ fn hex(bytes: &[u8]) -> String {
 
 #[test]
 fn a_recorded_message_with_annotations_is_described() {
-    let frame = include_bytes!("../../../shared/vectors/messages/annotations_custom.bin");
+    let frame = include_bytes!("../../testdata/messages/annotations_custom.bin");
     let (ok, out, err) = decode(&[&hex(frame)]);
     assert!(ok, "{err}");
     assert!(out.starts_with("message at byte 0: INVOKE serializer=serpent flags=(empty) seq=3"), "{out}");
@@ -24,8 +24,8 @@ fn a_recorded_message_with_annotations_is_described() {
 
 #[test]
 fn back_to_back_and_compressed_messages_are_decoded() {
-    let a = include_bytes!("../../../shared/vectors/messages/ping_request.bin");
-    let b = include_bytes!("../../../shared/vectors/messages/compressed_serpent.bin");
+    let a = include_bytes!("../../testdata/messages/ping_request.bin");
+    let b = include_bytes!("../../testdata/messages/compressed_serpent.bin");
     let (ok, out, err) = decode(&[&hex(a), &hex(b)]);
     assert!(ok, "{err}");
     assert!(out.contains("message at byte 0: PING serializer=42"), "{out}");
@@ -41,7 +41,7 @@ fn bad_input_is_refused_with_the_reason() {
     assert!(!ok && err.contains("odd number of hex digits"), "{err}");
     let (ok, _, err) = decode(&[&hex(b"GET / HTTP/1.1\r\n\r\n")]);
     assert!(!ok && err.contains("does not start with PYRO"), "{err}");
-    let frame = include_bytes!("../../../shared/vectors/messages/annotations_custom.bin");
+    let frame = include_bytes!("../../testdata/messages/annotations_custom.bin");
     let (ok, _, err) = decode(&[&hex(&frame[..50])]);
     assert!(!ok && err.contains("incomplete message at byte 0"), "{err}");
     let (ok, _, err) = decode(&["--max-message-size", "4", &hex(frame)]);

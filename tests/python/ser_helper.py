@@ -5,7 +5,7 @@ Each stdin line is a JSON request, each stdout line its JSON answer:
     -> {"ok": bool, "got": tagged(loads(ours)), "want": tagged(loads(dumps(expected))),
         "hex": dumps(loads(ours)) (what Python sends back), "back": tagged(loads(hex)),
         "error": text}
-The tagged form is the one of shared/vectors ($int, $float, $bytes, $tuple, $set,
+The tagged form is the one of testdata/ ($int, $float, $bytes, $tuple, $set,
 $frozenset, $dict, $complex). "want" is what Python itself gets when it sends `expected`
 through the same format: the test passes when our bytes give Python exactly that.
 """

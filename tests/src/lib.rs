@@ -1,4 +1,4 @@
-//! Helpers for the interop tests: the pinned Python Pyro5 and the shared vectors.
+//! Helpers for the interop tests: the pinned Python Pyro5 and the recorded data in `testdata/`.
 //!
 //! The tests in `tests/tests/` compare pyro5-rs with the real Python library, both ways.
 //! [`python`] provisions the pinned interpreter (`scripts/python-env`: a venv under
@@ -26,9 +26,9 @@ pub fn workspace_root() -> &'static Path {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ sits in the workspace root")
 }
 
-/// `shared/vectors`, beside the workspace root.
+/// `testdata/` in the workspace root: the frames, payloads and conversations recorded from Pyro5.
 pub fn vectors_dir() -> PathBuf {
-    workspace_root().join("../shared/vectors")
+    workspace_root().join("testdata")
 }
 
 /// Path of the pinned Python interpreter, provisioning it on first use (or `PYRO5_PYTHON`).

@@ -1,4 +1,4 @@
-//! The tagged JSON form of Python values used by `shared/vectors` and by the Python helpers
+//! The tagged JSON form of Python values used by `testdata/` and by the Python helpers
 //! (`$int`, `$float`, `$bytes`, `$tuple`, `$set`, `$frozenset`, `$dict`, `$complex`; plain
 //! arrays are lists, plain objects string-keyed dicts), to and from [`Value`].
 

@@ -1,9 +1,10 @@
 //! Bad network input never kills or hangs the daemon: each case below sends something
-//! malformed, hostile or rude over a real socket, checks the daemon's answer (spec
-//! `PROTOCOL.md` §2.4, §2.5, §3.2, §3.14, §6), and then a normal client must still be
-//! served (CONNECT + INVOKE `echo("ok")`) and every connection must be freed. Every case
-//! runs on both server types; every read has a deadline; dropping the daemon checks that
-//! it shuts down in time.
+//! malformed, hostile or rude over a real socket, checks the daemon's answer (in
+//! `docs/wire-protocol.md`: "Message size limit", "Checking a received header", "Handshake",
+//! "When the daemon closes a connection"), and then a normal client must still be served
+//! (CONNECT + INVOKE `echo("ok")`) and every connection must be freed. Every case runs on both
+//! server types; every read has a deadline; dropping the daemon checks that it shuts down in
+//! time.
 
 use std::sync::{PoisonError, RwLock, RwLockReadGuard};
 use std::time::{Duration, Instant};
@@ -88,7 +89,7 @@ fn overrunning_annotation(kind: MessageKind, payload: &[u8]) -> Vec<u8> {
 // ---------------------------------------------------------------------------------------
 
 /// 1 KiB of random bytes as the first message: CONNECTFAIL "invalid data" (marshal, seq 0),
-/// then close (§2.5 step 2, §3.2).
+/// then close (`docs/wire-protocol.md`, "Checking a received header" step 1, "Handshake").
 fn garbage_as_first_message_is_refused_with_connectfail(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);
@@ -101,7 +102,8 @@ fn garbage_as_first_message_is_refused_with_connectfail(server_type: ServerType)
     still_serves(&daemon, 0);
 }
 
-/// 1 KiB of random bytes after a good handshake: closed without a reply (§3.14).
+/// 1 KiB of random bytes after a good handshake: closed without a reply
+/// (`docs/wire-protocol.md`, "When the daemon closes a connection").
 fn garbage_after_handshake_closes_silently(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);
@@ -117,8 +119,8 @@ fn garbage_after_handshake_closes_silently(server_type: ServerType) {
     still_serves(&daemon, 0);
 }
 
-/// Wrong tag, version or magic on the first message: CONNECTFAIL in marshal, sequence 0,
-/// with Pyro's texts (§2.5), then close.
+/// Wrong tag, version or magic on the first message: CONNECTFAIL in marshal, sequence 0, with
+/// Pyro's texts (`docs/wire-protocol.md`, "Checking a received header"), then close.
 fn bad_tag_version_or_magic_is_refused_with_pyro_texts(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);
@@ -146,10 +148,10 @@ fn bad_tag_version_or_magic_is_refused_with_pyro_texts(server_type: ServerType) 
     still_serves(&daemon, 0);
 }
 
-/// A header announcing a 2 GiB body: refused from the header alone, CONNECTFAIL "message
-/// too large (2147483648, max=1073741824)" then close, and the daemon's memory does not
-/// grow (§2.4). After the handshake: closed without a reply. Sizes whose sum overflows
-/// 32 bits are refused with the true sum.
+/// A header announcing a 2 GiB body: refused from the header alone, CONNECTFAIL "message too
+/// large (2147483648, max=1073741824)" then close, and the daemon's memory does not grow
+/// (`docs/wire-protocol.md`, "Message size limit"). After the handshake: closed without a
+/// reply. Sizes whose sum overflows 32 bits are refused with the true sum.
 fn huge_announced_body_is_refused_before_allocating(server_type: ServerType) {
     // Alone in the process, so its memory is the daemon's.
     let _process = PROCESS.write().unwrap_or_else(PoisonError::into_inner);
@@ -190,9 +192,9 @@ fn huge_announced_body_is_refused_before_allocating(server_type: ServerType) {
     still_serves(&daemon, 0);
 }
 
-/// An annotation chunk whose length runs past the annotations: during the handshake
-/// CONNECTFAIL "annotation chunk length exceeds remaining data" (marshal, seq 0) then
-/// close; after it, close without a reply (§2.1).
+/// An annotation chunk whose length runs past the annotations: during the handshake CONNECTFAIL
+/// "annotation chunk length exceeds remaining data" (marshal, seq 0) then close; after it,
+/// close without a reply (`docs/wire-protocol.md`, "Annotations").
 fn annotation_chunk_overrunning_is_refused(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);
@@ -215,8 +217,9 @@ fn annotation_chunk_overrunning_is_refused(server_type: ServerType) {
 }
 
 /// INVOKE (or PING, or a type that does not exist) before CONNECT: CONNECTFAIL "invalid msg
-/// type T received (expected: 1)" in marshal, sequence 0, then close (§3.2). After the
-/// handshake, a message type the daemon does not take closes the connection (§3.14).
+/// type T received (expected: 1)" in marshal, sequence 0, then close (`docs/wire-protocol.md`,
+/// "Handshake"). After the handshake, a message type the daemon does not take closes the
+/// connection (`docs/wire-protocol.md`, "When the daemon closes a connection").
 fn message_types_out_of_place_are_refused(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);
@@ -313,8 +316,9 @@ fn client_vanishing_mid_call_is_cleaned_up(server_type: ServerType) {
     assert_eq!(reply.value(), Value::from("Finally, an answer!"), "{}", reply.describe());
 }
 
-/// Undecodable payloads after the handshake: an exception RESULT with the Python class,
-/// the connection stays open, and a valid call on it works (§3.7, §3.14).
+/// Undecodable payloads after the handshake: an exception RESULT with the Python class, the
+/// connection stays open, and a valid call on it works (`docs/wire-protocol.md`, "Exception
+/// replies" and "When the daemon closes a connection").
 fn malformed_payload_gets_exception_and_connection_stays(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);
@@ -463,8 +467,8 @@ fn idle_connections_are_closed_after_comm_timeout(server_type: ServerType) {
 
 // --- beyond the brief ------------------------------------------------------------------
 
-/// A reply larger than `max_message_size`: the daemon cannot send it and closes the
-/// connection without a reply (§2.4), then serves others.
+/// A reply larger than `max_message_size`: the daemon cannot send it and closes the connection
+/// without a reply (`docs/wire-protocol.md`, "Message size limit"), then serves others.
 fn reply_over_the_size_limit_closes_the_connection(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo_with(DaemonConfig { server_type, max_message_size: 300, ..DaemonConfig::default() });
@@ -502,10 +506,10 @@ fn compressed(mut frame: Vec<u8>) -> Vec<u8> {
     frame
 }
 
-/// A CONNECT flagged COMPRESSED whose payload is not zlib: CONNECTFAIL in marshal, seq 0,
-/// with the text Python's zlib gives ("Error -3 while decompressing data: incorrect header
-/// check"), then close; after the handshake the same INVOKE closes the connection without
-/// a reply (§2.3, `raw_invoke_compressed_flag_plain_data`).
+/// A CONNECT flagged COMPRESSED whose payload is not zlib: CONNECTFAIL in marshal, seq 0, with
+/// the text Python's zlib gives ("Error -3 while decompressing data: incorrect header check"),
+/// then close; after the handshake the same INVOKE closes the connection without a reply
+/// (`docs/wire-protocol.md`, "Compression"; `raw_invoke_compressed_flag_plain_data`).
 fn corrupt_compressed_connect_gets_pythons_zlib_text(server_type: ServerType) {
     let _process = shared();
     let daemon = TestDaemon::echo(server_type);

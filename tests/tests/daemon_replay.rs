@@ -1,16 +1,16 @@
 //! Our daemon against conversations recorded between real Python Pyro5 5.17 peers
-//! (`shared/vectors/conversations/*.json`), over real sockets, on both server types.
+//! (`testdata/conversations/*.json`), over real sockets, on both server types.
 //!
-//! Each conversation's client frames are sent as recorded; each recorded daemon frame must
-//! be matched by ours: message type, serializer id, sequence number, flags (the CORR_ID
-//! flag on CONNECTFAIL is stale thread state in Python, spec §3.2, so it is not compared;
-//! correlation ids are random: only their UUID4 shape is), annotations, and the payload —
-//! byte for byte, except where the recorded bytes hold something that is not reproducible:
-//! Python set order (sets; metadata lists in json/msgpack), exception tracebacks (compared
-//! by `__class__`, `args`, other attributes, and `_pyroTraceback` being a list of strings or
-//! None as recorded), `info()` (location and server repr) and `registered()` (order). Where
-//! the recording shows the daemon closing a connection, ours must close it too; where it
-//! stays open, ours must too.
+//! Each conversation's client frames are sent as recorded; each recorded daemon frame must be
+//! matched by ours: message type, serializer id, sequence number, flags (the CORR_ID flag on
+//! CONNECTFAIL is stale thread state in Python, see `docs/wire-protocol.md`, "Handshake", so it
+//! is not compared; correlation ids are random: only their UUID4 shape is), annotations, and
+//! the payload — byte for byte, except where the recorded bytes hold something that is not
+//! reproducible: Python set order (sets; metadata lists in json/msgpack), exception tracebacks
+//! (compared by `__class__`, `args`, other attributes, and `_pyroTraceback` being a list of
+//! strings or None as recorded), `info()` (location and server repr) and `registered()`
+//! (order). Where the recording shows the daemon closing a connection, ours must close it too;
+//! where it stays open, ours must too.
 //!
 //! Where a payload is compared by value, it must still be exactly what our serializer
 //! writes for that value, so a malformed payload cannot hide behind a lenient comparison.
@@ -407,8 +407,8 @@ fn compare_payload(expect: &Expectation<'_>, ours: &Frame, location: &str) -> Re
         .map_err(|e| format!("our payload does not decode: {e}: {}", show(ours)))?;
     let method = expect.method.as_deref();
     let unordered = rec.header.kind == MessageKind::ConnectOk || matches!(method, Some("get_metadata" | "registered"));
-    // Whether marshal sets FLAG_REF follows CPython reference counts: it is compared by
-    // value (SERIALIZERS.md §3).
+    // Whether marshal sets FLAG_REF follows CPython reference counts: it is compared by value
+    // (`docs/serializers.md`, "marshal").
     let loose = unordered
         || rec.header.serializer == SerializerId::Marshal
         || method == Some("info")
@@ -681,9 +681,9 @@ fn every_conversation_in_scope_is_replayed_or_skipped() {
     }
 }
 
-/// `Daemon.annotations()` (`DaemonConfig::annotations`) go on every daemon reply:
-/// CONNECTOK, CONNECTFAIL, RESULT, exception RESULT, batch RESULT, PING (spec §2.2,
-/// recorded in `daemon_annotations`).
+/// `Daemon.annotations()` (`DaemonConfig::annotations`) go on every daemon reply: CONNECTOK,
+/// CONNECTFAIL, RESULT, exception RESULT, batch RESULT, PING (`docs/wire-protocol.md`,
+/// "Annotations", recorded in `daemon_annotations`).
 #[test]
 fn daemon_annotations_are_on_every_reply() {
     let dmn1 = ("DMN1".to_string(), b"daemon-annotation".to_vec());

@@ -1,4 +1,4 @@
-//! Every payload recorded from the real Pyro5 (`shared/vectors/payloads/`) decodes into a
+//! Every payload recorded from the real Pyro5 (`testdata/payloads/`) decodes into a
 //! `Value` equal to what Python decoded, in all four formats, and our encoder reproduces
 //! Python's bytes wherever Python is deterministic (serpent, json, msgpack; marshal by value).
 

@@ -17,7 +17,7 @@ use pyro5_core::uri::Uri;
 use pyro5_core::wire::{Decoder, MessageKind, OutgoingMessage, Progress, SerializerId, encode};
 use pyro5_macros::expose;
 
-static FRAME: &[u8] = include_bytes!("../../../../shared/vectors/messages/annotations_custom.bin");
+static FRAME: &[u8] = include_bytes!("../../../testdata/messages/annotations_custom.bin");
 
 /// A sensor as a microcontroller would serve it.
 struct Thermo {

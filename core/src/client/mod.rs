@@ -1,5 +1,5 @@
-//! The proxy side of Pyro: a per-connection state machine that writes CONNECT, INVOKE and
-//! PING messages and checks and reads the daemon's replies (spec `PROTOCOL.md` §3).
+//! The proxy side of Pyro: a per-connection state machine that writes CONNECT, INVOKE and PING
+//! messages and checks and reads the daemon's replies (`docs/wire-protocol.md`, "Connections").
 //!
 //! Sans-IO like the daemon side: the adapter writes each message the connection lays out
 //! in transmit storage, feeds received bytes to a [`Decoder`](crate::wire::Decoder), and

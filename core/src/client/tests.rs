@@ -1,4 +1,5 @@
-//! A proxy and a daemon connection talking in memory: every call kind of the spec.
+//! A proxy and a daemon connection talking in memory: every call kind of
+//! `docs/wire-protocol.md`.
 
 extern crate std;
 

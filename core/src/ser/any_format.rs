@@ -1,5 +1,6 @@
 //! Writing a value in whichever of the four formats a message names: what a daemon does to
-//! answer each request in the serializer the request came in (spec `PROTOCOL.md` §3.13).
+//! answer each request in the serializer the request came in (`docs/wire-protocol.md`,
+//! "Serializer per request").
 
 use core::fmt;
 

@@ -1,17 +1,18 @@
 //! A received INVOKE payload, decoded lazily: the object id and method name up front, the
 //! arguments as byte spans that are deserialized one at a time, when the dispatcher asks for
-//! them with the type the method wants (design `OBJECTS.md` §1).
+//! them with the type the method wants (`docs/objects.md`, "Decoding a call").
 //!
-//! [`CallView::parse`] takes any of the four shapes Pyro5's `dumpsCall` writes (spec
-//! `PROTOCOL.md` §4.1): serpent and msgpack a 4-tuple (a 4-array), marshal a 4-tuple with the
-//! arguments as a list, json an object `{"object", "method", "params", "kwargs"}` (a json
-//! 4-array is read as the tuple shape, too); the positional arguments may be a tuple or a
-//! list, the keyword arguments a dict or `None`. The whole payload is checked once, as the
-//! format's `skip_value` checks a value; nothing is allocated and nothing is copied: every
-//! access ([`CallView::arg`], [`CallView::kwarg_names`]) walks the argument spans again with
-//! the format's `skip_value` and deserializes the one it needs with the format's borrowing
-//! deserializer (marshal's [`from_span`](crate::ser::marshal::from_span), so back-references
-//! resolve against the whole payload).
+//! [`CallView::parse`] takes any of the four shapes Pyro5's `dumpsCall` writes
+//! (`docs/serializers.md`, "The call envelope"): serpent and msgpack a 4-tuple (a 4-array),
+//! marshal a 4-tuple with the arguments as a list, json an object `{"object", "method",
+//! "params", "kwargs"}` (a json 4-array is read as the tuple shape, too); the positional
+//! arguments may be a tuple or a list, the keyword arguments a dict or `None`. The whole
+//! payload is checked once, as the format's `skip_value` checks a value; nothing is allocated
+//! and nothing is copied: every access ([`CallView::arg`], [`CallView::kwarg_names`]) walks the
+//! argument spans again with the format's `skip_value` and deserializes the one it needs with
+//! the format's borrowing deserializer (marshal's
+//! [`from_span`](crate::ser::marshal::from_span), so back-references resolve against the whole
+//! payload).
 //!
 //! Strings with escapes (and marshal's non-ASCII Latin-1 text) cannot be borrowed: a `&str`
 //! target refuses them; owned targets (`String`) take them with feature `alloc`, and without
@@ -33,7 +34,7 @@
 //! use pyro5_core::wire::SerializerId;
 //!
 //! // What Pyro5 sends for `proxy.method(1, "two", kw=3.5)` on object "obj_id".
-//! let payload = include_bytes!("../../../../shared/vectors/payloads/serpent/call_simple.bin");
+//! let payload = include_bytes!("../../../testdata/payloads/serpent/call_simple.bin");
 //! let call = CallView::parse(SerializerId::Serpent, payload)?;
 //! assert_eq!((call.object(), call.method(), call.arg_count()), ("obj_id", "method", 2));
 //! assert_eq!(call.arg::<i64>(0, "a")?, Some(1));
@@ -1072,7 +1073,7 @@ mod tests {
     ];
 
     fn vectors() -> std::path::PathBuf {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/vectors")
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
     }
 
     fn payload(format: &str, name: &str) -> Vec<u8> {

@@ -1,7 +1,7 @@
-//! A Python `str` in marshal, written and read without the rest of the format: a daemon
-//! answers a failed handshake with CONNECTFAIL in marshal whatever serializer the client
-//! speaks, and a client reads that answer, also in builds without the `marshal` feature
-//! (spec `SERIALIZERS.md` §3, `PROTOCOL.md` §3).
+//! A Python `str` in marshal, written and read without the rest of the format: a daemon answers
+//! a failed handshake with CONNECTFAIL in marshal whatever serializer the client speaks, and a
+//! client reads that answer, also in builds without the `marshal` feature
+//! (`docs/serializers.md`, "marshal"; `docs/wire-protocol.md`, "Handshake").
 //!
 //! The bytes are those of the marshal serializer: `z` and a 1-byte length for ASCII text
 //! shorter than 256 bytes, `a` and a 4-byte little-endian length for longer ASCII text, `u`

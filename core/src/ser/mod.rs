@@ -1,4 +1,4 @@
-//! The four Pyro serializers as serde formats (spec `SERIALIZERS.md`).
+//! The four Pyro serializers as serde formats (`docs/serializers.md`).
 //!
 //! Each of `serpent` (id 1), `marshal` (2), `json` (3) and `msgpack` (4) has a serde
 //! `Serializer` writing into an [`Output`] (a caller buffer, an `embedded_io::Write`, or a

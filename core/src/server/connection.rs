@@ -1,5 +1,5 @@
 //! One client connection: handshake, then requests, each answered in its own serializer
-//! (spec `PROTOCOL.md` §3, §6).
+//! (`docs/wire-protocol.md`, "Connections" and "When the daemon closes a connection").
 
 use core::fmt;
 

@@ -1,5 +1,5 @@
-//! `Pyro.Daemon`, the object every daemon serves about itself (spec `PROTOCOL.md` §5.1).
-//! `get_next_stream_item` is served by the connection, which owns the stream's reply.
+//! `Pyro.Daemon`, the object every daemon serves about itself (`docs/objects.md`, "The daemon
+//! object"). `get_next_stream_item` is served by the connection, which owns the stream's reply.
 
 use core::fmt;
 

@@ -1,6 +1,6 @@
 //! Exceptions a daemon sends: a Python class name and a message, written as Pyro's exception
-//! dict (spec `PROTOCOL.md` §3.7) with a remote traceback text, in any format and without an
-//! allocator.
+//! dict (`docs/wire-protocol.md`, "Exception replies") with a remote traceback text, in any
+//! format and without an allocator.
 
 use core::fmt;
 

@@ -1,5 +1,6 @@
-//! The daemon side of Pyro: a per-connection state machine that turns received messages
-//! into calls on Pyro objects and writes the replies (spec `PROTOCOL.md` §3, §5.1).
+//! The daemon side of Pyro: a per-connection state machine that turns received messages into
+//! calls on Pyro objects and writes the replies (`docs/wire-protocol.md`, "Connections";
+//! `docs/objects.md`, "The daemon object").
 //!
 //! Sans-IO: the adapter reads bytes into a [`Decoder`](crate::wire::Decoder), hands each
 //! complete message to [`ServerConnection::handle`] together with the daemon's shared state

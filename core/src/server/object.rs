@@ -1,5 +1,6 @@
 //! What a Pyro object is to the daemon: its metadata (what it exposes) and how it is called
-//! (design `OBJECTS.md` §2). `#[expose]` from `pyro5-macros` writes both from an `impl`.
+//! (`docs/objects.md`, "Objects and replies"). `#[expose]` from `pyro5-macros` writes both from
+//! an `impl`.
 
 use core::fmt;
 

@@ -1,4 +1,4 @@
-//! Where a daemon finds its objects by id (design `OBJECTS.md` §4).
+//! Where a daemon finds its objects by id (`docs/objects.md`, "Registries").
 //!
 //! [`Registry`] is what the connection state machine asks; [`ObjectTable`] is the no-alloc
 //! implementation for one thread (a microcontroller's executor, an event loop): at most `N`

@@ -1,5 +1,5 @@
-//! The answer to one call, written straight into the transmit storage in the request's
-//! format (design `OBJECTS.md` §2).
+//! The answer to one call, written straight into the transmit storage in the request's format
+//! (`docs/objects.md`, "Objects and replies").
 
 use serde::Serialize;
 

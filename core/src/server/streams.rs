@@ -1,5 +1,6 @@
-//! Item streams: what a call that returned an iterator leaves behind in the daemon, until
-//! the client has taken every item, closes it, or it expires (spec `PROTOCOL.md` §3.6).
+//! Item streams: what a call that returned an iterator leaves behind in the daemon, until the
+//! client has taken every item, closes it, or it expires (`docs/wire-protocol.md`, "Item
+//! streams"; `docs/objects.md`, "Streams").
 //!
 //! Streams belong to the daemon, not to a connection: a client that reconnects continues a
 //! stream that lingered after its connection was lost. Every time is the caller's `now` in

@@ -1,5 +1,5 @@
-//! Annotation chunks: `id (4 ASCII bytes) | u32 BE length | value` repeated (spec
-//! `PROTOCOL.md` §2.1).
+//! Annotation chunks: `id (4 ASCII bytes) | u32 BE length | value` repeated
+//! (`docs/wire-protocol.md`, "Annotations").
 //!
 //! [`AnnotationsView::new_checked`] validates every chunk once; iterating and looking up
 //! afterwards cannot fail. Writing goes through [`Annotation`] slices.
@@ -316,7 +316,7 @@ impl core::error::Error for AnnotationError {}
 mod tests {
     use super::*;
 
-    const CUSTOM: &[u8] = include_bytes!("../../../../shared/vectors/messages/annotations_custom.bin");
+    const CUSTOM: &[u8] = include_bytes!("../../../testdata/messages/annotations_custom.bin");
 
     fn chunks_of(frame: &[u8]) -> &[u8] {
         let len = u32::from_be_bytes(frame[16..20].try_into().unwrap()) as usize;
@@ -347,7 +347,7 @@ mod tests {
 
     #[test]
     fn empty_value_is_allowed() {
-        let frame = include_bytes!("../../../../shared/vectors/messages/annotation_empty_value.bin");
+        let frame = include_bytes!("../../../testdata/messages/annotation_empty_value.bin");
         let view = AnnotationsView::new_checked(chunks_of(frame)).unwrap();
         assert_eq!(view.get(AnnotationId::try_from("EMPT").unwrap()), Some(&b""[..]));
     }

@@ -1,4 +1,5 @@
-//! zlib compression of payloads, Pyro's `COMPRESSION` setting (spec `PROTOCOL.md` §2.3).
+//! zlib compression of payloads, Pyro's `COMPRESSION` setting (`docs/wire-protocol.md`,
+//! "Compression").
 //!
 //! A sender compresses a payload longer than [`COMPRESSION_THRESHOLD`] bytes at zlib level 4
 //! and sets [`Flags::COMPRESSED`](super::Flags::COMPRESSED), even when compressing made it

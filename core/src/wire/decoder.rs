@@ -1,10 +1,10 @@
 //! The incremental decoder: bytes in any chunking in, whole messages out as borrowed views.
 //!
-//! The decoder checks what it can as soon as it can, in Pyro5's order (spec `PROTOCOL.md`
-//! §2.5): the tag after 4 bytes, the version after 6, the magic after 40, then the announced
-//! size against [`Limits::max_message_size`] and against the storage, *before* any byte of
-//! the body is buffered. The annotations are validated when the message is complete, and a
-//! compressed payload is inflated then (feature `alloc`).
+//! The decoder checks what it can as soon as it can, in Pyro5's order (`docs/wire-protocol.md`,
+//! "Checking a received header"): the tag after 4 bytes, the version after 6, the magic after
+//! 40, then the announced size against [`Limits::max_message_size`] and against the storage,
+//! *before* any byte of the body is buffered. The annotations are validated when the message is
+//! complete, and a compressed payload is inflated then (feature `alloc`).
 //!
 //! # Driving it
 //! ```
@@ -12,7 +12,7 @@
 //! # fn handle(_: pyro5_core::wire::Message<'_>) {}
 //! # let mut storage = [0u8; 1024];
 //! let mut decoder = Decoder::new(&mut storage[..], Limits::default());
-//! # let received: &[u8] = include_bytes!("../../../../shared/vectors/messages/ping_request.bin");
+//! # let received: &[u8] = include_bytes!("../../../testdata/messages/ping_request.bin");
 //! let mut input = received; // what one socket read returned
 //! while !input.is_empty() {
 //!     match decoder.feed(input)? {

@@ -1,4 +1,5 @@
-//! Writing messages: header + annotation chunks + payload (spec `PROTOCOL.md` §1, §2).
+//! Writing messages: header + annotation chunks + payload (`docs/wire-protocol.md`, "Frames"
+//! and "Annotations").
 //!
 //! [`MessageWriter`] lays a message out in a caller buffer and lets the payload be
 //! serialized straight into place; [`encode`] does the same for a payload already in hand;
@@ -82,7 +83,7 @@ impl<'a> OutgoingMessage<'a> {
 /// let mut writer = MessageWriter::new(&mut out, &msg, Limits::default())?;
 /// writer.payload_buf()[..4].copy_from_slice(b"ping");
 /// let len = writer.finish(4)?;
-/// let recorded = include_bytes!("../../../../shared/vectors/messages/ping_request.bin");
+/// let recorded = include_bytes!("../../../testdata/messages/ping_request.bin");
 /// assert_eq!(&out[..len], &recorded[..]);
 /// # Ok::<(), EncodeError>(())
 /// ```

@@ -1,4 +1,4 @@
-//! The 40-byte message header (spec `PROTOCOL.md` §1.1–1.4).
+//! The 40-byte message header (`docs/wire-protocol.md`, "Frames").
 //!
 //! [`HeaderView`] reads fields in place from a fixed-size array and cannot panic;
 //! [`Header`] is the validated, owned form, with [`Header::parse`] and [`Header::emit`].
@@ -253,8 +253,8 @@ impl Cursor<'_> {
     }
 }
 
-/// The message type byte (spec §1.2). Values Pyro5 does not define are kept, because what
-/// to answer to them depends on the connection's state.
+/// The message type byte (`docs/wire-protocol.md`, "Message types"). Values Pyro5 does not
+/// define are kept, because what to answer to them depends on the connection's state.
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum MessageKind {
@@ -308,7 +308,7 @@ impl From<MessageKind> for u8 {
     }
 }
 
-/// The serializer id byte (spec §1.4).
+/// The serializer id byte (`docs/wire-protocol.md`, "Serializer ids").
 #[derive(Clone, Copy, Debug, Eq, Hash, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub enum SerializerId {
@@ -381,7 +381,7 @@ impl From<SerializerId> for u8 {
     }
 }
 
-/// Message flag bits (spec §1.3). Unknown bits are kept as they came.
+/// Message flag bits (`docs/wire-protocol.md`, "Flags"). Unknown bits are kept as they came.
 #[derive(Clone, Copy, Default, Eq, Hash, PartialEq)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct Flags(u16);
@@ -592,11 +592,11 @@ mod tests {
 
     fn frame(name: &str) -> [u8; HEADER_LEN] {
         let bytes = match name {
-            "connect" => &include_bytes!("../../../../shared/vectors/messages/header_only_connect.bin")[..],
-            "ping" => &include_bytes!("../../../../shared/vectors/messages/header_only_ping.bin")[..],
-            "seq_ffff" => &include_bytes!("../../../../shared/vectors/messages/seq_ffff.bin")[..],
-            "corr" => &include_bytes!("../../../../shared/vectors/messages/correlation_id.bin")[..],
-            "ser4" => &include_bytes!("../../../../shared/vectors/messages/header_only_invoke_ser4.bin")[..],
+            "connect" => &include_bytes!("../../../testdata/messages/header_only_connect.bin")[..],
+            "ping" => &include_bytes!("../../../testdata/messages/header_only_ping.bin")[..],
+            "seq_ffff" => &include_bytes!("../../../testdata/messages/seq_ffff.bin")[..],
+            "corr" => &include_bytes!("../../../testdata/messages/correlation_id.bin")[..],
+            "ser4" => &include_bytes!("../../../testdata/messages/header_only_invoke_ser4.bin")[..],
             _ => unreachable!(),
         };
         bytes[..HEADER_LEN].try_into().unwrap()

@@ -1,4 +1,5 @@
-//! The wire layer: how Pyro5 frames messages on a byte stream (spec `PROTOCOL.md` §1–2).
+//! The wire layer: how Pyro5 frames messages on a byte stream (`docs/wire-protocol.md`,
+//! "Frames" to "Checking a received header").
 //!
 //! A message is a 40-byte [`Header`], `annotations_len` bytes of annotation chunks and
 //! `data_len` bytes of payload. This module reads and writes exactly that and nothing of what

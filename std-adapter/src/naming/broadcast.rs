@@ -1,6 +1,6 @@
-//! The name server's broadcast responder (spec `PROTOCOL.md` §5.2): answers the UDP
-//! datagram `GET_NSURI` with the name server's URI, so that clients find it with
-//! `locate_ns()` without knowing its host.
+//! The name server's broadcast responder (`docs/name-server.md`, "Broadcast"): answers the UDP
+//! datagram `GET_NSURI` with the name server's URI, so that clients find it with `locate_ns()`
+//! without knowing its host.
 
 use std::io;
 use std::net::{SocketAddr, UdpSocket};

@@ -1,8 +1,8 @@
 //! Pyro's name server: the `Pyro.NameServer` object ([`NameServer`]) with Pyro5's remote
-//! methods, errors and results (spec `PROTOCOL.md` §5.2), over a [`NameStorage`]
-//! ([`MemoryStorage`], or the persistent `SqlStorage` with feature `sqlite`), served by a
-//! [`Daemon`](crate::Daemon), and the UDP [`BroadcastServer`] that answers discovery
-//! requests.
+//! methods, errors and results (`docs/name-server.md`, "Remote methods"), over a
+//! [`NameStorage`] ([`MemoryStorage`], or the persistent `SqlStorage` with feature `sqlite`),
+//! served by a [`Daemon`](crate::Daemon), and the UDP [`BroadcastServer`] that answers
+//! discovery requests.
 //!
 //! Serving a name server and registering an object in it:
 //! ```

@@ -1,5 +1,5 @@
-//! The `Pyro.NameServer` object: Pyro5's name server methods, arguments, results and
-//! error texts (spec `PROTOCOL.md` §5.2), over any [`NameStorage`].
+//! The `Pyro.NameServer` object: Pyro5's name server methods, arguments, results and error
+//! texts (`docs/name-server.md`, "Remote methods"), over any [`NameStorage`].
 
 use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,5 +1,6 @@
 //! Persistent name server storage in an SQLite file (`-s sql:path`), with Pyro5's schema
-//! (spec `PROTOCOL.md` §5.2), so Python's and our name server can share a database file.
+//! (`docs/name-server.md`, "Storage"), so Python's and our name server can share a database
+//! file.
 //!
 //! Every write runs in one transaction, committed before the call returns: a registration
 //! that was acknowledged survives a crash of the name server.

@@ -1,5 +1,5 @@
-//! Pyro's conventions on top of the four formats, written once for all of them (spec
-//! `PROTOCOL.md` §4, `SERIALIZERS.md` §0): the call envelope, exceptions, the batch
+//! Pyro's conventions on top of the four formats, written once for all of them
+//! (`docs/serializers.md`, "Pyro's conventions"): the call envelope, exceptions, the batch
 //! exception wrapper, and the `__class__` dicts of URIs, proxies and user classes.
 //!
 //! These are ordinary serde values; each format writes them in its own syntax. Where

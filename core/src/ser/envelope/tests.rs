@@ -161,7 +161,7 @@ fn uris_read_back_from_their_class_dicts_and_from_text() {
         let quoted = std::format!("\"{text}\"");
         assert_eq!(json::from_slice::<Uri<'_>>(quoted.as_bytes()).unwrap(), uri);
     }
-    let recorded = include_bytes!("../../../../../shared/vectors/payloads/serpent/uri_ipv6.bin");
+    let recorded = include_bytes!("../../../../testdata/payloads/serpent/uri_ipv6.bin");
     let uri: Uri<'_> = crate::ser::serpent::from_slice(recorded).unwrap();
     assert_eq!(uri.host(), Some("::1"));
     let proxy = br#"{"__class__": "Pyro5.client.Proxy", "state": []}"#;
@@ -177,10 +177,10 @@ fn a_python_objects_class_dict_reads_into_a_rust_struct_in_every_format() {
         b: String,
     }
     let want = Plain { a: 1, b: "two".into() };
-    let serpent = include_bytes!("../../../../../shared/vectors/payloads/serpent/custom_class_vars.bin");
-    let json = include_bytes!("../../../../../shared/vectors/payloads/json/custom_class_vars.bin");
-    let marshal = include_bytes!("../../../../../shared/vectors/payloads/marshal/custom_class_vars.bin");
-    let msgpack = include_bytes!("../../../../../shared/vectors/payloads/msgpack/custom_class_vars.bin");
+    let serpent = include_bytes!("../../../../testdata/payloads/serpent/custom_class_vars.bin");
+    let json = include_bytes!("../../../../testdata/payloads/json/custom_class_vars.bin");
+    let marshal = include_bytes!("../../../../testdata/payloads/marshal/custom_class_vars.bin");
+    let msgpack = include_bytes!("../../../../testdata/payloads/msgpack/custom_class_vars.bin");
     assert_eq!(crate::ser::serpent::from_slice::<Plain>(serpent).unwrap(), want);
     assert_eq!(crate::ser::json::from_slice::<Plain>(json).unwrap(), want);
     assert_eq!(crate::ser::marshal::from_slice::<Plain>(marshal).unwrap(), want);

@@ -1,5 +1,5 @@
 //! The deserializer: Python's `json.loads` (strict) as a borrowing serde `Deserializer`
-//! (spec `SERIALIZERS.md` §2).
+//! (`docs/serializers.md`, "json").
 //!
 //! Strings without escapes are handed out as `&'de str` borrowed from the input. A string
 //! with escapes is unescaped into the caller's scratch buffer (then visited as a transient

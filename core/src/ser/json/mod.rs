@@ -1,4 +1,4 @@
-//! The json format (Pyro serializer id 3, spec `SERIALIZERS.md` §2): the text Python's
+//! The json format (Pyro serializer id 3, `docs/serializers.md`, "json"): the text Python's
 //! `json.dumps(obj, ensure_ascii=False)` writes, read back as Python's `json.loads` reads it.
 //!
 //! # Writing
@@ -48,7 +48,7 @@
 //!     kw: f64,
 //! }
 //!
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/json/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/json/call_simple.bin");
 //! let call: Call = json::from_slice(payload)?;
 //! assert_eq!(call, Call { object: "obj_id", method: "method", params: (1, "two"), kwargs: Kwargs { kw: 3.5 } });
 //!

@@ -1,5 +1,5 @@
 //! The serializer: serde values as the text Python's `json.dumps(obj, ensure_ascii=False)`
-//! writes (spec `SERIALIZERS.md` §2), UTF-8 encoded, byte for byte.
+//! writes (`docs/serializers.md`, "json"), UTF-8 encoded, byte for byte.
 #![cfg_attr(not(test), deny(clippy::indexing_slicing))]
 
 use core::fmt::{self, Write as _};

@@ -22,7 +22,7 @@ const REF_SLOTS: usize = 64;
 
 const FLAG_REF: u8 = 0x80;
 
-/// Reads one marshal value from a byte slice (spec `SERIALIZERS.md` §3).
+/// Reads one marshal value from a byte slice (`docs/serializers.md`, "marshal").
 ///
 /// Strings and bytes are borrowed from the input (`visit_borrowed_str`/`_bytes`). Text that
 /// must be converted — `a`/`z` strings holding Latin-1 bytes above 0x7f, which CPython reads

@@ -1,5 +1,5 @@
 //! The marshal format (serializer id 2): CPython's `marshal` module, version 4, as Pyro5's
-//! `MarshalSerializer` uses it (spec `SERIALIZERS.md` §3).
+//! `MarshalSerializer` uses it (`docs/serializers.md`, "marshal").
 //!
 //! [`Serializer`] writes what `marshal.dumps` writes, except that it never sets FLAG_REF nor
 //! writes back-references (`r`) and never marks strings as interned (`Z`/`A`): CPython's choice
@@ -23,7 +23,7 @@
 //! }
 //!
 //! // What Pyro5's MarshalSerializer.dumpsCall("obj_id", "method", (1, "two"), {"kw": 3.5}) sends.
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/marshal/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/marshal/call_simple.bin");
 //! let call: (&str, &str, (i64, &str), Kwargs) = marshal::from_slice(payload)?;
 //! assert_eq!(call, ("obj_id", "method", (1, "two"), Kwargs { kw: 3.5 }));
 //!

@@ -11,7 +11,7 @@ use crate::ser::output::{Output, SliceOutput};
 use crate::ser::python::{BIGINT, COMPLEX, FROZENSET, SET};
 
 /// Writes marshal into an [`Output`]: no references (FLAG_REF is never set), and otherwise the
-/// type codes CPython picks (spec `SERIALIZERS.md` §3):
+/// type codes CPython picks (`docs/serializers.md`, "marshal"):
 ///
 /// | value | bytes |
 /// |---|---|

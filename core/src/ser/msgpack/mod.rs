@@ -1,5 +1,5 @@
-//! The msgpack format (serializer id 4, spec `SERIALIZERS.md` §4): what Pyro5 writes with
-//! `msgpack.packb(x, use_bin_type=True, default=...)` and reads with
+//! The msgpack format (serializer id 4, `docs/serializers.md`, "msgpack"): what Pyro5 writes
+//! with `msgpack.packb(x, use_bin_type=True, default=...)` and reads with
 //! `msgpack.unpackb(raw=False, ext_hook=...)`.
 //!
 //! # Writing
@@ -46,7 +46,7 @@
 //! use pyro5_core::ser::msgpack;
 //!
 //! // What Python's Pyro5 sends for `proxy.method(1, "two", kw=3.5)` on object "obj_id".
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/msgpack/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/msgpack/call_simple.bin");
 //!
 //! #[derive(serde::Deserialize, serde::Serialize, Debug, PartialEq)]
 //! struct Kwargs { kw: f64 }

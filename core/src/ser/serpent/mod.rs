@@ -1,5 +1,5 @@
-//! The serpent format (serializer id 1, Pyro's default; spec `SERIALIZERS.md` §1): Python
-//! literal text.
+//! The serpent format (serializer id 1, Pyro's default; `docs/serializers.md`, "serpent"):
+//! Python literal text.
 //!
 //! Writing is byte for byte what serpent 1.43's `serpent.dumps(obj, indent=False,
 //! module_in_classname=True, bytes_repr=False)` writes for the same Python value: the header
@@ -37,7 +37,7 @@
 //! use pyro5_core::ser::serpent;
 //!
 //! // What Pyro5's `dumpsCall("obj_id", "method", (1, "two"), {"kw": 3.5})` sends.
-//! let payload = include_bytes!("../../../../../shared/vectors/payloads/serpent/call_simple.bin");
+//! let payload = include_bytes!("../../../../testdata/payloads/serpent/call_simple.bin");
 //! assert_eq!(&payload[..], b"# serpent utf-8 python3.2\n('obj_id','method',(1,'two'),{'kw':3.5})");
 //!
 //! #[derive(serde::Deserialize, serde::Serialize)]

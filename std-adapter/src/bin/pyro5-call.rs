@@ -388,3 +388,16 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
         _ => Err(format!("'{text}' is not a positive number of seconds")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msgpack_datetimes_and_dates_print_as_python_expressions_that_make_them() {
+        assert_eq!(repr(&Value::DateTime(1_704_164_645.5)), "datetime.datetime.fromtimestamp(1704164645.5)");
+        assert_eq!(repr(&Value::Date(738_887)), "datetime.date.fromordinal(738887)");
+        let nested = Value::List(vec![Value::Date(1), Value::DateTime(-0.0)]);
+        assert_eq!(repr(&nested), "[datetime.date.fromordinal(1), datetime.datetime.fromtimestamp(-0.0)]");
+    }
+}

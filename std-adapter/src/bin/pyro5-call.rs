@@ -319,6 +319,14 @@ fn write_repr(out: &mut String, value: &Value) {
             items(out, v);
             out.push('}');
         }
+        Value::DateTime(timestamp) => {
+            out.push_str("datetime.datetime.fromtimestamp(");
+            write_repr(out, &Value::Float(*timestamp));
+            out.push(')');
+        }
+        Value::Date(ordinal) => {
+            let _ = write!(out, "datetime.date.fromordinal({ordinal})");
+        }
         Value::FrozenSet(v) if v.is_empty() => out.push_str("frozenset()"),
         Value::FrozenSet(v) => {
             out.push_str("frozenset({");
@@ -378,5 +386,18 @@ fn parse_timeout(text: &str) -> Result<Duration, String> {
     match text.parse::<f64>() {
         Ok(secs) if secs > 0.0 && secs.is_finite() => Ok(Duration::from_secs_f64(secs)),
         _ => Err(format!("'{text}' is not a positive number of seconds")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn msgpack_datetimes_and_dates_print_as_python_expressions_that_make_them() {
+        assert_eq!(repr(&Value::DateTime(1_704_164_645.5)), "datetime.datetime.fromtimestamp(1704164645.5)");
+        assert_eq!(repr(&Value::Date(738_887)), "datetime.date.fromordinal(738887)");
+        let nested = Value::List(vec![Value::Date(1), Value::DateTime(-0.0)]);
+        assert_eq!(repr(&nested), "[datetime.date.fromordinal(1), datetime.datetime.fromtimestamp(-0.0)]");
     }
 }

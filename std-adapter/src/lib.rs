@@ -34,6 +34,7 @@ use std::fmt::Write as _;
 /// The protocol core this crate drives.
 pub use pyro5_core as core;
 
+pub mod config;
 mod daemon;
 pub mod echo;
 pub mod locate;
@@ -42,6 +43,7 @@ mod object_proxy;
 mod proxy;
 mod transport;
 
+pub use config::{Config, ConfigError};
 pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};

@@ -10,7 +10,8 @@ use std::time::Duration;
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
-    Tcp(TcpListener),
+    /// The listener, and whether accepted connections get `TCP_NODELAY`.
+    Tcp(TcpListener, bool),
     #[cfg(unix)]
     Unix(UnixListener, PathBuf),
 }
@@ -24,13 +25,19 @@ pub(crate) enum Stream {
 }
 
 impl Listener {
-    /// Bind TCP on `host:port` (port 0 picks a free one).
-    pub(crate) fn bind_tcp(host: &str, port: u16) -> io::Result<Self> {
+    /// Bind TCP on `host:port` (port 0 picks a free one), with `SO_REUSEADDR` as `reuse`
+    /// says (Pyro's `SOCK_REUSE`); accepted connections get `TCP_NODELAY` as `nodelay` says.
+    pub(crate) fn bind_tcp(host: &str, port: u16, reuse: bool, nodelay: bool) -> io::Result<Self> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
         // Prefer what Python's socket would pick first for the name: the resolver's order.
-        let listener = TcpListener::bind(&addrs[..])?;
-        Ok(Self::Tcp(listener))
+        let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
+        for addr in (host, port).to_socket_addrs()? {
+            match bind_one(addr, reuse) {
+                Ok(listener) => return Ok(Self::Tcp(listener, nodelay)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// Bind a Unix domain socket at `path` (an old socket file there is replaced).
@@ -47,7 +54,7 @@ impl Listener {
 
     pub(crate) fn local_port(&self) -> Option<u16> {
         match self {
-            Self::Tcp(l) => l.local_addr().ok().map(|a| a.port()),
+            Self::Tcp(l, _) => l.local_addr().ok().map(|a| a.port()),
             #[cfg(unix)]
             Self::Unix(..) => None,
         }
@@ -55,7 +62,7 @@ impl Listener {
 
     pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
-            Self::Tcp(l) => l.set_nonblocking(on),
+            Self::Tcp(l, _) => l.set_nonblocking(on),
             #[cfg(unix)]
             Self::Unix(l, _) => l.set_nonblocking(on),
         }
@@ -63,10 +70,10 @@ impl Listener {
 
     pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
         match self {
-            Self::Tcp(l) => {
+            Self::Tcp(l, nodelay) => {
                 let (s, addr) = l.accept()?;
                 s.set_nonblocking(false)?;
-                let _ = s.set_nodelay(true);
+                let _ = s.set_nodelay(*nodelay);
                 Ok((Stream::Tcp(s), Some(addr)))
             }
             #[cfg(unix)]
@@ -82,7 +89,7 @@ impl Listener {
     pub(crate) fn raw_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         use std::os::fd::AsFd;
         match self {
-            Self::Tcp(l) => l.as_fd(),
+            Self::Tcp(l, _) => l.as_fd(),
             Self::Unix(l, _) => l.as_fd(),
         }
     }
@@ -90,7 +97,7 @@ impl Listener {
     /// Wake a thread blocked in `accept` by connecting once.
     pub(crate) fn wake(&self) {
         match self {
-            Self::Tcp(l) => {
+            Self::Tcp(l, _) => {
                 if let Ok(mut addr) = l.local_addr() {
                     if addr.ip().is_unspecified() {
                         addr.set_ip(if addr.is_ipv4() {
@@ -108,6 +115,16 @@ impl Listener {
     }
 }
 
+/// A listening TCP socket on `addr`, `SO_REUSEADDR` as `reuse` says.
+fn bind_one(addr: SocketAddr, reuse: bool) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(reuse)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         #[cfg(unix)]
@@ -118,17 +135,30 @@ impl Drop for Listener {
 }
 
 impl Stream {
-    /// Connect to `host:port` over TCP, trying each address the name resolves to.
-    pub(crate) fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<Self> {
+    /// Connect to `host:port` over TCP, trying each address the name resolves to (only
+    /// IPv4 ones when `ip_version` is 4, only IPv6 ones when 6: Pyro's `PREFER_IP_VERSION`),
+    /// with `TCP_NODELAY` as `nodelay` says (`SOCK_NODELAY`).
+    pub(crate) fn connect_tcp(
+        host: &str,
+        port: u16,
+        timeout: Option<Duration>,
+        ip_version: i64,
+        nodelay: bool,
+    ) -> io::Result<Self> {
         let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
-        for addr in (host, port).to_socket_addrs()? {
+        let wanted = |addr: &SocketAddr| match ip_version {
+            4 => addr.is_ipv4(),
+            6 => addr.is_ipv6(),
+            _ => true,
+        };
+        for addr in (host, port).to_socket_addrs()?.filter(wanted) {
             let attempt = match timeout {
                 Some(t) => TcpStream::connect_timeout(&addr, t),
                 None => TcpStream::connect(addr),
             };
             match attempt {
                 Ok(s) => {
-                    let _ = s.set_nodelay(true);
+                    let _ = s.set_nodelay(nodelay);
                     return Ok(Self::Tcp(s));
                 }
                 Err(e) => last = e,

@@ -25,6 +25,7 @@ use pyro5_core::wire::{Annotation, AnnotationId};
 use registry::SharedRegistry;
 pub use registry::{Creator, InstanceMode, SharedObject};
 
+use crate::config::Config;
 use crate::transport::Listener;
 
 /// Pyro's two server types.
@@ -78,10 +79,21 @@ pub struct DaemonConfig {
     /// Close a connection idle this long, or whose reply cannot be sent for this long
     /// (`COMMTIMEOUT`; `None` = never idle out, and 10 s for a reply).
     pub comm_timeout: Option<Duration>,
-    /// At most this many connections served at once (`THREADPOOL_SIZE` for the thread
-    /// server); further clients get CONNECTFAIL "no free workers, increase server
-    /// threadpool size".
+    /// The thread server's most connections at once (`THREADPOOL_SIZE`); further clients
+    /// get CONNECTFAIL "no free workers, increase server threadpool size", as Python's.
     pub max_connections: usize,
+    /// The multiplexed server's most connections at once (not a Python item: Python's
+    /// multiplexed server has no cap; default [`MAX_CONNECTIONS_MULTIPLEX`]); further
+    /// clients get CONNECTFAIL "too many connections, increase max_connections_multiplex".
+    ///
+    /// [`MAX_CONNECTIONS_MULTIPLEX`]: crate::config::MAX_CONNECTIONS_MULTIPLEX
+    pub max_connections_multiplex: usize,
+    /// `SO_REUSEADDR` on the listening socket (`SOCK_REUSE`).
+    pub sock_reuse: bool,
+    /// `TCP_NODELAY` on accepted connections (`SOCK_NODELAY`).
+    pub sock_nodelay: bool,
+    /// Log every message received and sent at debug level (`LOGWIRE`).
+    pub logwire: bool,
     /// Compress replies over 100 bytes (`COMPRESSION`).
     pub compression: bool,
     /// Item streaming (`ITER_STREAMING`, `ITER_STREAM_LIFETIME`, `ITER_STREAM_LINGER`).
@@ -96,19 +108,40 @@ pub struct DaemonConfig {
 }
 
 impl Default for DaemonConfig {
+    /// Pyro's defaults ([`Config::default`]), a free port.
     fn default() -> Self {
+        Self::from(&Config::default())
+    }
+}
+
+impl From<&Config> for DaemonConfig {
+    /// The daemon's items of `config` (`HOST`, `NATHOST`, `NATPORT`, `SERVERTYPE`,
+    /// `MAX_MESSAGE_SIZE`, `COMMTIMEOUT`, `THREADPOOL_SIZE`, `COMPRESSION`, `ITER_*`,
+    /// `SOCK_REUSE`, `SOCK_NODELAY`, `LOGWIRE`), port 0 (a free one) and no Unix socket.
+    fn from(config: &Config) -> Self {
+        let millis = |secs: f64| {
+            crate::config::positive_secs(secs).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        };
         Self {
-            host: "localhost".into(),
+            host: config.host.clone(),
             port: 0,
             unix_socket: None,
-            nat_host: None,
-            nat_port: 0,
-            server_type: ServerType::Thread,
-            max_message_size: Limits::default().max_message_size,
-            comm_timeout: None,
-            max_connections: 80,
-            compression: false,
-            streams: StreamConfig::default(),
+            nat_host: config.nathost.clone(),
+            nat_port: config.natport,
+            server_type: config.servertype,
+            max_message_size: config.max_message_size,
+            comm_timeout: config.commtimeout_duration(),
+            max_connections: config.threadpool_size,
+            max_connections_multiplex: config.max_connections_multiplex,
+            sock_reuse: config.sock_reuse,
+            sock_nodelay: config.sock_nodelay,
+            logwire: config.logwire,
+            compression: config.compression,
+            streams: StreamConfig {
+                enabled: config.iter_streaming,
+                lifetime_ms: millis(config.iter_stream_lifetime),
+                linger_ms: millis(config.iter_stream_linger),
+            },
             max_streams: 1024,
             max_oneway_threads: 64,
             annotations: Vec::new(),
@@ -232,12 +265,23 @@ impl Inner {
 }
 
 impl Daemon {
-    /// Bind with Pyro's defaults: `localhost`, a free port, the thread pool server.
+    /// Bind with Pyro's defaults: `localhost`, a free port, the thread pool server (the
+    /// environment is not read; see [`with_config`](Self::with_config)).
     ///
     /// # Errors
     /// The socket's error.
     pub fn bind_default() -> io::Result<Self> {
         Self::new(DaemonConfig::default())
+    }
+
+    /// Bind on a free port as `config` says (Python's `Daemon()` with its config items;
+    /// `Daemon::with_config(&Config::from_env()?)` is Python's `Daemon()` in a Pyro
+    /// process); [`DaemonConfig::from`] tells which items count.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new).
+    pub fn with_config(config: &Config) -> io::Result<Self> {
+        Self::new(DaemonConfig::from(config))
     }
 
     /// Bind as `config` says.
@@ -253,7 +297,7 @@ impl Daemon {
             Some(path) => Listener::bind_unix(path.clone())?,
             #[cfg(not(unix))]
             Some(_) => return Err(io::Error::new(io::ErrorKind::Unsupported, "unix sockets need a unix system")),
-            None => Listener::bind_tcp(&config.host, config.port)?,
+            None => Listener::bind_tcp(&config.host, config.port, config.sock_reuse, config.sock_nodelay)?,
         };
         let location = match (&config.unix_socket, listener.local_port()) {
             (Some(path), _) => format!("./u:{}", path.display()),

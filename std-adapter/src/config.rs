@@ -26,6 +26,9 @@ use pyro5_core::limits::DEFAULT_MAX_MESSAGE_SIZE;
 use crate::daemon::ServerType;
 use crate::proxy::Serializer;
 
+/// The Python Pyro5 version whose configuration this follows.
+pub const PYRO_VERSION: &str = "5.17";
+
 /// The prefix of Pyro's environment variables.
 pub const ENV_PREFIX: &str = "PYRO_";
 

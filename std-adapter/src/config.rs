@@ -440,7 +440,7 @@ impl Config {
 
 /// What every tool does first: [`Config::from_env`] and [`init_logging`]. A bad
 /// `PYRO_*` variable or log file prints `tool: <Python's error text>` on stderr and gives
-/// the exit status to stop with (1).
+/// the exit status to stop with (1). `SSL` on prints a warning: TLS is not implemented.
 ///
 /// # Errors
 /// The exit status, after the message was printed.
@@ -453,6 +453,9 @@ pub fn tool_setup(tool: &str) -> Result<Config, std::process::ExitCode> {
         eprintln!("{tool}: cannot set up logging to {}: {e}", config.logfile);
         std::process::ExitCode::FAILURE
     })?;
+    if config.ssl {
+        eprintln!("{tool}: warning: PYRO_SSL is set, but TLS is not implemented here: connections are NOT encrypted");
+    }
     Ok(config)
 }
 

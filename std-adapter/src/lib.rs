@@ -5,6 +5,8 @@
 //!   server types (a thread per connection, or one multiplexed thread), instance modes,
 //!   limits and timeouts. Protocol decisions are `pyro5-core`'s; this crate moves bytes.
 //! - [`Proxy`]: calls a remote object as Python's `Pyro5.client.Proxy` does.
+//! - [`Config`]: Pyro's configuration items, read from `PYRO_*` variables as Python reads
+//!   them ([`config`]; `docs/configuration.md` lists every item).
 //! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
 //!   `pyro5-decode` (decode wire messages given in hex).
 //!

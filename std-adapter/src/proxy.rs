@@ -1224,3 +1224,36 @@ impl Drop for RemoteIter<'_> {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_config_takes_the_proxy_items() {
+        let plain = Proxy::with_config("PYRO:x@localhost:1", &Config::default()).unwrap();
+        assert_eq!(
+            (plain.timeout, plain.max_retries, plain.compress, plain.limits.max_message_size),
+            (None, 0, false, 1 << 30)
+        );
+        assert_eq!(plain.client.serializer(), SerializerId::Serpent);
+        let mut config = Config::default();
+        for (item, value) in [
+            ("SERIALIZER", "msgpack"),
+            ("COMMTIMEOUT", "1.5"),
+            ("MAX_RETRIES", "3"),
+            ("COMPRESSION", "on"),
+            ("MAX_MESSAGE_SIZE", "4096"),
+            ("LOGWIRE", "yes"),
+        ] {
+            config.set(item, value).unwrap();
+        }
+        let proxy = Proxy::with_config("PYRO:x@localhost:1", &config).unwrap();
+        assert_eq!(
+            (proxy.timeout, proxy.max_retries, proxy.compress, proxy.limits.max_message_size),
+            (Some(Duration::from_millis(1500)), 3, true, 4096)
+        );
+        assert_eq!(proxy.client.serializer(), SerializerId::Msgpack);
+        assert!(proxy.config.logwire);
+    }
+}

@@ -237,3 +237,39 @@ impl Write for Stream {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(stream: &Stream) -> &TcpStream {
+        match stream {
+            Stream::Tcp(s) => s,
+            #[cfg(unix)]
+            Stream::Unix(_) => panic!("not tcp"),
+        }
+    }
+
+    #[test]
+    fn sock_reuse_and_sock_nodelay_reach_the_sockets() {
+        for (reuse, nodelay) in [(true, false), (false, true)] {
+            let listener = Listener::bind_tcp("127.0.0.1", 0, reuse, nodelay).unwrap();
+            let Listener::Tcp(l, _) = &listener else { panic!("tcp") };
+            assert_eq!(socket2::SockRef::from(l).reuse_address().unwrap(), reuse);
+            let port = listener.local_port().unwrap();
+            let client = Stream::connect_tcp("127.0.0.1", port, None, 0, !nodelay).unwrap();
+            let (accepted, _) = listener.accept().unwrap();
+            assert_eq!(tcp(&accepted).nodelay().unwrap(), nodelay, "accepted");
+            assert_eq!(tcp(&client).nodelay().unwrap(), !nodelay, "connected");
+        }
+    }
+
+    #[test]
+    fn prefer_ip_version_filters_the_addresses() {
+        let listener = Listener::bind_tcp("127.0.0.1", 0, true, false).unwrap();
+        let port = listener.local_port().unwrap();
+        assert!(Stream::connect_tcp("127.0.0.1", port, None, 4, false).is_ok());
+        assert!(Stream::connect_tcp("127.0.0.1", port, None, 0, false).is_ok());
+        assert!(Stream::connect_tcp("127.0.0.1", port, None, 6, false).is_err(), "no IPv6 address");
+    }
+}

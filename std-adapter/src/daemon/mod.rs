@@ -494,6 +494,45 @@ mod tests {
     use crate::echo::EchoServer;
 
     #[test]
+    fn daemon_config_from_config_takes_the_daemon_items() {
+        let d = DaemonConfig::default();
+        assert_eq!((d.host.as_str(), d.server_type, d.max_connections), ("localhost", ServerType::Thread, 80));
+        assert_eq!((d.comm_timeout, d.sock_reuse, d.sock_nodelay, d.logwire), (None, true, false, false));
+        assert_eq!((d.streams.enabled, d.streams.lifetime_ms, d.streams.linger_ms), (true, 0, 30_000));
+        assert_eq!((d.max_message_size, d.max_connections_multiplex), (1 << 30, 10_000));
+        let mut config = Config::default();
+        for (item, value) in [
+            ("HOST", "127.0.0.1"),
+            ("SERVERTYPE", "multiplex"),
+            ("THREADPOOL_SIZE", "7"),
+            ("COMMTIMEOUT", "0.25"),
+            ("SOCK_REUSE", "no"),
+            ("SOCK_NODELAY", "yes"),
+            ("LOGWIRE", "on"),
+            ("COMPRESSION", "true"),
+            ("MAX_MESSAGE_SIZE", "5000"),
+            ("ITER_STREAMING", "0"),
+            ("ITER_STREAM_LIFETIME", "1.5"),
+            ("ITER_STREAM_LINGER", "0"),
+            ("NATHOST", "nat"),
+            ("NATPORT", "99"),
+        ] {
+            config.set(item, value).unwrap();
+        }
+        let d = DaemonConfig::from(&config);
+        assert_eq!((d.host.as_str(), d.server_type, d.max_connections), ("127.0.0.1", ServerType::Multiplex, 7));
+        assert_eq!(
+            (d.comm_timeout, d.sock_reuse, d.sock_nodelay, d.logwire),
+            (Some(Duration::from_millis(250)), false, true, true)
+        );
+        assert_eq!((d.streams.enabled, d.streams.lifetime_ms, d.streams.linger_ms), (false, 1500, 0));
+        assert_eq!(
+            (d.compression, d.max_message_size, d.nat_host.as_deref(), d.nat_port),
+            (true, 5000, Some("nat"), 99)
+        );
+    }
+
+    #[test]
     fn generated_ids_nat_locations_and_registration_rules() {
         let config =
             DaemonConfig { nat_host: Some("pyro.example.org".into()), nat_port: 5555, ..DaemonConfig::default() };

@@ -143,3 +143,26 @@ fn iter_stream_linger_and_lifetime_end_streams() {
     assert!(wait_for_no_streams(&daemon, Duration::from_secs(3)), "expired");
     stop(&daemon, thread);
 }
+
+#[test]
+fn max_retries_lets_a_call_survive_the_daemons_idle_close() {
+    // The daemon closes connections idle for COMMTIMEOUT; the proxy's next call finds its
+    // connection closed, and goes through only when MAX_RETRIES allows another try.
+    let server = Config { commtimeout: 0.2, ..Config::default() };
+    let (daemon, uri, thread) = serve(&server);
+    for (retries, works) in [(0, false), (1, true)] {
+        let config = Config { max_retries: retries, ..Config::default() };
+        let mut proxy = Proxy::with_config(&uri, &config).expect("uri");
+        assert_eq!(proxy.call::<i64, _>("echo", (1,)).expect("first call"), 1);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while daemon.connection_count() != 0 {
+            assert!(Instant::now() < deadline, "the daemon closes the idle connection");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        match proxy.call::<i64, _>("echo", (2,)) {
+            Ok(back) => assert!(works && back == 2, "retries {retries}"),
+            Err(e) => assert!(!works && matches!(e, ProxyError::ConnectionClosed), "retries {retries}: {e:?}"),
+        }
+    }
+    stop(&daemon, thread);
+}

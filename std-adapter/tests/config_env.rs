@@ -235,7 +235,8 @@ fn free_port() -> u16 {
 fn name_server_tools_follow_ns_host_and_ns_port() {
     let port = free_port();
     let port_text = port.to_string();
-    let env = [("PYRO_NS_HOST", "127.0.0.1"), ("PYRO_NS_PORT", port_text.as_str())];
+    // pyro5-ns binds HOST at NS_PORT, as Python's name server; the clients look at NS_HOST.
+    let env = [("PYRO_HOST", "127.0.0.1"), ("PYRO_NS_HOST", "127.0.0.1"), ("PYRO_NS_PORT", port_text.as_str())];
     let (_ns, lines) = start_until(with_env(tool("pyro5-ns"), &env), |l| l.starts_with("URI = "));
     let location = format!("127.0.0.1:{port}");
     assert!(lines.iter().any(|l| l.starts_with(&format!("NS running on {location} "))), "{lines:?}");

@@ -1,6 +1,6 @@
 //! `pyro5-ns`: Pyro's name server (`python -m Pyro5.nameserver`), with the same options
 //! and output. As Python's, it reads the `PYRO_*` configuration (`docs/configuration.md`):
-//! the option defaults come from `NS_HOST`, `NS_PORT`, `NS_BCHOST`, `NS_BCPORT`, `NATHOST`
+//! the option defaults come from `HOST`, `NS_PORT`, `NS_BCHOST`, `NS_BCPORT`, `NATHOST`
 //! and `NATPORT`; `NS_AUTOCLEAN` (seconds; 0 = off, otherwise at least 3) removes
 //! registrations whose server stays unreachable (see `pyro5_std::naming::AutoCleaner`).
 
@@ -17,14 +17,14 @@ use pyro5_std::{Daemon, DaemonConfig};
     name = "pyro5-ns",
     version,
     after_help = "Environment (as Python's name server; every PYRO_* item, see docs/configuration.md):\n  \
-        PYRO_NS_HOST, PYRO_NS_PORT, PYRO_NS_BCHOST, PYRO_NS_BCPORT, PYRO_NATHOST, PYRO_NATPORT\n                     \
+        PYRO_HOST, PYRO_NS_PORT, PYRO_NS_BCHOST, PYRO_NS_BCPORT, PYRO_NATHOST, PYRO_NATPORT\n                     \
         the defaults of -n, -p, --bchost, --bcport, --nathost, --natport\n  \
         PYRO_NS_AUTOCLEAN  seconds between checks of every registration; one whose server cannot\n                     \
         be connected to for 20 s is removed (0 = off, the default; otherwise at least 3)\n  \
         PYRO_COMMTIMEOUT   connection timeout of those checks (0 = 5 s)"
 )]
 struct Args {
-    /// hostname to bind server on (default: NS_HOST)
+    /// hostname to bind server on (default: HOST)
     #[arg(short = 'n', long)]
     host: Option<String>,
     /// port to bind server on (0=random; default: NS_PORT)
@@ -60,7 +60,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     // Python's option defaults are these config items.
-    let host = args.host.take().unwrap_or_else(|| config.ns_host.clone());
+    let host = args.host.take().unwrap_or_else(|| config.host.clone());
     let port = args.port.unwrap_or(config.ns_port);
     let bchost = args.bchost.take().or_else(|| config.ns_bchost.clone());
     let bcport = args.bcport.unwrap_or(config.ns_bcport);

@@ -525,15 +525,27 @@ fn log_time(time: std::time::SystemTime) -> String {
 pub const WIRE_LOG_TARGET: &str = "Pyro5.wire";
 
 /// Log a whole frame at debug level as Python's `log_wiredata` does: `text: msgtype=..
-/// flags=0x.. ser=.. seq=.. num_annotations=.. corr_id=<uuid>` and the data's repr.
+/// flags=0x.. ser=.. seq=.. num_annotations=.. corr_id=<uuid>` and the data's repr. `text`
+/// is `proxy`/`daemon wiredata sending`/`received`; handshake messages get Python's own
+/// texts (`proxy connect sending`, `daemon handshake response`, ...).
 pub(crate) fn log_wire(text: &str, frame: &[u8]) {
-    use pyro5_core::wire::{HEADER_LEN, Header};
+    use pyro5_core::wire::{HEADER_LEN, Header, MessageKind};
     if !log::log_enabled!(target: WIRE_LOG_TARGET, log::Level::Debug) {
         return;
     }
     let Some(header) = frame.first_chunk::<HEADER_LEN>().and_then(|h| Header::parse_bytes(h).ok()) else {
         log::debug!(target: WIRE_LOG_TARGET, "{text}: {} bytes that are no Pyro message", frame.len());
         return;
+    };
+    // Python's texts for the handshake messages.
+    let text = match (text, header.kind) {
+        ("proxy wiredata sending", MessageKind::Connect) => "proxy connect sending",
+        ("proxy wiredata received", MessageKind::ConnectOk | MessageKind::ConnectFail) => {
+            "proxy connect response received"
+        }
+        ("daemon wiredata received", MessageKind::Connect) => "daemon handshake received",
+        ("daemon wiredata sending", MessageKind::ConnectOk | MessageKind::ConnectFail) => "daemon handshake response",
+        _ => text,
     };
     let body = frame.get(HEADER_LEN..).unwrap_or_default();
     let annotations_len = usize::try_from(header.annotations_len).unwrap_or(usize::MAX).min(body.len());

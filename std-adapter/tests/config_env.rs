@@ -303,8 +303,13 @@ fn pyro5_call_speaks_pyro_serializer_compresses_and_logs_the_wire_to_a_python_da
     let (out, stderr) = call(&env, &big);
     assert_eq!(out, "[1, 5000]");
     assert_eq!(flags_of_calls(&stderr).iter().map(|f| f & 2).collect::<Vec<_>>(), [2], "{stderr}");
-    assert!(stderr.contains("proxy wiredata received: msgtype=2 "), "{stderr}");
-    assert!(stderr.contains(",Pyro5.wire,DEBUG] proxy wiredata sending: msgtype=1 "), "{stderr}");
+    for line in [
+        ",Pyro5.wire,DEBUG] proxy connect sending: msgtype=1 ",
+        ",Pyro5.wire,DEBUG] proxy connect response received: msgtype=2 ",
+        ",Pyro5.wire,DEBUG] proxy wiredata received: msgtype=5 ",
+    ] {
+        assert!(stderr.contains(line), "{line} in {stderr}");
+    }
     let (_, stderr) = call(&wire, &big);
     assert_eq!(flags_of_calls(&stderr).iter().map(|f| f & 2).collect::<Vec<_>>(), [0], "{stderr}");
     let (_, stderr) = call(&[("PYRO_LOGWIRE", "yes")], "x");
@@ -387,8 +392,14 @@ fn loglevel_and_logfile_write_pythons_log_lines() {
     let (stamp, rest) = first.split_at(first.find(',').expect("comma"));
     assert_eq!(rest, ",Pyro5,INFO] Pyro log configured using built-in defaults, level=DEBUG", "{log}");
     assert!(stamp.len() == 24 && stamp.starts_with("[20") && &stamp[11..12] == " ", "{stamp}");
-    assert!(log.contains(",Pyro5.wire,DEBUG] daemon wiredata received: msgtype=1 "), "{log}");
-    assert!(log.contains(",Pyro5.wire,DEBUG] daemon wiredata sending: msgtype=2 "), "{log}");
+    for line in [
+        ",Pyro5.wire,DEBUG] daemon handshake received: msgtype=1 ",
+        ",Pyro5.wire,DEBUG] daemon handshake response: msgtype=2 ",
+        ",Pyro5.wire,DEBUG] daemon wiredata received: msgtype=4 ",
+        ",Pyro5.wire,DEBUG] daemon wiredata sending: msgtype=5 ",
+    ] {
+        assert!(log.contains(line), "{line} in {log}");
+    }
     assert!(log.contains("\ndata=b\"# serpent utf-8 python3.2\\n('test.echoserver','echo',('logged',),{})\""), "{log}");
     // INFO: no debug lines; a second run appends, as Python's logging does.
     let env = [("PYRO_LOGLEVEL", "INFO"), ("PYRO_LOGFILE", file_text), ("PYRO_LOGWIRE", "true")];

@@ -279,8 +279,22 @@ impl Daemon {
     /// process); [`DaemonConfig::from`] tells which items count.
     ///
     /// # Errors
-    /// As [`new`](Self::new).
+    /// As [`new`](Self::new); for the thread server, Python's thread pool texts when
+    /// `THREADPOOL_SIZE` or `THREADPOOL_SIZE_MIN` is under 1 ("threadpool sizes must be
+    /// greater than zero") or the minimum is above the size ("minimum threadpool size must
+    /// be less than or equal to max size").
     pub fn with_config(config: &Config) -> io::Result<Self> {
+        if config.servertype == ServerType::Thread {
+            if config.threadpool_size < 1 || config.threadpool_size_min < 1 {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "threadpool sizes must be greater than zero"));
+            }
+            if config.threadpool_size_min > config.threadpool_size {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "minimum threadpool size must be less than or equal to max size",
+                ));
+            }
+        }
         Self::new(DaemonConfig::from(config))
     }
 
@@ -289,6 +303,10 @@ impl Daemon {
     /// # Errors
     /// Invalid NAT settings, or the socket's error.
     pub fn new(config: DaemonConfig) -> io::Result<Self> {
+        if config.server_type == ServerType::Thread && config.max_connections < 1 {
+            // Python's thread pool refuses to start so.
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "threadpool sizes must be greater than zero"));
+        }
         if config.nat_host.is_some() && config.unix_socket.is_some() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot use nathost together with unixsocket"));
         }
@@ -520,6 +538,17 @@ mod tests {
             config.set(item, value).unwrap();
         }
         let d = DaemonConfig::from(&config);
+        assert!(Daemon::with_config(&config).is_ok(), "multiplexed: no thread pool to check");
+        config.servertype = ServerType::Thread;
+        assert!(Daemon::with_config(&config).is_ok(), "7 >= 4");
+        config.threadpool_size = 3;
+        let err = Daemon::with_config(&config).unwrap_err();
+        assert_eq!(err.to_string(), "minimum threadpool size must be less than or equal to max size");
+        config.threadpool_size = 0;
+        let err = Daemon::with_config(&config).unwrap_err();
+        assert_eq!(err.to_string(), "threadpool sizes must be greater than zero");
+        let thread_config = DaemonConfig { max_connections: 0, ..DaemonConfig::default() };
+        assert_eq!(Daemon::new(thread_config).unwrap_err().to_string(), "threadpool sizes must be greater than zero");
         assert_eq!((d.host.as_str(), d.server_type, d.max_connections), ("127.0.0.1", ServerType::Multiplex, 7));
         assert_eq!(
             (d.comm_timeout, d.sock_reuse, d.sock_nodelay, d.logwire),

@@ -112,7 +112,8 @@ pub struct Config {
     pub servertype: ServerType,
     /// `COMMTIMEOUT`: socket timeout in seconds; 0.0 = none (default).
     pub commtimeout: f64,
-    /// `POLLTIMEOUT`: how often Python's server loops wake up (default 2.0; see the guide).
+    /// `POLLTIMEOUT`: how often Python's server loops wake up (default 2.0; parsed and
+    /// shown: the loops here wake every 100 ms).
     pub polltimeout: f64,
     /// `MAX_RETRIES`: how often a proxy call is retried after a closed connection (default 0).
     pub max_retries: u32,
@@ -125,8 +126,9 @@ pub struct Config {
     pub detailed_traceback: bool,
     /// `THREADPOOL_SIZE`: the thread server's most connections at once (default 80).
     pub threadpool_size: usize,
-    /// `THREADPOOL_SIZE_MIN`: threads Python's pool keeps (default 4; parsed and shown, the
-    /// threads here are made per connection).
+    /// `THREADPOOL_SIZE_MIN`: threads Python's pool keeps (default 4; only checked as
+    /// Python checks it, by [`Daemon::with_config`](crate::Daemon::with_config): the threads
+    /// here are made per connection).
     pub threadpool_size_min: usize,
     /// `MAX_MESSAGE_SIZE`: the largest message sent or received (default 1 GiB).
     pub max_message_size: u32,

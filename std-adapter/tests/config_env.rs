@@ -418,3 +418,34 @@ fn loglevel_and_logfile_write_pythons_log_lines() {
     assert!(text(&out.stderr).contains("cannot set up logging to /nonexistent/dir/x.log"), "{}", text(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn compression_compresses_the_echo_servers_large_replies_for_the_python_client() {
+    let dir = temp_dir("compression");
+    let file = dir.join("wire.log");
+    let file_text = file.to_str().expect("utf-8 path");
+    let reply_flags = |compression: &str| -> Vec<u16> {
+        let _ = std::fs::remove_file(&file);
+        let env = [
+            ("PYRO_COMPRESSION", compression),
+            ("PYRO_LOGLEVEL", "DEBUG"),
+            ("PYRO_LOGFILE", file_text),
+            ("PYRO_LOGWIRE", "on"),
+        ];
+        let (mut server, uri) = echoserver(&env, &[]);
+        let code = "p = Pyro5.api.Proxy(uri)\nprint(len(p.echo('z' * 5000)), p.echo('small'))";
+        assert_eq!(python_client(&[], &uri, code), "5000 small");
+        let _ = server.0.kill();
+        let log = std::fs::read_to_string(&file).expect("the log file");
+        log.lines()
+            .filter(|l| l.contains("daemon wiredata sending: msgtype=5 "))
+            .map(|l| {
+                let hex = l.split("flags=0x").nth(1).and_then(|r| r.split(' ').next()).expect("flags");
+                u16::from_str_radix(hex, 16).expect("hex flags") & 2
+            })
+            .collect()
+    };
+    assert_eq!(reply_flags("on"), [2, 0], "the large reply compressed, the small one not");
+    assert_eq!(reply_flags("off"), [0, 0]);
+    let _ = std::fs::remove_dir_all(&dir);
+}

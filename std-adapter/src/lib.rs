@@ -8,6 +8,8 @@
 //! - [`serve`]: Python's `Pyro5.server.serve`, a daemon serving objects in one call.
 //! - [`expose`] and [`proxy`]: the attributes of `pyro5-macros`, usable from a crate that
 //!   depends on `pyro5-std` alone.
+//! - [`Config`]: Pyro's configuration items, read from `PYRO_*` variables as Python reads
+//!   them ([`config`]; `docs/configuration.md` lists every item).
 //! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
 //!   `pyro5-decode` (decode wire messages given in hex).
 //!
@@ -51,6 +53,7 @@ pub use pyro5_macros::expose_through_std as expose;
 /// `::pyro5_std`).
 pub use pyro5_macros::proxy;
 
+pub mod config;
 mod daemon;
 pub mod echo;
 pub mod locate;
@@ -60,6 +63,7 @@ mod proxy;
 mod serve;
 mod transport;
 
+pub use config::{Config, ConfigError};
 pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};

@@ -9,9 +9,10 @@
 //! [`NameServerProxy`] wraps a [`Proxy`] with typed calls of the name server's methods (the
 //! name server object itself is [`crate::naming::NameServer`]).
 //!
-//! Configuration follows Pyro's items and environment variables: [`NsConfig::from_env`]
-//! reads `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT`, `PYRO_BROADCAST_ADDRS` and
-//! `PYRO_NS_LOOKUP_DELAY`.
+//! Configuration follows Pyro's items and environment variables ([`Config`]): `NS_HOST`,
+//! `NS_PORT`, `NS_BCPORT`, `BROADCAST_ADDRS`, `NS_LOOKUP_DELAY`, `PREFER_IP_VERSION` and the
+//! proxy's own items. [`locate_ns`] and [`resolve`] read them from the environment
+//! ([`Config::from_env`]); [`locate_ns_with`] takes them from the caller.
 //!
 //! Lookup delay (Pyro's `NS_LOOKUP_DELAY`, default 0): a name that is not registered (yet)
 //! is asked for again until the delay has passed, as Python's `resolve()` and the
@@ -32,6 +33,7 @@ use std::time::{Duration, Instant};
 use pyro5_core::ser::value::Value;
 use pyro5_core::uri::{Location, Protocol, Uri};
 
+use crate::config::Config;
 use crate::proxy::{Proxy, ProxyError};
 
 /// The name server's object id (Pyro's `NAMESERVER_NAME`).
@@ -49,67 +51,8 @@ pub const GET_NSURI: &[u8] = b"GET_NSURI";
 const BROADCAST_TRIES: u32 = 3;
 const BROADCAST_TIMEOUT: Duration = Duration::from_millis(700);
 
-/// Where [`locate_ns`] looks (Pyro's `NS_HOST`, `NS_PORT`, `NS_BCPORT`, `BROADCAST_ADDRS`).
-#[derive(Clone, Debug, Eq, PartialEq)]
-pub struct NsConfig {
-    /// The host tried first (when on this machine) and last.
-    pub ns_host: String,
-    /// The name server's TCP port.
-    pub ns_port: u16,
-    /// The UDP port broadcast requests go to.
-    pub bc_port: u16,
-    /// Where broadcast requests go; `<broadcast>` means `255.255.255.255`.
-    pub broadcast_addrs: Vec<String>,
-    /// Whether to broadcast at all.
-    pub broadcast: bool,
-    /// How long [`resolve`] (and a `PYRONAME`/`PYROMETA` proxy) keeps asking for a name that
-    /// is not registered yet (`NS_LOOKUP_DELAY`; zero: one lookup).
-    pub lookup_delay: Duration,
-}
-
-impl Default for NsConfig {
-    fn default() -> Self {
-        Self {
-            ns_host: NS_HOST.to_string(),
-            ns_port: NS_PORT,
-            bc_port: NS_BCPORT,
-            broadcast_addrs: vec!["<broadcast>".to_string(), "0.0.0.0".to_string()],
-            broadcast: true,
-            lookup_delay: Duration::ZERO,
-        }
-    }
-}
-
-impl NsConfig {
-    /// The defaults, overridden by `PYRO_NS_HOST`, `PYRO_NS_PORT`, `PYRO_NS_BCPORT`,
-    /// `PYRO_BROADCAST_ADDRS` (comma-separated) and `PYRO_NS_LOOKUP_DELAY` (seconds, a
-    /// float) as Pyro reads them. Values that do not parse are ignored, and so is a lookup
-    /// delay that is not a finite number; a negative one means no delay (as in Pyro).
-    pub fn from_env() -> Self {
-        let mut config = Self::default();
-        if let Ok(host) = std::env::var("PYRO_NS_HOST") {
-            config.ns_host = host;
-        }
-        if let Some(port) = std::env::var("PYRO_NS_PORT").ok().and_then(|p| p.trim().parse().ok()) {
-            config.ns_port = port;
-        }
-        if let Some(port) = std::env::var("PYRO_NS_BCPORT").ok().and_then(|p| p.trim().parse().ok()) {
-            config.bc_port = port;
-        }
-        if let Ok(addrs) = std::env::var("PYRO_BROADCAST_ADDRS") {
-            config.broadcast_addrs = addrs.split(',').map(|a| a.trim().to_string()).filter(|a| !a.is_empty()).collect();
-        }
-        if let Some(delay) = std::env::var("PYRO_NS_LOOKUP_DELAY").ok().and_then(|d| python_float(&d)) {
-            if delay.is_finite() {
-                config.lookup_delay = Duration::try_from_secs_f64(delay.max(0.0)).unwrap_or(Duration::ZERO);
-            }
-        }
-        config
-    }
-}
-
 /// A proxy for the name server, found as Python's `locate_ns(host, port)` finds it, with
-/// [`NsConfig::from_env`].
+/// [`Config::from_env`].
 ///
 /// With a `host` (a name, an address, or `./u:socket`): connects to `Pyro.NameServer` at
 /// `host:port` (default `NS_PORT`). Without one: tries `NS_HOST:port` (and `127.0.1.1`) when
@@ -120,21 +63,23 @@ impl NsConfig {
 /// [`NameServerProxy::proxy`] gives it.
 ///
 /// # Errors
-/// [`ProxyError::Naming`] "Failed to locate the nameserver" when nothing answered.
+/// [`ProxyError::Naming`] "Failed to locate the nameserver" when nothing answered;
+/// [`ProxyError::Config`] for a bad `PYRO_*` variable.
 pub fn locate_ns(host: Option<&str>, port: Option<u16>) -> Result<NameServerProxy, ProxyError> {
-    locate_ns_with(&NsConfig::from_env(), host, port)
+    locate_ns_with(&Config::from_env()?, host, port)
 }
 
-/// [`locate_ns`] with an explicit configuration.
+/// [`locate_ns`] with an explicit configuration (also given to the proxy it returns, see
+/// [`Proxy::with_config`]). An empty `BROADCAST_ADDRS` means no broadcast.
 ///
 /// # Errors
 /// As [`locate_ns`].
-pub fn locate_ns_with(config: &NsConfig, host: Option<&str>, port: Option<u16>) -> Result<NameServerProxy, ProxyError> {
+pub fn locate_ns_with(config: &Config, host: Option<&str>, port: Option<u16>) -> Result<NameServerProxy, ProxyError> {
     locate_proxy(config, host, port).map(NameServerProxy::from)
 }
 
 /// The proxy [`locate_ns_with`] wraps.
-fn locate_proxy(config: &NsConfig, host: Option<&str>, port: Option<u16>) -> Result<Proxy, ProxyError> {
+fn locate_proxy(config: &Config, host: Option<&str>, port: Option<u16>) -> Result<Proxy, ProxyError> {
     let port = port.filter(|&p| p != 0);
     let host = match host.filter(|h| !h.is_empty()) {
         Some(host) => host.to_string(),
@@ -146,37 +91,36 @@ fn locate_proxy(config: &NsConfig, host: Option<&str>, port: Option<u16>) -> Res
                     hosts.push("127.0.1.1");
                 }
                 for host in hosts {
-                    let mut proxy = Proxy::new(&ns_uri(host, port.unwrap_or(config.ns_port)))?;
+                    let mut proxy = Proxy::with_config(&ns_uri(host, port.unwrap_or(config.ns_port)), config)?;
                     if proxy.bind().is_ok() {
                         return Ok(proxy);
                     }
                 }
             }
-            if config.broadcast {
-                if let Some(text) = broadcast_locate(config, port.unwrap_or(config.bc_port)) {
-                    return Proxy::new(&text);
-                }
+            if let Some(text) = broadcast_locate(config, port.unwrap_or(config.ns_bcport)) {
+                return Proxy::with_config(&text, config);
             }
             // As Pyro: the last try is NS_HOST at NS_PORT, whatever port was given.
-            return connect(&ns_uri(ns_host, config.ns_port));
+            return connect(&ns_uri(ns_host, config.ns_port), config);
         }
     };
-    connect(&ns_uri(&host, port.unwrap_or(config.ns_port)))
+    connect(&ns_uri(&host, port.unwrap_or(config.ns_port)), config)
 }
 
 /// The `PYRO:` URI text a `PYRONAME:` or `PYROMETA:` URI stands for (Python's
 /// `Pyro5.core.resolve`); a `PYRO:` URI is returned as it is. A `PYRONAME` is looked up in
 /// the name server its location names (or the one [`locate_ns`] finds); a `PYROMETA` picks
 /// one of the names registered with all its tags at random. With a lookup delay
-/// (`PYRO_NS_LOOKUP_DELAY`, see [`NsConfig::lookup_delay`]) a name not registered yet is
+/// (`PYRO_NS_LOOKUP_DELAY`, see [`Config::ns_lookup_delay`]) a name not registered yet is
 /// asked for again until the delay has passed ([`NameServerProxy::lookup_with_delay`]).
 ///
 /// # Errors
 /// [`ProxyError::Uri`] for a bad URI; [`ProxyError::Naming`] when no name server is found or
 /// no registration has the tags; [`ProxyError::Remote`] with the name server's `NamingError`
-/// ("unknown name: x") for an unknown name.
+/// ("unknown name: x") for an unknown name; [`ProxyError::Config`] for a bad `PYRO_*`
+/// variable.
 pub fn resolve(uri: &str) -> Result<String, ProxyError> {
-    resolve_with(&NsConfig::from_env(), uri, None)
+    resolve_with(&Config::from_env()?, uri)
 }
 
 /// [`resolve`] waiting up to `delay` for the name to be registered (Python's
@@ -185,16 +129,28 @@ pub fn resolve(uri: &str) -> Result<String, ProxyError> {
 /// # Errors
 /// As [`resolve`], from the last lookup.
 pub fn resolve_with_delay(uri: &str, delay: Duration) -> Result<String, ProxyError> {
-    let mut config = NsConfig::from_env();
+    let mut config = Config::from_env()?;
     if !delay.is_zero() {
-        config.lookup_delay = delay;
+        config.ns_lookup_delay = delay.as_secs_f64();
     }
-    resolve_with(&config, uri, None)
+    resolve_with(&config, uri)
 }
 
-/// [`resolve`] with `config` (where to find the name server, and the lookup delay), talking
-/// to the name server with `timeout`.
-pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duration>) -> Result<String, ProxyError> {
+/// [`resolve`] with `config`: where to find the name server, the lookup delay, and the
+/// proxy settings (`COMMTIMEOUT`, ...) to talk to it with.
+///
+/// # Errors
+/// As [`resolve`].
+pub fn resolve_with(config: &Config, uri: &str) -> Result<String, ProxyError> {
+    resolve_with_timeout(config, uri, config.commtimeout_duration())
+}
+
+/// [`resolve_with`], talking to the name server with `timeout`.
+pub(crate) fn resolve_with_timeout(
+    config: &Config,
+    uri: &str,
+    timeout: Option<Duration>,
+) -> Result<String, ProxyError> {
     let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
     // Python passes `uri.host` and `uri.port`: an empty host (`PYRONAME:x@:1234`) keeps its port.
     let port = match parsed.port() {
@@ -210,7 +166,7 @@ pub(crate) fn resolve_with(config: &NsConfig, uri: &str, timeout: Option<Duratio
         Protocol::PyroName | Protocol::PyroMeta => locate_ns_with(config, host.as_deref(), port)?,
     };
     ns.proxy().set_timeout(timeout);
-    let delay = config.lookup_delay;
+    let delay = config.ns_lookup_delay_duration();
     match parsed.meta_tags() {
         None => ns.lookup_with_delay(parsed.object(), delay),
         Some(tags) => {
@@ -525,7 +481,10 @@ pub fn python_str_repr(text: &str) -> String {
 }
 
 /// Ask for the name server's URI by broadcast: the answer's text, if any came.
-fn broadcast_locate(config: &NsConfig, port: u16) -> Option<String> {
+fn broadcast_locate(config: &Config, port: u16) -> Option<String> {
+    if config.broadcast_addrs.is_empty() {
+        return None;
+    }
     let socket = UdpSocket::bind(("0.0.0.0", 0)).ok()?;
     let _ = socket.set_broadcast(true);
     socket.set_read_timeout(Some(BROADCAST_TIMEOUT)).ok()?;
@@ -559,8 +518,8 @@ fn ns_uri(host: &str, port: u16) -> String {
 }
 
 /// A connected proxy for `uri`, or "Failed to locate the nameserver".
-fn connect(uri: &str) -> Result<Proxy, ProxyError> {
-    let mut proxy = Proxy::new(uri)?;
+fn connect(uri: &str, config: &Config) -> Result<Proxy, ProxyError> {
+    let mut proxy = Proxy::with_config(uri, config)?;
     match proxy.bind() {
         Ok(_) => Ok(proxy),
         Err(_) => Err(ProxyError::Naming("Failed to locate the nameserver".to_string())),

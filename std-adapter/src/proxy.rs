@@ -36,6 +36,7 @@ use pyro5_core::wire::{
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::config::{Config, ConfigError, log_wire};
 use crate::transport::Stream;
 
 /// The object id of the daemon's own object (streams are read through it).
@@ -170,6 +171,9 @@ pub enum ProxyError {
     /// server found ("Failed to locate the nameserver"), or no registration with a
     /// `PYROMETA` URI's tags. Errors the name server raises come as [`ProxyError::Remote`].
     Naming(String),
+    /// A configuration item Pyro refuses (from a `PYRO_*` variable; Python's
+    /// `ValueError`).
+    Config(ConfigError),
 }
 
 impl fmt::Display for ProxyError {
@@ -194,6 +198,7 @@ impl fmt::Display for ProxyError {
             }
             Self::Receive(e) => write!(f, "cannot read the reply: {e}"),
             Self::Naming(e) => f.write_str(e),
+            Self::Config(e) => write!(f, "{e}"),
         }
     }
 }
@@ -206,6 +211,7 @@ impl std::error::Error for ProxyError {
             Self::Protocol(e) => Some(e),
             Self::Decode(e) => Some(e),
             Self::Receive(e) => Some(e),
+            Self::Config(e) => Some(e),
             _ => None,
         }
     }
@@ -214,6 +220,12 @@ impl std::error::Error for ProxyError {
 impl From<ClientError> for ProxyError {
     fn from(e: ClientError) -> Self {
         Self::Protocol(e)
+    }
+}
+
+impl From<ConfigError> for ProxyError {
+    fn from(e: ConfigError) -> Self {
+        Self::Config(e)
     }
 }
 
@@ -306,6 +318,8 @@ enum Target {
 struct Connection {
     stream: Stream,
     decoder: Decoder<Vec<u8>>,
+    /// `LOGWIRE`: log every message.
+    logwire: bool,
 }
 
 /// A proxy for one remote object, as Python's `Pyro5.client.Proxy`: connects on first use,
@@ -350,6 +364,9 @@ pub struct Proxy {
     compress: bool,
     limits: Limits,
     tx: Vec<u8>,
+    /// The configuration it was made with: where to find the name server, IP version,
+    /// `SOCK_NODELAY`, `LOGWIRE`.
+    config: Arc<Config>,
 }
 
 impl fmt::Debug for Proxy {
@@ -363,11 +380,26 @@ impl Proxy {
     /// `PYRONAME:name[@nshost[:port]]` or `PYROMETA:tag,...[@nshost[:port]]` URI names
     /// (resolved through the name server on connecting; without a location the name
     /// server is found as [`locate_ns`](crate::locate::locate_ns) finds it, by default at
-    /// `localhost:9090`); nothing is connected yet.
+    /// `localhost:9090`); nothing is connected yet. Configured from the `PYRO_*`
+    /// environment variables as Python's proxy is ([`Config::from_env`]; see
+    /// [`with_config`](Self::with_config)).
+    ///
+    /// # Errors
+    /// [`ProxyError::Uri`] for a URI that does not parse; [`ProxyError::Config`] for a bad
+    /// `PYRO_*` variable.
+    pub fn new(uri: &str) -> Result<Self, ProxyError> {
+        Self::with_config(uri, &Config::from_env()?)
+    }
+
+    /// A proxy as [`new`](Self::new) makes it, configured by `config`: `SERIALIZER`,
+    /// `COMMTIMEOUT` (connect, send and receive timeout; 0 = none), `MAX_RETRIES`,
+    /// `COMPRESSION`, `MAX_MESSAGE_SIZE`, `PREFER_IP_VERSION`, `SOCK_NODELAY`, `LOGWIRE`,
+    /// and the name server items for `PYRONAME`/`PYROMETA` URIs. The setters override
+    /// them one by one.
     ///
     /// # Errors
     /// [`ProxyError::Uri`] for a URI that does not parse.
-    pub fn new(uri: &str) -> Result<Self, ProxyError> {
+    pub fn with_config(uri: &str, config: &Config) -> Result<Self, ProxyError> {
         let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
         let (target, name) = match (parsed.protocol(), parsed.location()) {
             (Protocol::PyroName | Protocol::PyroMeta, _) => {
@@ -388,21 +420,22 @@ impl Proxy {
             object: parsed.object().into(),
             target,
             name,
-            client: ClientConnection::new(SerializerId::Serpent),
+            client: ClientConnection::new(config.serializer.id()),
             connection: None,
             generation: 0,
             metadata: None,
             extra_oneway: BTreeSet::new(),
             handshake: Value::Str("hello".into()),
             handshake_response: None,
-            timeout: None,
-            max_retries: 0,
+            timeout: config.commtimeout_duration(),
+            max_retries: config.max_retries,
             correlation_id: None,
             annotations: Vec::new(),
             response_annotations: Vec::new(),
-            compress: false,
-            limits: Limits::default(),
+            compress: config.compression,
+            limits: Limits::with_max_message_size(config.max_message_size),
             tx: Vec::new(),
+            config: Arc::new(config.clone()),
         })
     }
 
@@ -716,7 +749,9 @@ impl Proxy {
 
     fn connect_stream(&self) -> Result<Stream, ProxyError> {
         let stream = match &self.target {
-            Target::Tcp { host, port } => Stream::connect_tcp(host, *port, self.timeout),
+            Target::Tcp { host, port } => {
+                Stream::connect_tcp(host, *port, self.timeout, self.config.prefer_ip_version, self.config.sock_nodelay)
+            }
             Target::Unix(path) => Stream::connect_unix(path),
             Target::Name => Err(io::Error::new(io::ErrorKind::NotConnected, "the name is not resolved")),
         }
@@ -746,7 +781,8 @@ impl Proxy {
         self.release();
         self.resolve_name()?;
         let stream = self.connect_stream()?;
-        self.connection = Some(Connection { stream, decoder: Decoder::new(Vec::new(), self.limits) });
+        self.connection =
+            Some(Connection { stream, decoder: Decoder::new(Vec::new(), self.limits), logwire: self.config.logwire });
         self.generation = self.generation.wrapping_add(1);
         let annotations = annotations_of(&self.annotations);
         let extras = self.extras(&annotations);
@@ -772,7 +808,7 @@ impl Proxy {
     /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it names.
     fn resolve_name(&mut self) -> Result<(), ProxyError> {
         let Some((name, resolved)) = &mut self.name else { return Ok(()) };
-        let text = crate::locate::resolve_with(&crate::locate::NsConfig::from_env(), name, self.timeout)?;
+        let text = crate::locate::resolve_with_timeout(&self.config, name, self.timeout)?;
         let uri = Uri::parse(&text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
         let target = match uri.location() {
             Some(Location::Tcp { host, port }) if uri.protocol() == Protocol::Pyro => Target::Tcp {
@@ -820,6 +856,9 @@ impl Proxy {
 
     fn send(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
         let Some(connection) = self.connection.as_mut() else { return Err(ProxyError::ConnectionClosed) };
+        if connection.logwire {
+            log_wire("proxy wiredata sending", bytes);
+        }
         connection.stream.write_all(bytes).map_err(io_error)
     }
 
@@ -1013,7 +1052,11 @@ fn read_message(connection: &mut Connection) -> Result<Message<'_>, ProxyError> 
             Err(e) => return Err(ProxyError::Receive(e)),
         }
     }
-    connection.decoder.message().ok_or(ProxyError::ConnectionClosed)
+    let message = connection.decoder.message().ok_or(ProxyError::ConnectionClosed)?;
+    if connection.logwire {
+        log_wire("proxy wiredata received", message.as_bytes());
+    }
+    Ok(message)
 }
 
 /// One call of a batch: method, positional and keyword arguments.
@@ -1178,5 +1221,38 @@ impl Drop for RemoteIter<'_> {
             let call = CallSpec { object: DAEMON_OBJECT, method: "close_stream", oneway: true, batch: false };
             let _ = self.proxy.invoke_once(&call, &[id.as_str()], Some(&NoKwargs), &decode_as::<serde::de::IgnoredAny>);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn with_config_takes_the_proxy_items() {
+        let plain = Proxy::with_config("PYRO:x@localhost:1", &Config::default()).unwrap();
+        assert_eq!(
+            (plain.timeout, plain.max_retries, plain.compress, plain.limits.max_message_size),
+            (None, 0, false, 1 << 30)
+        );
+        assert_eq!(plain.client.serializer(), SerializerId::Serpent);
+        let mut config = Config::default();
+        for (item, value) in [
+            ("SERIALIZER", "msgpack"),
+            ("COMMTIMEOUT", "1.5"),
+            ("MAX_RETRIES", "3"),
+            ("COMPRESSION", "on"),
+            ("MAX_MESSAGE_SIZE", "4096"),
+            ("LOGWIRE", "yes"),
+        ] {
+            config.set(item, value).unwrap();
+        }
+        let proxy = Proxy::with_config("PYRO:x@localhost:1", &config).unwrap();
+        assert_eq!(
+            (proxy.timeout, proxy.max_retries, proxy.compress, proxy.limits.max_message_size),
+            (Some(Duration::from_millis(1500)), 3, true, 4096)
+        );
+        assert_eq!(proxy.client.serializer(), SerializerId::Msgpack);
+        assert!(proxy.config.logwire);
     }
 }

@@ -17,7 +17,8 @@ fn unix_sockets_unavailable() -> io::Error {
 /// A listening socket.
 #[derive(Debug)]
 pub(crate) enum Listener {
-    Tcp(TcpListener),
+    /// The listener, and whether accepted connections get `TCP_NODELAY`.
+    Tcp(TcpListener, bool),
     #[cfg(unix)]
     Unix(UnixListener, PathBuf),
 }
@@ -31,13 +32,19 @@ pub(crate) enum Stream {
 }
 
 impl Listener {
-    /// Bind TCP on `host:port` (port 0 picks a free one).
-    pub(crate) fn bind_tcp(host: &str, port: u16) -> io::Result<Self> {
+    /// Bind TCP on `host:port` (port 0 picks a free one), with `SO_REUSEADDR` as `reuse`
+    /// says (Pyro's `SOCK_REUSE`); accepted connections get `TCP_NODELAY` as `nodelay` says.
+    pub(crate) fn bind_tcp(host: &str, port: u16, reuse: bool, nodelay: bool) -> io::Result<Self> {
         let host = host.trim_start_matches('[').trim_end_matches(']');
-        let addrs: Vec<SocketAddr> = (host, port).to_socket_addrs()?.collect();
         // Prefer what Python's socket would pick first for the name: the resolver's order.
-        let listener = TcpListener::bind(&addrs[..])?;
-        Ok(Self::Tcp(listener))
+        let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
+        for addr in (host, port).to_socket_addrs()? {
+            match bind_one(addr, reuse) {
+                Ok(listener) => return Ok(Self::Tcp(listener, nodelay)),
+                Err(e) => last = e,
+            }
+        }
+        Err(last)
     }
 
     /// Bind a Unix domain socket at `path` (an old socket file there is replaced).
@@ -60,7 +67,7 @@ impl Listener {
 
     pub(crate) fn local_port(&self) -> Option<u16> {
         match self {
-            Self::Tcp(l) => l.local_addr().ok().map(|a| a.port()),
+            Self::Tcp(l, _) => l.local_addr().ok().map(|a| a.port()),
             #[cfg(unix)]
             Self::Unix(..) => None,
         }
@@ -68,7 +75,7 @@ impl Listener {
 
     pub(crate) fn set_nonblocking(&self, on: bool) -> io::Result<()> {
         match self {
-            Self::Tcp(l) => l.set_nonblocking(on),
+            Self::Tcp(l, _) => l.set_nonblocking(on),
             #[cfg(unix)]
             Self::Unix(l, _) => l.set_nonblocking(on),
         }
@@ -76,10 +83,10 @@ impl Listener {
 
     pub(crate) fn accept(&self) -> io::Result<(Stream, Option<SocketAddr>)> {
         match self {
-            Self::Tcp(l) => {
+            Self::Tcp(l, nodelay) => {
                 let (s, addr) = l.accept()?;
                 s.set_nonblocking(false)?;
-                let _ = s.set_nodelay(true);
+                let _ = s.set_nodelay(*nodelay);
                 Ok((Stream::Tcp(s), Some(addr)))
             }
             #[cfg(unix)]
@@ -95,7 +102,7 @@ impl Listener {
     pub(crate) fn raw_fd(&self) -> std::os::fd::BorrowedFd<'_> {
         use std::os::fd::AsFd;
         match self {
-            Self::Tcp(l) => l.as_fd(),
+            Self::Tcp(l, _) => l.as_fd(),
             Self::Unix(l, _) => l.as_fd(),
         }
     }
@@ -103,7 +110,7 @@ impl Listener {
     /// Wake a thread blocked in `accept` by connecting once.
     pub(crate) fn wake(&self) {
         match self {
-            Self::Tcp(l) => {
+            Self::Tcp(l, _) => {
                 if let Ok(mut addr) = l.local_addr() {
                     if addr.ip().is_unspecified() {
                         addr.set_ip(if addr.is_ipv4() {
@@ -121,6 +128,16 @@ impl Listener {
     }
 }
 
+/// A listening TCP socket on `addr`, `SO_REUSEADDR` as `reuse` says.
+fn bind_one(addr: SocketAddr, reuse: bool) -> io::Result<TcpListener> {
+    use socket2::{Domain, Socket, Type};
+    let socket = Socket::new(Domain::for_address(addr), Type::STREAM, None)?;
+    socket.set_reuse_address(reuse)?;
+    socket.bind(&addr.into())?;
+    socket.listen(128)?;
+    Ok(socket.into())
+}
+
 impl Drop for Listener {
     fn drop(&mut self) {
         #[cfg(unix)]
@@ -131,17 +148,30 @@ impl Drop for Listener {
 }
 
 impl Stream {
-    /// Connect to `host:port` over TCP, trying each address the name resolves to.
-    pub(crate) fn connect_tcp(host: &str, port: u16, timeout: Option<Duration>) -> io::Result<Self> {
+    /// Connect to `host:port` over TCP, trying each address the name resolves to (only
+    /// IPv4 ones when `ip_version` is 4, only IPv6 ones when 6: Pyro's `PREFER_IP_VERSION`),
+    /// with `TCP_NODELAY` as `nodelay` says (`SOCK_NODELAY`).
+    pub(crate) fn connect_tcp(
+        host: &str,
+        port: u16,
+        timeout: Option<Duration>,
+        ip_version: i64,
+        nodelay: bool,
+    ) -> io::Result<Self> {
         let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
-        for addr in (host, port).to_socket_addrs()? {
+        let wanted = |addr: &SocketAddr| match ip_version {
+            4 => addr.is_ipv4(),
+            6 => addr.is_ipv6(),
+            _ => true,
+        };
+        for addr in (host, port).to_socket_addrs()?.filter(wanted) {
             let attempt = match timeout {
                 Some(t) => TcpStream::connect_timeout(&addr, t),
                 None => TcpStream::connect(addr),
             };
             match attempt {
                 Ok(s) => {
-                    let _ = s.set_nodelay(true);
+                    let _ = s.set_nodelay(nodelay);
                     return Ok(Self::Tcp(s));
                 }
                 Err(e) => last = e,
@@ -224,5 +254,41 @@ impl Write for Stream {
     }
     fn flush(&mut self) -> io::Result<()> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tcp(stream: &Stream) -> &TcpStream {
+        match stream {
+            Stream::Tcp(s) => s,
+            #[cfg(unix)]
+            Stream::Unix(_) => panic!("not tcp"),
+        }
+    }
+
+    #[test]
+    fn sock_reuse_and_sock_nodelay_reach_the_sockets() {
+        for (reuse, nodelay) in [(true, false), (false, true)] {
+            let listener = Listener::bind_tcp("127.0.0.1", 0, reuse, nodelay).unwrap();
+            let Listener::Tcp(l, _) = &listener else { panic!("tcp") };
+            assert_eq!(socket2::SockRef::from(l).reuse_address().unwrap(), reuse);
+            let port = listener.local_port().unwrap();
+            let client = Stream::connect_tcp("127.0.0.1", port, None, 0, !nodelay).unwrap();
+            let (accepted, _) = listener.accept().unwrap();
+            assert_eq!(tcp(&accepted).nodelay().unwrap(), nodelay, "accepted");
+            assert_eq!(tcp(&client).nodelay().unwrap(), !nodelay, "connected");
+        }
+    }
+
+    #[test]
+    fn prefer_ip_version_filters_the_addresses() {
+        let listener = Listener::bind_tcp("127.0.0.1", 0, true, false).unwrap();
+        let port = listener.local_port().unwrap();
+        assert!(Stream::connect_tcp("127.0.0.1", port, None, 4, false).is_ok());
+        assert!(Stream::connect_tcp("127.0.0.1", port, None, 0, false).is_ok());
+        assert!(Stream::connect_tcp("127.0.0.1", port, None, 6, false).is_err(), "no IPv6 address");
     }
 }

@@ -382,19 +382,31 @@ fn deeply_nested_payloads_do_not_overflow_the_stack(server_type: ServerType) {
     still_serves(&daemon, 0);
 }
 
-/// `max_connections: 2`: a third client gets CONNECTFAIL "no free workers, increase server
-/// threadpool size" (marshal, its own sequence number) and is closed; the two are still
-/// served; once one of them leaves, a new client is served.
+/// A cap of 2 (`max_connections`, Python's `THREADPOOL_SIZE`, for the thread server;
+/// `max_connections_multiplex` for the multiplexed one): a third client gets CONNECTFAIL
+/// (the thread server's text is Python's "no free workers, increase server threadpool
+/// size"; marshal, its own sequence number) and is closed; the two are still served; once
+/// one of them leaves, a new client is served.
 fn connection_cap_refuses_extra_clients_until_one_leaves(server_type: ServerType) {
     let _process = shared();
-    let daemon = TestDaemon::echo_with(DaemonConfig { server_type, max_connections: 2, ..DaemonConfig::default() });
+    let (config, refusal) = match server_type {
+        ServerType::Thread => (
+            DaemonConfig { server_type, max_connections: 2, ..DaemonConfig::default() },
+            "no free workers, increase server threadpool size",
+        ),
+        ServerType::Multiplex => (
+            DaemonConfig { server_type, max_connections_multiplex: 2, ..DaemonConfig::default() },
+            "too many connections, increase max_connections_multiplex",
+        ),
+    };
+    let daemon = TestDaemon::echo_with(config);
     let first = ready_client(&daemon);
     let mut second = ready_client(&daemon);
     daemon.wait_for_connections(2, Duration::from_secs(3));
     for _ in 0..2 {
         let mut third = daemon.client();
         third.send(&connect_frame(SerializerId::Serpent, OBJECT_ID, 7));
-        third.read_frame().assert_connect_fail(7, "no free workers, increase server threadpool size");
+        third.read_frame().assert_connect_fail(7, refusal);
         third.expect_closed();
     }
     // Refused without a CONNECT at all: closed too.

@@ -40,7 +40,7 @@ use std::time::Duration;
 use clap::{CommandFactory, FromArgMatches, Parser};
 use pyro5_std::core::ser::serpent;
 use pyro5_std::core::ser::value::Value;
-use pyro5_std::{Proxy, ProxyError, RemoteError, Serializer};
+use pyro5_std::{Config, Proxy, ProxyError, RemoteError, Serializer};
 use serde::Serialize;
 
 /// Call a method of a Pyro5 object and print the result as a Python literal.
@@ -64,10 +64,10 @@ struct Args {
     /// A keyword argument that is a string, given as plain text
     #[arg(long = "kwarg-str", value_name = "NAME=TEXT", allow_hyphen_values = true)]
     kwarg_strs: Vec<String>,
-    /// The serializer: serpent, marshal, json or msgpack
-    #[arg(long, default_value = "serpent", value_parser = parse_serializer)]
-    serializer: Serializer,
-    /// Give up on connecting or on the reply after this many seconds
+    /// The serializer: serpent, marshal, json or msgpack (default: PYRO_SERIALIZER, else serpent)
+    #[arg(long, value_parser = parse_serializer)]
+    serializer: Option<Serializer>,
+    /// Give up on connecting or on the reply after this many seconds (default: PYRO_COMMTIMEOUT, else never)
     #[arg(long, value_name = "SECS", value_parser = parse_timeout)]
     timeout: Option<Duration>,
     /// Send the call oneway: do not wait for a result
@@ -123,7 +123,11 @@ fn main() -> ExitCode {
         Ok(args) => args,
         Err(e) => e.exit(),
     };
-    match run(&args, &matches) {
+    let config = match pyro5_std::config::tool_setup("pyro5-call") {
+        Ok(config) => config,
+        Err(_) => return ExitCode::from(2),
+    };
+    match run(&args, &matches, &config) {
         Ok(()) => ExitCode::SUCCESS,
         Err(Failure::Remote(e)) => {
             let _ = std::io::stderr().write_all(traceback(&e).as_bytes());
@@ -136,12 +140,16 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(args: &Args, matches: &clap::ArgMatches) -> Result<(), Failure> {
+fn run(args: &Args, matches: &clap::ArgMatches, config: &Config) -> Result<(), Failure> {
     let positional = positional_args(args, matches)?;
     let kwargs = keyword_args(args)?;
-    let mut proxy = Proxy::new(&args.uri)?;
-    proxy.set_serializer(args.serializer);
-    proxy.set_timeout(args.timeout);
+    let mut proxy = Proxy::with_config(&args.uri, config)?;
+    if let Some(serializer) = args.serializer {
+        proxy.set_serializer(serializer);
+    }
+    if let Some(timeout) = args.timeout {
+        proxy.set_timeout(Some(timeout));
+    }
     if let Some(text) = &args.handshake {
         proxy.set_handshake(literal("--handshake", text)?);
     }

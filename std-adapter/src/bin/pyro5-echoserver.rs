@@ -6,9 +6,9 @@ use std::sync::atomic::Ordering;
 
 use clap::Parser;
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
-use pyro5_std::locate::{self, NsConfig};
+use pyro5_std::locate;
 use pyro5_std::naming::{AutoClean, AutoCleaner, NameServer};
-use pyro5_std::{Daemon, DaemonConfig, ServerType};
+use pyro5_std::{Config, Daemon, DaemonConfig, ServerType};
 
 /// Pyro test echo/nameserver command line launcher.
 #[derive(Parser, Debug)]
@@ -42,6 +42,10 @@ struct Args {
 
 fn main() -> ExitCode {
     let mut args = Args::parse();
+    let config = match pyro5_std::config::tool_setup("pyro5-echoserver") {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
     if args.verbose {
         args.quiet = false;
     }
@@ -53,7 +57,7 @@ fn main() -> ExitCode {
     let mut name_server = None;
     if args.nameserver {
         args.naming = true;
-        match start_name_server(&args.host) {
+        match start_name_server(&config, &args.host) {
             Ok(started) => name_server = Some(started),
             Err(e) => {
                 eprintln!("pyro5-echoserver: cannot start the name server: {e}");
@@ -61,14 +65,14 @@ fn main() -> ExitCode {
             }
         }
     }
-    let config = DaemonConfig {
+    let daemon_config = DaemonConfig {
         host: args.host.clone(),
         port: args.port,
         unix_socket: args.unixsocket.clone(),
         server_type: args.servertype,
-        ..DaemonConfig::default()
+        ..DaemonConfig::from(&config)
     };
-    let daemon = match Daemon::new(config) {
+    let daemon = match Daemon::new(daemon_config) {
         Ok(daemon) => daemon,
         Err(e) => {
             let place = args.unixsocket.as_ref().map_or(args.host.clone(), |p| p.display().to_string());
@@ -90,7 +94,7 @@ fn main() -> ExitCode {
             Some(started) => (Some(started.host.as_str()), Some(started.port)),
             None => (None, None),
         };
-        let registered = locate::locate_ns(host, port).and_then(|mut ns| {
+        let registered = locate::locate_ns_with(&config, host, port).and_then(|mut ns| {
             ns.register(OBJECT_ID, &uri, false)?;
             Ok(ns.proxy().uri().to_string())
         });
@@ -133,13 +137,13 @@ struct StartedNameServer {
     _cleaner: Option<AutoCleaner>,
 }
 
-/// Start a name server on `host` at the name server port (`PYRO_NS_PORT`, else 9090) in a
-/// thread of this process, with autoclean when `PYRO_NS_AUTOCLEAN` asks for it (as
-/// Python's name server daemon).
-fn start_name_server(host: &str) -> Result<StartedNameServer, Box<dyn std::error::Error>> {
-    let autoclean = AutoClean::from_env()?;
-    let port = NsConfig::from_env().ns_port;
-    let daemon = Daemon::new(DaemonConfig { host: host.to_string(), port, ..DaemonConfig::default() })?;
+/// Start a name server on `host` at the name server port (`NS_PORT`) in a thread of this
+/// process, with autoclean when `NS_AUTOCLEAN` asks for it (as Python's name server
+/// daemon).
+fn start_name_server(config: &Config, host: &str) -> Result<StartedNameServer, Box<dyn std::error::Error>> {
+    let autoclean = AutoClean::from_config(config)?;
+    let port = config.ns_port;
+    let daemon = Daemon::new(DaemonConfig { host: host.to_string(), port, ..DaemonConfig::from(config) })?;
     let ns = NameServer::new();
     ns.serve(&daemon)?;
     let cleaner = autoclean.map(|config| ns.start_autoclean(config)).transpose()?;

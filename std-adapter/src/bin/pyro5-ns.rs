@@ -1,13 +1,14 @@
 //! `pyro5-ns`: Pyro's name server (`python -m Pyro5.nameserver`), with the same options
-//! and output. As Python's, it reads `PYRO_NS_AUTOCLEAN` (seconds; 0 = off, otherwise at
-//! least 3): registrations whose server stays unreachable are then removed (see
-//! `pyro5_std::naming::AutoCleaner`).
+//! and output. As Python's, it reads the `PYRO_*` configuration (`docs/configuration.md`):
+//! the option defaults come from `HOST`, `NS_PORT`, `NS_BCHOST`, `NS_BCPORT`, `NATHOST`
+//! and `NATPORT`; `NS_AUTOCLEAN` (seconds; 0 = off, otherwise at least 3) removes
+//! registrations whose server stays unreachable (see `pyro5_std::naming::AutoCleaner`).
 
 use std::net::ToSocketAddrs;
 use std::process::ExitCode;
 
 use clap::Parser;
-use pyro5_std::naming::{AutoClean, BroadcastServer, MemoryStorage, NS_BCPORT, NameServer, SqlStorage};
+use pyro5_std::naming::{AutoClean, BroadcastServer, MemoryStorage, NameServer, SqlStorage};
 use pyro5_std::{Daemon, DaemonConfig};
 
 /// Pyro name server command line launcher.
@@ -15,44 +16,57 @@ use pyro5_std::{Daemon, DaemonConfig};
 #[command(
     name = "pyro5-ns",
     version,
-    after_help = "Environment (as Python's name server):\n  \
+    after_help = "Environment (as Python's name server; every PYRO_* item, see docs/configuration.md):\n  \
+        PYRO_HOST, PYRO_NS_PORT, PYRO_NS_BCHOST, PYRO_NS_BCPORT, PYRO_NATHOST, PYRO_NATPORT\n                     \
+        the defaults of -n, -p, --bchost, --bcport, --nathost, --natport\n  \
         PYRO_NS_AUTOCLEAN  seconds between checks of every registration; one whose server cannot\n                     \
         be connected to for 20 s is removed (0 = off, the default; otherwise at least 3)\n  \
         PYRO_COMMTIMEOUT   connection timeout of those checks (0 = 5 s)"
 )]
 struct Args {
-    /// hostname to bind server on
-    #[arg(short = 'n', long, default_value = "localhost")]
-    host: String,
-    /// port to bind server on (0=random)
-    #[arg(short, long, default_value_t = 9090)]
-    port: u16,
+    /// hostname to bind server on (default: HOST)
+    #[arg(short = 'n', long)]
+    host: Option<String>,
+    /// port to bind server on (0=random; default: NS_PORT)
+    #[arg(short, long)]
+    port: Option<u16>,
     /// Unix domain socket name to bind server on
     #[arg(short, long)]
     unixsocket: Option<std::path::PathBuf>,
     /// Storage system to use (memory, sql:file)
     #[arg(short, long, default_value = "memory")]
     storage: String,
-    /// hostname to bind broadcast server on (default is "")
+    /// hostname to bind broadcast server on (default: NS_BCHOST, else "")
     #[arg(long)]
     bchost: Option<String>,
-    /// port to bind broadcast server on (0=random)
-    #[arg(long, default_value_t = NS_BCPORT)]
-    bcport: u16,
-    /// external hostname in case of NAT
+    /// port to bind broadcast server on (0=random; default: NS_BCPORT)
+    #[arg(long)]
+    bcport: Option<u16>,
+    /// external hostname in case of NAT (default: NATHOST)
     #[arg(long)]
     nathost: Option<String>,
-    /// external port in case of NAT
-    #[arg(long, default_value_t = 0)]
-    natport: u16,
+    /// external port in case of NAT (default: NATPORT)
+    #[arg(long)]
+    natport: Option<u16>,
     /// don't start a broadcast server
     #[arg(short = 'x', long)]
     nobc: bool,
 }
 
 fn main() -> ExitCode {
-    let args = Args::parse();
-    let autoclean = match AutoClean::from_env() {
+    let mut args = Args::parse();
+    let config = match pyro5_std::config::tool_setup("pyro5-ns") {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
+    // Python's option defaults are these config items.
+    let host = args.host.take().unwrap_or_else(|| config.host.clone());
+    let port = args.port.unwrap_or(config.ns_port);
+    let bchost = args.bchost.take().or_else(|| config.ns_bchost.clone());
+    let bcport = args.bcport.unwrap_or(config.ns_bcport);
+    let nathost = args.nathost.take().or_else(|| config.nathost.clone());
+    let natport = args.natport.unwrap_or(config.natport);
+    let autoclean = match AutoClean::from_config(&config) {
         Ok(autoclean) => autoclean,
         Err(e) => {
             // Python's name server stops with this ValueError.
@@ -76,20 +90,20 @@ fn main() -> ExitCode {
             }
         },
     };
-    let config = DaemonConfig {
-        host: args.host.clone(),
-        port: args.port,
+    let daemon_config = DaemonConfig {
+        host: host.clone(),
+        port,
         unix_socket: args.unixsocket.clone(),
-        nat_host: args.nathost.clone(),
-        nat_port: args.natport,
-        ..DaemonConfig::default()
+        nat_host: nathost.clone(),
+        nat_port: natport,
+        ..DaemonConfig::from(&config)
     };
-    let daemon = match Daemon::new(config) {
+    let daemon = match Daemon::new(daemon_config) {
         Ok(daemon) => daemon,
         Err(e) => {
             eprintln!(
                 "pyro5-ns: cannot bind {}: {e}",
-                args.unixsocket.as_ref().map_or(args.host.clone(), |p| p.display().to_string())
+                args.unixsocket.as_ref().map_or(host.clone(), |p| p.display().to_string())
             );
             return ExitCode::FAILURE;
         }
@@ -113,14 +127,14 @@ fn main() -> ExitCode {
     let host_ip = if args.unixsocket.is_some() {
         "Unix domain socket".to_string()
     } else {
-        let ip = bound_ip(&args.host, args.port);
+        let ip = bound_ip(&host, port);
         let loopback = ip.starts_with("127.") || ip == "localhost" || ip == "::1";
         if ip.contains(':') {
             println!("Not starting broadcast server for IPv6.");
         } else if loopback {
             println!("Not starting broadcast server for localhost.");
         } else if !args.nobc {
-            match BroadcastServer::start(&internal_uri, args.bchost.as_deref(), args.bcport) {
+            match BroadcastServer::start(&internal_uri, bchost.as_deref(), bcport) {
                 Ok(bc) => {
                     println!("Broadcast server running on {}", bc.local_addr());
                     broadcast = Some(bc);
@@ -138,7 +152,7 @@ fn main() -> ExitCode {
         _ => {}
     }
     println!("NS running on {} ({host_ip})", daemon.location());
-    if args.nathost.is_some() {
+    if nathost.is_some() {
         println!("internal URI = {internal_uri}");
         println!("external URI = {uri}");
     } else {

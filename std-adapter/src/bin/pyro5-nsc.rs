@@ -30,7 +30,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use pyro5_std::ProxyError;
-use pyro5_std::locate::{Listing, NameServerProxy, locate_ns, python_str_repr};
+use pyro5_std::locate::{Listing, NameServerProxy, locate_ns_with, python_str_repr};
 
 /// Pyro name server control utility.
 #[derive(Debug, Parser)]
@@ -92,6 +92,10 @@ impl From<ProxyError> for Failure {
 
 fn main() -> ExitCode {
     let args = Args::parse();
+    let config = match pyro5_std::config::tool_setup("pyro5-nsc") {
+        Ok(config) => config,
+        Err(code) => return code,
+    };
     let mut out = std::io::stdout().lock();
     if args.verbose {
         let _ = writeln!(out, "Locating name server...");
@@ -100,7 +104,7 @@ fn main() -> ExitCode {
         Some(socket) => format!("./u:{socket}"),
         None => args.host.clone(),
     };
-    let mut ns = match locate_ns(Some(host.as_str()).filter(|h| !h.is_empty()), args.port) {
+    let mut ns = match locate_ns_with(&config, Some(host.as_str()).filter(|h| !h.is_empty()), args.port) {
         Ok(ns) => ns,
         Err(e) => {
             let _ = writeln!(out, "Error: {e}");

@@ -107,6 +107,9 @@ impl ClientConnection {
 
     fn handle_message(&mut self) -> ReadOutcome {
         let Some(message) = self.decoder.message() else { return ReadOutcome::Progress };
+        if self.inner.config.logwire {
+            crate::config::log_wire("daemon wiredata received", message.as_bytes());
+        }
         let header = *message.header();
         if self.connection.is_ready()
             && header.kind == MessageKind::Invoke
@@ -188,6 +191,9 @@ impl ClientConnection {
     }
 
     fn send(&mut self, len: usize) -> io::Result<()> {
+        if self.inner.config.logwire {
+            crate::config::log_wire("daemon wiredata sending", self.tx.get(..len).unwrap_or_default());
+        }
         if self.nonblocking {
             self.stream.set_nonblocking(false)?;
         }

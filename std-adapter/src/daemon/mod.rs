@@ -25,6 +25,7 @@ use pyro5_core::wire::{Annotation, AnnotationId};
 use registry::SharedRegistry;
 pub use registry::{Creator, InstanceMode, SharedObject};
 
+use crate::config::Config;
 use crate::transport::Listener;
 
 /// Pyro's two server types.
@@ -79,10 +80,21 @@ pub struct DaemonConfig {
     /// Close a connection idle this long, or whose reply cannot be sent for this long
     /// (`COMMTIMEOUT`; `None` = never idle out, and 10 s for a reply).
     pub comm_timeout: Option<Duration>,
-    /// At most this many connections served at once (`THREADPOOL_SIZE` for the thread
-    /// server); further clients get CONNECTFAIL "no free workers, increase server
-    /// threadpool size".
+    /// The thread server's most connections at once (`THREADPOOL_SIZE`); further clients
+    /// get CONNECTFAIL "no free workers, increase server threadpool size", as Python's.
     pub max_connections: usize,
+    /// The multiplexed server's most connections at once (not a Python item: Python's
+    /// multiplexed server has no cap; default [`MAX_CONNECTIONS_MULTIPLEX`]); further
+    /// clients get CONNECTFAIL "too many connections, increase max_connections_multiplex".
+    ///
+    /// [`MAX_CONNECTIONS_MULTIPLEX`]: crate::config::MAX_CONNECTIONS_MULTIPLEX
+    pub max_connections_multiplex: usize,
+    /// `SO_REUSEADDR` on the listening socket (`SOCK_REUSE`).
+    pub sock_reuse: bool,
+    /// `TCP_NODELAY` on accepted connections (`SOCK_NODELAY`).
+    pub sock_nodelay: bool,
+    /// Log every message received and sent at debug level (`LOGWIRE`).
+    pub logwire: bool,
     /// Compress replies over 100 bytes (`COMPRESSION`).
     pub compression: bool,
     /// Item streaming (`ITER_STREAMING`, `ITER_STREAM_LIFETIME`, `ITER_STREAM_LINGER`).
@@ -97,19 +109,40 @@ pub struct DaemonConfig {
 }
 
 impl Default for DaemonConfig {
+    /// Pyro's defaults ([`Config::default`]), a free port.
     fn default() -> Self {
+        Self::from(&Config::default())
+    }
+}
+
+impl From<&Config> for DaemonConfig {
+    /// The daemon's items of `config` (`HOST`, `NATHOST`, `NATPORT`, `SERVERTYPE`,
+    /// `MAX_MESSAGE_SIZE`, `COMMTIMEOUT`, `THREADPOOL_SIZE`, `COMPRESSION`, `ITER_*`,
+    /// `SOCK_REUSE`, `SOCK_NODELAY`, `LOGWIRE`), port 0 (a free one) and no Unix socket.
+    fn from(config: &Config) -> Self {
+        let millis = |secs: f64| {
+            crate::config::positive_secs(secs).map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        };
         Self {
-            host: "localhost".into(),
+            host: config.host.clone(),
             port: 0,
             unix_socket: None,
-            nat_host: None,
-            nat_port: 0,
-            server_type: ServerType::Thread,
-            max_message_size: Limits::default().max_message_size,
-            comm_timeout: None,
-            max_connections: 80,
-            compression: false,
-            streams: StreamConfig::default(),
+            nat_host: config.nathost.clone(),
+            nat_port: config.natport,
+            server_type: config.servertype,
+            max_message_size: config.max_message_size,
+            comm_timeout: config.commtimeout_duration(),
+            max_connections: config.threadpool_size,
+            max_connections_multiplex: config.max_connections_multiplex,
+            sock_reuse: config.sock_reuse,
+            sock_nodelay: config.sock_nodelay,
+            logwire: config.logwire,
+            compression: config.compression,
+            streams: StreamConfig {
+                enabled: config.iter_streaming,
+                lifetime_ms: millis(config.iter_stream_lifetime),
+                linger_ms: millis(config.iter_stream_linger),
+            },
             max_streams: 1024,
             max_oneway_threads: 64,
             annotations: Vec::new(),
@@ -233,7 +266,8 @@ impl Inner {
 }
 
 impl Daemon {
-    /// Bind with Pyro's defaults: `localhost`, a free port, the thread pool server.
+    /// Bind with Pyro's defaults: `localhost`, a free port, the thread pool server (the
+    /// environment is not read; see [`with_config`](Self::with_config)).
     ///
     /// # Errors
     /// The socket's error.
@@ -241,17 +275,45 @@ impl Daemon {
         Self::new(DaemonConfig::default())
     }
 
+    /// Bind on a free port as `config` says (Python's `Daemon()` with its config items;
+    /// `Daemon::with_config(&Config::from_env()?)` is Python's `Daemon()` in a Pyro
+    /// process); [`DaemonConfig::from`] tells which items count.
+    ///
+    /// # Errors
+    /// As [`new`](Self::new); for the thread server, Python's thread pool texts when
+    /// `THREADPOOL_SIZE` or `THREADPOOL_SIZE_MIN` is under 1 ("threadpool sizes must be
+    /// greater than zero") or the minimum is above the size ("minimum threadpool size must
+    /// be less than or equal to max size").
+    pub fn with_config(config: &Config) -> io::Result<Self> {
+        if config.servertype == ServerType::Thread {
+            if config.threadpool_size < 1 || config.threadpool_size_min < 1 {
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "threadpool sizes must be greater than zero"));
+            }
+            if config.threadpool_size_min > config.threadpool_size {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "minimum threadpool size must be less than or equal to max size",
+                ));
+            }
+        }
+        Self::new(DaemonConfig::from(config))
+    }
+
     /// Bind as `config` says.
     ///
     /// # Errors
     /// Invalid NAT settings, or the socket's error.
     pub fn new(config: DaemonConfig) -> io::Result<Self> {
+        if config.server_type == ServerType::Thread && config.max_connections < 1 {
+            // Python's thread pool refuses to start so.
+            return Err(io::Error::new(io::ErrorKind::InvalidInput, "threadpool sizes must be greater than zero"));
+        }
         if config.nat_host.is_some() && config.unix_socket.is_some() {
             return Err(io::Error::new(io::ErrorKind::InvalidInput, "cannot use nathost together with unixsocket"));
         }
         let listener = match &config.unix_socket {
             Some(path) => Listener::bind_unix(path.clone())?,
-            None => Listener::bind_tcp(&config.host, config.port)?,
+            None => Listener::bind_tcp(&config.host, config.port, config.sock_reuse, config.sock_nodelay)?,
         };
         let location = match (&config.unix_socket, listener.local_port()) {
             (Some(path), _) => format!("./u:{}", path.display()),
@@ -446,6 +508,56 @@ pub(crate) const TICK: Duration = Duration::from_millis(100);
 mod tests {
     use super::*;
     use crate::echo::EchoServer;
+
+    #[test]
+    fn daemon_config_from_config_takes_the_daemon_items() {
+        let d = DaemonConfig::default();
+        assert_eq!((d.host.as_str(), d.server_type, d.max_connections), ("localhost", ServerType::Thread, 80));
+        assert_eq!((d.comm_timeout, d.sock_reuse, d.sock_nodelay, d.logwire), (None, true, false, false));
+        assert_eq!((d.streams.enabled, d.streams.lifetime_ms, d.streams.linger_ms), (true, 0, 30_000));
+        assert_eq!((d.max_message_size, d.max_connections_multiplex), (1 << 30, 10_000));
+        let mut config = Config::default();
+        for (item, value) in [
+            ("HOST", "127.0.0.1"),
+            ("SERVERTYPE", "multiplex"),
+            ("THREADPOOL_SIZE", "7"),
+            ("COMMTIMEOUT", "0.25"),
+            ("SOCK_REUSE", "no"),
+            ("SOCK_NODELAY", "yes"),
+            ("LOGWIRE", "on"),
+            ("COMPRESSION", "true"),
+            ("MAX_MESSAGE_SIZE", "5000"),
+            ("ITER_STREAMING", "0"),
+            ("ITER_STREAM_LIFETIME", "1.5"),
+            ("ITER_STREAM_LINGER", "0"),
+            ("NATHOST", "nat"),
+            ("NATPORT", "99"),
+        ] {
+            config.set(item, value).unwrap();
+        }
+        let d = DaemonConfig::from(&config);
+        assert!(Daemon::with_config(&config).is_ok(), "multiplexed: no thread pool to check");
+        config.servertype = ServerType::Thread;
+        assert!(Daemon::with_config(&config).is_ok(), "7 >= 4");
+        config.threadpool_size = 3;
+        let err = Daemon::with_config(&config).unwrap_err();
+        assert_eq!(err.to_string(), "minimum threadpool size must be less than or equal to max size");
+        config.threadpool_size = 0;
+        let err = Daemon::with_config(&config).unwrap_err();
+        assert_eq!(err.to_string(), "threadpool sizes must be greater than zero");
+        let thread_config = DaemonConfig { max_connections: 0, ..DaemonConfig::default() };
+        assert_eq!(Daemon::new(thread_config).unwrap_err().to_string(), "threadpool sizes must be greater than zero");
+        assert_eq!((d.host.as_str(), d.server_type, d.max_connections), ("127.0.0.1", ServerType::Multiplex, 7));
+        assert_eq!(
+            (d.comm_timeout, d.sock_reuse, d.sock_nodelay, d.logwire),
+            (Some(Duration::from_millis(250)), false, true, true)
+        );
+        assert_eq!((d.streams.enabled, d.streams.lifetime_ms, d.streams.linger_ms), (false, 1500, 0));
+        assert_eq!(
+            (d.compression, d.max_message_size, d.nat_host.as_deref(), d.nat_port),
+            (true, 5000, Some("nat"), 99)
+        );
+    }
 
     #[test]
     fn generated_ids_nat_locations_and_registration_rules() {

@@ -98,8 +98,8 @@ fn accept_all(
                 return;
             }
         };
-        if clients.len() >= inner.config.max_connections {
-            deny(inner, stream, "no free workers, increase server threadpool size");
+        if clients.len() >= inner.config.max_connections_multiplex {
+            deny(inner, stream, "too many connections, increase max_connections_multiplex");
             continue;
         }
         if stream.set_nonblocking(true).is_err() {

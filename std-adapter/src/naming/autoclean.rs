@@ -12,6 +12,7 @@ use pyro5_core::server::DAEMON_OBJECT_ID;
 use pyro5_core::uri::{Location, Uri};
 
 use super::nameserver::{NAMESERVER_NAME, NameServer};
+use crate::config::Config;
 use crate::transport::Stream;
 
 /// The smallest autoclean period Pyro accepts (`NS_AUTOCLEAN` must be 0 or at least 3).
@@ -74,34 +75,28 @@ impl AutoClean {
         Self::every(period).map(Some)
     }
 
-    /// The configuration Pyro reads from the environment: the period from
-    /// `PYRO_NS_AUTOCLEAN` (unset: off) and the connection timeout from `PYRO_COMMTIMEOUT`
-    /// (unset or not above 0: 5 s).
+    /// The autoclean of `config`: the period from `NS_AUTOCLEAN` (0: off) and the
+    /// connection timeout from `COMMTIMEOUT` (not above 0: 5 s), as Python's name server.
     ///
     /// # Errors
-    /// Pyro's `ValueError` texts: `invalid Pyro environment config value: PYRO_X=value` for
-    /// a value that is not a float, `NS_AUTOCLEAN cannot be smaller than 3`.
-    pub fn from_env() -> Result<Option<Self>, AutoCleanError> {
-        let Some(secs) = env_float(NS_AUTOCLEAN_ENV)? else { return Ok(None) };
-        let Some(mut config) = Self::from_secs(secs)? else { return Ok(None) };
-        if let Some(timeout) = env_float("PYRO_COMMTIMEOUT")? {
-            if let Ok(timeout) = Duration::try_from_secs_f64(timeout) {
-                if !timeout.is_zero() {
-                    config.connect_timeout = timeout;
-                }
-            }
+    /// Pyro's `ValueError` text `NS_AUTOCLEAN cannot be smaller than 3`.
+    pub fn from_config(config: &Config) -> Result<Option<Self>, AutoCleanError> {
+        let Some(mut autoclean) = Self::from_secs(config.ns_autoclean)? else { return Ok(None) };
+        if let Some(timeout) = config.commtimeout_duration() {
+            autoclean.connect_timeout = timeout;
         }
-        Ok(Some(config))
+        Ok(Some(autoclean))
     }
-}
 
-/// A float config item from the environment, read as Python's `float()` reads it.
-fn env_float(var: &str) -> Result<Option<f64>, AutoCleanError> {
-    match std::env::var(var) {
-        Ok(text) => crate::locate::python_float(&text)
-            .map(Some)
-            .ok_or_else(|| AutoCleanError(format!("invalid Pyro environment config value: {var}={text}"))),
-        Err(_) => Ok(None),
+    /// [`from_config`](Self::from_config) with [`Config::from_env`] (`PYRO_NS_AUTOCLEAN`,
+    /// `PYRO_COMMTIMEOUT`).
+    ///
+    /// # Errors
+    /// Pyro's `ValueError` texts: those of [`Config::from_env`] (`invalid Pyro environment
+    /// config value: PYRO_X=value`, ...), `NS_AUTOCLEAN cannot be smaller than 3`.
+    pub fn from_env() -> Result<Option<Self>, AutoCleanError> {
+        let config = Config::from_env().map_err(|e| AutoCleanError(e.to_string()))?;
+        Self::from_config(&config)
     }
 }
 
@@ -297,7 +292,7 @@ fn reachable(uri: &str, timeout: Duration) -> Option<bool> {
     let parsed = Uri::parse(uri).ok()?;
     let connected = match parsed.location()? {
         Location::Tcp { host, port } => match u16::try_from(port) {
-            Ok(port) => Stream::connect_tcp(host, port, Some(timeout)),
+            Ok(port) => Stream::connect_tcp(host, port, Some(timeout), 0, false),
             Err(_) => return Some(false),
         },
         Location::Unix { socket } => Stream::connect_unix(socket),

@@ -182,7 +182,7 @@ impl NameServer {
     /// Start Pyro's autoclean for this name server (`NS_AUTOCLEAN`): a thread that removes
     /// registrations whose server stays unreachable, until the returned [`AutoCleaner`] is
     /// stopped or dropped. Python's name server daemon starts it when `NS_AUTOCLEAN` is set;
-    /// `pyro5-ns` does so from `PYRO_NS_AUTOCLEAN` ([`AutoClean::from_env`]).
+    /// `pyro5-ns` does so from `PYRO_NS_AUTOCLEAN` ([`AutoClean::from_config`]).
     ///
     /// # Errors
     /// The thread could not be started.

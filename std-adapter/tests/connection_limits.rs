@@ -76,7 +76,7 @@ fn each_server_type_refuses_beyond_its_own_cap() {
     for (servertype, config, refusal) in [
         (
             ServerType::Thread,
-            Config { servertype: ServerType::Thread, threadpool_size: 3, ..Config::default() },
+            Config { servertype: ServerType::Thread, threadpool_size: 3, threadpool_size_min: 1, ..Config::default() },
             "no free workers, increase server threadpool size",
         ),
         (

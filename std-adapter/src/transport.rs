@@ -273,7 +273,11 @@ mod tests {
     fn sock_reuse_and_sock_nodelay_reach_the_sockets() {
         for (reuse, nodelay) in [(true, false), (false, true)] {
             let listener = Listener::bind_tcp("127.0.0.1", 0, reuse, nodelay).unwrap();
-            let Listener::Tcp(l, _) = &listener else { panic!("tcp") };
+            let l = match &listener {
+                Listener::Tcp(l, _) => l,
+                #[cfg(unix)]
+                Listener::Unix(..) => panic!("not tcp"),
+            };
             assert_eq!(socket2::SockRef::from(l).reuse_address().unwrap(), reuse);
             let port = listener.local_port().unwrap();
             let client = Stream::connect_tcp("127.0.0.1", port, None, 0, !nodelay).unwrap();

@@ -151,7 +151,7 @@ impl Watch {
         }
         #[cfg(windows)]
         {
-            let Listener::Tcp(listener) = listener;
+            let Listener::Tcp(listener, _) = listener;
             Ok(Self::Listener(mio::net::TcpListener::from_std(listener.try_clone()?)))
         }
     }

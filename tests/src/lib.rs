@@ -31,6 +31,19 @@ pub fn vectors_dir() -> PathBuf {
     workspace_root().join("testdata")
 }
 
+/// Run `tests/python/<script>` with the pinned Python and `args`, printing what it printed.
+///
+/// # Panics
+/// When the script fails: its output and errors are in the message.
+pub fn run_script(script: &str, args: &[&str]) {
+    let path = workspace_root().join("tests/python").join(script);
+    let out = Command::new(python()).arg(&path).args(args).output().expect("run python");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{script} {args:?} failed:\n{stdout}\n{stderr}");
+    print!("{stdout}");
+}
+
 /// Path of the pinned Python interpreter, provisioning it on first use (or `PYRO5_PYTHON`).
 ///
 /// # Panics

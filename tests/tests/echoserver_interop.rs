@@ -7,18 +7,9 @@
 use std::process::Command;
 
 use pyro5_interop_tests::echo_daemon::EchoDaemon;
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::{python, run_script};
 use pyro5_std::echo::OBJECT_ID;
 use pyro5_std::{DaemonConfig, ServerType};
-
-fn run_script(script: &str, args: &[&str]) {
-    let path = workspace_root().join("tests/python").join(script);
-    let out = Command::new(python()).arg(&path).args(args).output().expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{script} {args:?} failed:\n{stdout}\n{stderr}");
-    print!("{stdout}");
-}
 
 fn config(server_type: ServerType) -> DaemonConfig {
     DaemonConfig { server_type, ..DaemonConfig::default() }

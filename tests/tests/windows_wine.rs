@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::run_script;
 
 const TARGET: &str = "x86_64-pc-windows-gnu";
 const MINGW_GCC: &str = "x86_64-w64-mingw32-gcc";
@@ -112,15 +112,6 @@ fn start_echo_server(wine: &Path, prefix: &Path, program: &Path, server_type: &s
     let uri = rx.recv_timeout(Duration::from_secs(120)).expect("the echo server prints its URI under Wine");
     assert_eq!(uri, format!("PYRO:test.echoserver@127.0.0.1:{port}"));
     (process, uri)
-}
-
-fn run_script(script: &str, args: &[&str]) {
-    let path = workspace_root().join("tests/python").join(script);
-    let out = Command::new(python()).arg(&path).args(args).output().expect("run python");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{script} {args:?} failed:\n{stdout}\n{stderr}");
-    print!("{stdout}");
 }
 
 #[test]

@@ -314,6 +314,17 @@ mod regressions {
     }
 
     #[test]
+    fn every_fuzz_target_can_be_replayed() {
+        let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+        let names: Vec<String> =
+            sorted_entries(&targets).iter().map(|p| p.file_stem().unwrap().to_string_lossy().to_string()).collect();
+        assert!(!names.is_empty());
+        for name in names {
+            assert!(check_of(&name).is_some(), "fuzz target {name} has no replay check here");
+        }
+    }
+
+    #[test]
     fn every_regression_input_passes_its_fuzz_target_check() {
         let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
         let mut failed: Vec<String> = Vec::new();

@@ -149,14 +149,15 @@ impl<'de> Visitor<'de> for PyVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Py, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<Py>()? {
-            if entries.is_empty() && key == Py::Str(python::BIGINT.into()) {
-                let digits: String = map.next_value()?;
-                assert!(map.next_key::<Py>()?.is_none(), "a marker map has one entry");
-                return Ok(Py::Big(digits));
-            }
             entries.push((key, map.next_value()?));
         }
         Ok(Py::Dict(entries))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Py, A::Error> {
+        use de::VariantAccess;
+        let (token, content) = data.variant::<String>()?;
+        assert_eq!(token, python::BIGINT, "json reports only big ints in exact mode");
+        Ok(Py::Big(content.newtype_variant()?))
     }
 }
 
@@ -694,21 +695,26 @@ impl<'de> Deserialize<'de> for Report {
                 }
                 Ok(format!("map {{{}}}", items.join(", ")))
             }
+            fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<String, A::Error> {
+                use de::VariantAccess;
+                let (token, content) = data.variant::<String>()?;
+                Ok(format!("{token}({})", content.newtype_variant_seed(Exact)?))
+            }
         }
         Exact.deserialize(d).map(Report)
     }
 }
 
 #[test]
-fn exact_mode_reports_ints_beyond_128_bits_as_a_bigint_entry_and_all_else_as_usual() {
+fn exact_mode_reports_ints_beyond_128_bits_as_a_bigint_variant_and_all_else_as_usual() {
     let report = |input: &[u8]| decode::<Report>(input).unwrap().0;
     assert_eq!(
         report(payload!("int_big")),
-        "map {borrowed str $pyro5::bigint: borrowed str 12345678901234567890123456789012345678901234567890}"
+        "$pyro5::bigint(borrowed str 12345678901234567890123456789012345678901234567890)"
     );
     assert_eq!(
         report(payload!("int_big_neg")),
-        "map {borrowed str $pyro5::bigint: borrowed str -10000000000000000000000000000000000000000}"
+        "$pyro5::bigint(borrowed str -10000000000000000000000000000000000000000)"
     );
     assert_eq!(report(payload!("int_u64_max")), "u64 18446744073709551615");
     assert_eq!(report(payload!("int_i64_min")), "i64 -9223372036854775808");
@@ -724,8 +730,10 @@ fn exact_mode_reports_ints_beyond_128_bits_as_a_bigint_entry_and_all_else_as_usu
     );
     assert_eq!(
         report(br#"[12345678901234567890123456789012345678901234567890, "a\n"]"#),
-        "seq [map {borrowed str $pyro5::bigint: borrowed str 12345678901234567890123456789012345678901234567890}, str a\n]"
+        "seq [$pyro5::bigint(borrowed str 12345678901234567890123456789012345678901234567890), str a\n]"
     );
+    // A dict keyed by the token is a dict: the token travels only as an enum variant.
+    assert_eq!(report(br#"{"$pyro5::bigint": "12"}"#), "map {borrowed str $pyro5::bigint: borrowed str 12}");
     // Duplicate keys all reach the visitor, in order.
     assert_eq!(report(br#"{"a": 1, "a": 2}"#), "map {borrowed str a: u64 1, borrowed str a: u64 2}");
 }

@@ -278,28 +278,24 @@ impl<'de> Visitor<'de> for PyVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Py, A::Error> {
         let mut entries = Vec::new();
         while let Some(key) = map.next_key::<Py>()? {
-            if let Py::Str(token) = &key {
-                if entries.is_empty() {
-                    let typed = match token.as_str() {
-                        python::TUPLE => Some(Py::Tuple(map.next_value()?)),
-                        python::SET => Some(Py::Set(map.next_value()?)),
-                        python::FROZENSET => Some(Py::FrozenSet(map.next_value()?)),
-                        python::COMPLEX => {
-                            let (re, im) = map.next_value()?;
-                            Some(Py::Complex(re, im))
-                        }
-                        python::BIGINT => Some(Py::Big(map.next_value()?)),
-                        _ => None,
-                    };
-                    if let Some(v) = typed {
-                        assert!(map.next_key::<Py>()?.is_none(), "a token map has one entry");
-                        return Ok(v);
-                    }
-                }
-            }
             entries.push((key, map.next_value()?));
         }
         Ok(Py::Dict(entries))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Py, A::Error> {
+        use de::VariantAccess;
+        let (token, content) = data.variant::<String>()?;
+        Ok(match token.as_str() {
+            python::TUPLE => Py::Tuple(content.newtype_variant()?),
+            python::SET => Py::Set(content.newtype_variant()?),
+            python::FROZENSET => Py::FrozenSet(content.newtype_variant()?),
+            python::COMPLEX => {
+                let (re, im) = content.newtype_variant()?;
+                Py::Complex(re, im)
+            }
+            python::BIGINT => Py::Big(content.newtype_variant()?),
+            other => panic!("unknown token {other}"),
+        })
     }
 }
 
@@ -767,7 +763,7 @@ fn spans_of_call_arguments_read_back_in_context() {
 // (2) Exact mode.
 
 #[test]
-fn exact_mode_reports_python_types_as_token_maps() {
+fn exact_mode_reports_python_types_as_token_variants() {
     assert_eq!(from_slice::<Py>(&payload("tuple_nested")).unwrap(), {
         let t = Py::Tuple;
         t(vec![t(vec![Py::Int(1), t(vec![Py::Int(2)])]), t(vec![t(vec![])]), Py::Str("x".into())])
@@ -782,19 +778,22 @@ fn exact_mode_reports_python_types_as_token_maps() {
     // Within 128 bits an int is an int; lists and dicts are reported as usual.
     assert_eq!(from_slice::<Py>(&payload("int_2p64")).unwrap(), Py::Int(1 << 64));
     assert_eq!(from_slice::<Py>(&payload("list_1")).unwrap(), Py::List(vec![Py::Int(1)]));
-    // The token keys are borrowed strings, and exact mode applies to one value only: a
+    // A dict keyed by a token is a dict.
+    let forged = Py::Dict(vec![(Py::Str(python::SET.into()), Py::List(vec![Py::Int(1)]))]);
+    assert_eq!(from_slice::<Py>(&dumps(&forged)).unwrap(), forged);
+    // The tokens are borrowed variant names, and exact mode applies to one value only: a
     // visitor that asks once sees the inner tuple as a plain sequence.
     struct Once;
     impl<'de> Visitor<'de> for Once {
         type Value = (&'static str, usize);
         fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            f.write_str("a token map")
+            f.write_str("a tuple's report")
         }
-        fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-            let key: &str = map.next_key()?.unwrap();
-            assert_eq!(key, python::TUPLE);
-            let items: Vec<serde_json::Value> = map.next_value()?;
-            assert!(map.next_key::<&str>()?.is_none());
+        fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Self::Value, A::Error> {
+            use de::VariantAccess;
+            let (token, content) = data.variant::<&str>()?;
+            assert_eq!(token, python::TUPLE);
+            let items: Vec<serde_json::Value> = content.newtype_variant()?;
             Ok((python::TUPLE, items.len()))
         }
     }

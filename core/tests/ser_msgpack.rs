@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 
 use proptest::prelude::*;
 use pyro5_core::ser::msgpack::{self, Deserializer, Error};
-use pyro5_core::ser::python::{self, BIGINT, BigInt, COMPLEX, Complex, FrozenSet, Set, Tuple, VALUE};
+use pyro5_core::ser::python::{self, BIGINT, BigInt, COMPLEX, Complex, DATE, DATETIME, FrozenSet, Set, Tuple, VALUE};
 use pyro5_core::ser::{DEFAULT_MAX_DEPTH, OutputError};
 use serde::de::{self, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
@@ -127,6 +127,8 @@ enum Shape {
     Bytes(Vec<u8>),
     List(Vec<Shape>),
     Dict(Vec<(Shape, Shape)>),
+    /// Exact mode's report of a Python type: its token and content.
+    Token(String, Box<Shape>),
 }
 
 impl<'de> Deserialize<'de> for Shape {
@@ -196,10 +198,15 @@ impl<'de> Visitor<'de> for ShapeVisitor {
         }
         Ok(Shape::Dict(entries))
     }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Shape, A::Error> {
+        use de::VariantAccess;
+        let (token, content) = data.variant::<String>()?;
+        Ok(Shape::Token(token, Box::new(content.newtype_variant()?)))
+    }
 }
 
 fn token(name: &str, value: Shape) -> Shape {
-    Shape::Dict(vec![(Shape::Str(name.to_string()), value)])
+    Shape::Token(name.to_string(), Box::new(value))
 }
 
 fn s(text: &str) -> Shape {
@@ -584,7 +591,7 @@ fn every_recorded_payload_skips_as_one_value() {
 // (2) Exact mode
 
 #[test]
-fn exact_mode_reports_complex_and_huge_ints_as_token_maps() {
+fn exact_mode_reports_python_types_as_token_variants() {
     let de = |name: &str| msgpack::from_slice::<Shape>(payload(name)).unwrap();
     assert_eq!(de("complex"), token(COMPLEX, Shape::List(vec![Shape::F64(1.0), Shape::F64(2.0)])));
     assert_eq!(de("int_big"), token(BIGINT, s("12345678901234567890123456789012345678901234567890")));
@@ -600,8 +607,11 @@ fn exact_mode_reports_complex_and_huge_ints_as_token_maps() {
     assert_eq!(de("dict_int_keys"), Shape::Dict(vec![(Shape::U64(1), s("one")), (Shape::U64(2), s("two"))]),);
     assert_eq!(de("bytes_small"), Shape::Bytes(vec![0, 1, 0xff]));
     assert_eq!(de("none"), Shape::None);
-    assert_eq!(de("datetime"), Shape::F64(1704164645.678901));
-    assert_eq!(de("date"), Shape::I64(738_887));
+    assert_eq!(de("datetime"), token(DATETIME, Shape::F64(1704164645.678901)));
+    assert_eq!(de("date"), token(DATE, Shape::I64(738_887)));
+    // A dict keyed by a token is a dict.
+    let forged = BTreeMap::from([(BIGINT, "12345")]);
+    assert_eq!(msgpack::from_slice::<Shape>(&encode(&forged)).unwrap(), Shape::Dict(vec![(s(BIGINT), s("12345"))]));
     // Nested values ask again.
     let nested =
         encode(&(Complex { re: 0.5, im: -1.0 }, [BigInt::new("-340282366920938463463374607431768211456").unwrap()]));

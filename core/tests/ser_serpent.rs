@@ -167,23 +167,23 @@ impl<'de> Visitor<'de> for PyVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Py, A::Error> {
         let mut entries = Vec::new();
         while let Some(k) = map.next_key::<Py>()? {
-            if entries.is_empty() {
-                if let Py::Str(token) = &k {
-                    match token.as_str() {
-                        python::TUPLE => return Ok(Py::Tuple(map.next_value()?)),
-                        python::SET | python::FROZENSET => return Ok(Py::Set(map.next_value()?)),
-                        python::COMPLEX => {
-                            let (re, im) = map.next_value()?;
-                            return Ok(Py::Complex(re, im));
-                        }
-                        python::BIGINT => return Ok(Py::Big(map.next_value()?)),
-                        _ => {}
-                    }
-                }
-            }
             entries.push((k, map.next_value()?));
         }
         Ok(Py::Dict(entries))
+    }
+    fn visit_enum<A: de::EnumAccess<'de>>(self, data: A) -> Result<Py, A::Error> {
+        use de::VariantAccess;
+        let (token, content) = data.variant::<String>()?;
+        Ok(match token.as_str() {
+            python::TUPLE => Py::Tuple(content.newtype_variant()?),
+            python::SET | python::FROZENSET => Py::Set(content.newtype_variant()?),
+            python::COMPLEX => {
+                let (re, im) = content.newtype_variant()?;
+                Py::Complex(re, im)
+            }
+            python::BIGINT => Py::Big(content.newtype_variant()?),
+            other => panic!("unknown token {other}"),
+        })
     }
 }
 
@@ -672,6 +672,12 @@ fn exact_mode_reports_python_types_per_the_contract() {
     assert_eq!(py("None"), Py::None);
     assert_eq!(py("(((1)))"), int(1));
     assert_eq!(py("([1],)"), Py::Tuple(vec![Py::List(vec![int(1)])]));
+    // Dicts keyed by the tokens are dicts: the tokens travel only as enum variants.
+    for token in [python::TUPLE, python::SET, python::COMPLEX, python::BIGINT] {
+        let text = format!("{{'{token}':[1,2]}}");
+        let list = Py::List(vec![int(1), int(2)]);
+        assert_eq!(py(&text), Py::Dict(vec![(Py::Str(token.into()), list)]), "{text}");
+    }
 }
 
 #[test]

@@ -10,7 +10,9 @@ server that passes is indistinguishable from it for these calls. Per serializer
     unicode and escape-heavy strings, bytes, None/bools, lists, tuples, dicts with
     non-str keys, nested structures, sets, complex, empty containers, large payloads),
     each compared strictly (types, signed zeros, tuple vs list) against what that
-    serializer brings back from Python's server, plus echo(message=...) via kwargs;
+    serializer brings back from Python's server, plus echo(message=...) via kwargs; dicts
+    keyed by "$pyro5::..." type-marker names (plain user data), datetime and date (msgpack
+    ext types 0x32/0x33, ISO text elsewhere), Decimal and UUID;
   * error() / error_with_text(): exact ValueError text and args, remote traceback;
   * request-deserialization errors the server reports (unknown "__class__" dicts,
     non-str msgpack map keys);
@@ -40,6 +42,8 @@ and exits 1.
 """
 import argparse
 import base64
+import datetime
+import decimal
 import math
 import struct
 import sys
@@ -172,6 +176,18 @@ def expected_echo(value, ser):
         return items
     if kind is dict:
         return {expected_key(k, ser): expected_echo(v, ser) for k, v in value.items()}
+    if kind in (datetime.datetime, datetime.date):
+        if ser == "msgpack":  # ext 0x32 (timestamp) / 0x33 (ordinal), echoed as such
+            return value
+        if ser in ("serpent", "json"):
+            return value.isoformat()
+        raise Unsupported(value)  # marshal: a class dict, which the server refuses
+    if kind is decimal.Decimal:
+        if ser == "marshal":
+            raise Unsupported(value)
+        return str(value)
+    if kind is uuid.UUID:
+        return str(value)
     raise Unsupported(value)
 
 
@@ -196,7 +212,24 @@ def echo_cases():
               [b"ab", (b"c",)],
               set(), {1, 2, 3}, {"a", "b"}, {(1, 2), 3}, frozenset({1, 2}), frozenset(),
               complex(1, 2), complex(-1.5, 0.25), complex(float("inf"), 1)]
-    cases = [(show(v, 60), v, {}) for v in ints + floats + strings + others]
+    # Dicts whose keys look like a Rust implementation's internal type markers: user data,
+    # to be echoed as the dicts they are.
+    tokens = ["$pyro5::set", "$pyro5::frozenset", "$pyro5::tuple", "$pyro5::complex", "$pyro5::bigint",
+              "$pyro5::datetime", "$pyro5::date", "$pyro5::value"]
+    payloads = [[1, 2], "12345", [1.0, 2.0], 1.5, 738887, None, {"x": 1}]
+    markers = [{token: payload} for token in tokens for payload in payloads]
+    markers += [{"$pyro5::set": [1, 2], "other": 3},
+                {"outer": [{"$pyro5::tuple": {"$pyro5::bigint": "7"}}], "t": ({"$pyro5::complex": [0.5, 1.5]},)},
+                [{"$pyro5::frozenset": [{"$pyro5::set": []}]}],
+                {"k": "$pyro5::set"}, {"$pyro5::set": 2**70}, {"$pyro5::complex": complex(1, 2)}]
+    # msgpack's ext types as Pyro uses them (complex 0x30 and int 0x31 are above), and the
+    # types Pyro5 turns into strings.
+    moments = [datetime.datetime(2024, 1, 2, 3, 4, 5, 678901), datetime.datetime(1970, 1, 1, 0, 0),
+               datetime.datetime(2038, 1, 19, 3, 14, 8), datetime.date(2024, 1, 2), datetime.date(1, 1, 1),
+               datetime.date(9999, 12, 31),
+               [datetime.date(2000, 2, 29), {"when": datetime.datetime(2000, 2, 29, 12, 0, 0, 1)}],
+               decimal.Decimal("1.10"), uuid.UUID("12345678-1234-5678-1234-567812345678")]
+    cases = [(show(v, 60), v, {}) for v in ints + floats + strings + others + markers + moments]
     # serpent writes "(0.0-0.0j)", which reads back as 0j: the sign of a zero imaginary part is lost
     cases.append(("complex(0, -0.0)", complex(0, -0.0), {"serpent": 0j}))
     return cases

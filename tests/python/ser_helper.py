@@ -6,9 +6,10 @@ Each stdin line is a JSON request, each stdout line its JSON answer:
         "hex": dumps(loads(ours)) (what Python sends back), "back": tagged(loads(hex)),
         "error": text}
 The tagged form is the one of shared/vectors ($int, $float, $bytes, $tuple, $set,
-$frozenset, $dict, $complex). "want" is what Python itself gets when it sends `expected`
+$frozenset, $dict, $complex), and $datetime (timestamp) / $date (ordinal) for msgpack's. "want" is what Python itself gets when it sends `expected`
 through the same format: the test passes when our bytes give Python exactly that.
 """
+import datetime
 import json
 import math
 import sys
@@ -38,6 +39,10 @@ def to_py(t):
                 return {to_py(a): to_py(b) for a, b in v}
             if k == "$complex":
                 return complex(to_py(v[0]), to_py(v[1]))
+            if k == "$datetime":
+                return datetime.datetime.fromtimestamp(to_py(v))
+            if k == "$date":
+                return datetime.date.fromordinal(v)
         return {k: to_py(v) for k, v in t.items()}
     return t
 
@@ -69,6 +74,10 @@ def tag(v):
         return {"$set": sorted((tag(x) for x in v), key=repr)}
     if isinstance(v, dict):
         return {"$dict": [[tag(a), tag(b)] for a, b in v.items()]}
+    if isinstance(v, datetime.datetime):
+        return {"$datetime": tag(v.timestamp())}
+    if isinstance(v, datetime.date):
+        return {"$date": v.toordinal()}
     return {"$repr": repr(v)}
 
 

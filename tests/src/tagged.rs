@@ -1,6 +1,7 @@
 //! The tagged JSON form of Python values used by `shared/vectors` and by the Python helpers
-//! (`$int`, `$float`, `$bytes`, `$tuple`, `$set`, `$frozenset`, `$dict`, `$complex`; plain
-//! arrays are lists, plain objects string-keyed dicts), to and from [`Value`].
+//! (`$int`, `$float`, `$bytes`, `$tuple`, `$set`, `$frozenset`, `$dict`, `$complex`, and
+//! `$datetime` / `$date` for msgpack's; plain arrays are lists, plain objects string-keyed
+//! dicts), to and from [`Value`].
 
 use pyro5_core::ser::value::Value;
 use serde_json::{Value as Json, json};
@@ -57,6 +58,13 @@ pub fn to_value(j: &Json) -> Option<Value> {
                     _ => None,
                 };
                 Value::Complex { re: part(re)?, im: part(im)? }
+            } else if let Some(timestamp) = only("$datetime") {
+                match to_value(timestamp)? {
+                    Value::Float(f) => Value::DateTime(f),
+                    _ => return None,
+                }
+            } else if let Some(Json::Number(ordinal)) = only("$date") {
+                Value::Date(ordinal.as_i64()?)
             } else if map.keys().any(|k| k.starts_with('$')) {
                 return None;
             } else {
@@ -86,6 +94,8 @@ pub fn from_value(v: &Value) -> Json {
         Value::List(items) => Json::Array(items.iter().map(from_value).collect()),
         Value::Set(items) => json!({"$set": items.iter().map(from_value).collect::<Vec<_>>()}),
         Value::FrozenSet(items) => json!({"$frozenset": items.iter().map(from_value).collect::<Vec<_>>()}),
+        Value::DateTime(timestamp) => json!({"$datetime": float(*timestamp)}),
+        Value::Date(ordinal) => json!({"$date": ordinal}),
         Value::Dict(entries) => {
             json!({"$dict": entries.iter().map(|(k, v)| json!([from_value(k), from_value(v)])).collect::<Vec<_>>()})
         }

@@ -51,16 +51,46 @@ struct Caps {
     int_keys: bool,
     /// Python's serpent cannot read back the dict it writes for a complex with a NaN part.
     complex_nan: bool,
+    /// msgpack's datetime and date (ext 0x32 / 0x33).
+    dates: bool,
 }
 
-const SERPENT: Caps =
-    Caps { bytes: true, complex: true, frozenset: true, tuple_keys: true, int_keys: true, complex_nan: false };
-const MARSHAL: Caps =
-    Caps { bytes: true, complex: true, frozenset: true, tuple_keys: true, int_keys: true, complex_nan: true };
-const JSON: Caps =
-    Caps { bytes: false, complex: false, frozenset: false, tuple_keys: false, int_keys: false, complex_nan: false };
-const MSGPACK: Caps =
-    Caps { bytes: true, complex: true, frozenset: false, tuple_keys: false, int_keys: false, complex_nan: true };
+const SERPENT: Caps = Caps {
+    bytes: true,
+    complex: true,
+    frozenset: true,
+    tuple_keys: true,
+    int_keys: true,
+    complex_nan: false,
+    dates: false,
+};
+const MARSHAL: Caps = Caps {
+    bytes: true,
+    complex: true,
+    frozenset: true,
+    tuple_keys: true,
+    int_keys: true,
+    complex_nan: true,
+    dates: false,
+};
+const JSON: Caps = Caps {
+    bytes: false,
+    complex: false,
+    frozenset: false,
+    tuple_keys: false,
+    int_keys: false,
+    complex_nan: false,
+    dates: false,
+};
+const MSGPACK: Caps = Caps {
+    bytes: true,
+    complex: true,
+    frozenset: false,
+    tuple_keys: false,
+    int_keys: false,
+    complex_nan: true,
+    dates: true,
+};
 
 fn float() -> impl Strategy<Value = f64> {
     prop_oneof![
@@ -88,8 +118,18 @@ fn text() -> impl Strategy<Value = String> {
     prop_oneof!["[a-z]{0,8}", "\\PC{0,12}", ".{0,6}", "[\\x00-\\x1f'\"\\\\é€😀𝄞\u{a0}\u{2028}]{0,8}"]
 }
 
+/// Text, sometimes the name of a type marker (user data that must stay text).
+fn key_text() -> impl Strategy<Value = String> {
+    use pyro5_core::ser::python::{BIGINT, COMPLEX, DATE, DATETIME, FROZENSET, SET, TUPLE, VALUE};
+    prop_oneof![
+        3 => text(),
+        1 => proptest::sample::select(vec![SET, FROZENSET, TUPLE, COMPLEX, BIGINT, DATETIME, DATE, VALUE])
+            .prop_map(String::from),
+    ]
+}
+
 fn hashable(caps: Caps) -> impl Strategy<Value = Value> {
-    let mut options: Vec<BoxedStrategy<Value>> = vec![text().prop_map(Value::Str).boxed()];
+    let mut options: Vec<BoxedStrategy<Value>> = vec![key_text().prop_map(Value::Str).boxed()];
     if caps.int_keys {
         options.push(any::<i64>().prop_map(Value::from).boxed());
     }
@@ -118,6 +158,11 @@ fn leaf(caps: Caps) -> BoxedStrategy<Value> {
                 .prop_map(|(re, im)| Value::Complex { re, im })
                 .boxed(),
         );
+    }
+    if caps.dates {
+        // Any float Python's datetime takes (year 1 to 9999 in any time zone), any ordinal.
+        options.push((-62_135_000_000.0..253_402_000_000.0f64).prop_map(Value::DateTime).boxed());
+        options.push((1..=3_652_059i64).prop_map(Value::Date).boxed());
     }
     proptest::strategy::Union::new(options).boxed()
 }

@@ -1,5 +1,6 @@
-//! Python's types that serde's data model lacks — sets, frozensets, complex numbers and
-//! integers wider than 128 bits — and the contract by which every format carries them.
+//! Python's types that serde's data model lacks — sets, frozensets, complex numbers,
+//! integers wider than 128 bits, and msgpack's datetimes and dates — and the contract by
+//! which every format carries them.
 //!
 //! # The contract between values and formats
 //! A value asks for a Python type by serializing a *newtype struct* with one of the names
@@ -12,23 +13,34 @@
 //! | [`FROZENSET`] | a sequence | as set | error, as Pyro5 | `>` frozenset | error, as Pyro5 |
 //! | [`COMPLEX`] | a 2-tuple `(re, im)` of `f64` | `(1.0+2.0j)` | error, as Pyro5 | `y` | ext 0x30 |
 //! | [`BIGINT`] | a `str`: `-`? decimal digits, no leading zeros | digits | digits | `l` | ext 0x31 |
+//! | [`DATETIME`] | an `f64`: seconds since the epoch | the float | the float | the float | ext 0x32 |
+//! | [`DATE`] | an `i64`: the proleptic Gregorian ordinal | the int | the int | the int | ext 0x33 |
 //!
 //! Integers that fit in `i128`/`u128` need no wrapper: formats write `serialize_i128` and
-//! `serialize_u128` as Python ints (msgpack uses ext 0x31 outside the 64-bit range).
+//! `serialize_u128` as Python ints (msgpack uses ext 0x31 outside the 64-bit range). Names are
+//! compile-time strings, so no user data can ask for a Python type: a dict whose key is
+//! `"$pyro5::set"` is written as that dict. (Only msgpack carries `datetime` and `date` as
+//! such; in the other formats Pyro5 turns them into ordinary values, ISO text in serpent and
+//! json, which read back as those values.)
 //!
 //! Deserializing, typed targets see the natural serde shape (a set is a sequence, a complex
-//! number a 2-tuple, a big integer its decimal text). The dynamic `Value` (feature `alloc`)
-//! needs the exact Python type back, so it asks for *exact mode* by deserializing a newtype
-//! struct named [`VALUE`]. In exact mode, `deserialize_any` reports each Python type that
-//! serde cannot express as a map with a single entry whose key is the type's token:
-//! [`TUPLE`] → a sequence, [`SET`] / [`FROZENSET`] → a sequence, [`COMPLEX`] → `(re, im)`,
-//! [`BIGINT`] → the decimal text (only for integers outside `i128`/`u128`). Every other value
-//! is reported as usual (`visit_i64`, `visit_seq` for lists, `visit_map` for dicts...).
-//! Elements inside are deserialized by `Value` again, which asks for exact mode again.
+//! number a 2-tuple, a big integer its decimal text, a datetime its timestamp, a date its
+//! ordinal). The dynamic `Value` (feature `alloc`) needs the exact Python type back, so it
+//! asks for *exact mode* by deserializing a newtype struct named [`VALUE`]. In exact mode,
+//! `deserialize_any` reports each Python type that serde cannot express as an **enum**
+//! (`visit_enum`) whose variant name is the type's token and whose newtype-variant content
+//! is: [`TUPLE`] → a sequence, [`SET`] / [`FROZENSET`] → a sequence, [`COMPLEX`] →
+//! `(re, im)`, [`BIGINT`] → the decimal text (only for integers outside `i128`/`u128`),
+//! [`DATETIME`] → the `f64` timestamp, [`DATE`] → the `i64` ordinal. Every other value is
+//! reported as usual (`visit_i64`, `visit_seq` for lists, `visit_map` for dicts...). No
+//! format reports user data through `visit_enum` from `deserialize_any` (enums exist only
+//! for targets that call `deserialize_enum`), so this channel is out of band: a dict keyed
+//! by a token stays a dict. Elements inside are deserialized by `Value` again, which asks
+//! for exact mode again.
 
 use core::fmt;
 
-use serde::de::{self, Deserialize, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, Deserialize, DeserializeSeed, Deserializer, EnumAccess, SeqAccess, VariantAccess, Visitor};
 use serde::ser::{Serialize, SerializeSeq, SerializeTuple, Serializer};
 
 /// Newtype name asking for a Python `set`.
@@ -39,14 +51,66 @@ pub const FROZENSET: &str = "$pyro5::frozenset";
 pub const COMPLEX: &str = "$pyro5::complex";
 /// Newtype name asking for a Python `int` given as decimal text.
 pub const BIGINT: &str = "$pyro5::bigint";
-/// Key (in exact mode) marking a Python `tuple`.
+/// Newtype name asking for a Python `datetime` (msgpack ext 0x32) given as its timestamp.
+pub const DATETIME: &str = "$pyro5::datetime";
+/// Newtype name asking for a Python `date` (msgpack ext 0x33) given as its ordinal.
+pub const DATE: &str = "$pyro5::date";
+/// Variant name (in exact mode) of a Python `tuple`.
 pub const TUPLE: &str = "$pyro5::tuple";
 /// Newtype name a deserializing value uses to ask for exact mode.
 pub const VALUE: &str = "$pyro5::value";
 
 /// Whether `name` is one of the tokens above.
 pub fn is_token(name: &str) -> bool {
-    matches!(name, SET | FROZENSET | COMPLEX | BIGINT | TUPLE | VALUE)
+    matches!(name, SET | FROZENSET | COMPLEX | BIGINT | DATETIME | DATE | TUPLE | VALUE)
+}
+
+/// Exact mode's report of a Python type (see the module docs): an enum whose variant name
+/// is `token` and whose newtype-variant content `content` deserializes.
+pub(crate) struct Exact<D> {
+    token: &'static str,
+    content: D,
+}
+
+impl<D> Exact<D> {
+    /// The report of the Python type `token` (one of the names above) holding `content`.
+    pub(crate) fn new(token: &'static str, content: D) -> Self {
+        Self { token, content }
+    }
+}
+
+impl<'de, D: Deserializer<'de>> EnumAccess<'de> for Exact<D> {
+    type Error = D::Error;
+    type Variant = ExactContent<D>;
+
+    fn variant_seed<V: DeserializeSeed<'de>>(self, seed: V) -> Result<(V::Value, ExactContent<D>), D::Error> {
+        let token = seed.deserialize(de::value::BorrowedStrDeserializer::<D::Error>::new(self.token))?;
+        Ok((token, ExactContent(self.content)))
+    }
+}
+
+/// The content of an [`Exact`] report: a newtype variant.
+pub(crate) struct ExactContent<D>(D);
+
+impl<'de, D: Deserializer<'de>> VariantAccess<'de> for ExactContent<D> {
+    type Error = D::Error;
+
+    fn unit_variant(self) -> Result<(), D::Error> {
+        Err(de::Error::invalid_type(de::Unexpected::NewtypeVariant, &"a unit variant"))
+    }
+    fn newtype_variant_seed<T: DeserializeSeed<'de>>(self, seed: T) -> Result<T::Value, D::Error> {
+        seed.deserialize(self.0)
+    }
+    fn tuple_variant<V: Visitor<'de>>(self, len: usize, visitor: V) -> Result<V::Value, D::Error> {
+        self.0.deserialize_tuple(len, visitor)
+    }
+    fn struct_variant<V: Visitor<'de>>(
+        self,
+        fields: &'static [&'static str],
+        visitor: V,
+    ) -> Result<V::Value, D::Error> {
+        self.0.deserialize_struct("", fields, visitor)
+    }
 }
 
 /// A Python `set` of the items a slice holds.

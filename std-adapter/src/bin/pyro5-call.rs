@@ -319,6 +319,14 @@ fn write_repr(out: &mut String, value: &Value) {
             items(out, v);
             out.push('}');
         }
+        Value::DateTime(timestamp) => {
+            out.push_str("datetime.datetime.fromtimestamp(");
+            write_repr(out, &Value::Float(*timestamp));
+            out.push(')');
+        }
+        Value::Date(ordinal) => {
+            let _ = write!(out, "datetime.date.fromordinal({ordinal})");
+        }
         Value::FrozenSet(v) if v.is_empty() => out.push_str("frozenset()"),
         Value::FrozenSet(v) => {
             out.push_str("frozenset({");

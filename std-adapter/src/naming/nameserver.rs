@@ -622,6 +622,7 @@ fn truthy(value: &Value) -> bool {
         Value::Bytes(b) => !b.is_empty(),
         Value::Tuple(v) | Value::List(v) | Value::Set(v) | Value::FrozenSet(v) => !v.is_empty(),
         Value::Dict(d) => !d.is_empty(),
+        Value::DateTime(_) | Value::Date(_) => true,
     }
 }
 

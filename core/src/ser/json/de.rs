@@ -431,7 +431,9 @@ impl<'de> Scalar<'de> {
         match self {
             Self::Null => visitor.visit_unit(),
             Self::Bool(b) => visitor.visit_bool(b),
-            Self::Number(Number::Big(text)) if exact => visitor.visit_map(BigIntEntry { text, key_done: false }),
+            Self::Number(Number::Big(text)) if exact => {
+                visitor.visit_enum(python::Exact::new(python::BIGINT, BorrowedStrDeserializer::<Error>::new(text)))
+            }
             Self::Number(n) => n.visit(visitor, offset),
         }
     }
@@ -760,27 +762,6 @@ impl<'de, S: AsMut<[u8]>> de::Deserializer<'de> for Key<'_, 'de, S> {
 
     serde::forward_to_deserialize_any! {
         char str string seq tuple tuple_struct map struct identifier ignored_any
-    }
-}
-
-/// The exact-mode report of an integer beyond 128 bits: `{BIGINT: "digits"}`.
-struct BigIntEntry<'de> {
-    text: &'de str,
-    key_done: bool,
-}
-
-impl<'de> de::MapAccess<'de> for BigIntEntry<'de> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        if core::mem::replace(&mut self.key_done, true) {
-            return Ok(None);
-        }
-        seed.deserialize(BorrowedStrDeserializer::new(python::BIGINT)).map(Some)
-    }
-
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        seed.deserialize(BorrowedStrDeserializer::new(self.text))
     }
 }
 

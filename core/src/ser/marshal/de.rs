@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Visitor};
 use super::Error;
 use super::long::{self, Digits};
 use crate::ser::DEFAULT_MAX_DEPTH;
-use crate::ser::python::{BIGINT, COMPLEX, FROZENSET, SET, TUPLE, VALUE};
+use crate::ser::python::{BIGINT, COMPLEX, Exact, FROZENSET, SET, TUPLE, VALUE};
 
 /// How many bytes re-reading referenced objects may cost, by default, before a payload is
 /// refused ([`Deserializer::with_max_ref_expansion`]).
@@ -611,7 +611,7 @@ impl<'de> Deserializer<'de> {
             Head::Float(f) => visitor.visit_f64(f),
             Head::Complex(re, im) => {
                 let pair = SeqDeserializer::<_, Error>::new([re, im].into_iter());
-                if exact { visitor.visit_map(Token::new(COMPLEX, pair)) } else { visitor.visit_seq(pair) }
+                if exact { visitor.visit_enum(Exact::new(COMPLEX, pair)) } else { visitor.visit_seq(pair) }
             }
             Head::Bytes(b) => visitor.visit_borrowed_bytes(b),
             Head::Str(s) => visitor.visit_borrowed_str(s),
@@ -658,9 +658,9 @@ impl<'de> Deserializer<'de> {
         key: bool,
         visitor: V,
     ) -> Result<V::Value, Error> {
-        let mut map = Token::new(token, ItemsDe { de: self, left: n, key });
-        let value = visitor.visit_map(&mut map)?;
-        if map.value.is_some() {
+        let mut read = false;
+        let value = visitor.visit_enum(Exact::new(token, ItemsDe { de: &mut *self, left: n, key, read: &mut read }))?;
+        if !read {
             return Err(Error::UnconsumedItems { offset: self.pos });
         }
         self.depth -= 1;
@@ -724,7 +724,7 @@ impl<'de> Deserializer<'de> {
                     let borrowed: &'de [u8] = dst;
                     let text = str::from_utf8(borrowed).map_err(|_| Error::InvalidUtf8 { offset: start })?;
                     return if exact {
-                        visitor.visit_map(Token::new(BIGINT, BorrowedStrDeserializer::new(text)))
+                        visitor.visit_enum(Exact::new(BIGINT, BorrowedStrDeserializer::new(text)))
                     } else {
                         visitor.visit_borrowed_str(text)
                     };
@@ -732,7 +732,7 @@ impl<'de> Deserializer<'de> {
             }
             other => self.scratch = other,
         }
-        if exact { visitor.visit_map(Token::new(BIGINT, StrDeserializer::new(text))) } else { visitor.visit_str(text) }
+        if exact { visitor.visit_enum(Exact::new(BIGINT, StrDeserializer::new(text))) } else { visitor.visit_str(text) }
     }
 
     #[inline(never)]
@@ -1046,11 +1046,13 @@ impl<'de> de::SeqAccess<'de> for Items<'_, 'de> {
     }
 }
 
-/// The items of a tuple or set as the value of an exact-mode token entry.
+/// The items of a tuple or set as the content of an exact-mode report.
 struct ItemsDe<'a, 'de> {
     de: &'a mut Deserializer<'de>,
     left: usize,
     key: bool,
+    /// Set once every item was read.
+    read: &'a mut bool,
 }
 
 impl<'de> de::Deserializer<'de> for ItemsDe<'_, 'de> {
@@ -1062,6 +1064,7 @@ impl<'de> de::Deserializer<'de> for ItemsDe<'_, 'de> {
         if items.left > 0 {
             return Err(Error::UnconsumedItems { offset: items.de.pos });
         }
+        *self.read = true;
         Ok(value)
     }
 
@@ -1095,44 +1098,6 @@ impl<'de> de::MapAccess<'de> for Dict<'_, 'de> {
 
     fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
         seed.deserialize(&mut *self.de)
-    }
-}
-
-/// Exact mode: a map with one entry, the token naming the Python type and its content.
-struct Token<D> {
-    token: &'static str,
-    /// The key was handed out.
-    keyed: bool,
-    /// The content, until handed out.
-    value: Option<D>,
-}
-
-impl<D> Token<D> {
-    fn new(token: &'static str, value: D) -> Self {
-        Self { token, keyed: false, value: Some(value) }
-    }
-}
-
-impl<'de, D: de::Deserializer<'de, Error = Error>> de::MapAccess<'de> for Token<D> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        if self.keyed {
-            return Ok(None);
-        }
-        self.keyed = true;
-        seed.deserialize(BorrowedStrDeserializer::new(self.token)).map(Some)
-    }
-
-    fn next_value_seed<S: DeserializeSeed<'de>>(&mut self, seed: S) -> Result<S::Value, Error> {
-        match self.value.take() {
-            Some(d) => seed.deserialize(d),
-            None => Err(de::Error::custom("token value requested twice")),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(usize::from(!self.keyed))
     }
 }
 

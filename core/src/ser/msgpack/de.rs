@@ -2,12 +2,12 @@
 //! Python's `msgpack.unpackb(raw=False)` with Pyro5's `ext_hook` reads them.
 
 use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer};
-use serde::de::{self, DeserializeSeed, Unexpected, Visitor};
+use serde::de::{self, DeserializeSeed, IntoDeserializer, Unexpected, Visitor};
 
 use super::error::Error;
 use super::ser::{EXT_COMPLEX, EXT_DATE, EXT_DATETIME, EXT_INT};
 use crate::ser::DEFAULT_MAX_DEPTH;
-use crate::ser::python::{BIGINT, BigInt, COMPLEX, VALUE};
+use crate::ser::python::{BIGINT, BigInt, COMPLEX, DATE, DATETIME, Exact, VALUE};
 
 /// How many levels of nesting one call of `skip` keeps track of.
 const SKIP_LEVELS: usize = 16;
@@ -287,7 +287,7 @@ impl<'de> Deserializer<'de> {
             Head::Ext(code, data) => match ext_value(code, data, start)? {
                 ExtValue::Complex(re, im) => {
                     let pair = SeqDeserializer::new([re, im].into_iter());
-                    if exact { visitor.visit_map(TokenMap::new(COMPLEX, pair)) } else { visitor.visit_seq(pair) }
+                    if exact { visitor.visit_enum(Exact::new(COMPLEX, pair)) } else { visitor.visit_seq(pair) }
                 }
                 ExtValue::Int(Int::I64(v)) => visitor.visit_i64(v),
                 ExtValue::Int(Int::U64(v)) => visitor.visit_u64(v),
@@ -295,12 +295,16 @@ impl<'de> Deserializer<'de> {
                 ExtValue::Int(Int::U128(v)) => visitor.visit_u128(v),
                 ExtValue::Int(Int::Big(text)) => {
                     if exact {
-                        visitor.visit_map(TokenMap::new(BIGINT, BorrowedStrDeserializer::new(text)))
+                        visitor.visit_enum(Exact::new(BIGINT, BorrowedStrDeserializer::new(text)))
                     } else {
                         visitor.visit_borrowed_str(text)
                     }
                 }
+                ExtValue::DateTime(timestamp) if exact => {
+                    visitor.visit_enum(Exact::new(DATETIME, timestamp.into_deserializer()))
+                }
                 ExtValue::DateTime(timestamp) => visitor.visit_f64(timestamp),
+                ExtValue::Date(ordinal) if exact => visitor.visit_enum(Exact::new(DATE, ordinal.into_deserializer())),
                 ExtValue::Date(ordinal) => visitor.visit_i64(ordinal),
             },
         };
@@ -620,40 +624,6 @@ impl<'de> de::MapAccess<'de> for Map<'_, 'de> {
 
     fn size_hint(&self) -> Option<usize> {
         Some(self.left)
-    }
-}
-
-/// The single-entry map `{token: value}` of exact mode.
-struct TokenMap<D> {
-    key: Option<&'static str>,
-    value: Option<D>,
-}
-
-impl<D> TokenMap<D> {
-    fn new(key: &'static str, value: D) -> Self {
-        Self { key: Some(key), value: Some(value) }
-    }
-}
-
-impl<'de, D: de::Deserializer<'de, Error = Error>> de::MapAccess<'de> for TokenMap<D> {
-    type Error = Error;
-
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        match self.key.take() {
-            Some(key) => seed.deserialize(BorrowedStrDeserializer::<Error>::new(key)).map(Some),
-            None => Ok(None),
-        }
-    }
-
-    fn next_value_seed<T: DeserializeSeed<'de>>(&mut self, seed: T) -> Result<T::Value, Error> {
-        match self.value.take() {
-            Some(value) => seed.deserialize(value),
-            None => Err(de::Error::custom("the value of a Python type marker was read twice")),
-        }
-    }
-
-    fn size_hint(&self) -> Option<usize> {
-        Some(usize::from(self.key.is_some()))
     }
 }
 

@@ -137,6 +137,10 @@ pub enum Error {
     InvalidComplex,
     /// A `BIGINT` newtype whose inner value is not normalized decimal text.
     InvalidBigIntText,
+    /// A `DATETIME` newtype whose inner value is not a float.
+    InvalidDateTime,
+    /// A `DATE` newtype whose inner value is not a 64-bit integer.
+    InvalidDate,
     /// The output buffer or writer failed.
     Output(OutputError),
     /// A `Serialize` implementation failed (serde's `ser::Error::custom`).
@@ -167,6 +171,8 @@ impl Error {
             | Self::CountMismatch { .. }
             | Self::InvalidComplex
             | Self::InvalidBigIntText
+            | Self::InvalidDateTime
+            | Self::InvalidDate
             | Self::Output(_)
             | Self::Serialize(_) => "Pyro5.errors.SerializeError",
         }
@@ -253,6 +259,8 @@ impl fmt::Display for Error {
             Self::InvalidBigIntText => f.write_str(
                 "a python::BIGINT value must serialize as an optional '-' and decimal digits without leading zeros",
             ),
+            Self::InvalidDateTime => f.write_str("a python::DATETIME value must serialize as a float (a timestamp)"),
+            Self::InvalidDate => f.write_str("a python::DATE value must serialize as a 64-bit integer (an ordinal)"),
             Self::Output(e) => write!(f, "{e}"),
             Self::Serialize(message) => write!(f, "{message}"),
         }

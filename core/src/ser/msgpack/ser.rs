@@ -7,7 +7,7 @@ use serde::ser::{self, Impossible, Serialize};
 
 use super::error::Error;
 use crate::ser::output::{FmtAdapter, Output};
-use crate::ser::python::{BIGINT, BigInt, COMPLEX, FROZENSET};
+use crate::ser::python::{BIGINT, BigInt, COMPLEX, DATE, DATETIME, FROZENSET};
 
 /// Ext type of a Python `complex`: two little-endian `f64`.
 pub(crate) const EXT_COMPLEX: i8 = 0x30;
@@ -17,6 +17,15 @@ pub(crate) const EXT_INT: i8 = 0x31;
 pub(crate) const EXT_DATETIME: i8 = 0x32;
 /// Ext type of a Python `date`: its ordinal as a little-endian `i64` (a C `long`).
 pub(crate) const EXT_DATE: i8 = 0x33;
+
+/// A small value (at most 9 bytes of msgpack) written and read back as a `T`.
+fn read_back<T: for<'de> serde::Deserialize<'de>, V: ?Sized + Serialize>(value: &V) -> Option<T> {
+    let mut buf = [0u8; 9];
+    let mut out = crate::ser::output::SliceOutput::new(&mut buf);
+    value.serialize(&mut Serializer::new(&mut out)).ok()?;
+    let len = out.len();
+    super::from_slice(buf.get(..len)?).ok()
+}
 
 /// Writes serde values as msgpack into an [`Output`].
 ///
@@ -278,6 +287,14 @@ impl<'a, O: Output> ser::Serializer for &'a mut Serializer<O> {
                 self.write_ext(EXT_COMPLEX, &data)
             }
             BIGINT => value.serialize(DecimalText(self)),
+            DATETIME => {
+                let timestamp: f64 = read_back(value).ok_or(Error::InvalidDateTime)?;
+                self.write_ext(EXT_DATETIME, &timestamp.to_le_bytes())
+            }
+            DATE => {
+                let ordinal: i64 = read_back(value).ok_or(Error::InvalidDate)?;
+                self.write_ext(EXT_DATE, &ordinal.to_le_bytes())
+            }
             // SET: Pyro5 packs a set as an array, which is what its items serialize to.
             _ => value.serialize(self),
         }

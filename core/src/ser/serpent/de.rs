@@ -6,14 +6,14 @@ use alloc::{string::String, vec::Vec};
 use core::cell::Cell;
 use core::fmt::Write as _;
 
-use serde::de::value::{BorrowedStrDeserializer, SeqDeserializer, StrDeserializer};
+use serde::de::value::SeqDeserializer;
 use serde::de::{self, DeserializeSeed, Visitor};
 
 use super::error::Error;
 use super::lex::Tok;
 use super::parse::{Digits, Int, Lexed, Node, Num, Parser, StrGroup, malformed, syntax};
 use crate::ser::DEFAULT_MAX_DEPTH;
-use crate::ser::python::{BIGINT, COMPLEX, SET, TUPLE, VALUE};
+use crate::ser::python::{BIGINT, COMPLEX, Exact, SET, TUPLE, VALUE};
 
 /// Reads one serpent value from a payload.
 ///
@@ -358,7 +358,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
 
     /// The elements of a tuple, list or set at `at` (entered), up to `close` (a bare tuple
     /// when `None`), hashable ones only when `set`; in exact mode a tuple or set is reported
-    /// as its token map.
+    /// by its token.
     #[inline(never)]
     fn seq<V: Visitor<'de>>(
         &mut self,
@@ -399,7 +399,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
         }
     }
 
-    /// As [`seq`](Self::seq), in exact mode: a tuple or set as its token map.
+    /// As [`seq`](Self::seq), in exact mode: a tuple or set reported by its token.
     #[inline(never)]
     fn token_seq<V: Visitor<'de>>(
         &mut self,
@@ -410,7 +410,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
     ) -> Result<V::Value, Error> {
         let token = if set { SET } else { TUPLE };
         let value = TokenValue::Seq(SeqDe { de: &mut *self, close, set });
-        visitor.visit_map(TokenMap::<'_, 'de, S>::new(token, value)).map_err(|e| e.at(at))
+        visitor.visit_enum(Exact::new(token, value)).map_err(|e| e.at(at))
     }
 
     /// A dict at `start` (its content from `after`): a map, an enum variant, or for a float
@@ -508,7 +508,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
             Head::Num(Num::Complex(re, im), _, end) => {
                 self.pos = end;
                 if exact && want == Want::Any {
-                    visitor.visit_map(TokenMap::<'_, 'de, S>::new(COMPLEX, TokenValue::Complex(re, im)))
+                    visitor.visit_enum(Exact::new(COMPLEX, TokenValue::<'_, 'de, S>::Complex(re, im)))
                 } else {
                     visitor.visit_seq(SeqDeserializer::new([re, im].into_iter()))
                 }
@@ -520,7 +520,7 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
             Head::EmptySet(_, end) => {
                 self.pos = end;
                 if exact && want == Want::Any {
-                    visitor.visit_map(TokenMap::<'_, 'de, S>::new(SET, TokenValue::Empty))
+                    visitor.visit_enum(Exact::new(SET, TokenValue::<'_, 'de, S>::Empty))
                 } else {
                     visitor.visit_seq(SeqDeserializer::new(core::iter::empty::<()>()))
                 }
@@ -553,8 +553,8 @@ impl<'de, S: AsMut<[u8]>> Deserializer<'de, S> {
                 }
             }
             _ if exact => self.with_int_text(i, at, |text| match text {
-                Text::Borrowed(s) => visitor.visit_map(TokenMap::<'_, 'de, S>::new(BIGINT, TokenValue::Borrowed(s))),
-                Text::Transient(s) => visitor.visit_map(TokenMap::<'_, 'de, S>::new(BIGINT, TokenValue::Text(s))),
+                Text::Borrowed(s) => visitor.visit_enum(Exact::new(BIGINT, TokenValue::<'_, 'de, S>::Borrowed(s))),
+                Text::Transient(s) => visitor.visit_enum(Exact::new(BIGINT, TokenValue::<'_, 'de, S>::Text(s))),
             }),
             _ => self.int_text(i, at, visitor),
         }
@@ -1232,7 +1232,7 @@ impl<'de, S: AsMut<[u8]>> de::VariantAccess<'de> for DictVariant<'_, 'de, S> {
     }
 }
 
-/// The value of an exact-mode entry.
+/// The content of an exact-mode report.
 enum TokenValue<'a, 'de, S> {
     /// Elements still in the payload (the bracket consumed).
     Seq(SeqDe<'a, 'de, S>),
@@ -1243,45 +1243,26 @@ enum TokenValue<'a, 'de, S> {
     Text(&'a str),
 }
 
-/// A single-entry map `{token: value}` (exact mode).
-struct TokenMap<'a, 'de, S> {
-    key: Option<&'static str>,
-    value: Option<TokenValue<'a, 'de, S>>,
-}
-
-impl<'a, 'de, S> TokenMap<'a, 'de, S> {
-    fn new(key: &'static str, value: TokenValue<'a, 'de, S>) -> Self {
-        Self { key: Some(key), value: Some(value) }
-    }
-}
-
-impl<'de, S: AsMut<[u8]>> de::MapAccess<'de> for TokenMap<'_, 'de, S> {
+impl<'de, S: AsMut<[u8]>> de::Deserializer<'de> for TokenValue<'_, 'de, S> {
     type Error = Error;
 
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        match self.key.take() {
-            Some(k) => seed.deserialize(BorrowedStrDeserializer::<Error>::new(k)).map(Some),
-            None => Ok(None),
+    fn deserialize_any<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
+        match self {
+            TokenValue::Seq(s) => s.deserialize_any(visitor),
+            TokenValue::Empty => visitor.visit_seq(SeqDeserializer::<_, Error>::new(core::iter::empty::<()>())),
+            TokenValue::Complex(re, im) => visitor.visit_seq(SeqDeserializer::<_, Error>::new([re, im].into_iter())),
+            TokenValue::Borrowed(s) => visitor.visit_borrowed_str(s),
+            TokenValue::Text(s) => visitor.visit_str(s),
         }
     }
 
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        match self.value.take() {
-            Some(TokenValue::Seq(s)) => seed.deserialize(s),
-            Some(TokenValue::Empty) => seed.deserialize(SeqDeserializer::<_, Error>::new(core::iter::empty::<()>())),
-            Some(TokenValue::Complex(re, im)) => {
-                seed.deserialize(SeqDeserializer::<_, Error>::new([re, im].into_iter()))
-            }
-            Some(TokenValue::Borrowed(s)) => seed.deserialize(BorrowedStrDeserializer::<Error>::new(s)),
-            Some(TokenValue::Text(s)) => seed.deserialize(StrDeserializer::<Error>::new(s)),
-            None => {
-                Err(Error::Custom { offset: None, message: crate::ser::Message::new(&"map value requested twice") })
-            }
-        }
+    serde::forward_to_deserialize_any! {
+        bool i8 i16 i32 i64 i128 u8 u16 u32 u64 u128 f32 f64 char str string bytes byte_buf option unit
+        unit_struct newtype_struct seq tuple tuple_struct map struct enum identifier ignored_any
     }
 }
 
-/// Hands a container's elements to whatever visitor asks (exact mode's entry values).
+/// Hands a container's elements to whatever visitor asks (exact mode's report content).
 struct SeqDe<'a, 'de, S> {
     de: &'a mut Deserializer<'de, S>,
     close: Option<u8>,

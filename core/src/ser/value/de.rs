@@ -11,7 +11,7 @@ use serde::de::{
 };
 
 use super::{Error, Value, from_decimal, from_u128};
-use crate::ser::python::{BIGINT, COMPLEX, FROZENSET, SET, TUPLE, VALUE};
+use crate::ser::python::{BIGINT, COMPLEX, DATE, DATETIME, Exact, FROZENSET, SET, TUPLE, VALUE};
 
 impl<'de> Deserialize<'de> for Value {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -77,36 +77,54 @@ impl<'de> Visitor<'de> for ValueVisitor {
         Ok(Value::List(collect(&mut seq)?))
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let Some(first) = map.next_key::<Value>()? else {
-            return Ok(Value::Dict(Vec::new()));
-        };
-        // Exact mode: one entry keyed by a token carries a Python type serde lacks.
-        let marked = match first.as_str() {
-            Some(TUPLE) => Some(Value::Tuple(map.next_value_seed(ListSeed)?)),
-            Some(SET) => Some(Value::Set(map.next_value_seed(ListSeed)?)),
-            Some(FROZENSET) => Some(Value::FrozenSet(map.next_value_seed(ListSeed)?)),
-            Some(COMPLEX) => {
-                let (re, im) = map.next_value::<(f64, f64)>()?;
-                Some(Value::Complex { re, im })
-            }
-            Some(BIGINT) => {
-                let text = map.next_value::<String>()?;
-                Some(from_decimal(&text).map_err(de::Error::custom)?)
-            }
-            _ => None,
-        };
-        if let Some(value) = marked {
-            return match map.next_key::<Value>()? {
-                None => Ok(value),
-                Some(_) => Err(de::Error::custom("a Python type marker map must have one entry")),
-            };
-        }
         let mut entries = Vec::with_capacity(map.size_hint().unwrap_or(0).min(4096));
-        entries.push((first, map.next_value::<Value>()?));
         while let Some(k) = map.next_key::<Value>()? {
             entries.push((k, map.next_value::<Value>()?));
         }
         Ok(Value::Dict(entries))
+    }
+    /// Exact mode: a Python type serde lacks, its token the variant name (out of band: no
+    /// format reports user data as an enum here, so any dict stays a dict).
+    fn visit_enum<A: EnumAccess<'de>>(self, data: A) -> Result<Value, A::Error> {
+        let (token, content) = data.variant::<Token>()?;
+        Ok(match token.0 {
+            TUPLE => Value::Tuple(content.newtype_variant_seed(ListSeed)?),
+            SET => Value::Set(content.newtype_variant_seed(ListSeed)?),
+            FROZENSET => Value::FrozenSet(content.newtype_variant_seed(ListSeed)?),
+            COMPLEX => {
+                let (re, im) = content.newtype_variant::<(f64, f64)>()?;
+                Value::Complex { re, im }
+            }
+            BIGINT => {
+                let text = content.newtype_variant::<String>()?;
+                from_decimal(&text).map_err(de::Error::custom)?
+            }
+            DATETIME => Value::DateTime(content.newtype_variant::<f64>()?),
+            DATE => Value::Date(content.newtype_variant::<i64>()?),
+            other => return Err(de::Error::unknown_variant(other, TOKENS)),
+        })
+    }
+}
+
+/// The tokens exact mode reports.
+const TOKENS: &[&str] = &[TUPLE, SET, FROZENSET, COMPLEX, BIGINT, DATETIME, DATE];
+
+/// The variant name of an exact-mode report, one of [`TOKENS`].
+struct Token(&'static str);
+
+impl<'de> Deserialize<'de> for Token {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = Token;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a Python type token")
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Token, E> {
+                TOKENS.iter().find(|t| **t == v).map(|t| Token(t)).ok_or_else(|| E::unknown_variant(v, TOKENS))
+            }
+        }
+        d.deserialize_identifier(V)
     }
 }
 
@@ -152,7 +170,7 @@ pub fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, Error> {
 #[derive(Debug)]
 pub struct ValueDeserializer {
     value: Value,
-    /// Report Python types serde lacks as token maps (the target is a `Value`).
+    /// Report Python types serde lacks as exact-mode enums (the target is a `Value`).
     exact: bool,
 }
 
@@ -183,22 +201,26 @@ impl<'de> Deserializer<'de> for ValueDeserializer {
                 (_, Ok(v)) => visitor.visit_u64(v),
                 _ => visitor.visit_i128(i),
             },
-            Value::BigInt(text) if exact => visitor.visit_map(Marker::new(BIGINT, Value::Str(text))),
+            Value::BigInt(text) if exact => visitor.visit_enum(exact_report(BIGINT, Value::Str(text))),
             Value::BigInt(text) => visitor.visit_string(text),
             Value::Float(f) => visitor.visit_f64(f),
             Value::Complex { re, im } if exact => {
                 let parts = Value::Tuple(alloc::vec![Value::Float(re), Value::Float(im)]);
-                visitor.visit_map(Marker::new(COMPLEX, parts))
+                visitor.visit_enum(exact_report(COMPLEX, parts))
             }
             Value::Complex { re, im } => visitor.visit_seq(Seq::new(alloc::vec![Value::Float(re), Value::Float(im)])),
             Value::Str(s) => visitor.visit_string(s),
             Value::Bytes(b) => visitor.visit_byte_buf(b),
-            Value::Tuple(items) if exact => visitor.visit_map(Marker::new(TUPLE, Value::List(items))),
-            Value::Set(items) if exact => visitor.visit_map(Marker::new(SET, Value::List(items))),
-            Value::FrozenSet(items) if exact => visitor.visit_map(Marker::new(FROZENSET, Value::List(items))),
+            Value::Tuple(items) if exact => visitor.visit_enum(exact_report(TUPLE, Value::List(items))),
+            Value::Set(items) if exact => visitor.visit_enum(exact_report(SET, Value::List(items))),
+            Value::FrozenSet(items) if exact => visitor.visit_enum(exact_report(FROZENSET, Value::List(items))),
             Value::Tuple(items) | Value::List(items) | Value::Set(items) | Value::FrozenSet(items) => {
                 visitor.visit_seq(Seq::new(items))
             }
+            Value::DateTime(timestamp) if exact => visitor.visit_enum(exact_report(DATETIME, Value::Float(timestamp))),
+            Value::DateTime(timestamp) => visitor.visit_f64(timestamp),
+            Value::Date(ordinal) if exact => visitor.visit_enum(exact_report(DATE, Value::Int(ordinal.into()))),
+            Value::Date(ordinal) => visitor.visit_i64(ordinal),
             Value::Dict(entries) => visitor.visit_map(Map { entries: entries.into_iter(), value: None }),
         }
     }
@@ -311,27 +333,9 @@ impl<'de> MapAccess<'de> for Map {
     }
 }
 
-/// The one-entry map exact mode reports a Python type with.
-struct Marker {
-    token: Option<&'static str>,
-    content: Option<Value>,
-}
-
-impl Marker {
-    fn new(token: &'static str, content: Value) -> Self {
-        Self { token: Some(token), content: Some(content) }
-    }
-}
-
-impl<'de> MapAccess<'de> for Marker {
-    type Error = Error;
-    fn next_key_seed<K: DeserializeSeed<'de>>(&mut self, seed: K) -> Result<Option<K::Value>, Error> {
-        self.token.take().map(|t| seed.deserialize(t.into_deserializer())).transpose()
-    }
-    fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
-        let v = self.content.take().ok_or_else(|| de::Error::custom("marker value requested twice"))?;
-        seed.deserialize(ValueDeserializer::new(v))
-    }
+/// Exact mode's report of the Python type `token` with `content`.
+fn exact_report(token: &'static str, content: Value) -> Exact<ValueDeserializer> {
+    Exact::new(token, ValueDeserializer::new(content))
 }
 
 struct Enum {

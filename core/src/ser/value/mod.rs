@@ -3,7 +3,8 @@
 //!
 //! A `Value` keeps every Python type Pyro's serializers carry apart — `None`, `bool`, ints of
 //! any size, `float` (`-0.0`, NaN and the infinities included), `complex`, `str`, `bytes`,
-//! `tuple`, `list`, `dict` (any keys, insertion order), `set`, `frozenset` — so that what was
+//! `tuple`, `list`, `dict` (any keys, insertion order), `set`, `frozenset`, and msgpack's
+//! `datetime` and `date` — so that what was
 //! received is sent back unchanged, in every format. `__class__` dicts (exceptions, URIs,
 //! proxies, user classes) are plain [`Value::Dict`]s, as they are on the wire.
 //!
@@ -70,11 +71,17 @@ pub enum Value {
     Set(Vec<Value>),
     /// A `frozenset`.
     FrozenSet(Vec<Value>),
+    /// A naive `datetime` as msgpack carries it (ext 0x32): seconds since the epoch, as the
+    /// sender's `datetime.timestamp()` gave them (its local time).
+    DateTime(f64),
+    /// A `date` as msgpack carries it (ext 0x33): its proleptic Gregorian ordinal
+    /// (`date.toordinal()`, 1 for 0001-01-01).
+    Date(i64),
 }
 
 impl Value {
     /// Python's type name: `NoneType`, `bool`, `int`, `float`, `complex`, `str`, `bytes`,
-    /// `tuple`, `list`, `dict`, `set`, `frozenset`.
+    /// `tuple`, `list`, `dict`, `set`, `frozenset`, `datetime`, `date`.
     pub fn type_name(&self) -> &'static str {
         match self {
             Self::None => "NoneType",
@@ -89,6 +96,8 @@ impl Value {
             Self::Dict(_) => "dict",
             Self::Set(_) => "set",
             Self::FrozenSet(_) => "frozenset",
+            Self::DateTime(_) => "datetime",
+            Self::Date(_) => "date",
         }
     }
 
@@ -141,7 +150,7 @@ impl Value {
     /// compare without regard to order, everything else structurally.
     pub fn is_identical(&self, other: &Value) -> bool {
         match (self, other) {
-            (Self::Float(a), Self::Float(b)) => same_float(*a, *b),
+            (Self::Float(a), Self::Float(b)) | (Self::DateTime(a), Self::DateTime(b)) => same_float(*a, *b),
             (Self::Complex { re: a, im: b }, Self::Complex { re: c, im: d }) => {
                 same_float(*a, *c) && same_float(*b, *d)
             }

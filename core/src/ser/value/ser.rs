@@ -7,7 +7,7 @@ use alloc::vec::Vec;
 use serde::ser::{self, Serialize, SerializeMap, SerializeSeq, SerializeTuple, Serializer};
 
 use super::{Error, Value, from_decimal, from_u128};
-use crate::ser::python::{BIGINT, COMPLEX, FROZENSET, SET};
+use crate::ser::python::{BIGINT, COMPLEX, DATE, DATETIME, FROZENSET, SET};
 
 impl Serialize for Value {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -45,6 +45,8 @@ impl Serialize for Value {
             }
             Value::Set(items) => s.serialize_newtype_struct(SET, &Items(items)),
             Value::FrozenSet(items) => s.serialize_newtype_struct(FROZENSET, &Items(items)),
+            Value::DateTime(timestamp) => s.serialize_newtype_struct(DATETIME, timestamp),
+            Value::Date(ordinal) => s.serialize_newtype_struct(DATE, ordinal),
         }
     }
 }
@@ -164,6 +166,12 @@ impl Serializer for ValueSerializer {
                 _ => Err(Error::BadMarker("complex")),
             },
             (BIGINT, Value::Str(text)) => from_decimal(&text),
+            (DATETIME, Value::Float(timestamp)) => Ok(Value::DateTime(timestamp)),
+            (DATE, Value::Int(ordinal)) => {
+                i64::try_from(ordinal).map(Value::Date).map_err(|_| Error::BadMarker("date"))
+            }
+            (DATETIME, _) => Err(Error::BadMarker("datetime")),
+            (DATE, _) => Err(Error::BadMarker("date")),
             (SET | FROZENSET, _) => Err(Error::BadMarker("set")),
             (COMPLEX, _) => Err(Error::BadMarker("complex")),
             (BIGINT, _) => Err(Error::BadMarker("big integer")),

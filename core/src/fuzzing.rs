@@ -1,6 +1,7 @@
-//! Entry points for the fuzz targets in `fuzz/`, compiled only under `cfg(fuzzing)`.
-//! Each one asserts the invariants that must hold for every input. The serializer targets
-//! need the `alloc` feature (the fuzz crate turns it on).
+//! Entry points for the fuzz targets in `fuzz/`, compiled under `cfg(fuzzing)` and for the
+//! unit tests (which replay `fuzz/regressions/<target>/` through them). Each one asserts the
+//! invariants that must hold for every input. The serializer targets need the `alloc` feature
+//! (the fuzz crate turns it on) and their serializer's.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use crate::limits::Limits;
@@ -154,13 +155,13 @@ macro_rules! format_target {
     };
 }
 
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", feature = "serpent"))]
 format_target!(serpent_de, serpent, false);
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", feature = "json"))]
 format_target!(json_de, json, true);
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", feature = "marshal"))]
 format_target!(marshal_de, marshal, true);
-#[cfg(feature = "alloc")]
+#[cfg(all(feature = "alloc", feature = "msgpack"))]
 format_target!(msgpack_de, msgpack, true);
 
 /// Drive a daemon connection with an arbitrary byte stream (chunk sizes from the first
@@ -278,5 +279,68 @@ pub fn float_text(data: &[u8]) {
             assert_eq!(ours, theirs, "{value:e}");
             assert_eq!(exact::parse(&ours).map(f64::to_bits), Some(value.to_bits()), "{ours}");
         }
+    }
+}
+
+/// Every input in `fuzz/regressions/<target>/` once made its fuzz target fail: each goes
+/// through that target's check again.
+#[cfg(all(test, feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack"))]
+mod regressions {
+    use std::path::{Path, PathBuf};
+    use std::string::{String, ToString};
+    use std::vec::Vec;
+    use std::{fs, panic};
+
+    fn check_of(target: &str) -> Option<fn(&[u8])> {
+        Some(match target {
+            "decoder_chunked" => super::decoder_chunked,
+            "header" => super::header,
+            "annotations" => super::annotations,
+            "uri" => super::uri,
+            "server_connection" => super::server_connection,
+            "float_text" => super::float_text,
+            "serpent_de" => super::serpent_de,
+            "json_de" => super::json_de,
+            "marshal_de" => super::marshal_de,
+            "msgpack_de" => super::msgpack_de,
+            _ => return None,
+        })
+    }
+
+    fn sorted_entries(dir: &Path) -> Vec<PathBuf> {
+        let mut entries: Vec<PathBuf> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        entries.sort();
+        entries
+    }
+
+    #[test]
+    fn every_fuzz_target_can_be_replayed() {
+        let targets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/fuzz_targets");
+        let names: Vec<String> =
+            sorted_entries(&targets).iter().map(|p| p.file_stem().unwrap().to_string_lossy().to_string()).collect();
+        assert!(!names.is_empty());
+        for name in names {
+            assert!(check_of(&name).is_some(), "fuzz target {name} has no replay check here");
+        }
+    }
+
+    #[test]
+    fn every_regression_input_passes_its_fuzz_target_check() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/regressions");
+        let mut failed: Vec<String> = Vec::new();
+        let mut replayed = 0;
+        for dir in sorted_entries(&root) {
+            let target = dir.file_name().unwrap().to_string_lossy().to_string();
+            let check = check_of(&target).unwrap_or_else(|| panic!("fuzz/regressions/{target}: no such fuzz target"));
+            for file in sorted_entries(&dir) {
+                let data = fs::read(&file).unwrap();
+                replayed += 1;
+                if panic::catch_unwind(|| check(&data)).is_err() {
+                    failed.push(std::format!("{target}/{}", file.file_name().unwrap().to_string_lossy()));
+                }
+            }
+        }
+        assert!(replayed > 0, "no regression inputs in {}", root.display());
+        assert!(failed.is_empty(), "regression inputs that fail their fuzz target's check again: {failed:?}");
     }
 }

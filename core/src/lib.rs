@@ -89,6 +89,7 @@ pub mod server;
 pub mod uri;
 pub mod wire;
 
-#[cfg(fuzzing)]
+// The fuzz targets' checks; the unit tests replay the inputs in fuzz/regressions/ through them.
+#[cfg(any(fuzzing, all(test, feature = "std")))]
 #[doc(hidden)]
 pub mod fuzzing;

@@ -13,7 +13,7 @@
 mod big;
 #[cfg(any(not(feature = "small"), test, fuzzing))]
 mod core_fmt;
-#[cfg(fuzzing)]
+#[cfg(any(fuzzing, all(test, feature = "std")))]
 pub(crate) use core_fmt::write_repr as write_repr_core;
 #[cfg(any(feature = "small", test, fuzzing))]
 pub(crate) mod exact;

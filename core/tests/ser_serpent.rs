@@ -225,7 +225,7 @@ impl Serialize for Py {
     }
 }
 
-/// `generate.py`'s `describe()` of a value, at Pyro's level (NaN dicts are NaN).
+/// The recorder's `describe()` of a value, at Pyro's level (NaN dicts are NaN).
 fn describe(v: &Py) -> Json {
     let float = |f: f64| {
         if f.is_nan() {

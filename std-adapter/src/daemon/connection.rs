@@ -3,6 +3,7 @@
 
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -12,6 +13,17 @@ use pyro5_core::wire::{Decoder, Flags, MessageKind, Progress};
 
 use super::Inner;
 use crate::transport::Stream;
+
+/// What writing out an unsent reply achieved (multiplex).
+#[derive(Debug, Eq, PartialEq)]
+pub(crate) enum Flush {
+    /// The reply is out: the connection takes requests again.
+    Done,
+    /// The socket would block: wait until it is writable.
+    Pending,
+    /// The connection is over (a send failed, or it was to close once the reply was out).
+    Closed,
+}
 
 /// What a read achieved.
 #[derive(Debug, Eq, PartialEq)]
@@ -32,8 +44,18 @@ pub(crate) struct ClientConnection {
     tx: Vec<u8>,
     peer: Option<SocketAddr>,
     pub(crate) last_activity: Instant,
-    /// The socket is non-blocking (multiplex): writes switch it to blocking briefly.
+    /// The socket is non-blocking (multiplex): a reply the socket does not take at once
+    /// waits in `tx` for the socket to become writable, and no request is read meanwhile.
     nonblocking: bool,
+    /// The part of the reply in `tx` not sent yet (empty when all is out). The core writes
+    /// the next reply into `tx` only after the next request is read, which waits for this.
+    unsent: Range<usize>,
+    /// When the unsent reply was queued or last made progress.
+    last_sent: Instant,
+    /// How long a reply may make no progress before the connection is closed.
+    send_timeout: Duration,
+    /// Close the connection once the unsent reply is out.
+    closing: bool,
 }
 
 impl ClientConnection {
@@ -41,7 +63,8 @@ impl ClientConnection {
         inner.connections.fetch_add(1, Ordering::Relaxed);
         // A client that does not read its replies must not hold a worker (or the whole
         // multiplexed loop) forever: a send that cannot progress closes the connection.
-        let _ = stream.set_write_timeout(Some(inner.config.comm_timeout.unwrap_or(super::SEND_TIMEOUT)));
+        let send_timeout = inner.config.comm_timeout.unwrap_or(super::SEND_TIMEOUT);
+        let _ = stream.set_write_timeout(Some(send_timeout));
         let id = inner.new_connection_id();
         Self {
             inner: inner.clone(),
@@ -52,6 +75,10 @@ impl ClientConnection {
             peer,
             last_activity: Instant::now(),
             nonblocking,
+            unsent: 0..0,
+            last_sent: Instant::now(),
+            send_timeout,
+            closing: false,
         }
     }
 
@@ -59,9 +86,67 @@ impl ClientConnection {
         self.inner.is_shutting_down()
     }
 
-    /// Whether it has been idle longer than the daemon's `comm_timeout`.
+    /// Whether it has been idle longer than the daemon's `comm_timeout` (not while a reply
+    /// waits to be sent: [`send_stalled`](Self::send_stalled) covers that).
     pub(crate) fn idle_too_long(&self) -> bool {
-        self.inner.config.comm_timeout.is_some_and(|t| self.last_activity.elapsed() > t)
+        !self.has_unsent() && self.inner.config.comm_timeout.is_some_and(|t| self.last_activity.elapsed() > t)
+    }
+
+    /// Whether part of a reply waits for the socket to take it (multiplex).
+    pub(crate) fn has_unsent(&self) -> bool {
+        !self.unsent.is_empty()
+    }
+
+    /// Whether the unsent reply made no progress for the send timeout (the client does not
+    /// read its replies); logs why the connection is to be closed.
+    pub(crate) fn send_stalled(&self) -> bool {
+        let stalled = self.has_unsent() && self.last_sent.elapsed() > self.send_timeout;
+        if stalled {
+            log::info!(
+                "connection {:?}: reply not sent: no progress for {:?}, {} bytes left; closing",
+                self.peer,
+                self.send_timeout,
+                self.unsent.len()
+            );
+        }
+        stalled
+    }
+
+    /// Write as much of the unsent reply as the socket takes now (multiplex).
+    pub(crate) fn flush(&mut self) -> Flush {
+        match self.write_unsent() {
+            Ok(true) => {
+                // The idle clock runs from when the reply is out.
+                self.last_activity = Instant::now();
+                if self.closing { Flush::Closed } else { Flush::Done }
+            }
+            Ok(false) => Flush::Pending,
+            Err(e) => {
+                log::info!("connection {:?}: reply not sent: {e}", self.peer);
+                Flush::Closed
+            }
+        }
+    }
+
+    /// Non-blocking writes of `tx[unsent]` until done (`true`) or the socket would block.
+    fn write_unsent(&mut self) -> io::Result<bool> {
+        while !self.unsent.is_empty() {
+            let bytes = self.tx.get(self.unsent.clone()).unwrap_or_default();
+            match self.stream.write(bytes) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => {
+                    self.unsent.start = self.unsent.start.saturating_add(n).min(self.unsent.end);
+                    self.last_sent = Instant::now();
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(false),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.unsent = 0..0;
+                    return Err(e);
+                }
+            }
+        }
+        Ok(true)
     }
 
     /// Idle too long: say so as Pyro does (CONNECTFAIL during the handshake), then close.
@@ -74,6 +159,9 @@ impl ClientConnection {
 
     /// Read once from the socket and handle what completed.
     pub(crate) fn read_once(&mut self) -> ReadOutcome {
+        if self.closing {
+            return ReadOutcome::Closed;
+        }
         let buf = match self.decoder.read_buf() {
             Ok(buf) => buf,
             Err(e) => return self.receive_error(&e),
@@ -102,7 +190,10 @@ impl ClientConnection {
         let inner = self.inner.clone();
         let action = inner.with_server(|server| self.connection.receive_error(error, server, &mut self.tx));
         self.act(action);
-        ReadOutcome::Closed
+        // The byte stream is out of step: nothing more is read; an error reply still
+        // waiting for the socket goes out first.
+        self.closing = true;
+        if self.has_unsent() { ReadOutcome::Progress } else { ReadOutcome::Closed }
     }
 
     fn handle_message(&mut self) -> ReadOutcome {
@@ -179,8 +270,11 @@ impl ClientConnection {
                 ReadOutcome::Progress
             }
             Action::SendAndClose { len } => {
-                let _ = self.send(len);
-                ReadOutcome::Closed
+                self.closing = true;
+                match self.send(len) {
+                    Ok(()) if self.has_unsent() => ReadOutcome::Progress,
+                    _ => ReadOutcome::Closed,
+                }
             }
             Action::Nothing => ReadOutcome::Progress,
             Action::Close(reason) => {
@@ -190,17 +284,21 @@ impl ClientConnection {
         }
     }
 
+    /// Send the reply in `tx[..len]`: whole (thread server, blocking with the send
+    /// timeout), or as much as the socket takes now, the rest left for [`flush`](Self::flush)
+    /// (multiplex).
     fn send(&mut self, len: usize) -> io::Result<()> {
+        let len = len.min(self.tx.len());
         if self.inner.config.logwire {
             crate::config::log_wire("daemon wiredata sending", self.tx.get(..len).unwrap_or_default());
         }
-        if self.nonblocking {
-            self.stream.set_nonblocking(false)?;
-        }
-        let result = self.stream.write_all(self.tx.get(..len).unwrap_or_default());
-        if self.nonblocking {
-            self.stream.set_nonblocking(true)?;
-        }
+        let result = if self.nonblocking {
+            self.unsent = 0..len;
+            self.last_sent = Instant::now();
+            self.write_unsent().map(|_| ())
+        } else {
+            self.stream.write_all(self.tx.get(..len).unwrap_or_default())
+        };
         if let Err(e) = &result {
             log::info!("connection {:?}: reply not sent: {e}", self.peer);
         }

@@ -1,5 +1,11 @@
 //! Pyro's "multiplex" server type: one thread serving every connection from a readiness
 //! loop (mio, on Unix and Windows). Oneway calls still run in their own threads, as in Pyro.
+//!
+//! Replies are written without blocking: what the socket does not take at once waits for it
+//! to become writable, and the connection reads no further request until its reply is out
+//! (its requests wait in the kernel's buffer), so a client that does not read its replies
+//! holds only its own connection, which is closed when its reply makes no progress for the
+//! send timeout.
 
 use std::collections::HashMap;
 use std::io;
@@ -9,7 +15,7 @@ use std::sync::atomic::Ordering;
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use super::connection::{ClientConnection, ReadOutcome, deny};
+use super::connection::{ClientConnection, Flush, ReadOutcome, deny};
 use super::{Inner, TICK};
 use crate::transport::{Listener, Stream};
 
@@ -19,6 +25,48 @@ const LISTENER: Token = Token(0);
 struct Client {
     connection: ClientConnection,
     watch: Watch,
+    /// What the poll watches the socket for now.
+    interest: Interest,
+}
+
+/// The interest while a reply waits for the socket. On Windows only writability: mio there
+/// reports a readable socket again at once on every re-registration, and the loop reads
+/// nothing while a reply is pending, so it would spin (errors and resets are reported for
+/// either interest).
+const PENDING: Interest = if cfg!(windows) { Interest::WRITABLE } else { Interest::READABLE.add(Interest::WRITABLE) };
+
+impl Client {
+    /// Serve the socket's readiness: write out a pending reply, then read and handle
+    /// requests until the socket has nothing more or a reply cannot go out whole; `false`
+    /// when the connection is over.
+    fn serve(&mut self, registry: &Registry, token: Token) -> bool {
+        loop {
+            if self.connection.has_unsent() {
+                match self.connection.flush() {
+                    Flush::Done => {}
+                    Flush::Pending => return self.watch_for(registry, token, PENDING).is_ok(),
+                    Flush::Closed => return false,
+                }
+            }
+            match self.connection.read_once() {
+                ReadOutcome::Progress => {}
+                ReadOutcome::Idle => return self.watch_for(registry, token, Interest::READABLE).is_ok(),
+                ReadOutcome::Closed => return false,
+            }
+        }
+    }
+
+    /// Watch the socket for `interest` from now on. Unix's edge-triggered poll needs a
+    /// change only when the interest changes; on Windows every event is asked for anew
+    /// (see [`Watch`]).
+    fn watch_for(&mut self, registry: &Registry, token: Token, interest: Interest) -> io::Result<()> {
+        if cfg!(unix) && interest == self.interest {
+            return Ok(());
+        }
+        self.watch.reregister(registry, token, interest)?;
+        self.interest = interest;
+        Ok(())
+    }
 }
 
 pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &dyn Fn() -> bool) -> io::Result<()> {
@@ -48,17 +96,15 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
             }
             let token = event.token();
             let Some(client) = clients.get_mut(&token) else { continue };
-            // Edge-triggered: read until the socket has nothing more.
-            let closed = loop {
-                match client.connection.read_once() {
-                    ReadOutcome::Progress => {}
-                    ReadOutcome::Idle => break client.watch.rearm(poll.registry(), token).is_err(),
-                    ReadOutcome::Closed => break true,
-                }
-            };
-            if closed {
+            // Edge-triggered: serve until the socket has nothing more or would block.
+            if !client.serve(poll.registry(), token) {
                 drop_client(&poll, &mut clients, token);
             }
+        }
+        let stalled: Vec<Token> =
+            clients.iter().filter(|(_, c)| c.connection.send_stalled()).map(|(t, _)| *t).collect();
+        for token in stalled {
+            drop_client(&poll, &mut clients, token);
         }
         let idle: Vec<Token> = clients.iter().filter(|(_, c)| c.connection.idle_too_long()).map(|(t, _)| *t).collect();
         for token in idle {
@@ -117,7 +163,7 @@ fn accept_all(
             }
         };
         let connection = ClientConnection::new(inner, stream, peer, true);
-        clients.insert(token, Client { connection, watch });
+        clients.insert(token, Client { connection, watch, interest: Interest::READABLE });
     }
 }
 
@@ -169,8 +215,8 @@ impl Watch {
         }
     }
 
-    /// The socket was read until it would block: ask for its next readiness (Unix's
-    /// edge-triggered poll does that by itself).
+    /// The listening socket was accepted from until it would block: ask for its next
+    /// readiness (Unix's edge-triggered poll does that by itself).
     fn rearm(&mut self, registry: &Registry, token: Token) -> io::Result<()> {
         #[cfg(windows)]
         return registry.reregister(self, token, Interest::READABLE);

@@ -71,7 +71,7 @@ impl RawClient {
     }
 
     /// Lay out `echo(argument)` at the next sequence number.
-    fn echo_call(&mut self, argument: u64) -> Vec<u8> {
+    fn echo_call<A: serde::Serialize>(&mut self, argument: A) -> Vec<u8> {
         let call = CallSpec { object: OBJECT, method: "echo", oneway: false, batch: false };
         let mut tx = Vec::new();
         let sent = self
@@ -213,7 +213,9 @@ fn clients_that_reset_mid_call_leave_the_daemon_answering_and_no_connection_behi
         let done = Arc::new(AtomicBool::new(false));
         let caller = keep_calling(&daemon, done.clone());
         // Four threads of 50 droppers each: connect, handshake, call, reset without reading
-        // the reply (every fourth reads it first, so some resets come after a reply too).
+        // the reply; of each four, one reads the reply first (a reset after a reply), one
+        // calls with a 512 KiB argument (the reset meets a reply still being sent), one
+        // resets before its handshake is answered.
         let next = Arc::new(AtomicUsize::new(0));
         let droppers: Vec<_> = (0..4)
             .map(|_| {
@@ -224,8 +226,23 @@ fn clients_that_reset_mid_call_leave_the_daemon_answering_and_no_connection_behi
                         if i >= DROPPERS {
                             break;
                         }
+                        if i % 4 == 3 {
+                            let mut stream = TcpStream::connect(daemon.location()).expect("connect");
+                            let mut tx = Vec::new();
+                            let len = ClientConnection::new(SerializerId::Serpent)
+                                .write_connect(OBJECT, "hello", &Extras::default(), Limits::default(), &mut tx)
+                                .expect("connect");
+                            stream.write_all(&tx[..len]).expect("send CONNECT");
+                            reset(stream);
+                            continue;
+                        }
                         let mut client = RawClient::connect(&daemon);
-                        client.send_echo(i as u64);
+                        if i % 4 == 2 {
+                            let frame = client.echo_call("z".repeat(512 * 1024));
+                            client.stream.write_all(&frame).expect("send the call");
+                        } else {
+                            client.send_echo(i as u64);
+                        }
                         if i % 4 == 0 {
                             assert_eq!(client.echoed(), i as u64);
                         }

@@ -18,9 +18,9 @@
 //! time per contender, default 3, split into 5 interleaved rounds); `cargo test --benches`
 //! runs a smoke version of every part in well under a second of measuring.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::thread::JoinHandle;
@@ -28,6 +28,7 @@ use std::time::{Duration, Instant};
 
 use pyro5_core::ser::value::Value;
 use pyro5_core::wire::{HEADER_LEN, Header};
+use pyro5_interop_tests::echo_daemon::PythonEchoServer;
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_macros::proxy;
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
@@ -71,7 +72,7 @@ fn main() {
     println!("{machine} CPUs; {:.2} s per contender in {} interleaved rounds\n", seconds(), rounds());
     let daemons: Vec<RustDaemon> = SERVER_TYPES.iter().map(|t| RustDaemon::start(*t)).collect();
     rust_daemon_vs_raw(&daemons);
-    let python_daemon = PythonDaemon::start();
+    let python_daemon = PythonEchoServer::start(&[]);
     python_daemon_rust_vs_python_proxy(&python_daemon, &daemons[0]);
     allocations_per_call(&daemons[0]);
 }
@@ -126,7 +127,7 @@ fn rust_daemon_vs_raw(daemons: &[RustDaemon]) {
 }
 
 /// Part 2: against Python's echo server, our proxy and Python's.
-fn python_daemon_rust_vs_python_proxy(python_daemon: &PythonDaemon, rust_daemon: &RustDaemon) {
+fn python_daemon_rust_vs_python_proxy(python_daemon: &PythonEchoServer, rust_daemon: &RustDaemon) {
     println!("2. against Python's echo server (python -m Pyro5.utils.echoserver), echo({MESSAGE:?}), one proxy");
     println!("   {:<9} {:<40} {:>10} {:>9} {:>14}", "format", "client -> server", "calls/s", "mean us", "Rust/Python");
     // The smoke run starts Python twice, not four times.
@@ -379,37 +380,6 @@ impl RawClient {
     fn round_trip(&mut self) {
         self.stream.write_all(&self.request).expect("write");
         self.stream.read_exact(&mut self.reply).expect("read");
-    }
-}
-
-struct PythonDaemon {
-    child: Child,
-    uri: String,
-}
-
-impl PythonDaemon {
-    fn start() -> Self {
-        let mut child = Command::new(python())
-            .args(["-u", "-m", "Pyro5.utils.echoserver", "-H", "127.0.0.1", "-p", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Python's echo server");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines().map_while(Result::ok);
-        let uri = lines
-            .find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string))
-            .expect("Python's echo server prints its uri");
-        // Keep reading: with its stdout closed, the server would die of a broken pipe on its
-        // next line ("echoserver running.").
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, uri }
-    }
-}
-
-impl Drop for PythonDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

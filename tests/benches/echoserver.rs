@@ -5,13 +5,14 @@
 //! `cargo bench -p pyro5-interop-tests --bench echoserver` (`ECHO_BENCH_SECONDS` per
 //! measurement, default 2). Prints a table and the ratios.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use pyro5_interop_tests::echo_daemon::PythonEchoServer;
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
 use pyro5_std::{Daemon, DaemonConfig, ServerType};
@@ -80,39 +81,6 @@ impl Drop for RustDaemon {
     }
 }
 
-struct PythonDaemon {
-    child: Child,
-    uri: String,
-}
-
-impl PythonDaemon {
-    fn start() -> Self {
-        let mut child = Command::new(python())
-            .args(["-u", "-m", "Pyro5.utils.echoserver", "-p", "0"])
-            .env("PYRO_THREADPOOL_SIZE", "200")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Python's echo server");
-        let stdout = child.stdout.take().expect("piped");
-        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let uri = lines
-            .find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string))
-            .expect("Python's echo server prints its uri");
-        // Keep reading: with its stdout closed, the server would die of a broken pipe when it
-        // prints its next line.
-        std::thread::spawn(move || lines.for_each(drop));
-        Self { child, uri }
-    }
-}
-
-impl Drop for PythonDaemon {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// A Rust TCP server echoing fixed-size messages; returns its port.
 fn raw_echo_server(stop: Arc<AtomicBool>) -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
@@ -177,7 +145,7 @@ fn main() {
     println!("  Python client {:>9.0} round trips/s", python_pingpong(raw_port));
     stop.store(true, Ordering::Release);
 
-    let python_daemon = PythonDaemon::start();
+    let python_daemon = PythonEchoServer::start(&[("PYRO_THREADPOOL_SIZE", "200")]);
     let rust_multiplex = RustDaemon::start(ServerType::Multiplex);
     let rust_thread = RustDaemon::start(ServerType::Thread);
     let targets: [(&str, &str); 3] = [

@@ -55,3 +55,48 @@ impl Drop for EchoDaemon {
         }
     }
 }
+
+/// Python's own echo server (`python -m Pyro5.utils.echoserver`) in a child process, killed
+/// when dropped: the reference the suites and benchmarks compare ours with.
+pub struct PythonEchoServer {
+    child: std::process::Child,
+    /// Its URI, as it printed it.
+    pub uri: String,
+}
+
+impl PythonEchoServer {
+    /// Start it on a free port of 127.0.0.1 with `env` set (e.g. `PYRO_THREADPOOL_SIZE`).
+    ///
+    /// # Panics
+    /// When it cannot start or prints no URI: the tests cannot compare without it.
+    pub fn start(env: &[(&str, &str)]) -> Self {
+        use std::io::{BufRead, BufReader};
+        use std::process::{Command, Stdio};
+        let mut child = Command::new(crate::python())
+            .args(["-u", "-m", "Pyro5.utils.echoserver", "-H", "127.0.0.1", "-p", "0"])
+            .envs(env.iter().copied())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start Python's echo server");
+        let stdout = child.stdout.take().expect("piped");
+        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+        let uri = lines.find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string));
+        // Keep reading: with its stdout closed, the server would die of a broken pipe when it
+        // prints its next line.
+        std::thread::spawn(move || lines.for_each(drop));
+        let Some(uri) = uri else {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("Python's echo server printed no uri");
+        };
+        Self { child, uri }
+    }
+}
+
+impl Drop for PythonEchoServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -4,10 +4,8 @@
 //! concurrent Python clients. The suite's expectations are checked against Python's own echo
 //! server too.
 
-use std::process::Command;
-
-use pyro5_interop_tests::echo_daemon::EchoDaemon;
-use pyro5_interop_tests::{python, run_script};
+use pyro5_interop_tests::echo_daemon::{EchoDaemon, PythonEchoServer};
+use pyro5_interop_tests::run_script;
 use pyro5_std::echo::OBJECT_ID;
 use pyro5_std::{DaemonConfig, ServerType};
 
@@ -31,26 +29,8 @@ fn python_client_calls_every_echo_method_in_every_serializer_multiplex_server() 
 /// in dict keys, datetimes, dates...), so passing it against ours means behaving as Python's.
 #[test]
 fn the_suite_passes_against_pythons_own_echo_server() {
-    use std::io::{BufRead, BufReader};
-    use std::process::Stdio;
-    let mut child = Command::new(python())
-        .args(["-u", "-m", "Pyro5.utils.echoserver", "-H", "127.0.0.1", "-p", "0"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start Python's echo server");
-    let stdout = child.stdout.take().expect("piped");
-    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-    let uri = lines.find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string));
-    // Keep reading, so that the server never dies of a broken pipe while it is used.
-    let drain = std::thread::spawn(move || lines.for_each(drop));
-    let result = std::panic::catch_unwind(|| run_script("echo_suite.py", &[uri.as_deref().expect("echo uri printed")]));
-    let _ = child.kill();
-    let _ = child.wait();
-    let _ = drain.join();
-    if let Err(panic) = result {
-        std::panic::resume_unwind(panic);
-    }
+    let server = PythonEchoServer::start(&[]);
+    run_script("echo_suite.py", &[&server.uri]);
 }
 
 #[test]

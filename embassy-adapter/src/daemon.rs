@@ -3,12 +3,14 @@
 
 use core::cell::Cell;
 use core::convert::Infallible;
+use core::future::poll_fn;
+use core::task::{Poll, Waker};
 
-use embassy_futures::join::join_array;
+use embassy_futures::join::{join, join_array};
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
-use embassy_time::{Duration, Instant, with_timeout};
-use pyro5_core::server::{Action, ConnectionId, Env, Server, ServerConnection};
+use embassy_time::{Duration, Instant, Timer, with_timeout};
+use pyro5_core::server::{Action, ConnectionId, Env, Server, ServerConnection, StreamConfig};
 use pyro5_core::wire::{DecodeError, Decoder, Progress};
 
 use crate::entropy::Entropy;
@@ -45,6 +47,12 @@ impl ServeConfig {
 ///
 /// Connections are cooperative tasks of one executor: a method runs to completion before
 /// another connection is served.
+///
+/// Item streams expire as in a Python daemon, by `server.config.streams`: a closed
+/// connection's streams linger for `linger_ms` (Pyro's default 30 s) and are then dropped, and
+/// with a `lifetime_ms` every stream is dropped that long after its creation. Expired streams
+/// are dropped before each request is handled and, while any stream is open, by a timer
+/// (at least once a second); with no stream open the timer does not run.
 pub async fn serve<const N: usize, const SOCKET: usize, const MESSAGE: usize>(
     stack: Stack<'_>,
     server: &Server<'_>,
@@ -53,20 +61,86 @@ pub async fn serve<const N: usize, const SOCKET: usize, const MESSAGE: usize>(
     connections: &mut [ConnectionStorage<SOCKET, MESSAGE>; N],
 ) -> ! {
     let next_id = Cell::new(1);
-    let slots = connections.each_mut().map(|storage| accept_loop(stack, server, config, entropy, &next_id, storage));
-    join_array(slots).await;
-    // Only with no connections at all.
-    match core::future::pending::<Infallible>().await {}
+    let streams_changed = Notify::default();
+    let shared = Shared { server, config, entropy, next_id: &next_id, streams_changed: &streams_changed };
+    let slots = connections.each_mut().map(|storage| accept_loop(stack, &shared, storage));
+    // The stream timer never returns (nor do the connections).
+    let (_, never) = join(join_array(slots), expire_streams(server, &streams_changed)).await;
+    match never {}
+}
+
+/// What every connection of [`serve`] shares.
+struct Shared<'a, 's> {
+    server: &'a Server<'s>,
+    config: &'a ServeConfig,
+    entropy: &'a dyn Entropy,
+    next_id: &'a Cell<u64>,
+    /// Told when a connection handled a request or closed: streams may have opened or
+    /// started to linger.
+    streams_changed: &'a Notify,
+}
+
+/// Wakes one waiting task of the same executor; a notification given while nobody waits
+/// is kept for the next wait.
+#[derive(Default)]
+struct Notify {
+    pending: Cell<bool>,
+    waker: Cell<Option<Waker>>,
+}
+
+impl Notify {
+    fn notify(&self) {
+        self.pending.set(true);
+        if let Some(waker) = self.waker.take() {
+            waker.wake();
+        }
+    }
+
+    async fn wait(&self) {
+        poll_fn(|cx| {
+            if self.pending.replace(false) {
+                Poll::Ready(())
+            } else {
+                self.waker.set(Some(cx.waker().clone()));
+                Poll::Pending
+            }
+        })
+        .await;
+    }
+}
+
+/// The longest the stream timer sleeps while streams are open.
+const EXPIRY_TICK_MS: u64 = 1_000;
+
+/// How often open streams are checked for expiry: often enough that one goes at most about
+/// its linger time or lifetime late (but at least every second, and at most every 10 ms);
+/// `None` when no stream can ever expire (no lifetime, no linger).
+fn expiry_period(config: &StreamConfig) -> Option<Duration> {
+    if config.lifetime_ms == 0 && config.linger_ms == 0 {
+        return None;
+    }
+    let ms =
+        [config.lifetime_ms, config.linger_ms].into_iter().filter(|&ms| ms > 0).fold(EXPIRY_TICK_MS, u64::min).max(10);
+    Some(Duration::from_millis(ms))
+}
+
+/// Drop expired streams (the core decides which) while any are open; sleep while none are.
+async fn expire_streams(server: &Server<'_>, streams_changed: &Notify) -> Infallible {
+    loop {
+        server.streams.expire(now_ms(), &server.config.streams);
+        match expiry_period(&server.config.streams) {
+            Some(period) if server.streams.count() > 0 => Timer::after(period).await,
+            _ => streams_changed.wait().await,
+        }
+    }
 }
 
 async fn accept_loop<const SOCKET: usize, const MESSAGE: usize>(
     stack: Stack<'_>,
-    server: &Server<'_>,
-    config: &ServeConfig,
-    entropy: &dyn Entropy,
-    next_id: &Cell<u64>,
+    shared: &Shared<'_, '_>,
     storage: &mut ConnectionStorage<SOCKET, MESSAGE>,
 ) -> Infallible {
+    let Shared { server, config, entropy, next_id, streams_changed } = *shared;
     loop {
         let ConnectionStorage { socket_rx, socket_tx, request, reply } = &mut *storage;
         let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
@@ -91,9 +165,12 @@ async fn accept_loop<const SOCKET: usize, const MESSAGE: usize>(
             server,
             config,
             entropy,
+            streams_changed,
         };
         connection.run().await;
+        // Its streams linger (the stream timer drops them later) or go now.
         connection.state.closed(server, now_ms());
+        streams_changed.notify();
         socket.close();
         // Let the FIN (and any last reply) go out before the socket is dropped.
         let _ = with_timeout(config.send_timeout, socket.flush()).await;
@@ -114,6 +191,7 @@ struct Connection<'c, 's, 'm> {
     server: &'c Server<'c>,
     config: &'c ServeConfig,
     entropy: &'c dyn Entropy,
+    streams_changed: &'c Notify,
 }
 
 /// Whether the connection goes on after an action.
@@ -154,7 +232,12 @@ impl Connection<'_, '_, '_> {
             Ok(Progress::Complete { .. }) => {
                 let Some(message) = self.decoder.message() else { return Flow::Stop };
                 let env = Env { now_ms: now_ms(), random: self.entropy.random() };
+                // A request must not continue a stream that has expired since the last tick.
+                self.server.streams.expire(env.now_ms, &self.server.config.streams);
                 let action = self.state.handle(&message, self.server, &env, &mut self.reply);
+                if self.server.streams.count() > 0 {
+                    self.streams_changed.notify();
+                }
                 self.act(action).await
             }
             Err(e) => self.receive_error(&e).await,

@@ -11,11 +11,13 @@ use embassy_futures::join::join;
 use embassy_time::{Duration, Instant};
 use pyro5_core::client::{ClientError, NO_ARGS};
 use pyro5_core::ser::value::Value;
+use pyro5_core::server::StreamConfig;
+use pyro5_core::server::streams::StreamId;
 use pyro5_core::wire::SerializerId;
 use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
-use support::device::{LOCATION, OBJECT};
+use support::device::{LOCATION, OBJECT, STREAMS};
 use support::link::Faults;
 use support::world::{Net, World};
 
@@ -540,4 +542,150 @@ fn a_cut_link_times_out_instead_of_hanging() {
     assert!(seen.next.contains("Closed"), "{seen:?}");
     assert!(seen.refused.starts_with("Pyro5.errors.TimeoutError"), "{seen:?}");
     assert!(seen.connect_waited < Duration::from_secs(3), "{seen:?}");
+}
+
+/// Item streams that expire quickly: `linger_ms` after their client left, or `lifetime_ms`
+/// after their creation.
+fn short_streams(lifetime_ms: u64, linger_ms: u64) -> StreamConfig {
+    StreamConfig { enabled: true, lifetime_ms, linger_ms }
+}
+
+/// Open a countdown stream, take its first item, and leave without closing the stream.
+async fn abandon_stream(net: Net) -> Result<StreamId, String> {
+    let mut storage = Storage::new();
+    let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
+    let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+    let first = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?;
+    if first != Some(30) {
+        return Err(format!("the first item was {first:?}"));
+    }
+    p.close().await;
+    Ok(stream)
+}
+
+/// The next item of `stream` on a fresh connection: an item, or the exception raised.
+async fn continue_stream(net: Net, stream: StreamId) -> Result<Result<Option<u32>, (String, Option<String>)>, String> {
+    let mut storage = Storage::new();
+    let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
+    let next = match p.next_item::<u32>(&stream).await {
+        Ok(item) => Ok(item),
+        Err(ProxyError::Remote(e)) => Err((e.class.to_string(), e.message.map(str::to_string))),
+        Err(e) => return Err(show(&e)),
+    };
+    p.close().await;
+    Ok(next)
+}
+
+#[test]
+fn an_abandoned_stream_lingers_then_expires() {
+    let world = World::start_with(Faults::default(), short_streams(0, 300));
+    let stream = world.run(LIMIT, abandon_stream).expect("a stream opens");
+    // Within the linger time a new connection continues it (and owns it from then on).
+    assert_eq!(world.run(LIMIT, move |net| continue_stream(net, stream)), Ok(Ok(Some(20))));
+    let left = StdInstant::now();
+    assert!(eventually(StdDuration::from_millis(200), || world.probe.streams() == 1), "the stream did not linger");
+    // Nobody calls the daemon any more: its timer drops the stream after the linger time.
+    assert!(eventually(StdDuration::from_secs(3), || world.probe.streams() == 0), "the stream never expired");
+    let expired_after = left.elapsed();
+    eprintln!("expired {expired_after:?} after its client left");
+    assert!(expired_after >= StdDuration::from_millis(250), "{expired_after:?}");
+    assert_eq!(
+        world.run(LIMIT, move |net| continue_stream(net, stream)),
+        Ok(Err(error("Pyro5.errors.PyroError", "item stream terminated")))
+    );
+}
+
+#[test]
+fn a_stream_past_its_lifetime_is_closed() {
+    let world = World::start_with(Faults::default(), short_streams(300, 30_000));
+    let seen = world.run(LIMIT, |net| async move {
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Serpent, TIMEOUT, &mut storage).await?;
+        let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+        let first = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?;
+        // Opened and left alone on the same, still open, connection.
+        let _untouched = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+        embassy_time::Timer::after_millis(500).await;
+        let after = match p.next_item::<u32>(&stream).await {
+            Err(ProxyError::Remote(e)) => (e.class.to_string(), e.message.map(str::to_string)),
+            other => return Err(format!("an expired stream gave {:?}", other.map_err(|e| show(&e)))),
+        };
+        // The connection goes on.
+        let sum = call::<i64, _>(&mut p, "add", &(1, 2)).await?;
+        p.close().await;
+        Ok::<_, String>((first, after, sum))
+    });
+    assert_eq!(seen, Ok((Some(30), error("Pyro5.errors.PyroError", "item stream terminated"), 3)));
+    assert!(eventually(StdDuration::from_secs(3), || world.probe.streams() == 0), "a stream outlived its lifetime");
+
+    // A stream left alone on an open, idle connection goes as well, with no request to
+    // trigger it: the daemon's timer drops it.
+    let probe = world.probe.clone();
+    let idle = world.run(LIMIT, move |net| async move {
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
+        let _stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+        let opened = Instant::now();
+        let mut seen_open = false;
+        while opened.elapsed() < Duration::from_secs(3) {
+            match probe.streams() {
+                0 if seen_open => break,
+                0 => {}
+                _ => seen_open = true,
+            }
+            embassy_time::Timer::after_millis(5).await;
+        }
+        let gone_after = opened.elapsed();
+        let sum = call::<i64, _>(&mut p, "add", &(2, 3)).await?;
+        p.close().await;
+        Ok::<_, String>((seen_open, gone_after, sum))
+    });
+    let (seen_open, gone_after, sum) = idle.expect("a stream opens");
+    eprintln!("an idle stream went {gone_after:?} after it opened");
+    assert!(seen_open);
+    assert!(gone_after >= Duration::from_millis(250) && gone_after < Duration::from_secs(3), "{gone_after:?}");
+    assert_eq!(sum, 5, "the connection stays open");
+}
+
+#[test]
+fn streams_abandoned_in_every_slot_expire_and_free_them() {
+    let world = World::start_with(Faults::default(), short_streams(0, 300));
+    let abandoned = world.run(LIMIT, |net| async move {
+        let mut streams = Vec::new();
+        for _ in 0..STREAMS {
+            streams.push(abandon_stream(net).await?);
+        }
+        Ok::<_, String>(streams)
+    });
+    assert_eq!(abandoned.map(|s| s.len()), Ok(STREAMS));
+    assert!(
+        eventually(StdDuration::from_millis(200), || world.probe.streams() == STREAMS),
+        "the streams did not linger"
+    );
+    let iterate = |net: Net| async move {
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Msgpack, TIMEOUT, &mut storage).await?;
+        let stream = match p.call_stream("countdown", NO_ARGS).await {
+            Ok(stream) => stream,
+            Err(ProxyError::Remote(e)) => {
+                let refused = Err((e.class.to_string(), e.message.map(str::to_string)));
+                p.close().await;
+                return Ok(refused);
+            }
+            Err(e) => return Err(show(&e)),
+        };
+        let mut items = Vec::new();
+        while let Some(item) = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))? {
+            items.push(item);
+        }
+        p.close().await;
+        Ok::<_, String>(Ok(items))
+    };
+    // Every slot is held by a stream whose client is gone.
+    assert_eq!(
+        world.run(LIMIT, iterate),
+        Ok(Err(error("Pyro5.errors.PyroError", "too many open item streams; close some or raise the daemon's limit")))
+    );
+    assert!(eventually(StdDuration::from_secs(3), || world.probe.streams() == 0), "the abandoned streams stayed");
+    assert_eq!(world.run(LIMIT, iterate), Ok(Ok(vec![30, 20, 10])));
 }

@@ -2,11 +2,14 @@
 
 use core::cell::RefCell;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
+use embassy_futures::join::join;
 use embassy_net::Stack;
-use embassy_time::Duration;
-use pyro5_core::server::{ObjectTable, PyException, Server, ServerConfig, StreamCursor, Streams};
+use embassy_time::{Duration, Timer};
+use pyro5_core::server::{
+    ObjectTable, PyException, Server, ServerConfig, StreamConfig, StreamCursor, StreamStore, Streams,
+};
 use pyro5_embassy::{ConnectionStorage, SeededEntropy, ServeConfig, serve};
 use pyro5_macros::expose;
 
@@ -22,18 +25,27 @@ pub const CONNECTIONS: usize = 4;
 pub const SOCKET: usize = 2048;
 /// Largest request (and reply) a connection holds, header included.
 pub const MESSAGE: usize = 4096;
+/// Item streams open at once.
+pub const STREAMS: usize = 4;
 
 /// What the test thread can see of the device without a call.
 #[derive(Debug, Default)]
 pub struct Probe {
     /// The sum of every `bump`.
     pub bumps: AtomicU32,
+    /// The item streams open in the daemon, sampled every 10 ms.
+    pub streams: AtomicUsize,
 }
 
 impl Probe {
     /// The sum of every `bump` so far.
     pub fn bumps(&self) -> u32 {
         self.bumps.load(Ordering::Relaxed)
+    }
+
+    /// The item streams open in the daemon at the last sample.
+    pub fn streams(&self) -> usize {
+        self.streams.load(Ordering::Relaxed)
     }
 }
 
@@ -94,16 +106,23 @@ impl Calc {
     }
 }
 
-/// Serve a `Calc` on `stack`, port [`PORT`], forever.
-pub async fn run(stack: Stack<'static>, probe: Arc<Probe>) -> ! {
-    let calc = RefCell::new(Calc { scale: 1, bumps: 0, probe });
+/// Serve a `Calc` on `stack`, port [`PORT`], forever, its item streams expiring by `stream_config`.
+pub async fn run(stack: Stack<'static>, probe: Arc<Probe>, stream_config: StreamConfig) -> ! {
+    let calc = RefCell::new(Calc { scale: 1, bumps: 0, probe: probe.clone() });
     let mut objects = ObjectTable::<2>::new();
     objects.register(OBJECT, &calc).expect("room for one object");
-    let streams = RefCell::new(Streams::<4>::new());
-    let config = ServerConfig { location: LOCATION, ..ServerConfig::default() };
+    let streams = RefCell::new(Streams::<STREAMS>::new());
+    let config = ServerConfig { location: LOCATION, streams: stream_config, ..ServerConfig::default() };
     let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
     let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(20)), ..ServeConfig::new(PORT) };
     let entropy = SeededEntropy::new(0x5eed);
     let mut connections = [const { ConnectionStorage::<SOCKET, MESSAGE>::new() }; CONNECTIONS];
-    serve(stack, &server, &serve_config, &entropy, &mut connections).await
+    // Only reads the count: it must not expire anything itself.
+    let sample = async {
+        loop {
+            probe.streams.store(streams.count(), Ordering::Relaxed);
+            Timer::after_millis(10).await;
+        }
+    };
+    join(serve(stack, &server, &serve_config, &entropy, &mut connections), sample).await.0
 }

@@ -16,6 +16,7 @@ use embassy_net::{Config, IpEndpoint, Ipv4Address, Ipv4Cidr, Runner, Stack, Stac
 use embassy_net_driver_channel as ch;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
+use pyro5_core::server::StreamConfig;
 
 use super::device::{self, Probe};
 use super::link::{self, Faults, LinkControl, MTU};
@@ -72,8 +73,8 @@ async fn pump_task(
 }
 
 #[embassy_executor::task(pool_size = MAX_WORLDS)]
-async fn device_task(stack: Stack<'static>, probe: Arc<Probe>) -> ! {
-    device::run(stack, probe).await
+async fn device_task(stack: Stack<'static>, probe: Arc<Probe>, streams: StreamConfig) -> ! {
+    device::run(stack, probe, streams).await
 }
 
 #[embassy_executor::task(pool_size = MAX_WORLDS)]
@@ -105,8 +106,14 @@ pub struct World {
 }
 
 impl World {
-    /// Start a network whose link has `faults`.
+    /// Start a network whose link has `faults`, the daemon with Pyro's stream settings.
     pub fn start(faults: Faults) -> Self {
+        Self::start_with(faults, StreamConfig::default())
+    }
+
+    /// Start a network whose link has `faults`, the daemon's item streams expiring by
+    /// `streams`.
+    pub fn start_with(faults: Faults, streams: StreamConfig) -> Self {
         let _ = env_logger::builder().is_test(true).try_init();
         let link = LinkControl::new(faults);
         let probe = Arc::new(Probe::default());
@@ -118,7 +125,7 @@ impl World {
             .spawn(move || {
                 let executor = Box::leak(Box::new(Executor::new()));
                 let done = move || flag.load(Ordering::Relaxed);
-                executor.run_until(move |spawner| build(spawner, control, effects, queue), done);
+                executor.run_until(move |spawner| build(spawner, control, effects, queue, streams), done);
             })
             .expect("an executor thread");
         Self { jobs, stop, executor, link, probe }
@@ -188,14 +195,14 @@ impl Drop for World {
     }
 }
 
-fn build(spawner: Spawner, link: Arc<LinkControl>, probe: Arc<Probe>, jobs: Arc<Jobs>) {
+fn build(spawner: Spawner, link: Arc<LinkControl>, probe: Arc<Probe>, jobs: Arc<Jobs>, streams: StreamConfig) {
     let (device, device_link) = stack(spawner, [0x02, 0, 0, 0, 0, 0x01], DEVICE_IP, 0xD1CE);
     let (client, client_link) = stack(spawner, [0x02, 0, 0, 0, 0, 0x02], CLIENT_IP, 0xC11E);
     let (_, device_rx, device_tx) = device_link.split();
     let (_, client_rx, client_tx) = client_link.split();
     spawner.spawn(pump_task(device_tx, client_rx, link.clone(), 1).expect("a free pump slot"));
     spawner.spawn(pump_task(client_tx, device_rx, link, 2).expect("a free pump slot"));
-    spawner.spawn(device_task(device, probe).expect("a free device slot"));
+    spawner.spawn(device_task(device, probe, streams).expect("a free device slot"));
     spawner.spawn(jobs_task(spawner, jobs, Net { client, device }).expect("a free jobs slot"));
 }
 

@@ -7,17 +7,12 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use pyro5_interop_tests::python;
-use pyro5_std::echo::EchoServer;
 use pyro5_std::locate::{NAMESERVER_NAME, locate_ns_with};
 use pyro5_std::naming::BroadcastServer;
 use pyro5_std::{Config, Daemon, Proxy, ProxyError, ServerType};
 
 fn serve(config: &Config) -> (Daemon, String, std::thread::JoinHandle<std::io::Result<()>>) {
-    let daemon = Daemon::with_config(config).expect("bind");
-    let uri = daemon.register_concurrent(EchoServer::new(), Some("test.echoserver")).expect("register");
-    let serving = daemon.clone();
-    let thread = std::thread::spawn(move || serving.request_loop());
-    (daemon, uri, thread)
+    pyro5_interop_tests::echo_daemon::serve_echo(config, "test.echoserver")
 }
 
 fn stop(daemon: &Daemon, thread: std::thread::JoinHandle<std::io::Result<()>>) {

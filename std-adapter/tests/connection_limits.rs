@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use pyro5_interop_tests::python;
-use pyro5_std::echo::EchoServer;
 use pyro5_std::{Config, Daemon, Proxy, ProxyError, ServerType};
 
 /// Opens `count` proxies, binds them all, says `held` with how many it holds, waits for a
@@ -25,11 +24,7 @@ print('answered', sum(1 for i, p in enumerate(proxies) if p.echo(i) == i), flush
 ";
 
 fn serve(config: &Config) -> (Daemon, String, std::thread::JoinHandle<std::io::Result<()>>) {
-    let daemon = Daemon::with_config(config).expect("bind");
-    let uri = daemon.register_concurrent(EchoServer::new(), Some("test.echoserver")).expect("register");
-    let serving = daemon.clone();
-    let thread = std::thread::spawn(move || serving.request_loop());
-    (daemon, uri, thread)
+    pyro5_interop_tests::echo_daemon::serve_echo(config, "test.echoserver")
 }
 
 fn wait_for(daemon: &Daemon, count: usize) {

@@ -12,16 +12,12 @@ use std::time::{Duration, Instant};
 use pyro5_std::core::client::{CallSpec, ClientConnection, Extras, Reply};
 use pyro5_std::core::limits::Limits;
 use pyro5_std::core::wire::{Decoder, Progress, SerializerId};
-use pyro5_std::echo::EchoServer;
 use pyro5_std::{Config, Daemon, Proxy, ServerType};
 
 const OBJECT: &str = "test.echoserver";
 
 fn serve(config: &Config) -> (Daemon, std::thread::JoinHandle<std::io::Result<()>>) {
-    let daemon = Daemon::with_config(config).expect("bind");
-    daemon.register_concurrent(EchoServer::new(), Some(OBJECT)).expect("register");
-    let serving = daemon.clone();
-    let thread = std::thread::spawn(move || serving.request_loop());
+    let (daemon, _, thread) = pyro5_interop_tests::echo_daemon::serve_echo(config, OBJECT);
     (daemon, thread)
 }
 

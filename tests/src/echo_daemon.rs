@@ -100,3 +100,16 @@ impl Drop for PythonEchoServer {
         let _ = self.child.wait();
     }
 }
+
+/// Serve the echo object as `object_id` on a daemon made from `config`, its request loop in a
+/// thread: the daemon (to shut down), the object's URI and the loop's thread.
+///
+/// # Panics
+/// When the daemon cannot bind or register.
+pub fn serve_echo(config: &pyro5_std::Config, object_id: &str) -> (Daemon, String, JoinHandle<std::io::Result<()>>) {
+    let daemon = Daemon::with_config(config).expect("bind");
+    let uri = daemon.register_concurrent(EchoServer::new(), Some(object_id)).expect("register");
+    let serving = daemon.clone();
+    let thread = std::thread::spawn(move || serving.request_loop());
+    (daemon, uri, thread)
+}

@@ -4,7 +4,7 @@
 //! the difference in depth is the cost of one level.
 //!
 //! Cases, for each of the four serializers:
-//! - `handle`: `Decoder::feed` and `ServerConnection::handle` of an INVOKE whose argument
+//! - `handle`: `ServerConnection::feed` and `serve_ready` of an INVOKE whose argument
 //!   is a nested list, read by the method as an `f32` (what a firmware object does);
 //! - `call`: `CallView::parse_with_limits` of that INVOKE's payload (what checks the whole
 //!   payload before anything is read: the format's `skip_value`);
@@ -141,7 +141,7 @@ fn run(input: &Inputs, case: &str) -> bool {
     }
 }
 
-/// `Decoder::feed` + `ServerConnection::handle`, as an adapter drives them.
+/// `ServerConnection::feed` + `serve_ready`, as an adapter drives them.
 fn handle(input: &Inputs) -> bool {
     stack::serve(&input.frames, input.depth)
 }

@@ -164,13 +164,15 @@ format_target!(marshal_de, marshal, true);
 #[cfg(all(feature = "alloc", feature = "msgpack"))]
 format_target!(msgpack_de, msgpack, true);
 
-/// Drive a daemon connection with an arbitrary byte stream (chunk sizes from the first
-/// byte): nothing panics, every reply is a well-formed message within the limits and the
-/// transmit storage, and after the connection says close nothing more is handled.
+/// Drive a daemon connection with an arbitrary byte stream in arbitrary chunks (sizes from
+/// the first byte), interleaved with time jumps past its idle and send timeouts, partial
+/// writes, and calls answered at once, later, with a value computed elsewhere, or handed off:
+/// nothing panics, every reply is one well-formed message within the limits, nothing is read
+/// while a call or a reply is pending, and a closed connection stays closed.
 pub fn server_connection(data: &[u8]) {
     use crate::server::{
-        Action, ConnectionId, Env, Invocation, Metadata, ObjectTable, PyroObject, Qualname, Replied, Reply, Server,
-        ServerConfig, ServerConnection, StreamCursor, Streams,
+        CallHandle, ConnectionId, Invocation, Metadata, ObjectTable, PyroObject, Qualname, Replied, Reply, Server,
+        ServerConfig, ServerConnection, ServerEvent, StreamConfig, StreamCursor, Streams,
     };
     use core::cell::RefCell;
 
@@ -202,57 +204,117 @@ pub fn server_connection(data: &[u8]) {
         }
     }
 
+    /// Whatever the connection queued: one whole message within the limits.
+    fn check_reply(bytes: &[u8], limits: Limits) {
+        assert!(bytes.len() >= HEADER_LEN, "a reply shorter than a header");
+        let h = Header::parse_bytes(bytes[..HEADER_LEN].try_into().unwrap()).unwrap();
+        assert_eq!(HEADER_LEN as u64 + h.body_len(), bytes.len() as u64);
+        assert!(h.body_len() <= u64::from(limits.max_message_size));
+    }
+
     let Some((&control, rest)) = data.split_first() else { return };
     let limits = Limits::with_max_message_size(256 + u32::from(control) * 16);
     let echo = RefCell::new(Echo);
     let mut objects = ObjectTable::<2>::new();
     objects.register("test.echoserver", &echo).unwrap();
     let streams = RefCell::new(Streams::<2>::new());
-    let config = ServerConfig { limits, ..ServerConfig::default() };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let mut rx = [0u8; 4096];
-    let mut tx = [0u8; 2048];
-    let mut decoder = Decoder::new(&mut rx[..], limits);
-    let mut connection = ServerConnection::new(ConnectionId(1), None);
+    let config = ServerConfig {
+        limits,
+        idle_timeout_ms: Some(30_000),
+        send_timeout_ms: Some(10_000),
+        streams: StreamConfig { enabled: true, lifetime_ms: 20_000, linger_ms: 5_000 },
+        ..ServerConfig::default()
+    };
+    let server = Server::new(&objects, &streams, &config);
+    let (mut rx, mut tx) = ([0u8; 4096], [0u8; 2048]);
+    let mut conn = ServerConnection::new(ConnectionId(1), None, &mut rx[..], &mut tx[..], &config, 0, [control; 32]);
     let mut input = rest;
-    let mut step = 0usize;
+    let mut step = usize::from(control);
     let mut now = 0u64;
-    'feed: while !input.is_empty() {
+    let mut held: Option<CallHandle> = None;
+    let mut ended = false;
+    // Every round makes progress on the input, the time or the replies: bounded.
+    for _ in 0..rest.len().saturating_mul(4).saturating_add(64) {
         step = step.wrapping_mul(31).wrapping_add(usize::from(control) + 1);
-        let take = (step % 97 + 1).min(input.len());
-        let (mut piece, tail) = input.split_at(take);
-        input = tail;
-        while !piece.is_empty() {
-            match decoder.feed(piece) {
-                Ok(Progress::NeedMore) => break,
-                Ok(Progress::Complete { consumed }) => {
-                    piece = &piece[consumed..];
-                    now += 1000;
-                    let env = Env { now_ms: now, random: [control; 32] };
-                    let message = decoder.message().expect("complete");
-                    let action = connection.handle(&message, &server, &env, &mut &mut tx[..]);
-                    match action {
-                        Action::Send { len } | Action::SendAndClose { len } => {
-                            assert!(len >= HEADER_LEN && len <= tx.len());
-                            let h = Header::parse_bytes(tx[..HEADER_LEN].try_into().unwrap()).unwrap();
-                            assert_eq!(HEADER_LEN as u64 + h.body_len(), len as u64);
-                            assert!(h.body_len() <= u64::from(limits.max_message_size));
-                            if matches!(action, Action::SendAndClose { .. }) {
-                                break 'feed;
-                            }
-                        }
-                        Action::Nothing => {}
-                        Action::Close(_) => break 'feed,
+        let was_empty = conn.tx_pending().is_empty();
+        while held.is_none() {
+            match conn.poll_event(&server) {
+                None => break,
+                Some(ServerEvent::Closed(_)) => {
+                    assert!(!ended, "Closed is reported once");
+                    ended = true;
+                }
+                Some(ServerEvent::Call(call)) => match (step >> 3) % 4 {
+                    0 => conn.run(call, &server).unwrap(),
+                    1 => conn.reply(call, &server, |inv, reply| reply.ok(inv.method)).unwrap(),
+                    2 if call.is_oneway() => {
+                        let mut copy = [0u8; 4096];
+                        let bytes = conn.message(&call).expect("the call's message");
+                        copy[..bytes.len()].copy_from_slice(bytes);
+                        let len = bytes.len();
+                        conn.hand_off(call).unwrap();
+                        let (mut rx2, mut tx2) = ([0u8; 4096], [0u8; 64]);
+                        let mut elsewhere = ServerConnection::after_handshake(
+                            ConnectionId(1),
+                            None,
+                            &mut rx2[..],
+                            &mut tx2[..],
+                            &config,
+                            now,
+                            [1; 32],
+                        );
+                        assert_eq!(elsewhere.feed(&copy[..len], now), len);
+                        elsewhere.serve_ready(&server);
+                        assert!(elsewhere.tx_pending().is_empty(), "a oneway call answers nothing");
                     }
-                }
-                Err(e) => {
-                    let _ = connection.receive_error(&e, &server, &mut &mut tx[..]);
-                    break 'feed;
-                }
+                    _ => held = Some(call),
+                },
             }
         }
+        if was_empty && !conn.tx_pending().is_empty() {
+            check_reply(conn.tx_pending(), limits);
+        }
+        if !conn.tx_pending().is_empty() || held.is_some() || conn.is_closed() {
+            assert!(conn.read_buf().is_empty(), "nothing is read while a reply or call is pending");
+        }
+        let pending = conn.tx_pending().len();
+        if step % 5 != 0 {
+            conn.tx_advance((step % 61).min(pending), now);
+        }
+        now += match step % 11 {
+            0 => 45_000,
+            1 => 9_000,
+            _ => (step % 100) as u64,
+        };
+        conn.handle_timeout(now, &server);
+        server.handle_timeout(now);
+        if let Some(call) = held.take_if(|_| step % 3 == 0) {
+            let answered = match step % 2 {
+                0 => conn.run(call, &server),
+                _ => conn.reply(call, &server, |_, reply| reply.ok(&now)),
+            };
+            // A time jump may have ended the connection (and dropped the call) meanwhile.
+            assert!(answered.is_ok() || conn.close_reason().is_some());
+        }
+        if conn.is_closed() {
+            assert!(conn.read_buf().is_empty(), "a closed connection reads nothing");
+            if ended {
+                break;
+            }
+            continue;
+        }
+        if input.is_empty() {
+            if conn.wants_read() {
+                conn.commit(0, now);
+            }
+            continue;
+        }
+        let take = (step % 97 + 1).min(input.len());
+        let taken = conn.feed(&input[..take], now);
+        input = &input[taken..];
     }
-    connection.closed(&server, now);
+    conn.close(&server);
+    assert!(conn.is_closed());
 }
 
 /// The exact float algorithms (feature `small`) against core's: `data` as text reads to the

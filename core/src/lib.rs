@@ -84,6 +84,7 @@ mod fmt;
 
 pub mod client;
 pub mod limits;
+pub mod rng;
 pub mod ser;
 pub mod server;
 pub mod uri;

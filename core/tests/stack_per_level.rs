@@ -1,6 +1,6 @@
 //! A peer chooses how deeply a payload nests (up to `Limits::max_nesting`), and a daemon
 //! reads it on whatever stack it has: each level must cost little. This measures the stack a
-//! level costs on the way a call is served (`Decoder::feed` and `ServerConnection::handle`
+//! level costs on the way a call is served (`ServerConnection::feed` and `serve_ready`
 //! of an INVOKE whose argument nests, read as an `f32` as a firmware object would) and holds
 //! it to a budget per serializer (each serializer of the build).
 //!

@@ -7,10 +7,10 @@ mod util;
 use core::cell::RefCell;
 
 use pyro5_core::ser::value::Value;
-use pyro5_core::server::{Action, CallContext, PyException, StreamCursor};
+use pyro5_core::server::{CallContext, PyException, StreamCursor};
 use pyro5_core::wire::Flags;
 use pyro5_macros::expose;
-use util::{Call, Daemon, FORMATS, Reply};
+use util::{Answer, Call, Daemon, FORMATS, Reply};
 
 struct Sensor {
     celsius: f64,
@@ -70,12 +70,11 @@ fn allocations_during(f: impl FnOnce()) -> u64 {
 /// Run `call` and count what handling it allocated; the reply, decoded afterwards.
 fn counted(d: &mut Daemon<'_>, call: Call<'_>) -> (u64, Option<Reply>) {
     let wire = d.encode(call);
-    let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
-    let mut action = Action::Nothing;
-    let n = allocations_during(|| action = d.handle(&wire, &mut rx, &mut tx));
-    let reply = match action {
-        Action::Send { len } => Some(Reply::decode(&tx[..len])),
-        Action::Nothing => None,
+    let mut answer = Answer::Nothing;
+    let n = allocations_during(|| answer = d.handle(&wire));
+    let reply = match answer {
+        Answer::Reply { closes: false } => Some(Reply::decode(d.sent())),
+        Answer::Nothing => None,
         other => panic!("{other:?}"),
     };
     (n, reply)

@@ -10,8 +10,7 @@ use core::panic::PanicInfo;
 
 use pyro5_core::limits::Limits;
 use pyro5_core::server::{
-    Action, CallContext, ConnectionId, Env, ObjectTable, PyException, Server, ServerConfig, ServerConnection,
-    StreamCursor, Streams,
+    CallContext, ConnectionId, ObjectTable, PyException, Server, ServerConfig, ServerConnection, StreamCursor, Streams,
 };
 use pyro5_core::uri::Uri;
 use pyro5_core::wire::{Decoder, MessageKind, OutgoingMessage, Progress, SerializerId, encode};
@@ -95,18 +94,24 @@ fn serve(mut input: &[u8]) {
     let _ = objects.register("thermo", &thermo);
     let streams = RefCell::new(Streams::<2>::new());
     let config = ServerConfig::default();
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let mut connection = ServerConnection::new(ConnectionId(1), None);
+    let server = Server::new(&objects, &streams, &config);
     let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-    let mut decoder = Decoder::new(&mut rx[..], config.limits);
-    while let Ok(Progress::Complete { consumed }) = decoder.feed(input) {
-        let Some(message) = decoder.message() else { break };
-        let env = Env { now_ms: 0, random: black_box([7; 32]) };
-        if let Action::Send { len } = connection.handle(&message, &server, &env, &mut &mut tx[..]) {
-            black_box(&tx[..len]);
+    let seed = black_box([7; 32]);
+    let mut connection = ServerConnection::new(ConnectionId(1), None, &mut rx[..], &mut tx[..], &config, 0, seed);
+    let mut now = 0;
+    while !connection.is_closed() {
+        connection.serve_ready(&server);
+        let sent = black_box(connection.tx_pending()).len();
+        now += 1;
+        connection.tx_advance(sent, now);
+        connection.handle_timeout(now, &server);
+        let taken = connection.feed(input, now);
+        input = input.get(taken..).unwrap_or_default();
+        if taken == 0 && input.is_empty() && connection.wants_read() {
+            connection.commit(0, now);
         }
-        input = input.get(consumed..).unwrap_or_default();
     }
+    connection.close(&server);
 }
 
 #[panic_handler]

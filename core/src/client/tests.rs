@@ -10,8 +10,8 @@ use std::vec::Vec;
 use super::*;
 use crate::ser::value::Value;
 use crate::server::{
-    Action, ConnectionId, Env, Invocation, Metadata, ObjectTable, PyException, PyroObject, Qualname, Replied,
-    Reply as ServerReply, Server, ServerConfig, ServerConnection, StreamCursor, Streams,
+    ConnectionId, Invocation, Metadata, ObjectTable, PyException, PyroObject, Qualname, Replied, Reply as ServerReply,
+    Server, ServerConfig, ServerConnection, StreamCursor, Streams,
 };
 use crate::wire::{Decoder, Progress};
 
@@ -52,29 +52,39 @@ impl PyroObject for Echo {
     }
 }
 
+type Daemon = ServerConnection<Vec<u8>, Vec<u8>>;
+
+fn daemon(id: u64, config: &ServerConfig<'_>) -> Daemon {
+    ServerConnection::new(ConnectionId(id), None, Vec::new(), Vec::new(), config, 0, [3; 32])
+}
+
+/// Give the daemon one whole message; what it sent back (if anything) and whether it closes.
+fn exchange(connection: &mut Daemon, server: &Server<'_>, frame: &[u8]) -> (Option<Vec<u8>>, bool) {
+    assert_eq!(connection.feed(frame, 0), frame.len());
+    connection.serve_ready(server);
+    let out = connection.tx_pending().to_vec();
+    connection.tx_advance(out.len(), 0);
+    ((!out.is_empty()).then_some(out), connection.close_reason().is_some())
+}
+
 /// Bytes from the client through the daemon and back into the client's decoder.
 struct Pair<'s> {
     server: Server<'s>,
-    connection: ServerConnection,
+    connection: Daemon,
     client: ClientConnection,
     tx: Vec<u8>,
     rx: Decoder<Vec<u8>>,
-    daemon_tx: Vec<u8>,
 }
 
 impl Pair<'_> {
     /// Deliver the client's message; returns whether the daemon answered.
     fn deliver(&mut self, len: usize) -> bool {
-        let mut decoder = Decoder::new(Vec::new(), Limits::default());
-        assert!(matches!(decoder.feed(&self.tx[..len]).unwrap(), Progress::Complete { .. }));
-        let env = Env { now_ms: 0, random: [3; 32] };
-        match self.connection.handle(&decoder.message().unwrap(), &self.server, &env, &mut self.daemon_tx) {
-            Action::Send { len } => {
-                let reply = self.daemon_tx[..len].to_vec();
+        match exchange(&mut self.connection, &self.server, &self.tx[..len]) {
+            (Some(reply), false) => {
                 assert!(matches!(self.rx.feed(&reply).unwrap(), Progress::Complete { .. }));
                 true
             }
-            Action::Nothing => false,
+            (None, false) => false,
             other => panic!("{other:?}"),
         }
     }
@@ -97,14 +107,13 @@ fn every_call_kind_in_every_format() {
         objects.register("echo", &echo).unwrap();
         let streams = RefCell::new(Streams::<2>::new());
         let config = ServerConfig::default();
-        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
         let mut pair = Pair {
             server,
-            connection: ServerConnection::new(ConnectionId(1), None),
+            connection: daemon(1, &config),
             client: ClientConnection::new(format),
             tx: Vec::new(),
             rx: Decoder::new(Vec::new(), Limits::default()),
-            daemon_tx: Vec::new(),
         };
         // Handshake: metadata comes with it.
         let len =
@@ -226,20 +235,14 @@ fn connectfail_is_an_error_with_the_daemons_reason() {
     let objects = ObjectTable::<1>::new();
     let streams = RefCell::new(Streams::<1>::new());
     let config = ServerConfig::default();
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let mut connection = ServerConnection::new(ConnectionId(1), None);
+    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
+    let mut connection = daemon(1, &config);
     let mut client = ClientConnection::new(SerializerId::Serpent);
     let mut tx = Vec::new();
     let len = client.write_connect("nobody", "hello", &Extras::default(), Limits::default(), &mut tx).unwrap();
+    let (Some(out), true) = exchange(&mut connection, &server, &tx[..len]) else { panic!() };
     let mut d = Decoder::new(Vec::new(), Limits::default());
-    d.feed(&tx[..len]).unwrap();
-    let mut out = Vec::new();
-    let env = Env { now_ms: 0, random: [0; 32] };
-    let Action::SendAndClose { len } = connection.handle(&d.message().unwrap(), &server, &env, &mut out) else {
-        panic!()
-    };
-    let mut d = Decoder::new(Vec::new(), Limits::default());
-    d.feed(&out[..len]).unwrap();
+    d.feed(&out).unwrap();
     let err = client.read_connect(&d.message().unwrap()).unwrap_err();
     assert_eq!(err.to_string(), "connection rejected: unknown object");
     assert!(!client.is_ready());
@@ -268,14 +271,13 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
         objects.register("echo", &echo).unwrap();
         let streams = RefCell::new(Streams::<1>::new());
         let config = ServerConfig { limits, ..ServerConfig::default() };
-        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
         let mut pair = Pair {
             server,
-            connection: ServerConnection::new(ConnectionId(1), None),
+            connection: daemon(1, &config),
             client: ClientConnection::new(format),
             tx: Vec::new(),
             rx: Decoder::new(Vec::new(), limits),
-            daemon_tx: Vec::new(),
         };
         let len = pair.client.write_connect("echo", "hello", &Extras::default(), limits, &mut pair.tx).unwrap();
         assert!(pair.deliver(len));
@@ -308,15 +310,12 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
 
         // Handshake data: the CONNECT's dict and 5 levels fit, 6 do not.
         for (depth, accepted) in [(5, true), (6, false)] {
-            let mut connection = ServerConnection::new(ConnectionId(2), None);
+            let mut connection = daemon(2, &config);
             let mut client = ClientConnection::new(format);
             let mut tx = Vec::new();
             let len = client.write_connect("echo", &nested(depth), &Extras::default(), limits, &mut tx).unwrap();
-            let mut d = Decoder::new(Vec::new(), limits);
-            d.feed(&tx[..len]).unwrap();
-            let env = Env { now_ms: 0, random: [0; 32] };
-            let action = connection.handle(&d.message().unwrap(), &pair.server, &env, &mut Vec::new());
-            assert_eq!(matches!(action, Action::Send { .. }), accepted, "{format:?} {depth}: {action:?}");
+            let (reply, closes) = exchange(&mut connection, &pair.server, &tx[..len]);
+            assert_eq!(reply.is_some() && !closes, accepted, "{format:?} {depth}: {reply:?}");
         }
     }
 }

@@ -1,984 +1,575 @@
-//! One client connection: handshake, then requests, each answered in its own serializer
-//! (`docs/wire-protocol.md`, "Connections" and "When the daemon closes a connection").
+//! One client connection of a daemon, whole: its receive storage, its transmit queue, its
+//! timers and its calls (`docs/wire-protocol.md`, "Connections" and "When the daemon closes
+//! a connection").
+//!
+//! Sans-IO in the manner of quinn-proto: the adapter hands in bytes ([`read_buf`] +
+//! [`commit`]) and time ([`handle_timeout`]), and drains what comes out in a fixed order
+//! after every input: events ([`poll_event`]: user calls, the end of the connection), bytes
+//! to send ([`tx_pending`] + [`tx_advance`]) and the next deadline ([`poll_timeout`]).
+//! Everything Pyro decides is decided here: the handshake, PING, the `Pyro.Daemon` object,
+//! batches, attributes, item streams, every error text, COMMTIMEOUT, and when a connection
+//! ends.
+//!
+//! Calls come out as [`ServerEvent::Call`] with a [`CallHandle`]: answer it now or later,
+//! by the registered object ([`run`], Pyro's full dispatch) or with a value computed
+//! elsewhere ([`reply`]). A connection holds one call at a time: while it is unanswered, or
+//! while a reply waits for the peer to take it, no further request is read (backpressure;
+//! the requests wait in the peer's socket). Requests are answered in the order they came.
+//!
+//! [`read_buf`]: ServerConnection::read_buf
+//! [`commit`]: ServerConnection::commit
+//! [`handle_timeout`]: ServerConnection::handle_timeout
+//! [`poll_event`]: ServerConnection::poll_event
+//! [`tx_pending`]: ServerConnection::tx_pending
+//! [`tx_advance`]: ServerConnection::tx_advance
+//! [`poll_timeout`]: ServerConnection::poll_timeout
+//! [`run`]: ServerConnection::run
+//! [`reply`]: ServerConnection::reply
 
 use core::fmt;
 
-use serde::Serialize;
+use super::object::{Args, CallContext, ConnectionId, Invocation};
+use super::reply::{Replied, Reply};
+use super::session::{Action, Env, Serve, Session};
+use super::{Server, ServerConfig};
+use crate::rng::Rng;
+use crate::ser::call::CallView;
+use crate::wire::{DecodeError, Decoder, Flags, MessageKind, Progress, RxStorage};
 
-use super::daemon_object::DaemonObject;
-use super::exception::{ATTRIBUTE_ERROR, DAEMON_ERROR, ExceptionOut, PROTOCOL_ERROR, PYRO_ERROR, PyException, Raised};
-use super::frame::Frame;
-use super::object::{Args, CallContext, ConnectionId, Invocation, PyroObject, Qualname, is_private_name};
-use super::registry::DAEMON_OBJECT_ID;
-use super::reply::{Mode, Outcome, Reply};
-use super::streams::{STREAM_NAME_CAPACITY, StreamEntry, StreamId, StreamSource};
-use super::{Answered, HandshakeAnswer, Server};
-use crate::ser::call::{CallView, ConnectView};
-use crate::ser::envelope::BATCH_METHOD;
-use crate::ser::{Output, OutputError, marshal_str, to_output};
-use crate::wire::{
-    AnnotationId, CorrelationId, DecodeError, Flags, Message, MessageKind, OutgoingMessage, RxStorage, SerializerId,
-};
+pub use super::session::CloseReason;
 
-/// What the daemon needs from the outside world for one message: the time (for stream
-/// lifetimes) and fresh randomness (correlation ids and stream ids are random UUIDs).
-#[derive(Clone, Copy, Debug)]
-pub struct Env {
-    /// Now, in milliseconds on a monotonic clock.
-    pub now_ms: u64,
-    /// 32 fresh random bytes.
-    pub random: [u8; 32],
+/// What a connection has for the adapter.
+#[derive(Debug)]
+pub enum ServerEvent {
+    /// A call for an object: answer it with [`ServerConnection::run`] or
+    /// [`ServerConnection::reply`] (or hand a oneway call elsewhere with
+    /// [`ServerConnection::hand_off`]). Nothing more is read until then.
+    Call(CallHandle),
+    /// The connection is over and everything it had to send was taken; the adapter closes
+    /// the socket and calls [`ServerConnection::close`]. Reported once.
+    Closed(CloseReason),
 }
 
-/// What the adapter does after a message was handled.
+/// A call the connection handed out, to be answered exactly once. Not `Clone`: answering
+/// consumes it.
+#[derive(Debug)]
+#[must_use = "every call must be answered (run, reply or hand_off)"]
+pub struct CallHandle {
+    generation: u32,
+    oneway: bool,
+}
+
+impl CallHandle {
+    /// Whether the client waits for no answer (a oneway call): the answer writes nothing,
+    /// and the adapter may run it elsewhere (Pyro's `ONEWAY_THREADED`).
+    pub fn is_oneway(&self) -> bool {
+        self.oneway
+    }
+}
+
+/// A [`CallHandle`] that does not belong to the call the connection holds now.
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum Action {
-    /// Send the first `len` bytes of the transmit storage.
-    Send {
-        /// Length of the reply.
-        len: usize,
-    },
-    /// Send the first `len` bytes of the transmit storage, then close the connection.
-    SendAndClose {
-        /// Length of the reply.
-        len: usize,
-    },
-    /// Nothing to send (a oneway call).
-    Nothing,
-    /// Close the connection without a reply (Pyro5 does so for a broken byte stream).
-    Close(CloseReason),
-}
+pub struct StaleCall;
 
-/// Why a connection is closed without a reply.
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-#[cfg_attr(feature = "defmt", derive(defmt::Format))]
-pub enum CloseReason {
-    /// The byte stream is broken (bad header, annotations, compression).
-    BadMessage,
-    /// A message type not allowed here.
-    UnexpectedMessage(u8),
-    /// A serializer id none of the four, or one this build leaves out
-    /// ([`SerializerId::is_enabled`]).
-    UnknownSerializer(u8),
-    /// The reply could not be written (too large, storage full).
-    ReplyTooLarge,
-    /// The handshake was refused.
-    HandshakeFailed,
-    /// The client was idle too long.
-    IdleTimeout,
-}
-
-impl fmt::Display for CloseReason {
+impl fmt::Display for StaleCall {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::BadMessage => f.write_str("malformed message"),
-            Self::UnexpectedMessage(t) => write!(f, "unexpected message type {t}"),
-            Self::UnknownSerializer(id) => crate::ser::unsupported(f, *id),
-            Self::ReplyTooLarge => f.write_str("the reply does not fit the size limit or the transmit storage"),
-            Self::HandshakeFailed => f.write_str("handshake refused"),
-            Self::IdleTimeout => f.write_str("idle timeout"),
+        f.write_str("the call handle belongs to a call that was answered already or to another connection")
+    }
+}
+
+impl core::error::Error for StaleCall {}
+
+/// The call handed out and not answered yet.
+#[derive(Clone, Copy, Debug)]
+struct Pending {
+    generation: u32,
+    /// The time and randomness it is answered with (its correlation id is fixed when it is
+    /// handed out).
+    env: Env,
+}
+
+/// The daemon side of one client connection: Pyro's protocol, its buffers and its timers.
+///
+/// `R` holds the request being received, `T` the reply being sent (`Vec<u8>` grows as
+/// needed; a slice or array bounds the message size without an allocator).
+///
+/// ```
+/// use core::cell::RefCell;
+/// use pyro5_core::server::*;
+/// # use pyro5_core::ser::serpent;
+/// # use pyro5_core::wire::{self, MessageKind, OutgoingMessage, SerializerId};
+/// # use pyro5_core::limits::Limits;
+/// # fn connect_frame() -> Vec<u8> {
+/// #     #[derive(serde::Serialize)] struct C<'a> { handshake: &'a str, object: &'a str }
+/// #     let mut p = [0u8; 128];
+/// #     let n = serpent::to_slice(&C { handshake: "hello", object: "Pyro.Daemon" }, &mut p).unwrap();
+/// #     let mut out = [0u8; 256];
+/// #     let len = wire::encode(&OutgoingMessage::new(MessageKind::Connect, SerializerId::Serpent, 0), &p[..n], &mut out, Limits::default()).unwrap();
+/// #     out[..len].to_vec()
+/// # }
+/// let objects = ObjectTable::<1>::new();
+/// let streams = RefCell::new(Streams::<1>::new());
+/// let config = ServerConfig::default();
+/// let server = Server::new(&objects, &streams, &config);
+/// let (mut rx, mut tx) = ([0u8; 1024], [0u8; 1024]);
+/// let mut conn = ServerConnection::new(ConnectionId(1), None, &mut rx[..], &mut tx[..], &config, 0, [7; 32]);
+///
+/// // The adapter's loop, with a byte slice standing in for the socket.
+/// let received = connect_frame();
+/// let mut input = &received[..];
+/// let mut sent = Vec::new();
+/// while !conn.is_closed() && (!input.is_empty() || !conn.tx_pending().is_empty()) {
+///     conn.serve_ready(&server); // every ready call, run inline
+///     sent.extend_from_slice(conn.tx_pending()); // socket.write(..) takes it all here
+///     let n = conn.tx_pending().len();
+///     conn.tx_advance(n, 0);
+///     let buf = conn.read_buf();
+///     let n = buf.len().min(input.len());
+///     buf[..n].copy_from_slice(&input[..n]); // socket.read(buf)
+///     input = &input[n..];
+///     conn.commit(n, 0);
+/// }
+/// conn.serve_ready(&server);
+/// sent.extend_from_slice(conn.tx_pending());
+/// let header = wire::Header::parse_bytes(sent[..40].try_into().unwrap()).unwrap();
+/// assert_eq!(header.kind, MessageKind::ConnectOk);
+/// ```
+pub struct ServerConnection<R: RxStorage, T: RxStorage> {
+    session: Session,
+    decoder: Decoder<R>,
+    tx: T,
+    /// The reply bytes in `tx` not taken by the adapter yet.
+    tx_start: usize,
+    tx_end: usize,
+    rng: Rng,
+    /// The latest time the adapter gave.
+    now: u64,
+    /// When the client last sent something or the last reply went out (COMMTIMEOUT).
+    last_activity: u64,
+    /// When the pending reply last made progress.
+    last_tx_progress: u64,
+    idle_timeout: Option<u64>,
+    send_timeout: Option<u64>,
+    pending: Option<Pending>,
+    generation: u32,
+    decode_error: Option<DecodeError>,
+    /// Set once the connection is to end: at once, or (`drain`) once the reply is out.
+    ending: Option<CloseReason>,
+    reported: bool,
+    released: bool,
+    refusal: Option<&'static str>,
+}
+
+impl<R: RxStorage, T: RxStorage> fmt::Debug for ServerConnection<R, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerConnection")
+            .field("id", &self.session.id())
+            .field("tx_pending", &(self.tx_end - self.tx_start))
+            .field("pending_call", &self.pending.is_some())
+            .field("ending", &self.ending)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
+    /// A new connection, expecting the client's CONNECT, at time `now_ms` (the adapter's
+    /// monotonic clock, milliseconds). `seed` seeds the generator of its correlation and
+    /// stream ids: 32 bytes of real entropy (or [`Rng::fork`] of one).
+    pub fn new(
+        id: ConnectionId,
+        client: Option<core::net::SocketAddr>,
+        rx: R,
+        tx: T,
+        config: &ServerConfig<'_>,
+        now_ms: u64,
+        seed: [u8; 32],
+    ) -> Self {
+        Self {
+            session: Session::new(id, client),
+            decoder: Decoder::new(rx, config.limits),
+            tx,
+            tx_start: 0,
+            tx_end: 0,
+            rng: Rng::from_seed(seed),
+            now: now_ms,
+            last_activity: now_ms,
+            last_tx_progress: now_ms,
+            idle_timeout: config.idle_timeout_ms,
+            send_timeout: config.send_timeout_ms,
+            pending: None,
+            generation: 0,
+            decode_error: None,
+            ending: None,
+            reported: false,
+            released: false,
+            refusal: None,
         }
     }
-}
 
-#[derive(Clone, Copy, Debug, Eq, PartialEq)]
-enum State {
-    AwaitingConnect,
-    Ready,
-    Closed,
-}
-
-/// The daemon side of one client connection.
-#[derive(Debug)]
-pub struct ServerConnection {
-    id: ConnectionId,
-    client: Option<core::net::SocketAddr>,
-    state: State,
-}
-
-impl ServerConnection {
-    /// A new connection, expecting the client's CONNECT.
-    pub fn new(id: ConnectionId, client: Option<core::net::SocketAddr>) -> Self {
-        Self { id, client, state: State::AwaitingConnect }
-    }
-
-    /// A connection past its handshake: for running a oneway call elsewhere (another
-    /// thread) with the same identity.
-    pub fn after_handshake(id: ConnectionId, client: Option<core::net::SocketAddr>) -> Self {
-        Self { id, client, state: State::Ready }
+    /// A connection past its handshake, for running a call handed off from connection `id`
+    /// elsewhere: [`feed`](Self::feed) it the bytes from [`message`](Self::message), then
+    /// [`serve_ready`](Self::serve_ready). Do not [`close`](Self::close) it (that would end
+    /// connection `id`'s streams and objects).
+    pub fn after_handshake(
+        id: ConnectionId,
+        client: Option<core::net::SocketAddr>,
+        rx: R,
+        tx: T,
+        config: &ServerConfig<'_>,
+        now_ms: u64,
+        seed: [u8; 32],
+    ) -> Self {
+        let mut conn = Self::new(id, client, rx, tx, config, now_ms, seed);
+        conn.session = Session::after_handshake(id, client);
+        conn
     }
 
     /// Its id.
     pub fn id(&self) -> ConnectionId {
-        self.id
+        self.session.id()
     }
 
     /// Whether the handshake is done.
     pub fn is_ready(&self) -> bool {
-        self.state == State::Ready
+        self.session.is_ready()
     }
 
-    /// Handle one complete message; the reply (if any) is written at the start of `tx`.
-    pub fn handle(&mut self, msg: &Message<'_>, server: &Server<'_>, env: &Env, tx: &mut dyn RxStorage) -> Action {
-        let action = match self.state {
-            State::AwaitingConnect => self.handshake(msg, server, env, tx),
-            State::Ready => match msg.header().kind {
-                MessageKind::Ping => self.ping(msg, server, env, tx),
-                MessageKind::Invoke => self.invoke(msg, server, env, tx),
-                other => Action::Close(CloseReason::UnexpectedMessage(u8::from(other))),
-            },
-            State::Closed => Action::Close(CloseReason::BadMessage),
-        };
-        if matches!(action, Action::Close(_) | Action::SendAndClose { .. }) {
-            self.state = State::Closed;
+    /// Refuse this client (the daemon has no room): its CONNECT is answered with
+    /// CONNECTFAIL `reason` (Pyro's thread pool server says "no free workers, increase server
+    /// threadpool size"), then the connection ends.
+    pub fn refuse(&mut self, reason: &'static str) {
+        self.refusal = Some(reason);
+    }
+
+    // Bytes in.
+
+    /// Whether the connection takes bytes now: not while a call is unanswered, a reply waits
+    /// to be sent, or a complete request waits to be handled, and not once it is ending.
+    pub fn wants_read(&self) -> bool {
+        self.ending.is_none()
+            && self.decode_error.is_none()
+            && self.pending.is_none()
+            && self.tx_start == self.tx_end
+            && self.decoder.message().is_none()
+    }
+
+    /// Where to read the next bytes (straight from the socket); empty when
+    /// [`wants_read`](Self::wants_read) is false. Never longer than the message being
+    /// received needs, so a read never takes bytes of the next one. Follow with
+    /// [`commit`](Self::commit).
+    pub fn read_buf(&mut self) -> &mut [u8] {
+        if !self.wants_read() {
+            return &mut [];
         }
-        action
+        if let Err(e) = self.decoder.read_buf() {
+            self.decode_error = Some(e);
+            return &mut [];
+        }
+        self.decoder.read_buf().unwrap_or_default()
     }
 
-    /// The decoder failed: during the handshake Pyro answers with CONNECTFAIL (in marshal,
-    /// sequence 0) before closing; afterwards it just closes.
-    pub fn receive_error(&mut self, error: &DecodeError, server: &Server<'_>, tx: &mut dyn RxStorage) -> Action {
-        let action = if self.state == State::AwaitingConnect {
-            connect_fail(server, SerializerId::Marshal, 0, None, &error.pyro_message(), tx)
-        } else {
-            Action::Close(CloseReason::BadMessage)
-        };
-        self.state = State::Closed;
-        action
+    /// `n` bytes were read into [`read_buf`](Self::read_buf) at `now_ms`; 0 means the peer
+    /// closed its side.
+    pub fn commit(&mut self, n: usize, now_ms: u64) {
+        self.now = self.now.max(now_ms);
+        if n == 0 {
+            if self.ending.is_none() {
+                if self.decoder.is_mid_message() {
+                    debug!("connection {}: closed by the client in the middle of a message", self.id().0);
+                }
+                self.end(CloseReason::PeerClosed, false);
+            }
+            return;
+        }
+        self.last_activity = self.now;
+        match self.decoder.commit(n) {
+            Ok(Progress::NeedMore | Progress::Complete { .. }) => {}
+            Err(e) => self.decode_error = Some(e),
+        }
     }
 
-    /// The client sent nothing for the adapter's idle timeout: during the handshake Pyro
-    /// answers CONNECTFAIL "receiving: timeout" (marshal, sequence 0); afterwards it just
-    /// closes.
-    pub fn timed_out(&mut self, server: &Server<'_>, tx: &mut dyn RxStorage) -> Action {
-        let action = if self.state == State::AwaitingConnect {
-            connect_fail(server, SerializerId::Marshal, 0, None, &"receiving: timeout", tx)
-        } else {
-            Action::Close(CloseReason::IdleTimeout)
-        };
-        self.state = State::Closed;
-        action
+    /// Copy `bytes` in (for adapters that do not read in place); returns how many were taken
+    /// (fewer when the connection stops reading).
+    pub fn feed(&mut self, mut bytes: &[u8], now_ms: u64) -> usize {
+        let mut taken = 0;
+        while !bytes.is_empty() {
+            let buf = self.read_buf();
+            let n = buf.len().min(bytes.len());
+            if n == 0 {
+                break;
+            }
+            let (head, rest) = bytes.split_at(n);
+            if let Some(dst) = buf.get_mut(..n) {
+                dst.copy_from_slice(head);
+            }
+            self.commit(n, now_ms);
+            bytes = rest;
+            taken += n;
+        }
+        taken
     }
 
-    /// Refuse this client (e.g. no free worker): the CONNECT in `msg` is answered with
-    /// CONNECTFAIL carrying `reason`, as Pyro's thread pool server does; then close.
-    pub fn deny(
+    // Events out.
+
+    /// Handle what was received: the handshake, PING and errors are answered here (their
+    /// replies appear in [`tx_pending`](Self::tx_pending)); a call for an object comes out
+    /// as [`ServerEvent::Call`]; the end of the connection as [`ServerEvent::Closed`].
+    pub fn poll_event(&mut self, server: &Server<'_>) -> Option<ServerEvent> {
+        loop {
+            if self.reported || self.pending.is_some() {
+                return None;
+            }
+            if let Some(reason) = self.ending {
+                if self.tx_start != self.tx_end {
+                    return None;
+                }
+                self.reported = true;
+                return Some(ServerEvent::Closed(reason));
+            }
+            if self.tx_start != self.tx_end {
+                return None;
+            }
+            if let Some(error) = self.decode_error.take() {
+                debug!("connection {}: closing: {}", self.id().0, error);
+                let action = self.session.receive_error(&error, server, &mut self.tx);
+                self.act(action, server, CloseReason::BadMessage);
+                continue;
+            }
+            let message = self.decoder.message()?;
+            if let Some(tap) = server.tap {
+                tap.received(self.session.id(), message.as_bytes());
+            }
+            let header = *message.header();
+            if let Some(reason) = self.refusal {
+                let action = self.session.deny(&message, &reason, server, &mut self.tx);
+                self.act(action, server, CloseReason::Refused);
+                continue;
+            }
+            let env = Env { now_ms: self.now, random: self.rng.bytes() };
+            if self.session.is_ready() && header.kind == MessageKind::Invoke {
+                self.generation = self.generation.wrapping_add(1);
+                self.pending = Some(Pending { generation: self.generation, env });
+                let oneway = header.flags.contains(Flags::ONEWAY);
+                return Some(ServerEvent::Call(CallHandle { generation: self.generation, oneway }));
+            }
+            let action = self.session.handle(&message, server, &env, &mut self.tx, Serve::Registry);
+            self.decoder.consume();
+            self.act(action, server, CloseReason::HandshakeFailed);
+        }
+    }
+
+    /// Run every ready call inline on the registered objects, until the connection waits
+    /// for the peer (to send more, or to take the replies) or has ended.
+    pub fn serve_ready(&mut self, server: &Server<'_>) {
+        while let Some(event) = self.poll_event(server) {
+            match event {
+                ServerEvent::Call(call) => {
+                    let _ = self.run(call, server);
+                }
+                ServerEvent::Closed(_) => break,
+            }
+        }
+    }
+
+    /// Answer `call` by its registered object, with Pyro's whole dispatch (exposure checks,
+    /// batches, attributes, item streams, the daemon object). A oneway call runs and writes
+    /// nothing.
+    ///
+    /// # Errors
+    /// [`StaleCall`] when `call` is not the call this connection holds.
+    pub fn run(&mut self, call: CallHandle, server: &Server<'_>) -> Result<(), StaleCall> {
+        self.answer(call, server, Serve::Registry)
+    }
+
+    /// Answer `call` with what `answer` writes (a value computed elsewhere: a worker, an
+    /// `async fn`); it gets the call as [`with_call`](Self::with_call) shows it. An item
+    /// stream answer registers the stream as [`run`](Self::run) does.
+    ///
+    /// # Errors
+    /// [`StaleCall`] when `call` is not the call this connection holds.
+    pub fn reply(
         &mut self,
-        msg: &Message<'_>,
-        reason: &dyn fmt::Display,
+        call: CallHandle,
         server: &Server<'_>,
-        tx: &mut dyn RxStorage,
-    ) -> Action {
-        self.state = State::Closed;
-        connect_fail(server, SerializerId::Marshal, msg.header().seq, None, reason, tx)
-    }
-
-    /// The connection is gone: its streams linger, its per-connection objects go.
-    pub fn closed(&mut self, server: &Server<'_>, now_ms: u64) {
-        self.state = State::Closed;
-        server.streams.disconnected(self.id, now_ms, &server.config.streams);
-        server.registry.connection_closed(self.id);
-    }
-
-    fn correlation_id(msg: &Message<'_>, env: &Env) -> CorrelationId {
-        let header = msg.header();
-        if header.flags.contains(Flags::CORR_ID) {
-            return header.correlation_id;
-        }
-        let mut id = [0u8; 16];
-        id.copy_from_slice(&env.random[..16]);
-        CorrelationId(StreamId::from_random(id).0)
-    }
-
-    fn handshake(&mut self, msg: &Message<'_>, server: &Server<'_>, env: &Env, tx: &mut dyn RxStorage) -> Action {
-        let header = *msg.header();
-        if header.kind != MessageKind::Connect {
-            let text = Raised {
-                class: "",
-                message: format_args!("invalid msg type {} received (expected: 1)", u8::from(header.kind)),
-            };
-            return connect_fail(server, SerializerId::Marshal, 0, None, &text, tx);
-        }
-        if let SerializerId::Unknown(id) = header.serializer {
-            return Action::Close(CloseReason::UnknownSerializer(id));
-        }
-        let corr = Self::correlation_id(msg, env);
-        if !header.serializer.is_enabled() {
-            // A serializer Pyro knows but this build leaves out: say so, in marshal.
-            let reason = Unsupported(header.serializer);
-            return connect_fail(server, SerializerId::Marshal, header.seq, Some(corr), &reason, tx);
-        }
-        let payload = match msg.payload() {
-            Ok(p) => p,
-            Err(e) => return connect_fail(server, SerializerId::Marshal, 0, None, &e.pyro_message(), tx),
+        answer: impl FnOnce(&Invocation<'_>, Reply<'_, '_>) -> Replied,
+    ) -> Result<(), StaleCall> {
+        let mut answer = Some(answer);
+        let mut once = |inv: &Invocation<'_>, reply: Reply<'_, '_>| match answer.take() {
+            Some(f) => f(inv, reply),
+            None => reply.raise(&super::PyException::pyro_error("answered twice")),
         };
-        let request = match ConnectView::parse_with_limits(header.serializer, payload, server.config.limits) {
-            Ok(r) => r,
-            Err(e) => return connect_fail(server, header.serializer, header.seq, Some(corr), &e, tx),
-        };
-        let mut frame = Frame::new(tx, server.config.limits);
-        let mut result = AnswerResult::Pending;
-        let object = request.object();
-        let mut answer_with = |meta: Option<super::Metadata<'_>>, frame: &mut Frame<'_>| {
-            let answer = Answer {
-                frame,
-                format: header.serializer,
-                meta,
-                result: &mut result,
-                annotations: server.config.annotations,
-            };
-            let answer = HandshakeAnswer { inner: answer };
-            let _: Answered = match server.handshake {
-                Some(validator) => validator.validate(self.id, &request, answer),
-                None => answer.accept("hello"),
-            };
-        };
-        if object == DAEMON_OBJECT_ID {
-            answer_with(Some(DaemonObject::METADATA), &mut frame);
-        } else if !server.registry.with_object(self.id, object, &mut |o| answer_with(Some(o.metadata()), &mut frame)) {
-            answer_with(None, &mut frame);
-        }
-        let kind = match result {
-            AnswerResult::Accepted => MessageKind::ConnectOk,
-            AnswerResult::Refused => MessageKind::ConnectFail,
-            AnswerResult::UnknownObject => {
-                return connect_fail(server, header.serializer, header.seq, Some(corr), &"unknown object", tx);
-            }
-            AnswerResult::Pending => return Action::Close(CloseReason::ReplyTooLarge),
-        };
-        let len = finish(&mut frame, server, kind, header.serializer, Flags::empty(), header.seq, Some(corr));
-        match (kind, len) {
-            (MessageKind::ConnectOk, Some(len)) => {
-                self.state = State::Ready;
-                Action::Send { len }
-            }
-            (_, Some(len)) => Action::SendAndClose { len },
-            (_, None) => Action::Close(CloseReason::ReplyTooLarge),
-        }
+        self.answer(call, server, Serve::With(&mut once))
     }
 
-    fn ping(&mut self, msg: &Message<'_>, server: &Server<'_>, env: &Env, tx: &mut dyn RxStorage) -> Action {
-        let header = msg.header();
-        let mut frame = Frame::new(tx, server.config.limits);
-        if frame.annotate_all(server.config.annotations).is_err() || frame.write_bytes(b"pong").is_err() {
-            return Action::Close(CloseReason::ReplyTooLarge);
-        }
-        let corr = Self::correlation_id(msg, env);
-        match finish(&mut frame, server, MessageKind::Ping, header.serializer, Flags::empty(), header.seq, Some(corr)) {
-            Some(len) => Action::Send { len },
-            None => Action::Close(CloseReason::ReplyTooLarge),
-        }
+    fn answer(&mut self, call: CallHandle, server: &Server<'_>, serve: Serve<'_>) -> Result<(), StaleCall> {
+        let pending = self.pending.filter(|p| p.generation == call.generation).ok_or(StaleCall)?;
+        let Some(message) = self.decoder.message() else { return Err(StaleCall) };
+        let env = Env { now_ms: self.now, ..pending.env };
+        let action = self.session.handle(&message, server, &env, &mut self.tx, serve);
+        self.pending = None;
+        self.decoder.consume();
+        self.last_activity = self.now;
+        self.act(action, server, CloseReason::ReplyTooLarge);
+        Ok(())
     }
 
-    fn invoke(&mut self, msg: &Message<'_>, server: &Server<'_>, env: &Env, tx: &mut dyn RxStorage) -> Action {
-        let header = *msg.header();
-        let format = header.serializer;
-        if !format.is_enabled() {
-            return Action::Close(CloseReason::UnknownSerializer(u8::from(format)));
+    /// Show `call` to `f` as an object would see it: the object id, method, arguments
+    /// (borrowed from the receive storage) and context. `None` for a stale handle, a batch or
+    /// a request that does not parse (answer those with [`run`](Self::run), which raises
+    /// Pyro's error).
+    pub fn with_call<X>(&self, call: &CallHandle, f: impl FnOnce(&Invocation<'_>) -> X) -> Option<X> {
+        let pending = self.pending.filter(|p| p.generation == call.generation)?;
+        let message = self.decoder.message()?;
+        let header = message.header();
+        if header.flags.contains(Flags::BATCH) || header.flags.contains(Flags::KEEP_SERIALIZED) {
+            return None;
         }
-        let Ok(payload) = msg.payload() else { return Action::Close(CloseReason::BadMessage) };
-        let oneway = header.flags.contains(Flags::ONEWAY);
+        let view =
+            CallView::parse_with_limits(header.serializer, message.payload().ok()?, self.decoder.limits()).ok()?;
         let context = CallContext {
-            connection: self.id,
-            client: self.client,
-            correlation_id: Self::correlation_id(msg, env),
-            annotations: msg.annotations_view(),
+            connection: self.id(),
+            client: self.session.client(),
+            correlation_id: Session::correlation_id(&message, &pending.env),
+            annotations: message.annotations_view(),
             seq: header.seq,
-            object_id: "",
+            object_id: view.object(),
         };
-        let mut frame = Frame::new(tx, server.config.limits);
-        let mut outcome = Outcome::Pending;
-        let mut batched = false;
-        let mut request = Request {
-            server,
-            env,
-            frame: &mut frame,
-            outcome: &mut outcome,
-            format,
-            mode: if oneway { Mode::Discard } else { Mode::Result },
-        };
-        if header.flags.contains(Flags::KEEP_SERIALIZED) {
-            let e = PyException::new(
-                "Pyro5.errors.SerializeError",
-                "SerializedBlob calls (KEEPSERIALIZED) are not supported by this daemon",
-            );
-            request.raise(&e, "", "");
-        } else {
-            match CallView::parse_with_limits(format, payload, server.config.limits) {
-                Err(e) => request.raise(&Raised { class: e.pyro_class(), message: format_args!("{e}") }, "", ""),
-                Ok(call) => {
-                    let context = CallContext { object_id: call.object(), ..context };
-                    batched = header.flags.contains(Flags::BATCH);
-                    request.call(&context, &call, batched);
-                }
-            }
-        }
-        if oneway {
-            return Action::Nothing;
-        }
-        let mut flags = Flags::empty();
-        match core::mem::replace(&mut outcome, Outcome::Pending) {
-            Outcome::Value if batched => flags |= Flags::BATCH,
-            Outcome::Value => {}
-            Outcome::Exception | Outcome::Stop => flags |= Flags::EXCEPTION,
-            Outcome::Pending => return Action::Close(CloseReason::ReplyTooLarge),
-            // Streams are registered where the call returned them.
-            Outcome::Stream(_) => flags |= Flags::EXCEPTION | Flags::ITEM_STREAM_RESULT,
-            #[cfg(feature = "alloc")]
-            Outcome::Iter(_) => flags |= Flags::EXCEPTION | Flags::ITEM_STREAM_RESULT,
-        }
-        match finish(&mut frame, server, MessageKind::Result, format, flags, header.seq, Some(context.correlation_id)) {
-            Some(len) => Action::Send { len },
-            None => Action::Close(CloseReason::ReplyTooLarge),
-        }
+        let inv = Invocation { context: &context, method: view.method(), args: Args::Call(&view) };
+        Some(f(&inv))
     }
-}
 
-/// Write the header of the message in `frame`; its length, or `None` when it cannot be sent.
-fn finish(
-    frame: &mut Frame<'_>,
-    server: &Server<'_>,
-    kind: MessageKind,
-    serializer: SerializerId,
-    flags: Flags,
-    seq: u16,
-    correlation_id: Option<CorrelationId>,
-) -> Option<usize> {
-    let message = OutgoingMessage {
-        kind,
-        serializer,
-        flags,
-        seq,
-        correlation_id,
-        annotations: &[],
-        compress: server.config.compress,
-    };
-    match frame.finish(&message, server.config.limits) {
-        Ok(len) => Some(len),
-        Err(e) => {
-            warn!("reply not sent: {}", e);
-            None
-        }
+    /// The whole request `call` came in (header included): copy it to run the call
+    /// elsewhere, then [`hand_off`](Self::hand_off).
+    pub fn message(&self, call: &CallHandle) -> Option<&[u8]> {
+        self.pending.filter(|p| p.generation == call.generation)?;
+        self.decoder.message().map(|m| m.as_bytes())
     }
-}
 
-/// CONNECTFAIL with `reason` as the serialized string, then close. In marshal the string
-/// is written without the marshal serializer, so that builds without it answer too.
-fn connect_fail(
-    server: &Server<'_>,
-    format: SerializerId,
-    seq: u16,
-    corr: Option<CorrelationId>,
-    reason: &dyn fmt::Display,
-    tx: &mut dyn RxStorage,
-) -> Action {
-    let mut frame = Frame::new(tx, server.config.limits);
-    let _ = frame.annotate_all(server.config.annotations);
-    frame.start_payload();
-    let written = if format == SerializerId::Marshal {
-        marshal_str::write_display(&mut frame, reason).is_ok()
-    } else {
-        to_output(format, &Text(reason), &mut frame).is_ok()
-    };
-    if !written {
-        return Action::Close(CloseReason::HandshakeFailed);
-    }
-    match finish(&mut frame, server, MessageKind::ConnectFail, format, Flags::empty(), seq, corr) {
-        Some(len) => Action::SendAndClose { len },
-        None => Action::Close(CloseReason::HandshakeFailed),
-    }
-}
-
-/// The CONNECTFAIL reason for a serializer this build leaves out: the Python client raises
-/// `CommunicationError("connection to ... rejected: <this>")`.
-struct Unsupported(SerializerId);
-
-impl fmt::Display for Unsupported {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let name = self.0.name().unwrap_or("?");
-        write!(f, "serializer {name} is not supported by this daemon; use one of:")?;
-        let all = [SerializerId::Serpent, SerializerId::Marshal, SerializerId::Json, SerializerId::Msgpack];
-        for (i, id) in all.into_iter().filter(|id| id.is_enabled()).enumerate() {
-            let sep = if i == 0 { " " } else { ", " };
-            write!(f, "{sep}{}", id.name().unwrap_or("?"))?;
-        }
+    /// A oneway call runs elsewhere (its bytes copied from [`message`](Self::message), into
+    /// a connection made with [`after_handshake`](Self::after_handshake)): this connection
+    /// goes on with the next request.
+    ///
+    /// # Errors
+    /// [`StaleCall`] when `call` is not the call this connection holds or is not oneway.
+    pub fn hand_off(&mut self, call: CallHandle) -> Result<(), StaleCall> {
+        self.pending.filter(|p| p.generation == call.generation && call.oneway).ok_or(StaleCall)?;
+        self.pending = None;
+        self.decoder.consume();
+        self.last_activity = self.now;
         Ok(())
     }
-}
 
-/// A `Display` serialized as a string.
-pub(crate) struct Text<'a>(pub &'a dyn fmt::Display);
+    // Bytes out.
 
-impl Serialize for Text<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self.0)
-    }
-}
-
-enum AnswerResult {
-    Pending,
-    Accepted,
-    Refused,
-    UnknownObject,
-}
-
-/// The handshake answer being written.
-pub(crate) struct Answer<'r, 's> {
-    frame: &'r mut Frame<'s>,
-    /// The daemon's annotations, on every reply.
-    annotations: &'r [crate::wire::Annotation<'r>],
-    format: SerializerId,
-    meta: Option<super::Metadata<'r>>,
-    result: &'r mut AnswerResult,
-}
-
-impl Answer<'_, '_> {
-    pub(crate) fn accept<T: ?Sized + Serialize>(self, value: &T) -> Answered {
-        let Some(meta) = self.meta else {
-            *self.result = AnswerResult::UnknownObject;
-            return Answered(());
-        };
-        struct ConnectOk<'a, T: ?Sized> {
-            handshake: &'a T,
-            meta: super::Metadata<'a>,
-        }
-        impl<T: ?Sized + Serialize> Serialize for ConnectOk<'_, T> {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                use serde::ser::SerializeMap;
-                let mut m = s.serialize_map(Some(2))?;
-                m.serialize_entry("handshake", self.handshake)?;
-                m.serialize_entry("meta", &self.meta)?;
-                m.end()
-            }
-        }
-        let _ = self.frame.annotate_all(self.annotations);
-        self.frame.start_payload();
-        let mark = self.frame.mark();
-        match to_output(self.format, &ConnectOk { handshake: value, meta }, self.frame) {
-            Ok(()) => *self.result = AnswerResult::Accepted,
-            Err(e) => {
-                self.frame.truncate(mark);
-                return Self { meta: None, ..self }.refuse(&e);
-            }
-        }
-        Answered(())
+    /// Reply bytes to send, in order.
+    pub fn tx_pending(&self) -> &[u8] {
+        self.tx.bytes().get(self.tx_start..self.tx_end).unwrap_or_default()
     }
 
-    pub(crate) fn refuse(self, reason: &dyn fmt::Display) -> Answered {
-        self.frame.reset();
-        let _ = self.frame.annotate_all(self.annotations);
-        self.frame.start_payload();
-        if to_output(self.format, &Text(reason), self.frame).is_ok() {
-            *self.result = AnswerResult::Refused;
-        }
-        Answered(())
-    }
-}
-
-/// One INVOKE being served.
-pub(crate) struct Request<'r, 's, 'v> {
-    pub(crate) server: &'r Server<'v>,
-    pub(crate) env: &'r Env,
-    pub(crate) frame: &'r mut Frame<'s>,
-    pub(crate) outcome: &'r mut Outcome,
-    pub(crate) format: SerializerId,
-    pub(crate) mode: Mode,
-}
-
-impl<'s> Request<'_, 's, '_> {
-    fn reply<'q>(&'q mut self, class_name: &'q str, method: &'q str) -> Reply<'q, 's> {
-        Reply {
-            frame: self.frame,
-            outcome: self.outcome,
-            mode: self.mode,
-            format: self.format,
-            class_name,
-            method,
-            daemon_annotations: self.server.config.annotations,
-        }
-    }
-
-    pub(crate) fn raise(&mut self, e: &dyn super::PythonException, class_name: &str, method: &str) {
-        let _ = self.reply(class_name, method).raise(e);
-    }
-
-    /// Serve `call` on its object.
-    fn call(&mut self, context: &CallContext<'_>, call: &CallView<'_>, batched: bool) {
-        let object_id = call.object();
-        if object_id == DAEMON_OBJECT_ID && !batched && call.method() == "get_next_stream_item" {
-            return self.next_item(context, call);
-        }
-        if object_id == DAEMON_OBJECT_ID {
-            let mut daemon = DaemonObject { server: self.server, connection: context.connection };
-            self.dispatch(&mut daemon, context, call, batched);
+    /// The socket took `n` bytes of [`tx_pending`](Self::tx_pending) at `now_ms`.
+    pub fn tx_advance(&mut self, n: usize, now_ms: u64) {
+        self.now = self.now.max(now_ms);
+        if n == 0 {
             return;
         }
-        let mut pending = Some(());
-        let found = self.server.registry.with_object(context.connection, object_id, &mut |object| {
-            if pending.take().is_some() {
-                self.dispatch(object, context, call, batched);
-            }
-        });
-        if !found {
-            self.raise(&PyException::new(DAEMON_ERROR, "unknown object"), "", "");
+        self.tx_start = self.tx_start.saturating_add(n).min(self.tx_end);
+        self.last_tx_progress = self.now;
+        if self.tx_start == self.tx_end {
+            self.tx_start = 0;
+            self.tx_end = 0;
+            self.last_activity = self.now;
         }
     }
 
-    /// `Pyro.Daemon.get_next_stream_item(streamId)`: the stream's next item, or
-    /// StopIteration at its end; the stream is dropped at its end and on any error.
-    fn next_item(&mut self, context: &CallContext<'_>, call: &CallView<'_>) {
-        const CLASS: &str = "DaemonObject";
-        const METHOD: &str = "get_next_stream_item";
-        let function = Qualname { class_name: CLASS, method: METHOD };
-        let args = Args::Call(call);
-        let id = match args.check(function, &["streamId"]).and_then(|()| args.required::<&str>(function, 0, "streamId"))
-        {
-            Ok(id) => id,
-            Err(e) => return self.raise(&e, CLASS, METHOD),
-        };
-        let Some(mut entry) = StreamId::parse(id).and_then(|id| self.server.streams.take(&id)) else {
-            return self.raise(&stream_terminated(), CLASS, METHOD);
-        };
-        // A lingering stream belongs to whoever continues it.
-        entry.owner = Some(context.connection);
-        entry.lingering_since = None;
-        let found = match &mut entry.source {
-            StreamSource::Cursor { object, method, cursor } => {
-                let mut pending = Some(());
-                self.server.registry.with_object(context.connection, object, &mut |o| {
-                    if pending.take().is_some() {
-                        let class_name = o.metadata().class_name;
-                        let _ = o.next_item(method, cursor, self.reply(class_name, method));
-                    }
-                })
-            }
-            #[cfg(feature = "alloc")]
-            StreamSource::Iter(iter) => {
-                let reply = self.reply(CLASS, METHOD);
-                let _ = match iter.next() {
-                    Some(item) => reply.ok(&item),
-                    None => reply.stop(),
-                };
-                true
-            }
-        };
-        if !found {
-            return self.raise(&stream_terminated(), CLASS, METHOD);
+    // Time.
+
+    /// When [`handle_timeout`](Self::handle_timeout) is next due: the idle timeout
+    /// (COMMTIMEOUT) while waiting for the client, the send timeout while a reply waits for
+    /// it. `None`: no deadline.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        if self.ending.is_some() && self.tx_start == self.tx_end {
+            return None;
         }
-        if matches!(self.outcome, Outcome::Value) {
-            let _ = self.server.streams.insert(entry);
+        if self.tx_start != self.tx_end {
+            return self.send_timeout.map(|t| self.last_tx_progress.saturating_add(t));
         }
+        if self.pending.is_some() || self.decoder.message().is_some() {
+            return None;
+        }
+        self.idle_timeout.map(|t| self.last_activity.saturating_add(t))
     }
 
-    fn dispatch(&mut self, object: &mut dyn PyroObject, context: &CallContext<'_>, call: &CallView<'_>, batched: bool) {
-        if batched {
-            return self.batch(object, context, call);
-        }
-        let method = call.method();
-        let inv = Invocation { context, method, args: Args::Call(call) };
-        let meta = object.metadata();
-        let class_name = meta.class_name;
-        match method {
-            "__getattr__" | "__setattr__" => {
-                let name = match call.arg::<&str>(0, "name") {
-                    Ok(Some(name)) => name,
-                    _ => {
-                        let e = PyException::new(super::TYPE_ERROR, "attribute name must be string");
-                        return self.raise(&e, class_name, method);
-                    }
-                };
-                if !meta.has_attr(name) {
-                    // Python looks the name up on the class first.
-                    if meta.has_method(name) || is_private_name(name) {
-                        let e = Raised {
-                            class: ATTRIBUTE_ERROR,
-                            message: format_args!("attempt to access unexposed or unknown remote attribute '{name}'"),
-                        };
-                        return self.raise(&e, class_name, method);
-                    }
-                    let e = Raised {
-                        class: ATTRIBUTE_ERROR,
-                        message: format_args!("type object '{class_name}' has no attribute '{name}'"),
-                    };
-                    return self.raise(&e, class_name, method);
-                }
-                let reply = self.reply(class_name, method);
-                let _ = if method == "__getattr__" {
-                    object.get_attr(name, &inv, reply)
-                } else {
-                    object.set_attr(name, &inv, reply)
-                };
-            }
-            _ => {
-                if let Err(e) = check_method(&meta, method) {
-                    return self.raise(&e, class_name, method);
-                }
-                let reply = self.reply(class_name, method);
-                let _ = object.invoke(&inv, reply);
-            }
-        }
-        self.after_call(context, method);
-    }
-
-    /// A call returned a stream: register it and write the marker exception.
-    fn after_call(&mut self, context: &CallContext<'_>, method: &str) {
-        let source = match core::mem::replace(self.outcome, Outcome::Pending) {
-            Outcome::Stream(cursor) => {
-                let (Ok(object), Ok(method)) = (
-                    heapless::String::<STREAM_NAME_CAPACITY>::try_from(context.object_id),
-                    heapless::String::<STREAM_NAME_CAPACITY>::try_from(method),
-                ) else {
-                    let e = PyException::pyro_error("object id or method name too long for an item stream");
-                    return self.raise(&e, "", method);
-                };
-                StreamSource::Cursor { object, method, cursor }
-            }
-            #[cfg(feature = "alloc")]
-            Outcome::Iter(iter) => StreamSource::Iter(iter),
-            other => {
-                *self.outcome = other;
-                return;
-            }
-        };
-        if self.mode == Mode::Discard {
-            *self.outcome = Outcome::Value;
+    /// The time is `now_ms`: end the connection if a deadline passed (during the handshake
+    /// an idle client gets CONNECTFAIL "receiving: timeout", as from Pyro). Idempotent.
+    pub fn handle_timeout(&mut self, now_ms: u64, server: &Server<'_>) {
+        self.now = self.now.max(now_ms);
+        let Some(deadline) = self.poll_timeout() else { return };
+        if self.now < deadline {
             return;
         }
-        let config = &self.server.config.streams;
-        let marker = PyException::new(PROTOCOL_ERROR, "result of call is an iterator");
-        if config.enabled {
-            let mut random = [0u8; 16];
-            random.copy_from_slice(&self.env.random[16..]);
-            let id = StreamId::from_random(random);
-            let entry = StreamEntry {
-                id,
-                owner: Some(context.connection),
-                created: self.env.now_ms,
-                lingering_since: None,
-                source,
-            };
-            if self.server.streams.insert(entry).is_err() {
-                let e = PyException::pyro_error("too many open item streams; close some or raise the daemon's limit");
-                return self.raise(&e, "", method);
-            }
-            if self.frame.annotate(AnnotationId::STREAM, &id.to_text()).is_err() {
-                self.server.streams.remove(&id);
-                *self.outcome = Outcome::Pending;
-                return;
-            }
-        }
-        let _ = self.frame.annotate_all(self.server.config.annotations);
-        self.frame.start_payload();
-        if to_output(self.format, &ExceptionOut { exception: &marker, origin: None }, self.frame).is_err() {
-            *self.outcome = Outcome::Pending;
+        if self.tx_start != self.tx_end {
+            debug!("connection {}: {} bytes of a reply not taken in time", self.id().0, self.tx_end - self.tx_start);
+            self.end(CloseReason::SendTimeout, false);
             return;
         }
-        *self.outcome = Outcome::Stream(0);
+        debug!("connection {}: idle timeout", self.id().0);
+        let action = self.session.timed_out(server, &mut self.tx);
+        self.act(action, server, CloseReason::IdleTimeout);
     }
 
-    fn batch(&mut self, object: &mut dyn PyroObject, context: &CallContext<'_>, call: &CallView<'_>) {
-        let meta = object.metadata();
-        let class_name = meta.class_name;
-        let mut list = match self.mode {
-            Mode::Discard => None,
-            _ => {
-                let _ = self.frame.annotate_all(self.server.config.annotations);
-                self.frame.start_payload();
-                match ListWriter::begin(self.format, self.frame) {
-                    Ok(list) => Some(list),
-                    Err(_) => return,
-                }
-            }
-        };
-        let item_mode = if self.mode == Mode::Discard { Mode::Discard } else { Mode::BatchItem };
-        let saved_mode = core::mem::replace(&mut self.mode, item_mode);
-        for item in call.batch_items() {
-            if let Some(list) = &mut list
-                && list.separator(self.frame).is_err()
-            {
-                break;
-            }
-            let mut failed = true;
-            match item {
-                Err(e) => self.raise(&Raised { class: e.pyro_class(), message: format_args!("{e}") }, class_name, ""),
-                Ok(item) => {
-                    let method = item.method();
-                    if let Err(e) = check_method(&meta, method) {
-                        // Python resolves each method outside the batch's error handling: the
-                        // whole batch fails with a plain exception.
-                        self.mode = saved_mode;
-                        if let Some(list) = &list {
-                            self.frame.truncate(list.start);
-                        }
-                        return self.raise(&e, class_name, method);
-                    } else {
-                        let inv = Invocation { context, method, args: Args::Batch(&item) };
-                        let reply = self.reply(class_name, method);
-                        let _ = object.invoke(&inv, reply);
-                        match core::mem::replace(self.outcome, Outcome::Pending) {
-                            Outcome::Value => failed = false,
-                            Outcome::Exception | Outcome::Stop => {}
-                            Outcome::Pending => break,
-                            _ => {
-                                let e = PyException::pyro_error("item streams are not supported in batch calls");
-                                self.raise(&e, class_name, method);
-                            }
-                        }
-                    }
-                }
-            }
-            if let Some(list) = &mut list {
-                list.count += 1;
-            }
-            if failed {
-                self.mode = saved_mode;
-                if self.format == SerializerId::Marshal
-                    && let Some(list) = &list
-                {
-                    // Pyro5 cannot marshal its `_ExceptionWrapper`: the whole batch answers
-                    // with the ValueError marshal raises. Python clients see exactly that.
-                    self.frame.truncate(list.start);
-                    let e = PyException::value_error("unmarshallable object");
-                    return self.raise(&e, class_name, "");
-                }
-                break;
-            }
+    // The end.
+
+    /// Whether the connection is over and has nothing more to send: close the socket and
+    /// call [`close`](Self::close).
+    pub fn is_closed(&self) -> bool {
+        self.ending.is_some() && self.tx_start == self.tx_end
+    }
+
+    /// Why the connection ended (or is ending, once its last reply is out).
+    pub fn close_reason(&self) -> Option<CloseReason> {
+        self.ending
+    }
+
+    /// The connection is gone (call it once, when its socket is closed): its item streams
+    /// linger as Pyro's do, its per-connection objects go.
+    pub fn close(&mut self, server: &Server<'_>) {
+        if self.ending.is_none() {
+            self.end(CloseReason::Closed, false);
         }
-        self.mode = saved_mode;
-        *self.outcome = match list.map(|list| list.end(self.frame)) {
-            Some(Err(_)) => Outcome::Pending,
-            _ => Outcome::Value,
-        };
-        let _ = BATCH_METHOD;
-    }
-}
-
-/// Pyro's checks before a method runs: private names, then exposure.
-fn check_method<'a>(meta: &super::Metadata<'_>, method: &'a str) -> Result<(), MethodError<'a>> {
-    if is_private_name(method) {
-        return Err(MethodError::Private(method));
-    }
-    if meta.has_attr(method) {
-        return Err(MethodError::Unexposed(method));
-    }
-    if !meta.has_method(method) {
-        return Err(MethodError::Unknown(meta.class_name_static(), method));
-    }
-    Ok(())
-}
-
-/// Why a method cannot be called.
-enum MethodError<'a> {
-    Private(&'a str),
-    Unexposed(&'a str),
-    Unknown(ClassName, &'a str),
-}
-
-type ClassName = heapless::String<64>;
-
-impl fmt::Display for MethodError<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Self::Private(name) => write!(f, "attempt to access private attribute '{name}'"),
-            Self::Unexposed(name) => write!(f, "attempt to access unexposed attribute '{name}'"),
-            Self::Unknown(class, name) => write!(f, "'{class}' object has no attribute '{name}'"),
-        }
-    }
-}
-
-impl super::PythonException for MethodError<'_> {
-    fn class(&self) -> &str {
-        ATTRIBUTE_ERROR
-    }
-}
-
-impl super::Metadata<'_> {
-    fn class_name_static(&self) -> ClassName {
-        let mut name = ClassName::new();
-        for c in self.class_name.chars() {
-            if name.push(c).is_err() {
-                break;
-            }
-        }
-        name
-    }
-}
-
-/// A list written element by element, its length unknown until the end: serpent and json
-/// close it with a bracket; marshal and msgpack have the count in front, written as a
-/// placeholder and patched.
-struct ListWriter {
-    format: SerializerId,
-    /// Where the payload started (before serpent's header line).
-    start: usize,
-    /// Where the list starts in the frame.
-    at: usize,
-    count: u32,
-}
-
-impl ListWriter {
-    fn begin(format: SerializerId, frame: &mut Frame<'_>) -> Result<Self, OutputError> {
-        let start = frame.mark();
-        let head: &[u8] = match format {
-            #[cfg(feature = "serpent")]
-            SerializerId::Serpent => {
-                frame.write_bytes(crate::ser::serpent::HEADER)?;
-                b"["
-            }
-            SerializerId::Json => b"[",
-            SerializerId::Marshal => b"[\0\0\0\0",
-            _ => b"\xdd\0\0\0\0",
-        };
-        let at = frame.mark();
-        frame.write_bytes(head)?;
-        Ok(Self { format, start, at, count: 0 })
-    }
-
-    fn separator(&mut self, frame: &mut Frame<'_>) -> Result<(), OutputError> {
-        if self.count == 0 {
-            return Ok(());
-        }
-        match self.format {
-            SerializerId::Serpent => frame.write_bytes(b","),
-            SerializerId::Json => frame.write_bytes(b", "),
-            _ => Ok(()),
+        if !self.released {
+            self.released = true;
+            self.session.closed(server, self.now);
         }
     }
 
-    fn end(self, frame: &mut Frame<'_>) -> Result<(), OutputError> {
-        match self.format {
-            SerializerId::Serpent | SerializerId::Json => frame.write_bytes(b"]")?,
-            SerializerId::Marshal => frame.patch(self.at + 1, &self.count.to_le_bytes()),
-            _ => match (u8::try_from(self.count), u16::try_from(self.count)) {
-                // The smallest header, as Python's msgpack writes it.
-                (Ok(n), _) if n < 16 => {
-                    frame.patch(self.at, &[0x90 | n]);
-                    frame.remove(self.at + 1, 4);
-                }
-                (_, Ok(n)) => {
-                    let [a, b] = n.to_be_bytes();
-                    frame.patch(self.at, &[0xdc, a, b]);
-                    frame.remove(self.at + 3, 2);
-                }
-                _ => frame.patch(self.at + 1, &self.count.to_be_bytes()),
-            },
+    /// End the connection: at once, or once the reply in `tx` is out (`drain`).
+    fn end(&mut self, reason: CloseReason, drain: bool) {
+        self.ending = Some(reason);
+        self.pending = None;
+        if !drain {
+            self.tx_start = 0;
+            self.tx_end = 0;
         }
-        Ok(())
-    }
-}
-
-/// The error an item stream request gets for an id it does not know.
-pub(crate) fn stream_terminated() -> PyException<&'static str> {
-    PyException::new(PYRO_ERROR, "item stream terminated")
-}
-
-#[cfg(test)]
-mod tests {
-    extern crate std;
-
-    use core::cell::RefCell;
-    use std::vec::Vec;
-
-    use super::*;
-    use crate::limits::Limits;
-    use crate::ser::SliceOutput;
-    use crate::server::{ObjectTable, ServerConfig, Streams};
-    use crate::wire::{self, Decoder, HEADER_LEN, Header};
-
-    const FORMATS: [SerializerId; 4] =
-        [SerializerId::Serpent, SerializerId::Marshal, SerializerId::Json, SerializerId::Msgpack];
-
-    /// Hand `frame` to `connection`; the action and what it wrote.
-    fn handle(connection: &mut ServerConnection, server: &Server<'_>, frame: &[u8]) -> (Action, Vec<u8>) {
-        let mut rx = [0u8; 512];
-        let mut tx = [0u8; 512];
-        let mut decoder = Decoder::new(&mut rx[..], Limits::default());
-        decoder.feed(frame).unwrap();
-        let env = Env { now_ms: 0, random: [7; 32] };
-        let action = connection.handle(&decoder.message().unwrap(), server, &env, &mut &mut tx[..]);
-        (action, written(action, &tx))
     }
 
-    fn written(action: Action, tx: &[u8]) -> Vec<u8> {
+    fn act(&mut self, action: Action, server: &Server<'_>, closing: CloseReason) {
         match action {
-            Action::Send { len } | Action::SendAndClose { len } => tx[..len].to_vec(),
-            _ => Vec::new(),
-        }
-    }
-
-    fn frame(kind: MessageKind, format: SerializerId, seq: u16, payload: &[u8]) -> Vec<u8> {
-        let mut out = [0u8; 512];
-        let len = wire::encode(&OutgoingMessage::new(kind, format, seq), payload, &mut out, Limits::default()).unwrap();
-        out[..len].to_vec()
-    }
-
-    fn with_server(f: impl FnOnce(&Server<'_>)) {
-        let objects = ObjectTable::<1>::new();
-        let streams = RefCell::new(Streams::<1>::new());
-        let config = ServerConfig::default();
-        f(&Server { registry: &objects, streams: &streams, config: &config, handshake: None });
-    }
-
-    #[test]
-    fn connect_fail_is_marshal_text_in_every_build() {
-        with_server(|server| {
-            let mut tx = [0u8; 128];
-            let action = ServerConnection::new(ConnectionId(1), None).timed_out(server, &mut &mut tx[..]);
-            let reply = written(action, &tx);
-            assert!(matches!(action, Action::SendAndClose { .. }));
-            let header = Header::parse_bytes(reply[..HEADER_LEN].try_into().unwrap()).unwrap();
-            assert_eq!((header.kind, header.serializer), (MessageKind::ConnectFail, SerializerId::Marshal));
-            assert_eq!(&reply[HEADER_LEN..], b"z\x12receiving: timeout");
-        });
-    }
-
-    #[test]
-    fn a_connect_in_a_serializer_left_out_is_refused_in_marshal() {
-        let speaks: Vec<&str> = FORMATS.into_iter().filter(|f| f.is_enabled()).filter_map(SerializerId::name).collect();
-        for format in FORMATS.into_iter().filter(|f| !f.is_enabled()) {
-            with_server(|server| {
-                let mut connection = ServerConnection::new(ConnectionId(1), None);
-                let (action, reply) = handle(&mut connection, server, &frame(MessageKind::Connect, format, 5, b"?"));
-                assert!(matches!(action, Action::SendAndClose { .. }), "{format:?}: {action:?}");
-                let header = Header::parse_bytes(reply[..HEADER_LEN].try_into().unwrap()).unwrap();
-                assert_eq!(
-                    (header.kind, header.serializer, header.seq),
-                    (MessageKind::ConnectFail, SerializerId::Marshal, 5)
-                );
-                let name = format.name().unwrap();
-                let list: Vec<_> = speaks.iter().map(|s| std::format!(" {s}")).collect();
-                let expected =
-                    std::format!("serializer {name} is not supported by this daemon; use one of:{}", list.join(","));
-                assert_eq!(marshal_str::read(&reply[HEADER_LEN..]), Some(expected.as_str()));
-            });
-        }
-    }
-
-    #[test]
-    fn an_invoke_in_a_serializer_left_out_closes_the_connection() {
-        let Some(enabled) = FORMATS.into_iter().find(|f| f.is_enabled()) else { return };
-        #[derive(serde::Serialize)]
-        struct Connect<'a> {
-            handshake: &'a str,
-            object: &'a str,
-        }
-        for format in FORMATS.into_iter().filter(|f| !f.is_enabled()) {
-            with_server(|server| {
-                let mut payload = [0u8; 128];
-                let mut out = SliceOutput::new(&mut payload);
-                to_output(enabled, &Connect { handshake: "hello", object: DAEMON_OBJECT_ID }, &mut out).unwrap();
-                let len = out.len();
-                let mut connection = ServerConnection::new(ConnectionId(1), None);
-                let connect = frame(MessageKind::Connect, enabled, 0, &payload[..len]);
-                let (action, _) = handle(&mut connection, server, &connect);
-                assert!(matches!(action, Action::Send { .. }), "{action:?}");
-                let (action, _) = handle(&mut connection, server, &frame(MessageKind::Invoke, format, 1, b"?"));
-                let close = CloseReason::UnknownSerializer(u8::from(format));
-                assert_eq!(action, Action::Close(close));
-                let name = format.name().unwrap_or_default();
-                assert!(std::format!("{close}").contains(name));
-            });
+            Action::Send { len } | Action::SendAndClose { len } => {
+                self.tx_start = 0;
+                self.tx_end = len.min(self.tx.bytes().len());
+                self.last_tx_progress = self.now;
+                if let Some(tap) = server.tap {
+                    tap.sent(self.session.id(), self.tx_pending());
+                }
+                if matches!(action, Action::SendAndClose { .. }) {
+                    self.end(closing, true);
+                }
+            }
+            Action::Nothing => {}
+            Action::Close(reason) => {
+                debug!("connection {}: closing: {}", self.id().0, reason);
+                self.end(reason, false);
+            }
         }
     }
 }

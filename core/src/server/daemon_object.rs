@@ -51,7 +51,7 @@ impl PyroObject for DaemonObject<'_, '_> {
             "registered" => reply.ok(&Registered(self.server)),
             "info" => {
                 let config = self.server.config;
-                reply.ok(&super::connection::Text(&Info {
+                reply.ok(&super::session::Text(&Info {
                     location: config.location,
                     nat: config.nat_location,
                     count: self.server.registry.count() + 1,

@@ -2,17 +2,18 @@
 //! calls on Pyro objects and writes the replies (`docs/wire-protocol.md`, "Connections";
 //! `docs/objects.md`, "The daemon object").
 //!
-//! Sans-IO: the adapter reads bytes into a [`Decoder`](crate::wire::Decoder), hands each
-//! complete message to [`ServerConnection::handle`] together with the daemon's shared state
-//! ([`Server`]: objects, streams, configuration) and the time and randomness the protocol
-//! needs ([`Env`]), and sends what the returned [`Action`] says from the transmit storage.
+//! Sans-IO: a [`ServerConnection`] per client takes the bytes the adapter reads and the time,
+//! and gives back the bytes to send, its next deadline and the calls to run (at once or
+//! later); the daemon's shared state ([`Server`]: objects, streams, configuration) is lent
+//! to it for each step. The adapter's loop is the same everywhere: serve ready calls, write
+//! what is pending, read or wait for the deadline (see [`ServerConnection`]).
 //!
 //! ```
 //! use core::cell::RefCell;
 //! use pyro5_core::limits::Limits;
 //! use pyro5_core::ser::{envelope::CallEnvelope, serpent};
 //! use pyro5_core::server::*;
-//! use pyro5_core::wire::{self, Decoder, MessageKind, OutgoingMessage, Progress, SerializerId};
+//! use pyro5_core::wire::{self, MessageKind, OutgoingMessage, SerializerId};
 //!
 //! struct Echo;
 //! impl PyroObject for Echo {
@@ -34,7 +35,7 @@
 //! objects.register("test.echo", &echo).unwrap();
 //! let streams = RefCell::new(Streams::<4>::new());
 //! let config = ServerConfig::default();
-//! let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+//! let server = Server::new(&objects, &streams, &config);
 //!
 //! // What a Python proxy sends for `Proxy("PYRO:test.echo@...").echo("hi")`: CONNECT, INVOKE.
 //! let mut wire_in = [0u8; 256];
@@ -50,19 +51,19 @@
 //! let msg = OutgoingMessage::new(MessageKind::Invoke, SerializerId::Serpent, 1);
 //! len += wire::encode(&msg, &payload[..invoke], &mut wire_in[len..], Limits::default())?;
 //!
-//! // The connection: bytes in, replies out.
+//! // The connection: bytes in, replies out (the client pipelined both requests).
 //! let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
-//! let mut decoder = Decoder::new(&mut rx[..], config.limits);
-//! let mut connection = ServerConnection::new(ConnectionId(1), None);
+//! let seed = [7; 32]; // real entropy in real use
+//! let mut connection = ServerConnection::new(ConnectionId(1), None, &mut rx[..], &mut tx[..], &config, 0, seed);
 //! let mut input = &wire_in[..len];
 //! let mut replies = Vec::new();
-//! while let Progress::Complete { consumed } = decoder.feed(input)? {
-//!     let env = Env { now_ms: 0, random: [7; 32] }; // fresh randomness in real use
-//!     match connection.handle(&decoder.message().unwrap(), &server, &env, &mut &mut tx[..]) {
-//!         Action::Send { len } => replies.push(tx[..len].to_vec()),
-//!         other => panic!("{other:?}"),
-//!     }
-//!     input = &input[consumed..];
+//! while !input.is_empty() {
+//!     let taken = connection.feed(input, 0);
+//!     input = &input[taken..];
+//!     connection.serve_ready(&server);
+//!     replies.push(connection.tx_pending().to_vec());
+//!     let sent = connection.tx_pending().len();
+//!     connection.tx_advance(sent, 0);
 //! }
 //! let result = wire::Header::parse_bytes(replies[1][..40].try_into().unwrap())?;
 //! assert_eq!((result.kind, result.seq), (MessageKind::Result, 1));
@@ -77,9 +78,10 @@ pub(crate) mod frame;
 mod object;
 mod registry;
 mod reply;
+mod session;
 pub mod streams;
 
-pub use connection::{Action, Env, ServerConnection};
+pub use connection::{CallHandle, CloseReason, ServerConnection, ServerEvent, StaleCall};
 pub use exception::{
     ATTRIBUTE_ERROR, DAEMON_ERROR, INDEX_ERROR, KEY_ERROR, NAMING_ERROR, NOT_IMPLEMENTED_ERROR, PERMISSION_ERROR,
     PROTOCOL_ERROR, PYRO_ERROR, PyException, PythonException, RUNTIME_ERROR, SECURITY_ERROR, SERIALIZE_ERROR,
@@ -119,6 +121,13 @@ pub struct ServerConfig<'a> {
     pub nat_location: Option<&'a str>,
     /// The server type as `info()` reports it.
     pub server_type: &'a str,
+    /// Pyro's `COMMTIMEOUT` for the daemon: a connection that sends nothing for this long
+    /// is closed (during the handshake with CONNECTFAIL "receiving: timeout", as Pyro's).
+    /// `None`: never.
+    pub idle_timeout_ms: Option<u64>,
+    /// A reply that makes no progress for this long (the client does not read) ends its
+    /// connection. `None`: wait forever.
+    pub send_timeout_ms: Option<u64>,
 }
 
 impl Default for ServerConfig<'_> {
@@ -131,9 +140,14 @@ impl Default for ServerConfig<'_> {
             location: "",
             nat_location: None,
             server_type: "pyro5-rs",
+            idle_timeout_ms: None,
+            send_timeout_ms: Some(DEFAULT_SEND_TIMEOUT_MS),
         }
     }
 }
+
+/// How long a reply may make no progress by default: 10 s.
+pub const DEFAULT_SEND_TIMEOUT_MS: u64 = 10_000;
 
 /// The daemon state a connection works with, shared by all connections.
 #[derive(Clone, Copy)]
@@ -147,6 +161,34 @@ pub struct Server<'a> {
     /// Checks each client's handshake data (Pyro's `Daemon.validateHandshake`); none
     /// accepts everyone and answers `"hello"`, as Pyro does.
     pub handshake: Option<&'a dyn HandshakeValidator>,
+    /// Sees every message received and sent (Pyro's `LOGWIRE`).
+    pub tap: Option<&'a dyn WireTap>,
+}
+
+impl<'a> Server<'a> {
+    /// Objects, streams and settings; no handshake check, no wire tap.
+    pub fn new(registry: &'a dyn Registry, streams: &'a dyn StreamStore, config: &'a ServerConfig<'a>) -> Self {
+        Self { registry, streams, config, handshake: None, tap: None }
+    }
+
+    /// When item streams next expire (lifetime or linger), on the daemon's clock: the
+    /// adapter calls [`handle_timeout`](Self::handle_timeout) then. `None`: no stream can.
+    pub fn poll_timeout(&self) -> Option<u64> {
+        self.streams.next_expiry(&self.config.streams)
+    }
+
+    /// Drop the item streams expired at `now_ms`.
+    pub fn handle_timeout(&self, now_ms: u64) {
+        self.streams.expire(now_ms, &self.config.streams);
+    }
+}
+
+/// Sees whole messages as they are received and sent, for logging (Pyro's `LOGWIRE`).
+pub trait WireTap {
+    /// Connection `connection` received `frame` (header, annotations, payload).
+    fn received(&self, connection: ConnectionId, frame: &[u8]);
+    /// Connection `connection` is sending `frame`.
+    fn sent(&self, connection: ConnectionId, frame: &[u8]);
 }
 
 impl core::fmt::Debug for Server<'_> {
@@ -175,7 +217,7 @@ pub struct Answered(pub(crate) ());
 
 /// The daemon's answer to a handshake.
 pub struct HandshakeAnswer<'r, 's> {
-    pub(crate) inner: connection::Answer<'r, 's>,
+    pub(crate) inner: session::Answer<'r, 's>,
 }
 
 impl core::fmt::Debug for HandshakeAnswer<'_, '_> {

@@ -180,6 +180,9 @@ pub trait StreamStore {
     fn disconnected(&self, connection: ConnectionId, now: u64, config: &StreamConfig);
     /// Drop streams past their lifetime or linger time.
     fn expire(&self, now: u64, config: &StreamConfig);
+    /// When [`expire`](Self::expire) next has something to drop (milliseconds on the
+    /// daemon's clock), or `None` when no open stream can expire.
+    fn next_expiry(&self, config: &StreamConfig) -> Option<u64>;
     /// How many streams are open.
     fn count(&self) -> usize;
     /// Drop every stream (daemon shutdown).
@@ -234,6 +237,21 @@ pub trait StreamTable {
             let lingered = e.lingering_since.is_some_and(|t| now.saturating_sub(t) > config.linger_ms);
             !too_old && !lingered
         });
+    }
+
+    /// When the first open stream passes its lifetime or linger time.
+    fn next_expiry_at(&self, config: &StreamConfig) -> Option<u64> {
+        self.entries()
+            .iter()
+            .filter_map(|e| {
+                let lifetime = (config.lifetime_ms > 0).then(|| e.created.saturating_add(config.lifetime_ms + 1));
+                let linger = e.lingering_since.map(|t| t.saturating_add(config.linger_ms.saturating_add(1)));
+                match (lifetime, linger) {
+                    (Some(a), Some(b)) => Some(a.min(b)),
+                    (a, b) => a.or(b),
+                }
+            })
+            .min()
     }
 
     /// Keep only the streams `keep` says yes to.
@@ -334,6 +352,9 @@ macro_rules! store_impl {
             }
             fn expire(&self, now: u64, config: &StreamConfig) {
                 $borrow!(self).expire_at(now, config);
+            }
+            fn next_expiry(&self, config: &StreamConfig) -> Option<u64> {
+                $borrow!(self).next_expiry_at(config)
             }
             fn count(&self) -> usize {
                 $borrow!(self).entries().len()

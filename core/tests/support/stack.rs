@@ -7,10 +7,10 @@ use pyro5_core::limits::Limits;
 use pyro5_core::ser::envelope::CallEnvelope;
 use pyro5_core::ser::{SliceOutput, to_output};
 use pyro5_core::server::{
-    Action, ConnectionId, Env, Invocation, Metadata, ObjectTable, PyroObject, Qualname, Replied, Reply, Server,
-    ServerConfig, ServerConnection, Streams,
+    ConnectionId, Invocation, Metadata, ObjectTable, PyroObject, Qualname, Replied, Reply, Server, ServerConfig,
+    ServerConnection, Streams,
 };
-use pyro5_core::wire::{self, Decoder, MessageKind, OutgoingMessage, Progress, SerializerId};
+use pyro5_core::wire::{self, MessageKind, OutgoingMessage, SerializerId};
 use serde::ser::{Serialize, SerializeSeq, Serializer};
 
 /// Thread stacks come in pages.
@@ -79,7 +79,7 @@ pub fn payload<T: Serialize>(format: SerializerId, value: &T) -> Vec<u8> {
     buf
 }
 
-/// `Decoder::feed` and `ServerConnection::handle` of each frame, as an adapter drives them:
+/// `ServerConnection::feed` and `serve_ready` of each frame, as an adapter drives them:
 /// whether both were answered.
 #[inline(never)]
 pub fn serve(frames: &[u8], depth: usize) -> bool {
@@ -88,20 +88,21 @@ pub fn serve(frames: &[u8], depth: usize) -> bool {
     objects.register("obj", &object).unwrap();
     let streams = RefCell::new(Streams::<1>::new());
     let config = ServerConfig { limits: limits(depth), ..ServerConfig::default() };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
     let (mut rx, mut tx) = (vec![0u8; 64 * 1024], vec![0u8; 4096]);
-    let mut decoder = Decoder::new(&mut rx[..], config.limits);
-    let mut connection = ServerConnection::new(ConnectionId(1), None);
+    let mut connection = ServerConnection::new(ConnectionId(1), None, &mut rx[..], &mut tx[..], &config, 0, [7; 32]);
     let mut rest = frames;
     let mut answered = 0;
-    while let Ok(Progress::Complete { consumed }) = decoder.feed(rest) {
-        let env = Env { now_ms: 0, random: [7; 32] };
-        let Some(msg) = decoder.message() else { return false };
-        if !matches!(connection.handle(&msg, &server, &env, &mut &mut tx[..]), Action::Send { .. }) {
+    while !rest.is_empty() {
+        let taken = connection.feed(rest, 0);
+        rest = &rest[taken..];
+        connection.serve_ready(&server);
+        if connection.close_reason().is_some() || connection.tx_pending().is_empty() {
             return false;
         }
+        let sent = connection.tx_pending().len();
+        connection.tx_advance(sent, 0);
         answered += 1;
-        rest = &rest[consumed..];
     }
     answered == 2
 }

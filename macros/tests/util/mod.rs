@@ -10,7 +10,7 @@ use pyro5_core::ser::envelope::CallEnvelope;
 use pyro5_core::ser::value::Value;
 use pyro5_core::ser::{json, marshal, msgpack, serpent, to_output};
 use pyro5_core::server::{
-    Action, ConnectionId, Env, ObjectTable, PyroObject, Server, ServerConfig, ServerConnection, Streams,
+    CloseReason, ConnectionId, ObjectTable, PyroObject, Server, ServerConfig, ServerConnection, Streams,
 };
 use pyro5_core::wire::{
     Annotation, AnnotationId, CorrelationId, Decoder, Flags, Header, MessageKind, OutgoingMessage, Progress,
@@ -26,11 +26,24 @@ pub struct Daemon<'o> {
     objects: ObjectTable<'o, 4>,
     streams: RefCell<Streams<4>>,
     config: ServerConfig<'static>,
-    connection: ServerConnection,
+    /// Receive and transmit storage sized up front: serving allocates nothing.
+    connection: ServerConnection<Vec<u8>, Vec<u8>>,
     format: SerializerId,
     seq: u16,
-    /// Varies the randomness of each message (stream ids must differ).
-    random: u8,
+}
+
+/// What the connection did with a message.
+#[derive(Debug)]
+pub enum Answer {
+    /// It answered ([`Daemon::sent`]), and closes afterwards when `closes`.
+    Reply {
+        /// The connection ends once the reply is out.
+        closes: bool,
+    },
+    /// It answered nothing (a oneway call).
+    Nothing,
+    /// It closed without an answer.
+    Closed(CloseReason),
 }
 
 /// A call to make: method, arguments, and what goes into the message header.
@@ -87,10 +100,17 @@ impl<'o> Daemon<'o> {
             objects,
             streams: RefCell::new(Streams::new()),
             config: ServerConfig::default(),
-            connection: ServerConnection::new(ConnectionId(1), None),
+            connection: ServerConnection::new(
+                ConnectionId(1),
+                None,
+                vec![0u8; 1 << 16],
+                vec![0u8; 1 << 16],
+                &ServerConfig::default(),
+                0,
+                [9; 32],
+            ),
             format,
             seq: 0,
-            random: 0,
         };
         daemon.connect(id);
         daemon
@@ -142,16 +162,24 @@ impl<'o> Daemon<'o> {
         wire(&msg, &payload)
     }
 
-    /// Hand one message in `wire` to the connection, using `rx` to receive it; the reply
-    /// goes to `tx`. Allocates nothing.
-    pub fn handle(&mut self, wire: &[u8], rx: &mut [u8], tx: &mut [u8]) -> Action {
-        let mut decoder = Decoder::new(rx, self.config.limits);
-        assert!(matches!(decoder.feed(wire).expect("decode"), Progress::Complete { .. }));
-        let message = decoder.message().expect("a message");
-        let server = Server { registry: &self.objects, streams: &self.streams, config: &self.config, handshake: None };
-        self.random = self.random.wrapping_add(1);
-        let env = Env { now_ms: 0, random: [self.random; 32] };
-        self.connection.handle(&message, &server, &env, &mut &mut tx[..])
+    /// Hand one message in `wire` to the connection; its reply is then [`sent`](Self::sent).
+    /// Allocates nothing.
+    pub fn handle(&mut self, wire: &[u8]) -> Answer {
+        let out = self.connection.tx_pending().len();
+        self.connection.tx_advance(out, 0);
+        assert_eq!(self.connection.feed(wire, 0), wire.len(), "the whole message is taken");
+        let server = Server::new(&self.objects, &self.streams, &self.config);
+        self.connection.serve_ready(&server);
+        match (self.connection.tx_pending().is_empty(), self.connection.close_reason()) {
+            (false, reason) => Answer::Reply { closes: reason.is_some() },
+            (true, None) => Answer::Nothing,
+            (true, Some(reason)) => Answer::Closed(reason),
+        }
+    }
+
+    /// The reply to the last message handled.
+    pub fn sent(&self) -> &[u8] {
+        self.connection.tx_pending()
     }
 
     /// `proxy.name` on a proxy with that attribute in its metadata: `__getattr__(name)`.
@@ -202,12 +230,10 @@ impl<'o> Daemon<'o> {
 
     /// Feed one message to the connection; decode what it sends back.
     fn exchange(&mut self, wire: &[u8]) -> Option<Reply> {
-        let mut rx = vec![0u8; 1 << 16];
-        let mut tx = vec![0u8; 1 << 16];
-        match self.handle(wire, &mut rx, &mut tx) {
-            Action::Send { len } | Action::SendAndClose { len } => Some(Reply::decode(&tx[..len])),
-            Action::Nothing => None,
-            Action::Close(reason) => panic!("the daemon closed the connection: {reason}"),
+        match self.handle(wire) {
+            Answer::Reply { .. } => Some(Reply::decode(self.sent())),
+            Answer::Nothing => None,
+            Answer::Closed(reason) => panic!("the daemon closed the connection: {reason}"),
         }
     }
 }

@@ -269,16 +269,15 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     }
 
     /// `n` bytes were read into [`read_buf`](Self::read_buf) at `now_ms`; 0 means the peer
-    /// closed its side.
+    /// closed the connection (or the socket broke): nothing more is sent.
     pub fn commit(&mut self, n: usize, now_ms: u64) {
         self.now = self.now.max(now_ms);
         if n == 0 {
-            if self.ending.is_none() {
-                if self.decoder.is_mid_message() {
-                    debug!("connection {}: closed by the client in the middle of a message", self.id().0);
-                }
-                self.end(CloseReason::PeerClosed, false);
+            if self.ending.is_none() && self.decoder.is_mid_message() {
+                debug!("connection {}: closed by the client in the middle of a message", self.id().0);
             }
+            // Nothing more can be sent either.
+            self.end(self.ending.unwrap_or(CloseReason::PeerClosed), false);
             return;
         }
         self.last_activity = self.now;

@@ -5,6 +5,7 @@
 
 mod connection;
 mod multiplex;
+mod oneway;
 mod registry;
 mod threaded;
 
@@ -16,9 +17,10 @@ use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::{Duration, Instant};
 
 use pyro5_core::limits::Limits;
+use pyro5_core::rng::Rng;
 use pyro5_core::server::streams::StreamsVec;
 use pyro5_core::server::{
-    ConnectionId, Env, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig, StreamStore,
+    ConnectionId, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig, StreamStore, WireTap,
 };
 use pyro5_core::wire::{Annotation, AnnotationId};
 
@@ -101,8 +103,9 @@ pub struct DaemonConfig {
     pub streams: StreamConfig,
     /// At most this many item streams open at once.
     pub max_streams: usize,
-    /// At most this many oneway calls running at once in their own threads; more run in
-    /// the connection's thread.
+    /// At most this many threads run oneway calls (Pyro's `ONEWAY_THREADED`), with at most
+    /// 256 more calls waiting for them; beyond that a oneway call runs in the connection's
+    /// thread. 0 runs every oneway call there.
     pub max_oneway_threads: usize,
     /// Annotations sent with every reply (`Daemon.annotations()`).
     pub annotations: Vec<(AnnotationId, Vec<u8>)>,
@@ -179,7 +182,9 @@ pub(crate) struct Inner {
     pub(crate) started: Instant,
     pub(crate) next_connection: AtomicU64,
     pub(crate) connections: AtomicUsize,
-    pub(crate) oneway_threads: AtomicUsize,
+    pub(crate) oneway: oneway::OnewayPool,
+    /// Seeds each connection's generator of correlation and stream ids.
+    pub(crate) rng: Mutex<Rng>,
     /// `host:port` or `./u:path`, as `info()` and URIs show it.
     pub(crate) location: String,
     pub(crate) nat_location: Option<String>,
@@ -195,14 +200,9 @@ impl Inner {
         u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
     }
 
-    pub(crate) fn env(&self) -> Env {
-        let mut random = [0u8; 32];
-        if getrandom::fill(&mut random).is_err() {
-            // No OS randomness: fall back to a time-seeded generator (ids stay unique).
-            let mut rng = fastrand::Rng::with_seed(self.now_ms() ^ u64::from(std::process::id()));
-            random.iter_mut().for_each(|b| *b = rng.u8(..));
-        }
-        Env { now_ms: self.now_ms(), random }
+    /// 32 random bytes from the daemon's generator (seeded once from the system).
+    pub(crate) fn seed(&self) -> [u8; 32] {
+        self.rng.lock().unwrap_or_else(PoisonError::into_inner).bytes()
     }
 
     pub(crate) fn new_connection_id(&self) -> ConnectionId {
@@ -221,6 +221,8 @@ impl Inner {
             location: &self.location,
             nat_location: self.nat_location.as_deref(),
             server_type: &self.server_type_text,
+            idle_timeout_ms: self.config.comm_timeout.map(millis),
+            send_timeout_ms: Some(millis(self.config.comm_timeout.unwrap_or(SEND_TIMEOUT))),
         };
         let handshake = self.handshake.read().unwrap_or_else(PoisonError::into_inner).clone();
         let server = Server {
@@ -228,6 +230,7 @@ impl Inner {
             streams: &self.streams as &dyn StreamStore,
             config: &config,
             handshake: handshake.as_deref().map(|h| h as &dyn HandshakeValidator),
+            tap: self.config.logwire.then_some(&LogWire as &dyn WireTap),
         };
         f(&server)
     }
@@ -236,9 +239,27 @@ impl Inner {
         self.shutdown.load(Ordering::Acquire)
     }
 
-    /// Periodic cleanup: expired streams.
-    pub(crate) fn housekeeping(&self) {
-        self.streams.expire(self.now_ms(), &self.config.streams);
+    /// Drop the item streams expired by now.
+    pub(crate) fn expire_streams(&self) {
+        let now = self.now_ms();
+        self.with_server(|server| server.handle_timeout(now));
+    }
+}
+
+/// Milliseconds of `d`, saturating.
+fn millis(d: Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
+}
+
+/// Pyro's `LOGWIRE`: every message received and sent, at debug level.
+struct LogWire;
+
+impl WireTap for LogWire {
+    fn received(&self, _: ConnectionId, frame: &[u8]) {
+        crate::config::log_wire("daemon wiredata received", frame);
+    }
+    fn sent(&self, _: ConnectionId, frame: &[u8]) {
+        crate::config::log_wire("daemon wiredata sending", frame);
     }
 }
 
@@ -327,6 +348,7 @@ impl Daemon {
             ServerType::Thread => format!("<pyro5-rs thread pool server on {location}>"),
             ServerType::Multiplex => format!("<pyro5-rs multiplexed server on {location}>"),
         };
+        let config_oneway_threads = config.max_oneway_threads;
         let inner = Inner {
             streams: Mutex::new(StreamsVec::new(config.max_streams)),
             config,
@@ -336,7 +358,8 @@ impl Daemon {
             started: Instant::now(),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
-            oneway_threads: AtomicUsize::new(0),
+            oneway: oneway::OnewayPool::new(config_oneway_threads),
+            rng: Mutex::new(Rng::from_seed(system_seed())),
             location,
             nat_location,
             server_type_text,
@@ -365,7 +388,7 @@ impl Daemon {
             Some(id) => id.to_string(),
             None => {
                 let mut bytes = [0u8; 16];
-                bytes.copy_from_slice(&self.inner.env().random[..16]);
+                bytes.copy_from_slice(&self.inner.seed()[..16]);
                 let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
                 format!("obj_{hex}")
             }
@@ -494,12 +517,25 @@ impl Daemon {
     }
 }
 
+/// 32 bytes from the system's generator, or (none available) from the clock and process id.
+fn system_seed() -> [u8; 32] {
+    let mut seed = [0u8; 32];
+    if getrandom::fill(&mut seed).is_err() {
+        let mut rng = fastrand::Rng::new();
+        seed.iter_mut().for_each(|b| *b = rng.u8(..));
+    }
+    seed
+}
+
 fn bracketed(host: &str) -> String {
     if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host.to_string() }
 }
 
 /// How long a reply may take to leave when no `comm_timeout` is set.
 pub(crate) const SEND_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long a refused client has to send its CONNECT for the CONNECTFAIL answer.
+pub(crate) const REFUSAL_TIME: Duration = Duration::from_secs(2);
 
 /// How often loops wake up to check for shutdown and do housekeeping.
 pub(crate) const TICK: Duration = Duration::from_millis(100);

@@ -1,25 +1,31 @@
 //! Pyro's "multiplex" server type: one thread serving every connection from a readiness
-//! loop (mio, on Unix and Windows). Oneway calls still run in their own threads, as in Pyro.
+//! loop (mio, on Unix and Windows). Oneway calls run on the daemon's bounded pool, as Pyro
+//! runs them in threads.
 //!
-//! Replies are written without blocking: what the socket does not take at once waits for it
-//! to become writable, and the connection reads no further request until its reply is out
-//! (its requests wait in the kernel's buffer), so a client that does not read its replies
-//! holds only its own connection, which is closed when its reply makes no progress for the
-//! send timeout.
+//! Nothing blocks the loop on one socket: reads and writes are non-blocking, a reply the
+//! socket does not take at once waits in its connection (watched for writability only
+//! then), and a connection whose reply is pending reads no further request (the core's
+//! backpressure), so a client that does not read its replies holds only its own
+//! connection, which the core ends after the send timeout. Deadlines (COMMTIMEOUT, send
+//! timeout, refused clients, item streams) are checked every tick.
 
 use std::collections::HashMap;
 use std::io;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
+use std::time::Instant;
 
 use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token};
 
-use super::connection::{ClientConnection, Flush, ReadOutcome, deny};
-use super::{Inner, TICK};
+use super::connection::{ClientConnection, Wait};
+use super::{Inner, REFUSAL_TIME, TICK};
 use crate::transport::{Listener, Stream};
 
 const LISTENER: Token = Token(0);
+
+/// Refused clients waiting for their CONNECTFAIL, at most; more are disconnected at once.
+const MAX_REFUSING: usize = 1024;
 
 /// A connection of the loop and the poll's handle on its socket.
 struct Client {
@@ -27,32 +33,24 @@ struct Client {
     watch: Watch,
     /// What the poll watches the socket for now.
     interest: Interest,
+    /// A refused client: until when it may take to be told so.
+    refused_until: Option<Instant>,
 }
 
 /// The interest while a reply waits for the socket. On Windows only writability: mio there
-/// reports a readable socket again at once on every re-registration, and the loop reads
-/// nothing while a reply is pending, so it would spin (errors and resets are reported for
-/// either interest).
+/// reports a readable socket again at once on every re-registration, and the connection
+/// reads nothing while a reply is pending, so it would spin (errors and resets are reported
+/// for either interest).
 const PENDING: Interest = if cfg!(windows) { Interest::WRITABLE } else { Interest::READABLE.add(Interest::WRITABLE) };
 
 impl Client {
-    /// Serve the socket's readiness: write out a pending reply, then read and handle
-    /// requests until the socket has nothing more or a reply cannot go out whole; `false`
-    /// when the connection is over.
+    /// Serve the socket's readiness until it would block; `false` when the connection is
+    /// over.
     fn serve(&mut self, registry: &Registry, token: Token) -> bool {
-        loop {
-            if self.connection.has_unsent() {
-                match self.connection.flush() {
-                    Flush::Done => {}
-                    Flush::Pending => return self.watch_for(registry, token, PENDING).is_ok(),
-                    Flush::Closed => return false,
-                }
-            }
-            match self.connection.read_once() {
-                ReadOutcome::Progress => {}
-                ReadOutcome::Idle => return self.watch_for(registry, token, Interest::READABLE).is_ok(),
-                ReadOutcome::Closed => return false,
-            }
+        match self.connection.pump() {
+            Wait::Readable => self.watch_for(registry, token, Interest::READABLE).is_ok(),
+            Wait::Writable => self.watch_for(registry, token, PENDING).is_ok(),
+            Wait::Closed => false,
         }
     }
 
@@ -69,15 +67,22 @@ impl Client {
     }
 }
 
+/// The loop's connections.
+#[derive(Default)]
+struct Clients {
+    map: HashMap<Token, Client>,
+    next_token: usize,
+    refusing: usize,
+}
+
 pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &dyn Fn() -> bool) -> io::Result<()> {
     let mut poll = Poll::new()?;
     listener.set_nonblocking(true)?;
     let mut listener_watch = Watch::listener(listener)?;
     poll.registry().register(&mut listener_watch, LISTENER, Interest::READABLE)?;
-    let mut clients: HashMap<Token, Client> = HashMap::new();
-    let mut next_token = 1usize;
-    let mut events = Events::with_capacity(256);
-    let mut last_housekeeping = std::time::Instant::now();
+    let mut clients = Clients { next_token: 1, ..Clients::default() };
+    let mut events = Events::with_capacity(1024);
+    let mut last_tick = Instant::now();
     while keep_going() {
         if let Err(e) = poll.poll(&mut events, Some(TICK)) {
             if e.kind() == io::ErrorKind::Interrupted {
@@ -87,7 +92,7 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
         }
         for event in &events {
             if event.token() == LISTENER {
-                accept_all(inner, listener, &poll, &mut clients, &mut next_token);
+                accept_all(inner, listener, &poll, &mut clients);
                 if let Err(e) = listener_watch.rearm(poll.registry(), LISTENER) {
                     log::warn!("cannot watch the listening socket again: {e}");
                     return Err(e);
@@ -95,45 +100,77 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
                 continue;
             }
             let token = event.token();
-            let Some(client) = clients.get_mut(&token) else { continue };
+            let Some(client) = clients.map.get_mut(&token) else { continue };
             // Edge-triggered: serve until the socket has nothing more or would block.
             if !client.serve(poll.registry(), token) {
-                drop_client(&poll, &mut clients, token);
+                clients.remove(&poll, token);
             }
         }
-        let stalled: Vec<Token> =
-            clients.iter().filter(|(_, c)| c.connection.send_stalled()).map(|(t, _)| *t).collect();
-        for token in stalled {
-            drop_client(&poll, &mut clients, token);
-        }
-        let idle: Vec<Token> = clients.iter().filter(|(_, c)| c.connection.idle_too_long()).map(|(t, _)| *t).collect();
-        for token in idle {
-            if let Some(client) = clients.get_mut(&token) {
-                client.connection.time_out();
-            }
-            drop_client(&poll, &mut clients, token);
-        }
-        if last_housekeeping.elapsed() >= TICK {
-            inner.housekeeping();
-            last_housekeeping = std::time::Instant::now();
+        if last_tick.elapsed() >= TICK {
+            last_tick = Instant::now();
+            clients.check_deadlines(inner, &poll);
+            inner.expire_streams();
         }
     }
     inner.shutdown.store(true, Ordering::Release);
-    let tokens: Vec<Token> = clients.keys().copied().collect();
+    let tokens: Vec<Token> = clients.map.keys().copied().collect();
     for token in tokens {
-        drop_client(&poll, &mut clients, token);
+        clients.remove(&poll, token);
     }
     let _ = poll.registry().deregister(&mut listener_watch);
     Ok(())
 }
 
-fn accept_all(
-    inner: &Arc<Inner>,
-    listener: &Listener,
-    poll: &Poll,
-    clients: &mut HashMap<Token, Client>,
-    next_token: &mut usize,
-) {
+impl Clients {
+    /// Give every connection whose deadline passed to its core (which may end it or answer
+    /// a client idle in its handshake), and drop refused clients out of time.
+    fn check_deadlines(&mut self, inner: &Inner, poll: &Poll) {
+        let now = inner.now_ms();
+        let now_instant = Instant::now();
+        let mut over = Vec::new();
+        for (token, client) in &mut self.map {
+            if client.refused_until.is_some_and(|until| now_instant >= until) {
+                over.push(*token);
+                continue;
+            }
+            if client.connection.deadline().is_some_and(|deadline| now >= deadline) {
+                client.connection.on_timeout();
+                if !client.serve(poll.registry(), *token) {
+                    over.push(*token);
+                }
+            }
+        }
+        for token in over {
+            self.remove(poll, token);
+        }
+    }
+
+    fn insert(&mut self, poll: &Poll, connection: ClientConnection, refused: bool) {
+        let token = Token(self.next_token);
+        self.next_token = self.next_token.wrapping_add(1).max(1);
+        let watched = Watch::stream(&connection.stream)
+            .and_then(|mut watch| poll.registry().register(&mut watch, token, Interest::READABLE).map(|()| watch));
+        let watch = match watched {
+            Ok(watch) => watch,
+            Err(e) => {
+                log::warn!("cannot watch a new connection: {e}");
+                return;
+            }
+        };
+        let refused_until = refused.then(|| Instant::now() + REFUSAL_TIME);
+        self.refusing += usize::from(refused);
+        self.map.insert(token, Client { connection, watch, interest: Interest::READABLE, refused_until });
+    }
+
+    fn remove(&mut self, poll: &Poll, token: Token) {
+        if let Some(mut client) = self.map.remove(&token) {
+            self.refusing -= usize::from(client.refused_until.is_some());
+            let _ = poll.registry().deregister(&mut client.watch);
+        }
+    }
+}
+
+fn accept_all(inner: &Arc<Inner>, listener: &Listener, poll: &Poll, clients: &mut Clients) {
     loop {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -144,33 +181,26 @@ fn accept_all(
                 return;
             }
         };
-        if clients.len() >= inner.config.max_connections_multiplex {
-            deny(inner, stream, "too many connections, increase max_connections_multiplex");
-            continue;
-        }
         if stream.set_nonblocking(true).is_err() {
             continue;
         }
-        let token = Token(*next_token);
-        *next_token = next_token.wrapping_add(1).max(1);
-        let watched = Watch::stream(&stream)
-            .and_then(|mut watch| poll.registry().register(&mut watch, token, Interest::READABLE).map(|()| watch));
-        let watch = match watched {
-            Ok(watch) => watch,
-            Err(e) => {
-                log::warn!("cannot watch a new connection: {e}");
-                continue;
-            }
-        };
-        let connection = ClientConnection::new(inner, stream, peer, true);
-        clients.insert(token, Client { connection, watch, interest: Interest::READABLE });
+        if clients.map.len() - clients.refusing >= inner.config.max_connections_multiplex {
+            refuse(inner, stream, poll, clients);
+            continue;
+        }
+        clients.insert(poll, ClientConnection::new(inner, stream, peer), false);
     }
 }
 
-fn drop_client(poll: &Poll, clients: &mut HashMap<Token, Client>, token: Token) {
-    if let Some(mut client) = clients.remove(&token) {
-        let _ = poll.registry().deregister(&mut client.watch);
+/// Tell a client the daemon has no room (CONNECTFAIL, from the loop like any connection).
+fn refuse(inner: &Arc<Inner>, stream: Stream, poll: &Poll, clients: &mut Clients) {
+    const REASON: &str = "too many connections, increase max_connections_multiplex";
+    if clients.refusing >= MAX_REFUSING {
+        log::warn!("client connection was denied: {REASON}");
+        stream.shutdown();
+        return;
     }
+    clients.insert(poll, ClientConnection::refused(inner, stream, REASON), true);
 }
 
 /// The poll's handle on a socket that the loop reads and writes through its own type.

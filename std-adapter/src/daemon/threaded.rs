@@ -3,11 +3,16 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Instant;
 
-use super::connection::{ClientConnection, ReadOutcome, deny};
-use super::{Inner, TICK};
-use crate::transport::Listener;
+use super::connection::{ClientConnection, Wait};
+use super::{Inner, REFUSAL_TIME, TICK};
+use crate::transport::{Listener, Stream};
+
+/// Refused clients answered at once, at most (each by a short-lived thread); more are
+/// disconnected without an answer.
+const MAX_REFUSING: usize = 64;
 
 pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &dyn Fn() -> bool) -> io::Result<()> {
     listener.set_nonblocking(false)?;
@@ -17,7 +22,7 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
     };
     while keep_going() && !acceptor.is_finished() {
         std::thread::sleep(TICK);
-        inner.housekeeping();
+        inner.expire_streams();
     }
     inner.shutdown.store(true, Ordering::Release);
     listener.wake();
@@ -26,6 +31,7 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
 
 fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
     let mut workers: Vec<std::thread::JoinHandle<()>> = Vec::new();
+    let refusing = Arc::new(AtomicUsize::new(0));
     while !inner.is_shutting_down() {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -41,12 +47,14 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
             break;
         }
         workers.retain(|w| !w.is_finished());
+        // Reads and writes wake up every tick to check the deadlines and for shutdown.
+        let _ = stream.set_read_timeout(Some(TICK));
+        let _ = stream.set_write_timeout(Some(TICK));
         if inner.connections.load(Ordering::Relaxed) >= inner.config.max_connections {
-            deny(inner, stream, "no free workers, increase server threadpool size");
+            refuse(inner, stream, &refusing);
             continue;
         }
-        let _ = stream.set_read_timeout(Some(TICK));
-        let connection = ClientConnection::new(inner, stream, peer, false);
+        let connection = ClientConnection::new(inner, stream, peer);
         match std::thread::Builder::new().name("pyro5-worker".into()).spawn(move || serve_connection(connection)) {
             Ok(handle) => workers.push(handle),
             Err(e) => log::warn!("no thread for a new connection: {e}"),
@@ -60,15 +68,31 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
 
 fn serve_connection(mut connection: ClientConnection) {
     while !connection.daemon_shutting_down() {
-        match connection.read_once() {
-            ReadOutcome::Progress => {}
-            ReadOutcome::Closed => break,
-            ReadOutcome::Idle => {
-                if connection.idle_too_long() {
-                    connection.time_out();
-                    break;
-                }
-            }
+        if connection.pump() == Wait::Closed {
+            break;
         }
+    }
+}
+
+/// Answer the client's CONNECT with Pyro's "no free workers" CONNECTFAIL, in a thread of its
+/// own for at most [`REFUSAL_TIME`].
+fn refuse(inner: &Arc<Inner>, stream: Stream, refusing: &Arc<AtomicUsize>) {
+    if refusing.fetch_add(1, Ordering::AcqRel) >= MAX_REFUSING {
+        refusing.fetch_sub(1, Ordering::AcqRel);
+        log::warn!("client connection was denied: no free workers, increase server threadpool size");
+        stream.shutdown();
+        return;
+    }
+    let mut connection = ClientConnection::refused(inner, stream, "no free workers, increase server threadpool size");
+    let refusing = refusing.clone();
+    let spawned = std::thread::Builder::new().name("pyro5-refuse".into()).spawn(move || {
+        let until = Instant::now() + REFUSAL_TIME;
+        while Instant::now() < until && connection.pump() != Wait::Closed {}
+        drop(connection);
+        refusing.fetch_sub(1, Ordering::AcqRel);
+    });
+    if spawned.is_err() {
+        // The connection went with the closure: it is closed.
+        log::warn!("no thread to refuse a client");
     }
 }

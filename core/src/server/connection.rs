@@ -55,6 +55,8 @@ pub enum ServerEvent {
 #[derive(Debug)]
 #[must_use = "every call must be answered (run, reply or hand_off)"]
 pub struct CallHandle {
+    /// Which connection handed it out (a random tag) and which of its calls.
+    tag: u32,
     generation: u32,
     oneway: bool,
 }
@@ -151,6 +153,8 @@ pub struct ServerConnection<R: RxStorage, T: RxStorage> {
     idle_timeout: Option<u64>,
     send_timeout: Option<u64>,
     pending: Option<Pending>,
+    /// Random, so that a handle of another connection is told apart.
+    tag: u32,
     generation: u32,
     decode_error: Option<DecodeError>,
     /// Set once the connection is to end: at once, or (`drain`) once the reply is out.
@@ -184,19 +188,22 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         now_ms: u64,
         seed: [u8; 32],
     ) -> Self {
+        let mut rng = Rng::from_seed(seed);
+        let tag = u32::from_le_bytes(rng.bytes());
         Self {
             session: Session::new(id, client),
             decoder: Decoder::new(rx, config.limits),
             tx,
             tx_start: 0,
             tx_end: 0,
-            rng: Rng::from_seed(seed),
+            rng,
             now: now_ms,
             last_activity: now_ms,
             last_tx_progress: now_ms,
             idle_timeout: config.idle_timeout_ms,
             send_timeout: config.send_timeout_ms,
             pending: None,
+            tag,
             generation: 0,
             decode_error: None,
             ending: None,
@@ -349,7 +356,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
                 self.generation = self.generation.wrapping_add(1);
                 self.pending = Some(Pending { generation: self.generation, env });
                 let oneway = header.flags.contains(Flags::ONEWAY);
-                return Some(ServerEvent::Call(CallHandle { generation: self.generation, oneway }));
+                return Some(ServerEvent::Call(CallHandle { tag: self.tag, generation: self.generation, oneway }));
             }
             let action = self.session.handle(&message, server, &env, &mut self.tx, Serve::Registry);
             self.decoder.consume();
@@ -401,7 +408,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     }
 
     fn answer(&mut self, call: CallHandle, server: &Server<'_>, serve: Serve<'_>) -> Result<(), StaleCall> {
-        let pending = self.pending.filter(|p| p.generation == call.generation).ok_or(StaleCall)?;
+        let pending = self.pending_for(&call).ok_or(StaleCall)?;
         let Some(message) = self.decoder.message() else { return Err(StaleCall) };
         let env = Env { now_ms: self.now, ..pending.env };
         let action = self.session.handle(&message, server, &env, &mut self.tx, serve);
@@ -417,7 +424,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     /// a request that does not parse (answer those with [`run`](Self::run), which raises
     /// Pyro's error).
     pub fn with_call<X>(&self, call: &CallHandle, f: impl FnOnce(&Invocation<'_>) -> X) -> Option<X> {
-        let pending = self.pending.filter(|p| p.generation == call.generation)?;
+        let pending = self.pending_for(call)?;
         let message = self.decoder.message()?;
         let header = message.header();
         if header.flags.contains(Flags::BATCH) || header.flags.contains(Flags::KEEP_SERIALIZED) {
@@ -440,7 +447,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     /// The whole request `call` came in (header included): copy it to run the call
     /// elsewhere, then [`hand_off`](Self::hand_off).
     pub fn message(&self, call: &CallHandle) -> Option<&[u8]> {
-        self.pending.filter(|p| p.generation == call.generation)?;
+        self.pending_for(call)?;
         self.decoder.message().map(|m| m.as_bytes())
     }
 
@@ -451,7 +458,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     /// # Errors
     /// [`StaleCall`] when `call` is not the call this connection holds or is not oneway.
     pub fn hand_off(&mut self, call: CallHandle) -> Result<(), StaleCall> {
-        self.pending.filter(|p| p.generation == call.generation && call.oneway).ok_or(StaleCall)?;
+        self.pending_for(&call).filter(|_| call.oneway).ok_or(StaleCall)?;
         self.pending = None;
         self.decoder.consume();
         self.last_activity = self.now;
@@ -541,6 +548,11 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         }
     }
 
+    /// The pending call, if `call` is its handle.
+    fn pending_for(&self, call: &CallHandle) -> Option<Pending> {
+        self.pending.filter(|p| call.tag == self.tag && p.generation == call.generation)
+    }
+
     /// End the connection: at once, or once the reply in `tx` is out (`drain`).
     fn end(&mut self, reason: CloseReason, drain: bool) {
         self.ending = Some(reason);
@@ -572,3 +584,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         }
     }
 }
+
+#[cfg(all(test, feature = "serpent"))]
+#[path = "connection_tests.rs"]
+mod tests;

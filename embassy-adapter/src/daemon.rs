@@ -124,10 +124,15 @@ fn now_ms() -> u64 {
     Instant::now().as_millis()
 }
 
+/// `ms` milliseconds, at most about 49 days (so that adding it to now cannot overflow).
+fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms.min(u64::from(u32::MAX)))
+}
+
 /// Sleep until `deadline` (milliseconds on [`now_ms`]'s clock); forever if there is none.
 async fn sleep_until(deadline: Option<u64>) {
     match deadline {
-        Some(ms) => Timer::at(Instant::from_millis(ms)).await,
+        Some(ms) => Timer::at(Instant::try_from_millis(ms).unwrap_or(Instant::MAX)).await,
         None => pending().await,
     }
 }
@@ -139,12 +144,12 @@ async fn accept_loop<const SOCKET: usize, const MESSAGE: usize>(
 ) -> Infallible {
     let Shared { server, port, entropy, next_id, streams_changed } = *shared;
     // How long a closing socket may take to get its FIN out.
-    let flush_limit = Duration::from_millis(server.config.send_timeout_ms.unwrap_or(DEFAULT_SEND_TIMEOUT_MS));
+    let flush_limit = millis(server.config.send_timeout_ms.unwrap_or(DEFAULT_SEND_TIMEOUT_MS));
     loop {
         let ConnectionStorage { socket_rx, socket_tx, request, reply } = &mut *storage;
         let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
         // Bounds how long sent data may stay unacknowledged by a vanished peer.
-        socket.set_timeout(server.config.send_timeout_ms.map(Duration::from_millis));
+        socket.set_timeout(server.config.send_timeout_ms.map(millis));
         if let Err(e) = socket.accept(port).await {
             event!(warn, "pyro5: accept on port {} failed: {:?}", port, e);
             Timer::after_millis(100).await;

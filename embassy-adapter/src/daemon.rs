@@ -13,7 +13,7 @@ use embassy_futures::select::{Either, select};
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant, Timer, with_timeout};
-use pyro5_core::server::{ConnectionId, DEFAULT_SEND_TIMEOUT_MS, Server, ServerConnection};
+use pyro5_core::server::{CloseReason, ConnectionId, DEFAULT_SEND_TIMEOUT_MS, Server, ServerConnection};
 
 use crate::entropy::Entropy;
 use crate::storage::ConnectionStorage;
@@ -171,14 +171,21 @@ async fn accept_loop<const SOCKET: usize, const MESSAGE: usize>(
             entropy.random(),
         );
         run(&mut socket, &mut connection, server, streams_changed).await;
-        if let Some(reason) = connection.close_reason() {
+        let reason = connection.close_reason();
+        if let Some(reason) = reason {
             event!(info, "pyro5: connection {} ends: {}", id.0, reason);
         }
         // Its streams linger (the stream timer drops them later) or go now.
         connection.close(server);
         streams_changed.notify();
-        socket.close();
-        // Let the FIN go out before the socket is dropped.
+        if reason == Some(CloseReason::SendTimeout) {
+            // A client that takes no bytes would not take the rest of a reply or a FIN
+            // either: reset, and free the slot now.
+            socket.abort();
+        } else {
+            socket.close();
+        }
+        // Let the FIN (or RST) go out before the socket is dropped.
         let _ = with_timeout(flush_limit, socket.flush()).await;
         event!(info, "pyro5: connection {} closed", id.0);
     }

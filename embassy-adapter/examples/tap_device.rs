@@ -13,7 +13,6 @@ use core::cell::RefCell;
 use embassy_executor::{Executor, Spawner};
 use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
-use embassy_time::Duration;
 use pyro5_core::server::{ObjectTable, Server, ServerConfig, Streams};
 use pyro5_embassy::{ConnectionStorage, Entropy, ServeConfig, serve};
 
@@ -52,11 +51,11 @@ async fn pyro_task(stack: Stack<'static>, location: &'static str, port: u16) -> 
     let mut objects = ObjectTable::<2>::new();
     objects.register("device", &device).expect("room for one object");
     let streams = RefCell::new(Streams::<4>::new());
-    let config = ServerConfig { location, ..ServerConfig::default() };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(60)), ..ServeConfig::new(port) };
+    // Pyro's COMMTIMEOUT of 60 s.
+    let config = ServerConfig { location, idle_timeout_ms: Some(60_000), ..ServerConfig::default() };
+    let server = Server::new(&objects, &streams, &config);
     let mut connections = [const { ConnectionStorage::<4096, 8192>::new() }; CONNECTIONS];
-    serve(stack, &server, &serve_config, &OsEntropy, &mut connections).await
+    serve(stack, &server, &ServeConfig::new(port), &OsEntropy, &mut connections).await
 }
 
 #[embassy_executor::task]

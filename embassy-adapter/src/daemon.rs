@@ -1,40 +1,39 @@
 //! Serving Pyro objects: N connections, each an accept loop on the same port, driving the
-//! core's [`ServerConnection`] with bytes from an embassy-net [`TcpSocket`].
+//! core's [`ServerConnection`] with bytes from an embassy-net [`TcpSocket`] and with time
+//! from embassy-time. Everything Pyro decides (replies, errors, timeouts, when a connection
+//! ends, when item streams expire) is decided by the core; this loop moves bytes and waits.
 
 use core::cell::Cell;
 use core::convert::Infallible;
-use core::future::poll_fn;
+use core::future::{pending, poll_fn};
 use core::task::{Poll, Waker};
 
 use embassy_futures::join::{join, join_array};
+use embassy_futures::select::{Either, select};
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant, Timer, with_timeout};
-use pyro5_core::server::{Action, ConnectionId, Env, Server, ServerConnection, StreamConfig};
-use pyro5_core::wire::{DecodeError, Decoder, Progress};
+use pyro5_core::server::{CloseReason, ConnectionId, DEFAULT_SEND_TIMEOUT_MS, Server, ServerConnection};
 
 use crate::entropy::Entropy;
 use crate::storage::ConnectionStorage;
 
-/// How [`serve`] runs its connections.
+/// Where [`serve`] listens. Everything else a daemon is configured with is in the core's
+/// `ServerConfig`, among it Pyro's `COMMTIMEOUT` (`idle_timeout_ms`: a client that sends
+/// nothing for this long is disconnected, during the handshake with CONNECTFAIL "receiving:
+/// timeout") and `send_timeout_ms` (a reply that makes no progress for this long closes its
+/// connection, so a client that does not read cannot hold one).
 #[derive(Clone, Copy, Debug)]
 #[cfg_attr(feature = "defmt", derive(defmt::Format))]
 pub struct ServeConfig {
     /// The TCP port to listen on.
     pub port: u16,
-    /// Pyro's `COMMTIMEOUT`: a client that sends nothing for this long is disconnected
-    /// (during the handshake with CONNECTFAIL "receiving: timeout", as Pyro5 does).
-    /// `None` waits forever.
-    pub idle_timeout: Option<Duration>,
-    /// A reply that cannot be handed to the network within this is given up and the
-    /// connection closed (a client that does not read must not hold a connection forever).
-    pub send_timeout: Duration,
 }
 
 impl ServeConfig {
-    /// Listen on `port`, no idle timeout, 10 s to send a reply.
+    /// Listen on `port`.
     pub const fn new(port: u16) -> Self {
-        Self { port, idle_timeout: None, send_timeout: Duration::from_secs(10) }
+        Self { port }
     }
 }
 
@@ -46,13 +45,15 @@ impl ServeConfig {
 /// connect at once, or a proxy reconnecting right away may find none free.
 ///
 /// Connections are cooperative tasks of one executor: a method runs to completion before
-/// another connection is served.
+/// another connection is served. A connection waiting for its client (to send a request or
+/// to take a reply) holds up no other.
 ///
-/// Item streams expire as in a Python daemon, by `server.config.streams`: a closed
-/// connection's streams linger for `linger_ms` (Pyro's default 30 s) and are then dropped, and
-/// with a `lifetime_ms` every stream is dropped that long after its creation. Expired streams
-/// are dropped before each request is handled and, while any stream is open, by a timer
-/// (at least once a second); with no stream open the timer does not run.
+/// Timeouts come from `server.config`: `idle_timeout_ms` (Pyro's `COMMTIMEOUT`) and
+/// `send_timeout_ms`. Item streams expire as in a Python daemon, by
+/// `server.config.streams`: a closed connection's streams linger for `linger_ms` (Pyro's
+/// default 30 s) and are then dropped, and with a `lifetime_ms` every stream is dropped that
+/// long after its creation. A timer wakes when the core says the next stream expires
+/// ([`Server::poll_timeout`]); with no stream that can expire it sets none.
 pub async fn serve<const N: usize, const SOCKET: usize, const MESSAGE: usize>(
     stack: Stack<'_>,
     server: &Server<'_>,
@@ -62,7 +63,7 @@ pub async fn serve<const N: usize, const SOCKET: usize, const MESSAGE: usize>(
 ) -> ! {
     let next_id = Cell::new(1);
     let streams_changed = Notify::default();
-    let shared = Shared { server, config, entropy, next_id: &next_id, streams_changed: &streams_changed };
+    let shared = Shared { server, port: config.port, entropy, next_id: &next_id, streams_changed: &streams_changed };
     let slots = connections.each_mut().map(|storage| accept_loop(stack, &shared, storage));
     // The stream timer never returns (nor do the connections).
     let (_, never) = join(join_array(slots), expire_streams(server, &streams_changed)).await;
@@ -72,11 +73,11 @@ pub async fn serve<const N: usize, const SOCKET: usize, const MESSAGE: usize>(
 /// What every connection of [`serve`] shares.
 struct Shared<'a, 's> {
     server: &'a Server<'s>,
-    config: &'a ServeConfig,
+    port: u16,
     entropy: &'a dyn Entropy,
     next_id: &'a Cell<u64>,
-    /// Told when a connection handled a request or closed: streams may have opened or
-    /// started to linger.
+    /// Told when a connection handled requests or closed: streams may have opened or
+    /// started to linger, so the next expiry may be sooner.
     streams_changed: &'a Notify,
 }
 
@@ -109,29 +110,30 @@ impl Notify {
     }
 }
 
-/// The longest the stream timer sleeps while streams are open.
-const EXPIRY_TICK_MS: u64 = 1_000;
-
-/// How often open streams are checked for expiry: often enough that one goes at most about
-/// its linger time or lifetime late (but at least every second, and at most every 10 ms);
-/// `None` when no stream can ever expire (no lifetime, no linger).
-fn expiry_period(config: &StreamConfig) -> Option<Duration> {
-    if config.lifetime_ms == 0 && config.linger_ms == 0 {
-        return None;
-    }
-    let ms =
-        [config.lifetime_ms, config.linger_ms].into_iter().filter(|&ms| ms > 0).fold(EXPIRY_TICK_MS, u64::min).max(10);
-    Some(Duration::from_millis(ms))
-}
-
-/// Drop expired streams (the core decides which) while any are open; sleep while none are.
+/// Drop the streams the core says have expired, then sleep until it says the next one
+/// does, or until streams change.
 async fn expire_streams(server: &Server<'_>, streams_changed: &Notify) -> Infallible {
     loop {
-        server.streams.expire(now_ms(), &server.config.streams);
-        match expiry_period(&server.config.streams) {
-            Some(period) if server.streams.count() > 0 => Timer::after(period).await,
-            _ => streams_changed.wait().await,
-        }
+        server.handle_timeout(now_ms());
+        let _ = select(sleep_until(server.poll_timeout()), streams_changed.wait()).await;
+    }
+}
+
+/// The adapter's monotonic clock, in the core's unit.
+fn now_ms() -> u64 {
+    Instant::now().as_millis()
+}
+
+/// `ms` milliseconds, at most about 49 days (so that adding it to now cannot overflow).
+fn millis(ms: u64) -> Duration {
+    Duration::from_millis(ms.min(u64::from(u32::MAX)))
+}
+
+/// Sleep until `deadline` (milliseconds on [`now_ms`]'s clock); forever if there is none.
+async fn sleep_until(deadline: Option<u64>) {
+    match deadline {
+        Some(ms) => Timer::at(Instant::try_from_millis(ms).unwrap_or(Instant::MAX)).await,
+        None => pending().await,
     }
 }
 
@@ -140,15 +142,17 @@ async fn accept_loop<const SOCKET: usize, const MESSAGE: usize>(
     shared: &Shared<'_, '_>,
     storage: &mut ConnectionStorage<SOCKET, MESSAGE>,
 ) -> Infallible {
-    let Shared { server, config, entropy, next_id, streams_changed } = *shared;
+    let Shared { server, port, entropy, next_id, streams_changed } = *shared;
+    // How long a closing socket may take to get its FIN out.
+    let flush_limit = millis(server.config.send_timeout_ms.unwrap_or(DEFAULT_SEND_TIMEOUT_MS));
     loop {
         let ConnectionStorage { socket_rx, socket_tx, request, reply } = &mut *storage;
         let mut socket = TcpSocket::new(stack, socket_rx, socket_tx);
-        // Also bounds how long an unacknowledged send may hang on a vanished peer.
-        socket.set_timeout(Some(config.send_timeout));
-        if let Err(e) = socket.accept(config.port).await {
-            event!(warn, "pyro5: accept on port {} failed: {:?}", config.port, e);
-            embassy_time::Timer::after_millis(100).await;
+        // Bounds how long sent data may stay unacknowledged by a vanished peer.
+        socket.set_timeout(server.config.send_timeout_ms.map(millis));
+        if let Err(e) = socket.accept(port).await {
+            event!(warn, "pyro5: accept on port {} failed: {:?}", port, e);
+            Timer::after_millis(100).await;
             continue;
         }
         let id = ConnectionId(next_id.get());
@@ -157,132 +161,81 @@ async fn accept_loop<const SOCKET: usize, const MESSAGE: usize>(
         if let Some(peer) = peer {
             event!(info, "pyro5: connection {} from {}", id.0, peer);
         }
-        let mut connection = Connection {
-            socket: &mut socket,
-            state: ServerConnection::new(id, peer.map(core::net::SocketAddr::from)),
-            decoder: Decoder::new(&mut request[..], server.config.limits),
-            reply: &mut reply[..],
-            server,
-            config,
-            entropy,
-            streams_changed,
-        };
-        connection.run().await;
+        let mut connection = ServerConnection::new(
+            id,
+            peer.map(core::net::SocketAddr::from),
+            &mut request[..],
+            &mut reply[..],
+            server.config,
+            now_ms(),
+            entropy.random(),
+        );
+        run(&mut socket, &mut connection, server, streams_changed).await;
+        let reason = connection.close_reason();
+        if let Some(reason) = reason {
+            event!(info, "pyro5: connection {} ends: {}", id.0, reason);
+        }
         // Its streams linger (the stream timer drops them later) or go now.
-        connection.state.closed(server, now_ms());
+        connection.close(server);
         streams_changed.notify();
-        socket.close();
-        // Let the FIN (and any last reply) go out before the socket is dropped.
-        let _ = with_timeout(config.send_timeout, socket.flush()).await;
+        if reason == Some(CloseReason::SendTimeout) {
+            // A client that takes no bytes would not take the rest of a reply or a FIN
+            // either: reset, and free the slot now.
+            socket.abort();
+        } else {
+            socket.close();
+        }
+        // Let the FIN (or RST) go out before the socket is dropped.
+        let _ = with_timeout(flush_limit, socket.flush()).await;
         event!(info, "pyro5: connection {} closed", id.0);
     }
 }
 
-fn now_ms() -> u64 {
-    Instant::now().as_millis()
-}
-
-/// One accepted connection.
-struct Connection<'c, 's, 'm> {
-    socket: &'c mut TcpSocket<'s>,
-    state: ServerConnection,
-    decoder: Decoder<&'m mut [u8]>,
-    reply: &'m mut [u8],
-    server: &'c Server<'c>,
-    config: &'c ServeConfig,
-    entropy: &'c dyn Entropy,
-    streams_changed: &'c Notify,
-}
-
-/// Whether the connection goes on after an action.
-#[derive(Clone, Copy, Eq, PartialEq)]
-enum Flow {
-    Continue,
-    Stop,
-}
-
-impl Connection<'_, '_, '_> {
-    async fn run(&mut self) {
-        while self.step().await == Flow::Continue {}
-    }
-
-    /// Read once and handle what completed.
-    async fn step(&mut self) -> Flow {
-        let buf = match self.decoder.read_buf() {
-            Ok(buf) => buf,
-            Err(e) => return self.receive_error(&e).await,
-        };
-        let read = match self.config.idle_timeout {
-            Some(limit) => match with_timeout(limit, self.socket.read(buf)).await {
-                Ok(read) => read,
-                Err(_) => {
-                    event!(info, "pyro5: connection {}: idle timeout", self.state.id().0);
-                    let action = self.state.timed_out(self.server, &mut self.reply);
-                    return self.act(action).await;
-                }
-            },
-            None => self.socket.read(buf).await,
-        };
-        let n = match read {
-            Ok(0) | Err(_) => return Flow::Stop,
-            Ok(n) => n,
-        };
-        match self.decoder.commit(n) {
-            Ok(Progress::NeedMore) => Flow::Continue,
-            Ok(Progress::Complete { .. }) => {
-                let Some(message) = self.decoder.message() else { return Flow::Stop };
-                let env = Env { now_ms: now_ms(), random: self.entropy.random() };
-                // A request must not continue a stream that has expired since the last tick.
-                self.server.streams.expire(env.now_ms, &self.server.config.streams);
-                let action = self.state.handle(&message, self.server, &env, &mut self.reply);
-                if self.server.streams.count() > 0 {
-                    self.streams_changed.notify();
-                }
-                self.act(action).await
-            }
-            Err(e) => self.receive_error(&e).await,
+/// One connection, until it is over: serve what is ready, send what is pending, read or
+/// wait for the connection's deadline.
+async fn run(
+    socket: &mut TcpSocket<'_>,
+    connection: &mut ServerConnection<&mut [u8], &mut [u8]>,
+    server: &Server<'_>,
+    streams_changed: &Notify,
+) {
+    // Whether the last round read nothing because the connection took no bytes.
+    let mut stalled = false;
+    loop {
+        connection.serve_ready(server);
+        if server.streams.count() > 0 {
+            // A call may have opened a stream that expires before the timer wakes.
+            streams_changed.notify();
         }
-    }
-
-    async fn receive_error(&mut self, error: &DecodeError) -> Flow {
-        event!(info, "pyro5: connection {}: closing: {}", self.state.id().0, error);
-        let action = self.state.receive_error(error, self.server, &mut self.reply);
-        self.act(action).await;
-        Flow::Stop
-    }
-
-    async fn act(&mut self, action: Action) -> Flow {
-        match action {
-            Action::Send { len } => self.send(len).await,
-            Action::SendAndClose { len } => {
-                self.send(len).await;
-                Flow::Stop
-            }
-            Action::Nothing => Flow::Continue,
-            Action::Close(reason) => {
-                event!(info, "pyro5: connection {}: closing: {}", self.state.id().0, reason);
-                Flow::Stop
+        while !connection.tx_pending().is_empty() {
+            let deadline = connection.poll_timeout();
+            match select(socket.write(connection.tx_pending()), sleep_until(deadline)).await {
+                Either::First(Ok(n)) if n > 0 => connection.tx_advance(n, now_ms()),
+                // The connection broke: nothing more can be sent or read.
+                Either::First(_) => return,
+                Either::Second(()) => connection.handle_timeout(now_ms(), server),
             }
         }
-    }
-
-    async fn send(&mut self, len: usize) -> Flow {
-        let mut out = self.reply.get(..len).unwrap_or_default();
-        let sent = with_timeout(self.config.send_timeout, async {
-            while !out.is_empty() {
-                match self.socket.write(out).await {
-                    Ok(0) | Err(_) => return false,
-                    Ok(n) => out = out.get(n..).unwrap_or_default(),
-                }
+        if connection.is_closed() {
+            return;
+        }
+        let deadline = connection.poll_timeout();
+        let buf = connection.read_buf();
+        if buf.is_empty() {
+            // The connection has something to answer first (a message that cannot fit):
+            // the next round does. Twice in a row would be a loop without progress.
+            if stalled {
+                return;
             }
-            true
-        })
-        .await;
-        if sent == Ok(true) {
-            Flow::Continue
-        } else {
-            event!(info, "pyro5: connection {}: reply not sent; closing", self.state.id().0);
-            Flow::Stop
+            stalled = true;
+            continue;
+        }
+        stalled = false;
+        match select(socket.read(buf), sleep_until(deadline)).await {
+            Either::First(Ok(n)) => connection.commit(n, now_ms()),
+            // A read error is the end of the peer's side, as a clean close is.
+            Either::First(Err(_)) => connection.commit(0, now_ms()),
+            Either::Second(()) => connection.handle_timeout(now_ms(), server),
         }
     }
 }

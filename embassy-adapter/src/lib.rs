@@ -9,9 +9,10 @@
 //!   serializers, oneway calls, attributes, item streams, `Pyro.Daemon`, errors.
 //! - [`Proxy`] calls objects of other Pyro daemons (Python or Rust) from the device.
 //!
-//! Time comes from `embassy-time` (idle and send timeouts, stream lifetimes), randomness
-//! for correlation and stream ids from an [`Entropy`] (a hardware RNG, or
-//! [`SeededEntropy`]). Logging goes to `defmt` or `log` (features, exclusive).
+//! Time comes from `embassy-time` (idle and send timeouts, stream lifetimes: all set in the
+//! core's `ServerConfig`), randomness for correlation and stream ids from an [`Entropy`] (a
+//! hardware RNG, or [`SeededEntropy`]; 32 bytes seed each connection). Logging goes to
+//! `defmt` or `log` (features, exclusive).
 //!
 //! The features `serpent`, `json`, `marshal` and `msgpack` (all on by default) choose
 //! pyro5-core's serializers: a firmware that keeps only those its clients use
@@ -48,8 +49,14 @@
 //!     let mut objects = ObjectTable::<2>::new();
 //!     objects.register("thermostat", &thermostat).unwrap();
 //!     let streams = RefCell::new(Streams::<2>::new());
-//!     let config = ServerConfig { location: "192.168.1.50:9999", ..ServerConfig::default() };
-//!     let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
+//!     // Pyro's COMMTIMEOUT of 60 s; a reply the client does not take in 10 s (the default)
+//!     // closes its connection.
+//!     let config = ServerConfig {
+//!         location: "192.168.1.50:9999",
+//!         idle_timeout_ms: Some(60_000),
+//!         ..ServerConfig::default()
+//!     };
+//!     let server = Server::new(&objects, &streams, &config);
 //!     // Two connections with 1 KiB socket buffers and 1 KiB messages: 8 KiB of RAM.
 //!     let mut connections = [const { ConnectionStorage::<1024, 1024>::new() }; 2];
 //!     let entropy = SeededEntropy::new(0x5eed);

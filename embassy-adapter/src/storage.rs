@@ -2,8 +2,9 @@
 
 /// Everything one connection needs, with no allocator: embassy-net's TCP receive and send
 /// buffers (`SOCKET` bytes each) and room for one whole Pyro request and one reply
-/// (`MESSAGE` bytes each, header and annotations included). The RAM a connection costs is
-/// `2 * SOCKET + 2 * MESSAGE` bytes.
+/// (`MESSAGE` bytes each, header and annotations included: the receive and transmit storage
+/// of the core's `ServerConnection`, or of a [`Proxy`](crate::Proxy)). The RAM a connection
+/// costs is `2 * SOCKET + 2 * MESSAGE` bytes.
 ///
 /// Serving answers a message that does not fit `MESSAGE` as Pyro5 does a message over its
 /// size limit; a proxy reports it as an error.

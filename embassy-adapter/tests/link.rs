@@ -8,16 +8,20 @@ mod support;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use embassy_futures::join::join;
-use embassy_time::{Duration, Instant};
+use embassy_net::tcp::TcpSocket;
+use embassy_time::{Duration, Instant, with_timeout};
 use pyro5_core::client::{ClientError, NO_ARGS};
+use pyro5_core::limits::Limits;
+use pyro5_core::ser::envelope::CallEnvelope;
+use pyro5_core::ser::json;
 use pyro5_core::ser::value::Value;
 use pyro5_core::server::StreamConfig;
 use pyro5_core::server::streams::StreamId;
-use pyro5_core::wire::SerializerId;
+use pyro5_core::wire::{self, Header, MessageKind, OutgoingMessage, SerializerId};
 use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
-use support::device::{LOCATION, OBJECT, STREAMS};
+use support::device::{LOCATION, OBJECT, STREAMS, Settings};
 use support::link::Faults;
 use support::world::{Net, World};
 
@@ -688,4 +692,172 @@ fn streams_abandoned_in_every_slot_expire_and_free_them() {
     );
     assert!(eventually(StdDuration::from_secs(3), || world.probe.streams() == 0), "the abandoned streams stayed");
     assert_eq!(world.run(LIMIT, iterate), Ok(Ok(vec![30, 20, 10])));
+}
+
+/// A whole message as a Python proxy would send it, in json.
+fn frame(kind: MessageKind, seq: u16, payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; payload.len() + 64];
+    let message = OutgoingMessage::new(kind, SerializerId::Json, seq);
+    let len = wire::encode(&message, payload, &mut out, Limits::default()).expect("the message encodes");
+    out.truncate(len);
+    out
+}
+
+/// A CONNECT for the device object.
+fn connect_frame() -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Connect<'a> {
+        handshake: &'a str,
+        object: &'a str,
+    }
+    let mut payload = [0u8; 128];
+    let len = json::to_slice(&Connect { handshake: "hello", object: OBJECT }, &mut payload).expect("it fits");
+    frame(MessageKind::Connect, 0, &payload[..len])
+}
+
+/// An INVOKE of the device object's `echo(text)`.
+fn echo_frame(seq: u16, text: &str) -> Vec<u8> {
+    let call = CallEnvelope {
+        format: SerializerId::Json,
+        object: OBJECT,
+        method: "echo",
+        args: &(text,),
+        kwargs: None::<&()>,
+    };
+    let mut payload = vec![0u8; text.len() + 256];
+    let len = json::to_slice(&call, &mut payload).expect("it fits");
+    frame(MessageKind::Invoke, seq, &payload[..len])
+}
+
+/// Send all of `bytes` on a raw socket.
+async fn write_all(socket: &mut TcpSocket<'_>, mut bytes: &[u8]) -> Result<(), String> {
+    while !bytes.is_empty() {
+        match socket.write(bytes).await {
+            Ok(0) => return Err("the socket takes nothing".to_string()),
+            Ok(n) => bytes = &bytes[n..],
+            Err(e) => return Err(format!("writing: {e:?}")),
+        }
+    }
+    Ok(())
+}
+
+/// Fill `buf` from a raw socket.
+async fn read_exact(socket: &mut TcpSocket<'_>, mut buf: &mut [u8]) -> Result<(), String> {
+    while !buf.is_empty() {
+        match socket.read(buf).await {
+            Ok(0) => return Err("the connection closed".to_string()),
+            Ok(n) => buf = &mut buf[n..],
+            Err(e) => return Err(format!("reading: {e:?}")),
+        }
+    }
+    Ok(())
+}
+
+/// Read one whole message from a raw socket: its header and everything after it.
+async fn read_message(socket: &mut TcpSocket<'_>) -> Result<(Header, Vec<u8>), String> {
+    let mut head = [0u8; 40];
+    read_exact(socket, &mut head).await?;
+    let header = Header::parse_bytes(&head).map_err(|e| format!("a bad header: {e}"))?;
+    let rest = usize::try_from(header.annotations_len + header.data_len).map_err(|e| e.to_string())?;
+    let mut body = vec![0u8; rest];
+    read_exact(socket, &mut body).await?;
+    Ok((header, body))
+}
+
+#[test]
+fn an_idle_client_gets_connectfail_after_the_idle_timeout() {
+    let world = World::start_device(Faults::default(), Settings { idle_timeout_ms: Some(300), ..Settings::default() });
+    let seen = world.run(LIMIT, |net| async move {
+        let (mut rx, mut tx) = ([0u8; 1024], [0u8; 1024]);
+        let mut socket = TcpSocket::new(net.client, &mut rx, &mut tx);
+        socket.connect(Net::daemon()).await.map_err(|e| format!("{e:?}"))?;
+        let started = Instant::now();
+        // Sends nothing, not even its CONNECT.
+        let (header, body) = read_message(&mut socket).await?;
+        let waited = started.elapsed();
+        let mut rest = [0u8; 16];
+        let after = with_timeout(TIMEOUT, socket.read(&mut rest)).await;
+        Ok::<_, String>((header.kind, String::from_utf8_lossy(&body).into_owned(), waited, format!("{after:?}")))
+    });
+    let (kind, body, waited, after) = seen.expect("the idle scenario runs");
+    eprintln!("CONNECTFAIL {body:?} after {waited:?}, then {after}");
+    assert_eq!(kind, MessageKind::ConnectFail);
+    assert!(body.contains("receiving: timeout"), "{body:?}");
+    assert!(waited >= Duration::from_millis(250) && waited < Duration::from_secs(3), "{waited:?}");
+    // Then the daemon closes the connection.
+    assert!(after == "Ok(Ok(0))" || after.starts_with("Ok(Err"), "{after}");
+}
+
+#[test]
+fn a_client_that_does_not_read_is_dropped_and_stalls_nobody() {
+    const SEND_TIMEOUT: Duration = Duration::from_secs(2);
+    const CALLS: u16 = 8;
+    const TEXT: usize = 1000;
+    let world = World::start_device(
+        Faults::default(),
+        Settings { send_timeout_ms: Some(SEND_TIMEOUT.as_millis()), ..Settings::default() },
+    );
+    let seen = world.run(LIMIT, |net| async move {
+        // Room for every request it sends; little for the replies it does not read.
+        let (mut rx, mut tx) = (vec![0u8; 512], vec![0u8; 16 * 1024]);
+        let mut socket = TcpSocket::new(net.client, &mut rx, &mut tx);
+        socket.connect(Net::daemon()).await.map_err(|e| format!("{e:?}"))?;
+        write_all(&mut socket, &connect_frame()).await?;
+        let (header, _) = read_message(&mut socket).await?;
+        if header.kind != MessageKind::ConnectOk {
+            return Err(format!("the handshake gave {:?}", header.kind));
+        }
+        let text = pattern(TEXT);
+        for seq in 1..=CALLS {
+            write_all(&mut socket, &echo_frame(seq, &text)).await?;
+        }
+        let stalled = Instant::now();
+
+        // Meanwhile another client calls, and is answered all along.
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Serpent, TIMEOUT, &mut storage).await?;
+        let (mut calls, mut within_timeout, mut slowest) = (0i64, 0, Duration::from_ticks(0));
+        while stalled.elapsed() < SEND_TIMEOUT * 2 {
+            let started = Instant::now();
+            let sum = call::<i64, _>(&mut p, "add", &(calls, 1)).await?;
+            if sum != calls + 1 {
+                return Err(format!("add({calls}, 1) gave {sum}"));
+            }
+            slowest = slowest.max(started.elapsed());
+            calls += 1;
+            if stalled.elapsed() < SEND_TIMEOUT {
+                within_timeout += 1;
+            }
+        }
+        p.close().await;
+
+        // Long after the send timeout the first client reads: what the daemon had handed to
+        // the network before it gave up, then the end of the connection.
+        let mut received = 0;
+        let mut buf = [0u8; 512];
+        let end = loop {
+            match with_timeout(TIMEOUT, socket.read(&mut buf)).await {
+                Ok(Ok(0)) => break "closed",
+                Ok(Ok(n)) => received += n,
+                Ok(Err(_)) => break "reset",
+                Err(_) => break "still open",
+            }
+        };
+        Ok::<_, String>((calls, within_timeout, slowest, received, end))
+    });
+    let (calls, within_timeout, slowest, received, end) = seen.expect("the scenario runs");
+    let replies = usize::from(CALLS) * (TEXT + 40);
+    eprintln!(
+        "{calls} calls meanwhile ({within_timeout} while the stalled reply waited), the slowest {} ms; \
+         the stalled client got {received} of over {replies} reply bytes, then {end}",
+        slowest.as_millis()
+    );
+    // Answered while the daemon waited for the stalled client, and never held up as long as
+    // the stalled reply was (a daemon blocked on it would answer nothing before its send
+    // timeout).
+    assert!(within_timeout >= 10, "{within_timeout} calls");
+    assert!(slowest < SEND_TIMEOUT, "{slowest:?}");
+    // The stalled connection was closed, its replies not sent.
+    assert_ne!(end, "still open");
+    assert!(received < replies, "{received} bytes");
 }

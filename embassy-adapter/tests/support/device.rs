@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 
 use embassy_futures::join::join;
 use embassy_net::Stack;
-use embassy_time::{Duration, Timer};
+use embassy_time::Timer;
 use pyro5_core::server::{
     ObjectTable, PyException, Server, ServerConfig, StreamConfig, StreamCursor, StreamStore, Streams,
 };
@@ -106,15 +106,42 @@ impl Calc {
     }
 }
 
-/// Serve a `Calc` on `stack`, port [`PORT`], forever, its item streams expiring by `stream_config`.
-pub async fn run(stack: Stack<'static>, probe: Arc<Probe>, stream_config: StreamConfig) -> ! {
+/// How the daemon is configured, where tests differ.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    /// When item streams expire.
+    pub streams: StreamConfig,
+    /// Pyro's `COMMTIMEOUT`.
+    pub idle_timeout_ms: Option<u64>,
+    /// How long a reply may make no progress.
+    pub send_timeout_ms: Option<u64>,
+}
+
+impl Default for Settings {
+    /// Pyro's stream settings, a 20 s idle timeout, the default send timeout.
+    fn default() -> Self {
+        Self {
+            streams: StreamConfig::default(),
+            idle_timeout_ms: Some(20_000),
+            send_timeout_ms: ServerConfig::default().send_timeout_ms,
+        }
+    }
+}
+
+/// Serve a `Calc` on `stack`, port [`PORT`], forever, configured by `settings`.
+pub async fn run(stack: Stack<'static>, probe: Arc<Probe>, settings: Settings) -> ! {
     let calc = RefCell::new(Calc { scale: 1, bumps: 0, probe: probe.clone() });
     let mut objects = ObjectTable::<2>::new();
     objects.register(OBJECT, &calc).expect("room for one object");
     let streams = RefCell::new(Streams::<STREAMS>::new());
-    let config = ServerConfig { location: LOCATION, streams: stream_config, ..ServerConfig::default() };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(20)), ..ServeConfig::new(PORT) };
+    let config = ServerConfig {
+        location: LOCATION,
+        streams: settings.streams,
+        idle_timeout_ms: settings.idle_timeout_ms,
+        send_timeout_ms: settings.send_timeout_ms,
+        ..ServerConfig::default()
+    };
+    let server = Server::new(&objects, &streams, &config);
     let entropy = SeededEntropy::new(0x5eed);
     let mut connections = [const { ConnectionStorage::<SOCKET, MESSAGE>::new() }; CONNECTIONS];
     // Only reads the count: it must not expire anything itself.
@@ -124,5 +151,5 @@ pub async fn run(stack: Stack<'static>, probe: Arc<Probe>, stream_config: Stream
             Timer::after_millis(10).await;
         }
     };
-    join(serve(stack, &server, &serve_config, &entropy, &mut connections), sample).await.0
+    join(serve(stack, &server, &ServeConfig::new(PORT), &entropy, &mut connections), sample).await.0
 }

@@ -18,7 +18,7 @@ use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::channel::Channel;
 use pyro5_core::server::StreamConfig;
 
-use super::device::{self, Probe};
+use super::device::{self, Probe, Settings};
 use super::link::{self, Faults, LinkControl, MTU};
 
 /// Worlds one test process may create (each takes task slots for good).
@@ -73,8 +73,8 @@ async fn pump_task(
 }
 
 #[embassy_executor::task(pool_size = MAX_WORLDS)]
-async fn device_task(stack: Stack<'static>, probe: Arc<Probe>, streams: StreamConfig) -> ! {
-    device::run(stack, probe, streams).await
+async fn device_task(stack: Stack<'static>, probe: Arc<Probe>, settings: Settings) -> ! {
+    device::run(stack, probe, settings).await
 }
 
 #[embassy_executor::task(pool_size = MAX_WORLDS)]
@@ -108,12 +108,17 @@ pub struct World {
 impl World {
     /// Start a network whose link has `faults`, the daemon with Pyro's stream settings.
     pub fn start(faults: Faults) -> Self {
-        Self::start_with(faults, StreamConfig::default())
+        Self::start_device(faults, Settings::default())
     }
 
     /// Start a network whose link has `faults`, the daemon's item streams expiring by
     /// `streams`.
     pub fn start_with(faults: Faults, streams: StreamConfig) -> Self {
+        Self::start_device(faults, Settings { streams, ..Settings::default() })
+    }
+
+    /// Start a network whose link has `faults`, the daemon configured by `settings`.
+    pub fn start_device(faults: Faults, settings: Settings) -> Self {
         let _ = env_logger::builder().is_test(true).try_init();
         let link = LinkControl::new(faults);
         let probe = Arc::new(Probe::default());
@@ -125,7 +130,7 @@ impl World {
             .spawn(move || {
                 let executor = Box::leak(Box::new(Executor::new()));
                 let done = move || flag.load(Ordering::Relaxed);
-                executor.run_until(move |spawner| build(spawner, control, effects, queue, streams), done);
+                executor.run_until(move |spawner| build(spawner, control, effects, queue, settings), done);
             })
             .expect("an executor thread");
         Self { jobs, stop, executor, link, probe }
@@ -195,14 +200,14 @@ impl Drop for World {
     }
 }
 
-fn build(spawner: Spawner, link: Arc<LinkControl>, probe: Arc<Probe>, jobs: Arc<Jobs>, streams: StreamConfig) {
+fn build(spawner: Spawner, link: Arc<LinkControl>, probe: Arc<Probe>, jobs: Arc<Jobs>, settings: Settings) {
     let (device, device_link) = stack(spawner, [0x02, 0, 0, 0, 0, 0x01], DEVICE_IP, 0xD1CE);
     let (client, client_link) = stack(spawner, [0x02, 0, 0, 0, 0, 0x02], CLIENT_IP, 0xC11E);
     let (_, device_rx, device_tx) = device_link.split();
     let (_, client_rx, client_tx) = client_link.split();
     spawner.spawn(pump_task(device_tx, client_rx, link.clone(), 1).expect("a free pump slot"));
     spawner.spawn(pump_task(client_tx, device_rx, link, 2).expect("a free pump slot"));
-    spawner.spawn(device_task(device, probe, streams).expect("a free device slot"));
+    spawner.spawn(device_task(device, probe, settings).expect("a free device slot"));
     spawner.spawn(jobs_task(spawner, jobs, Net { client, device }).expect("a free jobs slot"));
 }
 

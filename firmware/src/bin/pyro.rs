@@ -21,7 +21,6 @@
 use core::cell::RefCell;
 
 use embassy_executor::Spawner;
-use embassy_time::Duration;
 use pyro5_core::server::{ObjectTable, Server, ServerConfig, Streams};
 use pyro5_embassy::{ConnectionStorage, SeededEntropy, ServeConfig, serve};
 use pyro5_firmware::{CONNECTIONS, PYRO_LIMITS, SOCKET_BUFFER};
@@ -49,10 +48,12 @@ async fn main(spawner: Spawner) {
         location: "10.0.2.15:9999",
         server_type: "pyro5-rs firmware",
         limits: PYRO_LIMITS,
+        // Pyro's COMMTIMEOUT of 60 s.
+        idle_timeout_ms: Some(60_000),
         ..ServerConfig::default()
     };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(60)), ..ServeConfig::new(PORT) };
+    let server = Server::new(&objects, &streams, &config);
+    let serve_config = ServeConfig::new(PORT);
     // A board would seed from its RNG or unique id.
     let entropy = SeededEntropy::new(0x5eed_5eed_5eed_5eed);
     let mut connections = [const { ConnectionStorage::<SOCKET_BUFFER, MESSAGE>::new() }; CONNECTIONS];

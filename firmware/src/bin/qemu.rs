@@ -16,7 +16,6 @@ use core::cell::RefCell;
 
 use cortex_m_semihosting::hprintln;
 use embassy_executor::Spawner;
-use embassy_time::Duration;
 use pyro5_core::server::{ObjectTable, Server, ServerConfig, Streams};
 use pyro5_embassy::{ConnectionStorage, SeededEntropy, ServeConfig, serve};
 use pyro5_firmware::{PYRO_LIMITS, QEMU_CONNECTIONS, QEMU_SOCKET_BUFFER};
@@ -52,10 +51,12 @@ async fn main(spawner: Spawner) {
         location: LOCATION,
         server_type: "pyro5-rs on mps2-an386",
         limits: PYRO_LIMITS,
+        // Pyro's COMMTIMEOUT of 60 s.
+        idle_timeout_ms: Some(60_000),
         ..ServerConfig::default()
     };
-    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None };
-    let serve_config = ServeConfig { idle_timeout: Some(Duration::from_secs(60)), ..ServeConfig::new(PORT) };
+    let server = Server::new(&objects, &streams, &config);
+    let serve_config = ServeConfig::new(PORT);
     // Ids only need to be unique: the MAC address seeds them (a board would use its RNG).
     let mac = stack.hardware_address();
     let entropy = SeededEntropy::new(mac.as_bytes().iter().fold(0x5eed, |s, &b| s.rotate_left(8) ^ u64::from(b)));

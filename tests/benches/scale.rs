@@ -5,9 +5,9 @@
 //! The client side is raw non-blocking sockets polled with mio in a few threads, each
 //! connection speaking Pyro through pyro5-core's sans-IO `ClientConnection` (serpent): every
 //! connection handshakes (CONNECT/CONNECTOK), every reply's sequence number and echoed text
-//! are checked. It reports the errors (there must be none), the calls/s and the daemon's
-//! resident memory (`VmRSS`) after binding, with every connection open and idle, under load,
-//! and after all closed.
+//! are checked. It reports the errors (there must be none), the calls/s, the daemon's CPU time
+//! per call under load and its resident memory (`VmRSS`) after binding, with every connection
+//! open and idle, under load, and after all closed.
 //!
 //! `cargo bench -p pyro5-interop-tests --bench scale` (`SCALE_BENCH_SECONDS` of load, default
 //! 10; `SCALE_BENCH_CONNECTIONS`, default 10,000). Without `--bench` (`cargo test --benches`):
@@ -25,7 +25,9 @@ mod linux {
     use pyro5_core::client::{CallSpec, ClientConnection, Extras, Reply};
     use pyro5_core::limits::Limits;
     use pyro5_core::wire::{Decoder, Progress, SerializerId};
-    use pyro5_interop_tests::bench::{self, DaemonProcess, full_run, rss_kib, serve_if_daemon_child};
+    use pyro5_interop_tests::bench::{
+        self, DaemonProcess, clock_ticks_per_second, cpu_ticks, full_run, rss_kib, serve_if_daemon_child,
+    };
     use pyro5_std::ServerType;
     use pyro5_std::echo::OBJECT_ID;
     use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
@@ -455,6 +457,8 @@ mod linux {
             .collect();
         steps.wait(); // all open
         let rss_idle = rss();
+        let cpu = || cpu_ticks(pid).expect("read the daemon's /proc/<pid>/stat");
+        let cpu_before = cpu();
         steps.wait(); // load starts
         let load_start = Instant::now();
         let mut rss_load = 0;
@@ -463,6 +467,7 @@ mod linux {
             rss_load = rss_load.max(rss());
         }
         steps.wait(); // load over
+        let cpu_load = cpu() - cpu_before;
         steps.wait(); // checked
         let reports: Vec<Report> = threads.into_iter().map(|t| t.join().expect("a client thread")).collect();
         // The connections are closed now: give the daemon a moment to see it.
@@ -478,6 +483,10 @@ mod linux {
         let open_seconds = max(|r| r.open_seconds);
         println!("\nopened and handshaken  {opened} of {connections} in {open_seconds:.2} s");
         println!("calls under load       {:.0} calls/s ({calls} calls)", calls as f64 / max(|r| r.load_seconds));
+        println!(
+            "daemon CPU under load  {:.1} µs a call ({cpu_load} ticks)",
+            cpu_load as f64 * 1e6 / clock_ticks_per_second() as f64 / calls.max(1) as f64
+        );
         println!("answered one call      {answered} of {connections} connections afterwards");
         println!("errors                 {errors}{}", if errors == 0 { "" } else { " (must be 0)" });
         for report in &reports {

@@ -99,7 +99,10 @@ impl PyroObject for EchoServer {
                 if let Some((class, text)) = message.refused_class() {
                     return reply.raise(&PyException::new(class, text));
                 }
-                self.say(format_args!("{}: {}", inv.method, repr(&message)));
+                // Only when verbose: the repr of a large message costs more than the call.
+                if self.verbose.load(Ordering::Relaxed) {
+                    self.say(format_args!("{}: {}", inv.method, repr(&message)));
+                }
                 if inv.method == "echo" { reply.ok(&message) } else { reply.ok("bogus return value") }
             }
             "error" | "error_with_text" => {

@@ -12,6 +12,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
+use pyro5_interop_tests::bench::{self, bench_client, full_run};
 use pyro5_interop_tests::echo_daemon::PythonEchoServer;
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
@@ -21,15 +22,8 @@ const PROCS: [usize; 4] = [1, 4, 16, 64];
 /// Bytes of a serpent `echo("hello")` INVOKE, and of its RESULT: the ping-pong sizes.
 const REQUEST_SIZE: usize = 127;
 
-/// `cargo bench` passes `--bench`; without it (`cargo test --benches`) the benchmark only
-/// proves it runs: short measurements, fewer client counts.
-fn full_run() -> bool {
-    std::env::args().any(|a| a == "--bench")
-}
-
 fn seconds() -> f64 {
-    let default = if full_run() { 2.0 } else { 0.2 };
-    std::env::var("ECHO_BENCH_SECONDS").ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+    bench::seconds("ECHO_BENCH_SECONDS", 2.0, 0.2)
 }
 
 fn procs() -> &'static [usize] {
@@ -37,22 +31,8 @@ fn procs() -> &'static [usize] {
 }
 
 fn client(uri: &str, args: &[&str]) -> f64 {
-    let script = workspace_root().join("tests/python/bench_client.py");
-    let secs = seconds().to_string();
-    let out = Command::new(python())
-        .arg(script)
-        .arg(uri)
-        .args(["--seconds", &secs, "--serializer", "serpent"])
-        .args(args)
-        .output()
-        .expect("run bench_client.py");
-    assert!(out.status.success(), "bench_client {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    rate(&out.stdout)
-}
-
-fn rate(json: &[u8]) -> f64 {
-    let v: serde_json::Value = serde_json::from_slice(json).expect("json line");
-    v["rate"].as_f64().expect("rate")
+    let args = [&["--serializer", "serpent"], args].concat();
+    bench_client(uri, seconds(), &args).rate
 }
 
 struct RustDaemon {
@@ -117,6 +97,11 @@ fn rust_pingpong(port: u16) -> f64 {
         calls += 1;
     }
     calls as f64 / start.elapsed().as_secs_f64()
+}
+
+fn rate(json: &[u8]) -> f64 {
+    let v: serde_json::Value = serde_json::from_slice(json).expect("json line");
+    v["rate"].as_f64().expect("rate")
 }
 
 fn python_pingpong(port: u16) -> f64 {

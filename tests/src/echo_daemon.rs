@@ -92,6 +92,11 @@ impl PythonEchoServer {
         };
         Self { child, uri }
     }
+
+    /// Its process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
 }
 
 impl Drop for PythonEchoServer {

@@ -10,6 +10,7 @@
 //! assert!(out.is_object());
 //! ```
 
+pub mod bench;
 pub mod daemon_harness;
 pub mod device;
 pub mod echo_daemon;

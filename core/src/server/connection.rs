@@ -38,6 +38,10 @@ use crate::wire::{DecodeError, Decoder, Flags, MessageKind, Progress, RxStorage}
 
 pub use super::session::CloseReason;
 
+/// How far a read may take bytes past the request being received (the next pipelined
+/// requests), within the receive storage: a small request arrives in one read.
+const READ_AHEAD: usize = 4096;
+
 /// What a connection has for the adapter.
 #[derive(Debug)]
 pub enum ServerEvent {
@@ -192,7 +196,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         let tag = u32::from_le_bytes(rng.bytes());
         Self {
             session: Session::new(id, client),
-            decoder: Decoder::new(rx, config.limits),
+            decoder: Decoder::new(rx, config.limits).with_read_ahead(READ_AHEAD),
             tx,
             tx_start: 0,
             tx_end: 0,
@@ -261,9 +265,9 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     }
 
     /// Where to read the next bytes (straight from the socket); empty when
-    /// [`wants_read`](Self::wants_read) is false. Never longer than the message being
-    /// received needs, so a read never takes bytes of the next one. Follow with
-    /// [`commit`](Self::commit).
+    /// [`wants_read`](Self::wants_read) is false. It reaches a few KiB past the request being
+    /// received (within the storage), so that a request arrives in one read; bytes of the
+    /// next requests are kept for them. Follow with [`commit`](Self::commit).
     pub fn read_buf(&mut self) -> &mut [u8] {
         if !self.wants_read() {
             return &mut [];
@@ -359,7 +363,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
                 return Some(ServerEvent::Call(CallHandle { tag: self.tag, generation: self.generation, oneway }));
             }
             let action = self.session.handle(&message, server, &env, &mut self.tx, Serve::Registry);
-            self.decoder.consume();
+            self.next_message();
             self.act(action, server, CloseReason::HandshakeFailed);
         }
     }
@@ -413,7 +417,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         let env = Env { now_ms: self.now, ..pending.env };
         let action = self.session.handle(&message, server, &env, &mut self.tx, serve);
         self.pending = None;
-        self.decoder.consume();
+        self.next_message();
         self.last_activity = self.now;
         self.act(action, server, CloseReason::ReplyTooLarge);
         Ok(())
@@ -460,7 +464,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     pub fn hand_off(&mut self, call: CallHandle) -> Result<(), StaleCall> {
         self.pending_for(&call).filter(|_| call.oneway).ok_or(StaleCall)?;
         self.pending = None;
-        self.decoder.consume();
+        self.next_message();
         self.last_activity = self.now;
         Ok(())
     }
@@ -545,6 +549,13 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         if !self.released {
             self.released = true;
             self.session.closed(server, self.now);
+        }
+    }
+
+    /// Drop the request handled; bytes read past it may hold the next.
+    fn next_message(&mut self) {
+        if let Err(e) = self.decoder.consume_next() {
+            self.decode_error = Some(e);
         }
     }
 

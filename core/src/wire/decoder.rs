@@ -58,8 +58,15 @@ pub enum Progress {
 pub struct Decoder<S> {
     storage: S,
     limits: Limits,
-    /// Bytes of the current message in `storage`: `0 <= filled <= wanted()`.
+    /// Bytes received into `storage`: the current message's, and with read-ahead possibly
+    /// the start of the next.
     filled: usize,
+    /// Where the slice [`read_buf`](Self::read_buf) handed out ends.
+    offered: usize,
+    /// How many bytes past the current message a read may take (0: none).
+    read_ahead: usize,
+    /// An error found in bytes read ahead, reported by the next `read_buf`/`commit`.
+    deferred: Option<DecodeError>,
     /// The parsed header, once all 40 bytes arrived and passed the checks.
     header: Option<Header>,
     /// Whether `storage[..filled]` holds a whole, validated message.
@@ -76,11 +83,25 @@ impl<S: RxStorage> Decoder<S> {
             storage,
             limits,
             filled: 0,
+            offered: 0,
+            read_ahead: 0,
+            deferred: None,
             header: None,
             complete: false,
             #[cfg(feature = "alloc")]
             inflated: None,
         }
+    }
+
+    /// Let each read take up to `bytes` past the current message (within the storage): a
+    /// message and the start of the next (or several small ones) arrive in one read instead
+    /// of a read for each header and each body. The bytes past a message are kept for the
+    /// next one; after [`consume`](Self::consume) the next message may be complete at once
+    /// ([`message`](Self::message)), without a read.
+    #[must_use]
+    pub fn with_read_ahead(mut self, bytes: usize) -> Self {
+        self.read_ahead = bytes;
+        self
     }
 
     /// The limits in force.
@@ -126,8 +147,9 @@ impl<S: RxStorage> Decoder<S> {
     }
 
     /// Where the next bytes of the current message go, for reading from a socket in place.
-    /// The slice is never longer than what the message still needs (at first, its header),
-    /// so one read never takes bytes of the next message. Follow with [`commit`](Self::commit).
+    /// Without [read-ahead](Self::with_read_ahead) the slice is never longer than what the
+    /// message still needs (at first, its header), so one read never takes bytes of the next
+    /// message. Follow with [`commit`](Self::commit).
     ///
     /// A complete message still held is dropped first.
     ///
@@ -136,18 +158,31 @@ impl<S: RxStorage> Decoder<S> {
     pub fn read_buf(&mut self) -> Result<&mut [u8], DecodeError> {
         if self.complete {
             self.consume();
+            if self.complete {
+                // Read ahead: the next message is complete already.
+                self.offered = self.filled;
+                return Ok(&mut []);
+            }
+        }
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
         }
         let wanted = self.wanted();
         let filled = self.filled;
         let too_large = self.too_large(wanted.saturating_sub(HEADER_LEN) as u64);
-        if self.storage.max_len() < wanted {
+        let max_len = self.storage.max_len();
+        if max_len < wanted {
             return Err(too_large);
         }
         // Growable storage grows with the bytes that actually arrive (doubling, from 64 KiB),
         // not to what a header announces: a peer announcing a huge message and sending
         // nothing costs nothing.
-        let step = wanted.min(filled.saturating_add(filled.max(GROW_STEP)));
+        let mut step = wanted.min(filled.saturating_add(filled.max(GROW_STEP)));
+        if self.read_ahead > 0 {
+            step = step.max(filled.saturating_add(self.read_ahead).min(max_len));
+        }
         let storage = self.storage.reserve(step).ok_or(too_large)?;
+        self.offered = step;
         Ok(storage.get_mut(filled..step).unwrap_or_default())
     }
 
@@ -160,23 +195,36 @@ impl<S: RxStorage> Decoder<S> {
     /// # Panics
     /// If `n` is longer than the slice `read_buf` returned (a bug in the caller).
     pub fn commit(&mut self, n: usize) -> Result<Progress, DecodeError> {
-        let wanted = self.wanted();
-        assert!(!self.complete && n <= wanted - self.filled, "Decoder::commit({n}) beyond the message");
+        if let Some(e) = self.deferred.take() {
+            return Err(e);
+        }
+        if self.complete && n == 0 {
+            return Ok(Progress::Complete { consumed: 0 });
+        }
+        assert!(
+            !self.complete && n <= self.offered.saturating_sub(self.filled),
+            "Decoder::commit({n}) beyond the slice read_buf gave"
+        );
         self.filled += n;
+        self.process(n)
+    }
+
+    /// Check what the bytes received so far allow; `n` were just added.
+    fn process(&mut self, n: usize) -> Result<Progress, DecodeError> {
         if self.header.is_none() {
-            let head = self.storage.bytes().get(..self.filled).unwrap_or_default();
+            let head = self.storage.bytes().get(..self.filled.min(HEADER_LEN)).unwrap_or_default();
             if let Err(e) = check_prefix(head) {
                 self.reset();
                 return Err(e.into());
             }
-            if self.filled == HEADER_LEN {
+            if self.filled >= HEADER_LEN {
                 if let Err(e) = self.parse_header() {
                     self.reset();
                     return Err(e);
                 }
             }
         }
-        if self.header.is_some() && self.filled == self.wanted() {
+        if self.header.is_some() && self.filled >= self.wanted() {
             if let Err(e) = self.finish() {
                 self.reset();
                 return Err(e);
@@ -193,7 +241,7 @@ impl<S: RxStorage> Decoder<S> {
             return None;
         }
         let header = self.header?;
-        let frame = self.storage.bytes().get(..self.filled)?;
+        let frame = self.storage.bytes().get(..self.wanted())?;
         let body = frame.get(HEADER_LEN..)?;
         let (annotations, raw_payload) = body.split_at_checked(header.annotations_len as usize)?;
         let annotations = AnnotationsView::new_checked(annotations).ok()?;
@@ -210,15 +258,46 @@ impl<S: RxStorage> Decoder<S> {
         Some(Message { header, frame, annotations, raw_payload, inflated, limits: self.limits })
     }
 
-    /// Drop the complete message (if any) and start on the next one.
+    /// Drop the complete message (if any) and start on the next one. With read-ahead, the
+    /// next one may be complete at once ([`message`](Self::message)); an error in its bytes
+    /// is reported by the next [`read_buf`](Self::read_buf) or [`commit`](Self::commit).
     pub fn consume(&mut self) {
+        if let Err(e) = self.consume_next() {
+            self.deferred = Some(e);
+        }
+    }
+
+    /// Drop the complete message (if any) and check the bytes already read past it: whether
+    /// they complete the next message.
+    ///
+    /// # Errors
+    /// Any [`DecodeError`] in the bytes read ahead; the connection must then be closed.
+    pub fn consume_next(&mut self) -> Result<Progress, DecodeError> {
+        let extra = if self.complete { self.filled.saturating_sub(self.wanted()) } else { 0 };
+        let start = self.filled - extra;
         self.reset();
+        if extra > 0
+            && let Some(storage) = self.storage.reserve(start + extra)
+        {
+            storage.copy_within(start..start + extra, 0);
+        }
         self.storage.release();
+        if extra == 0 {
+            return Ok(Progress::NeedMore);
+        }
+        self.filled = extra;
+        self.offered = extra;
+        self.process(0)
     }
 
     /// Whether a message is partly received (a close now would cut it off).
     pub fn is_mid_message(&self) -> bool {
         !self.complete && self.filled > 0
+    }
+
+    /// Whether bytes past the complete message were read ahead (more requests pipelined).
+    pub fn has_more(&self) -> bool {
+        self.complete && self.filled > self.wanted()
     }
 
     /// Give the storage back.
@@ -228,6 +307,7 @@ impl<S: RxStorage> Decoder<S> {
 
     fn reset(&mut self) {
         self.filled = 0;
+        self.offered = 0;
         self.header = None;
         self.complete = false;
         #[cfg(feature = "alloc")]
@@ -266,7 +346,7 @@ impl<S: RxStorage> Decoder<S> {
 
     fn finish(&mut self) -> Result<(), DecodeError> {
         let header = self.header.ok_or(DecodeError::Internal)?;
-        let frame = self.storage.bytes().get(..self.filled).ok_or(DecodeError::Internal)?;
+        let frame = self.storage.bytes().get(..self.wanted()).ok_or(DecodeError::Internal)?;
         let body = frame.get(HEADER_LEN..).ok_or(DecodeError::Internal)?;
         let (annotations, _payload) =
             body.split_at_checked(header.annotations_len as usize).ok_or(DecodeError::Internal)?;
@@ -438,5 +518,98 @@ impl From<AnnotationError> for DecodeError {
 impl From<CompressionError> for DecodeError {
     fn from(e: CompressionError) -> Self {
         Self::Compression(e)
+    }
+}
+
+#[cfg(test)]
+mod read_ahead_tests {
+    extern crate std;
+    use std::vec::Vec;
+
+    use super::*;
+    use crate::wire::{MessageKind, OutgoingMessage, SerializerId, encode};
+
+    fn frames(payloads: &[&[u8]]) -> Vec<u8> {
+        let mut out = Vec::new();
+        for (seq, payload) in payloads.iter().enumerate() {
+            let mut buf = [0u8; 256];
+            let msg = OutgoingMessage::new(MessageKind::Invoke, SerializerId::Json, seq as u16);
+            let len = encode(&msg, payload, &mut buf, Limits::default()).unwrap();
+            out.extend_from_slice(&buf[..len]);
+        }
+        out
+    }
+
+    /// Read `input` in reads of at most `chunk` bytes; the payloads of the messages, in order.
+    fn read_all(decoder: &mut Decoder<&mut [u8]>, mut input: &[u8], chunk: usize) -> Vec<Vec<u8>> {
+        let mut got = Vec::new();
+        loop {
+            while let Some(m) = decoder.message() {
+                got.push(m.payload().unwrap().to_vec());
+                decoder.consume_next().unwrap();
+            }
+            if input.is_empty() {
+                return got;
+            }
+            let buf = decoder.read_buf().unwrap();
+            let n = buf.len().min(input.len()).min(chunk);
+            buf[..n].copy_from_slice(&input[..n]);
+            input = &input[n..];
+            decoder.commit(n).unwrap();
+        }
+    }
+
+    #[test]
+    fn pipelined_messages_arrive_in_one_read_and_come_out_one_by_one() {
+        let input = frames(&[b"\"a\"", b"\"bb\"", b"[1, 2, 3]", b"{}"]);
+        for chunk in [1, 7, 40, 41, 100, 4096] {
+            let mut storage = [0u8; 512];
+            let mut decoder = Decoder::new(&mut storage[..], Limits::default()).with_read_ahead(256);
+            let got = read_all(&mut decoder, &input, chunk);
+            assert_eq!(got, [&b"\"a\""[..], b"\"bb\"", b"[1, 2, 3]", b"{}"], "reads of {chunk}");
+        }
+        // One read takes all four (the storage allows it).
+        let mut storage = [0u8; 512];
+        let mut decoder = Decoder::new(&mut storage[..], Limits::default()).with_read_ahead(256);
+        assert!(decoder.read_buf().unwrap().len() >= input.len());
+    }
+
+    #[test]
+    fn without_read_ahead_a_read_never_passes_the_message() {
+        let input = frames(&[b"1", b"2"]);
+        let mut storage = [0u8; 512];
+        let mut decoder = Decoder::new(&mut storage[..], Limits::default());
+        assert_eq!(decoder.read_buf().unwrap().len(), HEADER_LEN);
+        assert_eq!(read_all(&mut decoder, &input, 4096), [b"1", b"2"]);
+    }
+
+    #[test]
+    fn garbage_read_ahead_is_reported_after_the_good_message() {
+        let mut input = frames(&[b"1"]);
+        input.extend_from_slice(b"HTTP/1.1 200 OK\r\n");
+        let mut storage = [0u8; 512];
+        let mut decoder = Decoder::new(&mut storage[..], Limits::default()).with_read_ahead(256);
+        let buf = decoder.read_buf().unwrap();
+        buf[..input.len()].copy_from_slice(&input);
+        assert!(matches!(decoder.commit(input.len()).unwrap(), Progress::Complete { .. }));
+        assert!(decoder.has_more());
+        assert_eq!(decoder.message().unwrap().payload().unwrap(), b"1");
+        assert!(matches!(decoder.consume_next(), Err(DecodeError::Header(_))));
+        // Through consume(): the error comes with the next read_buf.
+        let mut storage = [0u8; 512];
+        let mut decoder = Decoder::new(&mut storage[..], Limits::default()).with_read_ahead(256);
+        decoder.read_buf().unwrap()[..input.len()].copy_from_slice(&input);
+        decoder.commit(input.len()).unwrap();
+        decoder.consume();
+        assert!(decoder.read_buf().is_err());
+    }
+
+    #[test]
+    fn read_ahead_stays_within_fixed_storage() {
+        let input = frames(&[b"\"0123456789\"", b"\"x\""]);
+        let mut storage = [0u8; 64];
+        let mut decoder = Decoder::new(&mut storage[..], Limits::default()).with_read_ahead(1024);
+        assert_eq!(decoder.read_buf().unwrap().len(), 64);
+        assert_eq!(read_all(&mut decoder, &input, 4096), [&b"\"0123456789\""[..], b"\"x\""]);
     }
 }

@@ -12,6 +12,10 @@ use pyro5_core::server::{CloseReason, Server, ServerConnection, ServerEvent};
 use super::Inner;
 use crate::transport::Stream;
 
+/// Whether a read that returns less than asked leaves a socket whose next bytes its
+/// edge-triggered poll reports (Linux's epoll wakes for every arrival).
+const SHORT_READ_DRAINS: bool = cfg!(target_os = "linux");
+
 /// The core's connection with growable storage.
 pub(crate) type Core = ServerConnection<Vec<u8>, Vec<u8>>;
 
@@ -33,10 +37,16 @@ pub(crate) struct ClientConnection {
     peer: Option<SocketAddr>,
     /// Counted in the daemon's connections (refused ones are not).
     counted: bool,
+    /// The socket is non-blocking (multiplex).
+    nonblocking: bool,
+    /// The last read left the socket empty: on Linux its poll reports the next bytes
+    /// (edge-triggered epoll wakes for every arrival), so the read that would only say
+    /// "would block" is skipped.
+    drained: bool,
 }
 
 impl ClientConnection {
-    pub(crate) fn new(inner: &Arc<Inner>, stream: Stream, peer: Option<SocketAddr>) -> Self {
+    pub(crate) fn new(inner: &Arc<Inner>, stream: Stream, peer: Option<SocketAddr>, nonblocking: bool) -> Self {
         inner.connections.fetch_add(1, Ordering::Relaxed);
         let core = inner.with_server(|server| {
             ServerConnection::new(
@@ -49,14 +59,14 @@ impl ClientConnection {
                 inner.seed(),
             )
         });
-        Self { inner: inner.clone(), stream, core, peer, counted: true }
+        Self { inner: inner.clone(), stream, core, peer, counted: true, nonblocking, drained: false }
     }
 
     /// A client the daemon has no room for: its CONNECT is answered with CONNECTFAIL
     /// `reason`, then it is closed. Not counted in the daemon's connections.
-    pub(crate) fn refused(inner: &Arc<Inner>, stream: Stream, reason: &'static str) -> Self {
+    pub(crate) fn refused(inner: &Arc<Inner>, stream: Stream, reason: &'static str, nonblocking: bool) -> Self {
         log::warn!("client connection was denied: {reason}");
-        let mut connection = Self::new(inner, stream, None);
+        let mut connection = Self::new(inner, stream, None, nonblocking);
         inner.connections.fetch_sub(1, Ordering::Relaxed);
         connection.counted = false;
         connection.core.refuse(reason);
@@ -109,13 +119,20 @@ impl ClientConnection {
                 self.serve();
                 return Wait::Closed;
             }
+            if std::mem::take(&mut self.drained) && self.core.wants_read() {
+                return Wait::Readable;
+            }
             let buf = self.core.read_buf();
             if buf.is_empty() {
                 // A request (or a receive error) waits to be handled: serve it first.
                 continue;
             }
+            let asked = buf.len();
             match self.stream.read(buf) {
-                Ok(n) => self.core.commit(n, self.inner.now_ms()),
+                Ok(n) => {
+                    self.drained = SHORT_READ_DRAINS && self.nonblocking && n > 0 && n < asked;
+                    self.core.commit(n, self.inner.now_ms());
+                }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                     self.on_timeout();
                     if !self.core.is_closed() && self.core.tx_pending().is_empty() {

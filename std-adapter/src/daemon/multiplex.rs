@@ -188,7 +188,7 @@ fn accept_all(inner: &Arc<Inner>, listener: &Listener, poll: &Poll, clients: &mu
             refuse(inner, stream, poll, clients);
             continue;
         }
-        clients.insert(poll, ClientConnection::new(inner, stream, peer), false);
+        clients.insert(poll, ClientConnection::new(inner, stream, peer, true), false);
     }
 }
 
@@ -200,7 +200,7 @@ fn refuse(inner: &Arc<Inner>, stream: Stream, poll: &Poll, clients: &mut Clients
         stream.shutdown();
         return;
     }
-    clients.insert(poll, ClientConnection::refused(inner, stream, REASON), true);
+    clients.insert(poll, ClientConnection::refused(inner, stream, REASON, true), true);
 }
 
 /// The poll's handle on a socket that the loop reads and writes through its own type.

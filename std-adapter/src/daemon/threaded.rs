@@ -54,7 +54,7 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
             refuse(inner, stream, &refusing);
             continue;
         }
-        let connection = ClientConnection::new(inner, stream, peer);
+        let connection = ClientConnection::new(inner, stream, peer, false);
         match std::thread::Builder::new().name("pyro5-worker".into()).spawn(move || serve_connection(connection)) {
             Ok(handle) => workers.push(handle),
             Err(e) => log::warn!("no thread for a new connection: {e}"),
@@ -83,7 +83,8 @@ fn refuse(inner: &Arc<Inner>, stream: Stream, refusing: &Arc<AtomicUsize>) {
         stream.shutdown();
         return;
     }
-    let mut connection = ClientConnection::refused(inner, stream, "no free workers, increase server threadpool size");
+    let mut connection =
+        ClientConnection::refused(inner, stream, "no free workers, increase server threadpool size", false);
     let refusing = refusing.clone();
     let spawned = std::thread::Builder::new().name("pyro5-refuse".into()).spawn(move || {
         let until = Instant::now() + REFUSAL_TIME;

@@ -55,14 +55,12 @@
 //! let (mut rx, mut tx) = ([0u8; 512], [0u8; 512]);
 //! let seed = [7; 32]; // real entropy in real use
 //! let mut connection = ServerConnection::new(ConnectionId(1), None, &mut rx[..], &mut tx[..], &config, 0, seed);
-//! let mut input = &wire_in[..len];
+//! assert_eq!(connection.feed(&wire_in[..len], 0), len); // one read takes both
 //! let mut replies = Vec::new();
-//! while !input.is_empty() {
-//!     let taken = connection.feed(input, 0);
-//!     input = &input[taken..];
-//!     connection.serve_ready(&server);
+//! while replies.len() < 2 {
+//!     connection.serve_ready(&server); // answers one; the next waits for its turn
 //!     replies.push(connection.tx_pending().to_vec());
-//!     let sent = connection.tx_pending().len();
+//!     let sent = connection.tx_pending().len(); // socket.write(..) took it all
 //!     connection.tx_advance(sent, 0);
 //! }
 //! let result = wire::Header::parse_bytes(replies[1][..40].try_into().unwrap())?;

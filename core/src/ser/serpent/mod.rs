@@ -63,6 +63,7 @@ mod error;
 mod lex;
 mod parse;
 mod printable;
+mod quick;
 mod ser;
 
 use serde::{Deserialize, Serialize};
@@ -144,6 +145,9 @@ pub(crate) fn skip_value_within(input: &[u8], max_depth: usize) -> Result<(&[u8]
     let text = core::str::from_utf8(input).map_err(|e| Error::InvalidUtf8 { offset: e.valid_up_to() })?;
     let parser = parse::Parser::new(text, max_depth);
     let start = parser.lx.skip_trivia(0, true)?;
+    if let Some(end) = quick::value_end(input, start, max_depth) {
+        return Ok((input.get(start..end).unwrap_or_default(), input.get(end..).unwrap_or_default()));
+    }
     let expr = parser.expr(start, true, 0)?;
     if let Some(d) = expr.deferred {
         return Err(d.error());

@@ -91,6 +91,13 @@ impl PyroObject for EchoServer {
         }
         match inv.method {
             "echo" | "oneway_echo" => {
+                // A str that needs no unescaping is echoed from the request as it lies.
+                if let Ok(BorrowedStr(text)) = inv.args.required(function, 0, "message") {
+                    if self.verbose.load(Ordering::Relaxed) {
+                        self.say(format_args!("{}: {}", inv.method, repr(&Value::Str(text.to_owned()))));
+                    }
+                    return if inv.method == "echo" { reply.ok(text) } else { reply.ok("bogus return value") };
+                }
                 let message: Value = match inv.args.required(function, 0, "message") {
                     Ok(v) => v,
                     Err(e) => return reply.raise(&e),
@@ -184,6 +191,30 @@ fn truthy(value: &Value) -> bool {
 }
 
 /// A Python-literal rendering of `value` (serpent's syntax), for the verbose output.
+/// A Python `str` that lies in the request as it is (no escapes): anything else, Python-only
+/// types the formats mark out of band included, is refused.
+struct BorrowedStr<'a>(&'a str);
+
+impl<'de> serde::Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a str without escapes")
+            }
+            fn visit_borrowed_str<E: serde::de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(v))
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+        }
+        // Exact mode, as `Value` asks: a big int is not its text.
+        deserializer.deserialize_newtype_struct(pyro5_core::ser::python::VALUE, Visitor)
+    }
+}
+
 fn repr(value: &Value) -> String {
     match pyro5_core::ser::serpent::to_vec(value) {
         Ok(bytes) => {

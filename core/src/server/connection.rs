@@ -488,6 +488,8 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
             self.tx_start = 0;
             self.tx_end = 0;
             self.last_activity = self.now;
+            // A large reply's storage is not kept for the life of the connection.
+            self.tx.release();
         }
     }
 

@@ -17,6 +17,9 @@ pub(crate) mod encoder;
 pub mod header;
 mod storage;
 
+#[cfg(feature = "alloc")]
+pub use storage::RETAINED_CAPACITY;
+
 pub use annotations::{Annotation, AnnotationError, AnnotationId, AnnotationsIter, AnnotationsView};
 pub use compression::{CompressionError, ZlibFault};
 pub use decoder::{DecodeError, Decoder, Message, Progress};

@@ -10,6 +10,7 @@ use std::sync::atomic::Ordering;
 use pyro5_core::server::{CloseReason, Server, ServerConnection, ServerEvent};
 
 use super::Inner;
+use super::buffers::Buffer;
 use crate::transport::Stream;
 
 /// Whether a read that returns less than asked leaves a socket whose next bytes its
@@ -17,7 +18,7 @@ use crate::transport::Stream;
 const SHORT_READ_DRAINS: bool = cfg!(target_os = "linux");
 
 /// The core's connection with growable storage.
-pub(crate) type Core = ServerConnection<Vec<u8>, Vec<u8>>;
+pub(crate) type Core = ServerConnection<Buffer, Buffer>;
 
 /// What the connection waits for after [`ClientConnection::pump`].
 #[derive(Clone, Copy, Debug, Eq, PartialEq)]
@@ -39,9 +40,9 @@ pub(crate) struct ClientConnection {
     counted: bool,
     /// The socket is non-blocking (multiplex).
     nonblocking: bool,
-    /// The last read left the socket empty: on Linux its poll reports the next bytes
+    /// A read of this pump left the socket empty: on Linux its poll reports the next bytes
     /// (edge-triggered epoll wakes for every arrival), so the read that would only say
-    /// "would block" is skipped.
+    /// "would block" is skipped (see [`pump`](Self::pump)).
     drained: bool,
 }
 
@@ -52,8 +53,8 @@ impl ClientConnection {
             ServerConnection::new(
                 inner.new_connection_id(),
                 peer,
-                Vec::new(),
-                Vec::new(),
+                Buffer::new(&inner.buffers),
+                Buffer::new(&inner.buffers),
                 server.config,
                 inner.now_ms(),
                 inner.seed(),
@@ -92,7 +93,13 @@ impl ClientConnection {
     /// Serve ready calls, write what is pending and read what the peer sent until the socket
     /// would block (non-blocking) or a read timed out (blocking, with a read timeout); what
     /// the connection waits for then.
-    pub(crate) fn pump(&mut self) -> Wait {
+    ///
+    /// `open` says the readiness that woke the connection reported no end of the peer's
+    /// stream and no error (multiplex): only then may a read that leaves the socket empty be
+    /// the last one (the poll reports new bytes, an end or an error that come later, but
+    /// not one that came before).
+    pub(crate) fn pump(&mut self, open: bool) -> Wait {
+        self.drained = false;
         loop {
             if !self.serve() {
                 return Wait::Closed;
@@ -130,7 +137,7 @@ impl ClientConnection {
             let asked = buf.len();
             match self.stream.read(buf) {
                 Ok(n) => {
-                    self.drained = SHORT_READ_DRAINS && self.nonblocking && n > 0 && n < asked;
+                    self.drained = SHORT_READ_DRAINS && open && self.nonblocking && n > 0 && n < asked;
                     self.core.commit(n, self.inner.now_ms());
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {

@@ -3,6 +3,7 @@
 //! A thin loop over `pyro5_core::server`: sockets, threads, time and randomness here, every
 //! protocol decision in the core's `ServerConnection`.
 
+mod buffers;
 mod connection;
 mod multiplex;
 mod oneway;
@@ -183,6 +184,8 @@ pub(crate) struct Inner {
     pub(crate) next_connection: AtomicU64,
     pub(crate) connections: AtomicUsize,
     pub(crate) oneway: oneway::OnewayPool,
+    /// Large receive and transmit buffers, lent to connections.
+    pub(crate) buffers: Arc<buffers::Pool>,
     /// Seeds each connection's generator of correlation and stream ids.
     pub(crate) rng: Mutex<Rng>,
     /// `host:port` or `./u:path`, as `info()` and URIs show it.
@@ -359,6 +362,7 @@ impl Daemon {
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
             oneway: oneway::OnewayPool::new(config_oneway_threads),
+            buffers: Arc::default(),
             rng: Mutex::new(Rng::from_seed(system_seed())),
             location,
             nat_location,

@@ -45,9 +45,9 @@ const PENDING: Interest = if cfg!(windows) { Interest::WRITABLE } else { Interes
 
 impl Client {
     /// Serve the socket's readiness until it would block; `false` when the connection is
-    /// over.
-    fn serve(&mut self, registry: &Registry, token: Token) -> bool {
-        match self.connection.pump() {
+    /// over. `open`: the readiness reported no end of stream or error.
+    fn serve(&mut self, registry: &Registry, token: Token, open: bool) -> bool {
+        match self.connection.pump(open) {
             Wait::Readable => self.watch_for(registry, token, Interest::READABLE).is_ok(),
             Wait::Writable => self.watch_for(registry, token, PENDING).is_ok(),
             Wait::Closed => false,
@@ -102,7 +102,8 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
             let token = event.token();
             let Some(client) = clients.map.get_mut(&token) else { continue };
             // Edge-triggered: serve until the socket has nothing more or would block.
-            if !client.serve(poll.registry(), token) {
+            let open = !event.is_read_closed() && !event.is_error();
+            if !client.serve(poll.registry(), token, open) {
                 clients.remove(&poll, token);
             }
         }
@@ -135,7 +136,7 @@ impl Clients {
             }
             if client.connection.deadline().is_some_and(|deadline| now >= deadline) {
                 client.connection.on_timeout();
-                if !client.serve(poll.registry(), *token) {
+                if !client.serve(poll.registry(), *token, false) {
                     over.push(*token);
                 }
             }

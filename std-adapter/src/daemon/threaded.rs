@@ -68,7 +68,7 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
 
 fn serve_connection(mut connection: ClientConnection) {
     while !connection.daemon_shutting_down() {
-        if connection.pump() == Wait::Closed {
+        if connection.pump(false) == Wait::Closed {
             break;
         }
     }
@@ -88,7 +88,7 @@ fn refuse(inner: &Arc<Inner>, stream: Stream, refusing: &Arc<AtomicUsize>) {
     let refusing = refusing.clone();
     let spawned = std::thread::Builder::new().name("pyro5-refuse".into()).spawn(move || {
         let until = Instant::now() + REFUSAL_TIME;
-        while Instant::now() < until && connection.pump() != Wait::Closed {}
+        while Instant::now() < until && connection.pump(false) != Wait::Closed {}
         drop(connection);
         refusing.fetch_sub(1, Ordering::AcqRel);
     });

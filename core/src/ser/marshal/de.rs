@@ -62,6 +62,8 @@ pub struct Deserializer<'de> {
     scratch: Option<&'de mut [u8]>,
     /// `new_at`: the offset to walk to before reading, still to do.
     seek_to: Option<usize>,
+    /// Skipping: `a`/`z` text (Latin-1, always valid) is passed over unread.
+    skimming: bool,
 }
 
 /// The references of the objects flagged so far, in the order they started.
@@ -156,6 +158,7 @@ impl<'de> Deserializer<'de> {
             max_expansion: DEFAULT_MAX_REF_EXPANSION,
             scratch: None,
             seek_to: None,
+            skimming: false,
         }
     }
 
@@ -286,7 +289,10 @@ impl<'de> Deserializer<'de> {
             }
             _ => {}
         }
-        let (head, slot, start) = self.head()?;
+        self.skimming = true;
+        let read = self.head();
+        self.skimming = false;
+        let (head, slot, start) = read?;
         let level = |left, dict, set| Level { left, slot, dict, set, value_next: false, key: self.key };
         match head {
             Head::Tuple(n) | Head::List(n) => return Ok(Some(level(n, false, false))),
@@ -339,11 +345,11 @@ impl<'de> Deserializer<'de> {
             }
             b'a' | b'A' => {
                 let n = self.size("string")?;
-                latin1(self.take(n)?)
+                self.text(n)?
             }
             b'z' | b'Z' => {
                 let n = usize::from(self.byte()?);
-                latin1(self.take(n)?)
+                self.text(n)?
             }
             b'u' | b't' => {
                 let n = self.size("string")?;
@@ -552,6 +558,12 @@ impl<'de> Deserializer<'de> {
         let b = self.peek()?;
         self.pos += 1;
         Ok(b)
+    }
+
+    /// `n` bytes of `a`/`z` text: Latin-1, read as text only when not skipping.
+    fn text(&mut self, n: usize) -> Result<Head<'de>, Error> {
+        let bytes = self.take(n)?;
+        Ok(if self.skimming { Head::Latin1(bytes) } else { latin1(bytes) })
     }
 
     fn take(&mut self, n: usize) -> Result<&'de [u8], Error> {
@@ -838,8 +850,8 @@ impl Refs {
 
 /// `a`/`z` text: ASCII borrows as it is; other bytes are Latin-1 (as CPython reads them).
 fn latin1(bytes: &[u8]) -> Head<'_> {
-    match str::from_utf8(bytes) {
-        Ok(s) if bytes.is_ascii() => Head::Str(s),
+    match bytes.is_ascii().then(|| str::from_utf8(bytes)) {
+        Some(Ok(s)) => Head::Str(s),
         _ => Head::Latin1(bytes),
     }
 }

@@ -12,7 +12,8 @@
 //! Prints a table and each ratio next to its target.
 
 use pyro5_interop_tests::bench::{
-    self, ClientRun, DaemonProcess, bench_client, clock_ticks_per_second, cpu_ticks, full_run, serve_if_daemon_child,
+    self, ClientRun, CpuTicks, DaemonProcess, bench_client, clock_ticks_per_second, cpu_ticks, full_run,
+    serve_if_daemon_child,
 };
 use pyro5_interop_tests::echo_daemon::PythonEchoServer;
 use pyro5_std::ServerType;
@@ -43,7 +44,7 @@ struct Server {
 #[derive(Default)]
 struct Row {
     /// The daemon's CPU time in clock ticks, and the calls made meanwhile.
-    cpu_ticks: u64,
+    cpu_ticks: CpuTicks,
     cpu_calls: u64,
     seq: f64,
     procs_4: f64,
@@ -55,10 +56,15 @@ struct Row {
 impl Row {
     /// Microseconds of daemon CPU per call.
     fn cpu_per_call(&self, ticks_per_second: u64) -> f64 {
+        self.per_call(self.cpu_ticks.total(), ticks_per_second)
+    }
+
+    /// Microseconds a call of `ticks` over the calls measured.
+    fn per_call(&self, ticks: u64, ticks_per_second: u64) -> f64 {
         if self.cpu_calls == 0 {
             return f64::INFINITY;
         }
-        self.cpu_ticks as f64 * 1e6 / ticks_per_second as f64 / self.cpu_calls as f64
+        ticks as f64 * 1e6 / ticks_per_second as f64 / self.cpu_calls as f64
     }
 
     /// Keep the better of each figure of `self` and `other`.
@@ -102,11 +108,11 @@ fn small(uri: &str, args: &[&str]) -> ClientRun {
 
 /// The daemon's CPU time while 4 client processes call it: (ticks, calls); the calls/s of
 /// the run are the 4-process figure.
-fn cpu_run(server: &Server) -> (u64, ClientRun) {
+fn cpu_run(server: &Server) -> (CpuTicks, ClientRun) {
     let before = cpu_ticks(server.pid).expect("read the daemon's /proc/<pid>/stat");
     let run = small(&server.uri, &["--mode", "par", "--procs", &CPU_PROCS.to_string()]);
     let after = cpu_ticks(server.pid).expect("read the daemon's /proc/<pid>/stat");
-    (after - before, run)
+    (after.since(before), run)
 }
 
 /// `target` met by `ratio`: at least it, or at most it when `lower_is_better`.
@@ -150,16 +156,18 @@ fn main() {
     }
 
     println!(
-        "\n{:<32}{:>14}{:>8}{:>12}{:>12}{:>12}{:>14}",
-        "daemon", "CPU µs/call", "ticks", "seq/s", "4 procs/s", "16 procs/s", "1 MiB MB/s"
+        "\n{:<32}{:>14}{:>10}{:>10}{:>8}{:>12}{:>12}{:>12}{:>14}",
+        "daemon", "CPU µs/call", "user", "system", "ticks", "seq/s", "4 procs/s", "16 procs/s", "1 MiB MB/s"
     );
     for (server, row) in servers.iter().zip(&rows) {
         let procs_16 = if full_run() { format!("{:.0}", row.procs_16) } else { "-".into() };
         println!(
-            "{:<32}{:>14.1}{:>8}{:>12.0}{:>12.0}{:>12}{:>14.0}",
+            "{:<32}{:>14.1}{:>10.1}{:>10.1}{:>8}{:>12.0}{:>12.0}{:>12}{:>14.0}",
             server.name,
             row.cpu_per_call(hz),
-            row.cpu_ticks,
+            row.per_call(row.cpu_ticks.user, hz),
+            row.per_call(row.cpu_ticks.system, hz),
+            row.cpu_ticks.total(),
             row.seq,
             row.procs_4,
             procs_16,
@@ -175,6 +183,15 @@ fn main() {
         println!("\n{} against Python's:", server.name);
         let cpu = ours.cpu_per_call(hz) / theirs.cpu_per_call(hz);
         println!("  daemon CPU per call   target <= 1/15: 1/{:.1} {}", 1.0 / cpu, verdict(cpu, 1.0 / 15.0, true));
+        // The kernel's share (the socket calls, the loopback network stack, waking the
+        // clients) is about the same for any daemon; the daemon's own code is the user time.
+        let user = ours.per_call(ours.cpu_ticks.user, hz) / theirs.per_call(theirs.cpu_ticks.user, hz);
+        println!(
+            "  of it in user space   1/{:.1} (the kernel's part: {:.1} µs ours, {:.1} µs Python's)",
+            1.0 / user,
+            ours.per_call(ours.cpu_ticks.system, hz),
+            theirs.per_call(theirs.cpu_ticks.system, hz)
+        );
         let mut ratios =
             vec![("seq calls/s", ours.seq / theirs.seq, 1.5), ("4 procs calls/s", ours.procs_4 / theirs.procs_4, 2.0)];
         if full_run() {

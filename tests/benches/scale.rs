@@ -467,7 +467,7 @@ mod linux {
             rss_load = rss_load.max(rss());
         }
         steps.wait(); // load over
-        let cpu_load = cpu() - cpu_before;
+        let cpu_load = cpu().since(cpu_before).total();
         steps.wait(); // checked
         let reports: Vec<Report> = threads.into_iter().map(|t| t.join().expect("a client thread")).collect();
         // The connections are closed now: give the daemon a moment to see it.

@@ -148,12 +148,33 @@ pub fn serve_if_daemon_child() -> bool {
     true
 }
 
-/// The CPU time (user + system, in clock ticks) process `pid` used so far, with its threads,
-/// ended ones included: fields 14 and 15 of `/proc/<pid>/stat`.
+/// CPU time in clock ticks: in the process's own code and in the kernel for it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CpuTicks {
+    /// Time in user space (`utime`).
+    pub user: u64,
+    /// Time in the kernel: system calls, the network stack, scheduling (`stime`).
+    pub system: u64,
+}
+
+impl CpuTicks {
+    /// User + system.
+    pub fn total(&self) -> u64 {
+        self.user + self.system
+    }
+
+    /// The time from `earlier` to this reading.
+    pub fn since(&self, earlier: CpuTicks) -> CpuTicks {
+        CpuTicks { user: self.user - earlier.user, system: self.system - earlier.system }
+    }
+}
+
+/// The CPU time process `pid` used so far, with its threads, ended ones included: fields 14
+/// and 15 of `/proc/<pid>/stat`.
 ///
 /// # Errors
 /// When the file cannot be read (no such process, not Linux) or does not parse.
-pub fn cpu_ticks(pid: u32) -> std::io::Result<u64> {
+pub fn cpu_ticks(pid: u32) -> std::io::Result<CpuTicks> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // The command name (field 2) is in parentheses and may hold spaces: count after it.
     let bad = || std::io::Error::new(std::io::ErrorKind::InvalidData, "unexpected /proc/<pid>/stat");
@@ -161,7 +182,7 @@ pub fn cpu_ticks(pid: u32) -> std::io::Result<u64> {
     let fields: Vec<&str> = after_name.split_whitespace().collect();
     // after_name starts with field 3 (state): utime is field 14, stime field 15.
     let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok()).ok_or_else(bad);
-    Ok(field(14)? + field(15)?)
+    Ok(CpuTicks { user: field(14)?, system: field(15)? })
 }
 
 /// Clock ticks per second of [`cpu_ticks`] (`getconf CLK_TCK`; 100, Linux's `USER_HZ`, if

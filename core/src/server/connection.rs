@@ -40,7 +40,7 @@ pub use super::session::CloseReason;
 
 /// How far a read may take bytes past the request being received (the next pipelined
 /// requests), within the receive storage: a small request arrives in one read.
-const READ_AHEAD: usize = 4096;
+const READ_AHEAD: usize = 1024;
 
 /// What a connection has for the adapter.
 #[derive(Debug)]
@@ -265,7 +265,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     }
 
     /// Where to read the next bytes (straight from the socket); empty when
-    /// [`wants_read`](Self::wants_read) is false. It reaches a few KiB past the request being
+    /// [`wants_read`](Self::wants_read) is false. It reaches up to 1 KiB past the request being
     /// received (within the storage), so that a request arrives in one read; bytes of the
     /// next requests are kept for them. Follow with [`commit`](Self::commit).
     pub fn read_buf(&mut self) -> &mut [u8] {

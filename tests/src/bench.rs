@@ -7,7 +7,6 @@
 //! the code of this build with the library's public API only (the daemon, the echo object) and
 //! needs no other binary to be built or found.
 
-use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 
@@ -86,22 +85,12 @@ impl DaemonProcess {
     /// When it cannot start or prints no URI.
     pub fn start(server_type: ServerType, max_connections: usize) -> Self {
         let exe = std::env::current_exe().expect("the benchmark's own path");
-        let mut child = Command::new(exe)
+        let mut command = Command::new(exe);
+        command
             .env(DAEMON_CHILD_ENV, format!("{server_type}:{max_connections}"))
             .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the daemon process");
-        let stdout = child.stdout.take().expect("piped");
-        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let uri = lines.find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string));
-        std::thread::spawn(move || lines.for_each(drop));
-        let Some(uri) = uri else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the daemon process printed no uri");
-        };
+            .stderr(Stdio::inherit());
+        let (child, uri) = crate::echo_daemon::start_echo_process(command, "the daemon process");
         Self { child, uri }
     }
 

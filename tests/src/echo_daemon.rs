@@ -70,26 +70,13 @@ impl PythonEchoServer {
     /// # Panics
     /// When it cannot start or prints no URI: the tests cannot compare without it.
     pub fn start(env: &[(&str, &str)]) -> Self {
-        use std::io::{BufRead, BufReader};
         use std::process::{Command, Stdio};
-        let mut child = Command::new(crate::python())
+        let mut command = Command::new(crate::python());
+        command
             .args(["-u", "-m", "Pyro5.utils.echoserver", "-H", "127.0.0.1", "-p", "0"])
             .envs(env.iter().copied())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start Python's echo server");
-        let stdout = child.stdout.take().expect("piped");
-        let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-        let uri = lines.find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string));
-        // Keep reading: with its stdout closed, the server would die of a broken pipe when it
-        // prints its next line.
-        std::thread::spawn(move || lines.for_each(drop));
-        let Some(uri) = uri else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("Python's echo server printed no uri");
-        };
+            .stderr(Stdio::null());
+        let (child, uri) = start_echo_process(command, "Python's echo server");
         Self { child, uri }
     }
 
@@ -104,6 +91,28 @@ impl Drop for PythonEchoServer {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Start `command`, an echo server that prints `echo uri: <uri>` as Python's does: the child
+/// and the URI. Its output is read on (with its stdout closed, a server would die of a broken
+/// pipe when it prints its next line).
+///
+/// # Panics
+/// When it cannot start or prints no URI.
+pub fn start_echo_process(mut command: std::process::Command, what: &str) -> (std::process::Child, String) {
+    use std::io::{BufRead, BufReader};
+    let mut child =
+        command.stdout(std::process::Stdio::piped()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
+    let stdout = child.stdout.take().expect("piped");
+    let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
+    let uri = lines.find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string));
+    std::thread::spawn(move || lines.for_each(drop));
+    let Some(uri) = uri else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} printed no uri");
+    };
+    (child, uri)
 }
 
 /// Serve the echo object as `object_id` on a daemon made from `config`, its request loop in a

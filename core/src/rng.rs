@@ -42,13 +42,17 @@ impl Rng {
     }
 
     /// Fill `out` with random bytes.
-    pub fn fill(&mut self, out: &mut [u8]) {
-        for byte in out {
+    pub fn fill(&mut self, mut out: &mut [u8]) {
+        while !out.is_empty() {
             if self.used == self.block.len() {
                 self.refill();
             }
-            *byte = self.block.get(self.used).copied().unwrap_or_default();
-            self.used += 1;
+            let available = self.block.get(self.used..).unwrap_or_default();
+            let n = available.len().min(out.len());
+            let (head, rest) = out.split_at_mut(n);
+            head.copy_from_slice(available.get(..n).unwrap_or_default());
+            self.used += n;
+            out = rest;
         }
     }
 

@@ -722,7 +722,7 @@ fn echo_frame(seq: u16, text: &str) -> Vec<u8> {
         object: OBJECT,
         method: "echo",
         args: &(text,),
-        kwargs: None::<&()>,
+        kwargs: Some(&std::collections::BTreeMap::<&str, ()>::new()),
     };
     let mut payload = vec![0u8; text.len() + 256];
     let len = json::to_slice(&call, &mut payload).expect("it fits");

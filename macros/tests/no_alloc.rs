@@ -113,7 +113,7 @@ fn serving_an_exposed_object_allocates_nothing() {
         let stream = reply.unwrap().stream_id();
         for _ in 0..3 {
             let next = Call::new("Pyro.Daemon", "get_next_stream_item", vec![Value::from(stream.as_str())]);
-            let (n, _) = counted(&mut d, next.no_kwargs());
+            let (n, _) = counted(&mut d, next);
             assert_eq!(n, 0, "{format:?}: a stream item allocated {n} times");
         }
         assert!(sensor.borrow().verbose);

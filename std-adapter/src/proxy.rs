@@ -713,10 +713,8 @@ impl Proxy {
         let oneway = self.check_exposed(method, false)?;
         let object = self.object.clone();
         let call = CallSpec { object: &object, method, oneway, batch: false };
-        match kwargs {
-            Some(kwargs) => self.invoke(&call, args, Some(kwargs), decode),
-            None => self.invoke(&call, args, Some(&NoKwargs), decode),
-        }
+        // No kwargs: the core sends an empty dict, as Pyro's proxy does.
+        self.invoke(&call, args, kwargs, decode)
     }
 
     /// The value of a finished call: a stream is collected (Python's `list(...)`), a oneway
@@ -972,16 +970,6 @@ fn decode_error(e: ClientError) -> ProxyError {
     }
 }
 
-/// No keyword arguments: an empty dict.
-struct NoKwargs;
-
-impl Serialize for NoKwargs {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        s.serialize_map(Some(0))?.end()
-    }
-}
-
 /// Keyword arguments given as name/value pairs: a dict with str keys.
 struct KwargsOf<'a>(&'a [(String, Value)]);
 
@@ -1200,7 +1188,7 @@ impl Iterator for RemoteIter<'_> {
         }
         let call = CallSpec { object: DAEMON_OBJECT, method: "get_next_stream_item", oneway: false, batch: false };
         // No retries: a new connection would not know the stream.
-        match self.proxy.invoke_once(&call, &[id.as_str()], Some(&NoKwargs), &decode_as::<Value>) {
+        match self.proxy.invoke_once(&call, &[id.as_str()], None::<&()>, &decode_as::<Value>) {
             Ok(Outcome::Value(v)) => {
                 self.id = Some(id);
                 Some(Ok(v))
@@ -1219,7 +1207,7 @@ impl Drop for RemoteIter<'_> {
             && self.same_connection()
         {
             let call = CallSpec { object: DAEMON_OBJECT, method: "close_stream", oneway: true, batch: false };
-            let _ = self.proxy.invoke_once(&call, &[id.as_str()], Some(&NoKwargs), &decode_as::<serde::de::IgnoredAny>);
+            let _ = self.proxy.invoke_once(&call, &[id.as_str()], None::<&()>, &decode_as::<serde::de::IgnoredAny>);
         }
     }
 }

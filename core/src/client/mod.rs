@@ -331,7 +331,9 @@ impl ClientConnection {
     }
 
     /// Lay out an INVOKE of `call` with positional `args` (a tuple or sequence) and keyword
-    /// `kwargs` (a map, or `None`), at the next sequence number.
+    /// `kwargs` (a map), at the next sequence number. Without `kwargs` a method call gets an
+    /// empty dict and remote attributes (`__getattr__`/`__setattr__`) and batches `None`, as
+    /// Pyro's proxy sends them.
     ///
     /// # Errors
     /// [`ClientError::Encode`] or [`ClientError::Serialize`]; [`ClientError::NotExpected`]
@@ -355,7 +357,14 @@ impl ClientConnection {
         let format = self.serializer;
         let method = if call.batch { BATCH_METHOD } else { call.method };
         let message = self.frame_message(MessageKind::Invoke, format, flags, seq, extras);
-        let envelope = CallEnvelope { format, object: call.object, method, args, kwargs };
+        let kwargs = match kwargs {
+            Some(given) => Some(Kwargs::Given(given)),
+            // Pyro's proxy sends None only for remote attributes and batches; a method call
+            // always gets a dict (Python's daemon cannot call `f(**None)`).
+            None if call.batch || matches!(call.method, "__getattr__" | "__setattr__") => None,
+            None => Some(Kwargs::Empty),
+        };
+        let envelope = CallEnvelope { format, object: call.object, method, args, kwargs: kwargs.as_ref() };
         let len = self.write(&message, extras, limits, tx, &|frame| to_output(format, &envelope, frame))?;
         self.seq = seq;
         self.waiting = if call.oneway { Waiting::Nothing } else { Waiting::Reply { seq, serializer: format } };
@@ -429,6 +438,21 @@ impl ClientConnection {
             }
             (Waiting::Nothing, _) => Err(ClientError::NotExpected),
             (_, kind) => Err(ClientError::UnexpectedMessage { kind: u8::from(kind) }),
+        }
+    }
+}
+
+/// The keyword arguments of a call: the caller's, or an empty dict.
+enum Kwargs<'a, K: ?Sized> {
+    Given(&'a K),
+    Empty,
+}
+
+impl<K: ?Sized + Serialize> Serialize for Kwargs<'_, K> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Self::Given(kwargs) => kwargs.serialize(s),
+            Self::Empty => serde::ser::SerializeMap::end(s.serialize_map(Some(0))?),
         }
     }
 }

@@ -71,8 +71,17 @@ fn connect_frame() -> Vec<u8> {
 }
 
 fn call_frame(seq: u16, method: &str, message: &str, flags: Flags) -> Vec<u8> {
-    let call =
-        CallEnvelope { format: SerializerId::Serpent, object: "echo", method, args: &(message,), kwargs: None::<&()> };
+    call_frame_with(seq, method, message, flags, Some(&std::collections::BTreeMap::<&str, i32>::new()))
+}
+
+fn call_frame_with(
+    seq: u16,
+    method: &str,
+    message: &str,
+    flags: Flags,
+    kwargs: Option<&std::collections::BTreeMap<&str, i32>>,
+) -> Vec<u8> {
+    let call = CallEnvelope { format: SerializerId::Serpent, object: "echo", method, args: &(message,), kwargs };
     let mut payload = std::vec![0u8; message.len() + 256];
     let n = serpent::to_slice(&call, &mut payload).unwrap();
     frame(MessageKind::Invoke, flags, seq, &payload[..n])
@@ -272,5 +281,20 @@ fn a_refused_client_is_told_why_and_a_broken_stream_closes() {
         c.close(server);
         c.close(server);
         assert!(c.is_closed());
+    });
+}
+
+#[test]
+fn a_method_call_with_kwargs_none_fails_as_in_pythons_daemon() {
+    with_daemon(None, None, |server, _| {
+        let mut c = connected(server);
+        c.feed(&call_frame_with(4, "echo", "x", Flags::empty(), None), 0);
+        c.serve_ready(server);
+        let reply = take(&mut c, 0);
+        let h = header(&reply);
+        assert!(h.flags.contains(Flags::EXCEPTION));
+        let text = core::str::from_utf8(&reply[HEADER_LEN..]).unwrap();
+        assert!(text.contains("'builtins.TypeError'"), "{text}");
+        assert!(text.contains("Echo.echo() argument after ** must be a mapping, not NoneType"), "{text}");
     });
 }

@@ -46,7 +46,8 @@
 //! let connect = serpent::to_slice(&Connect { handshake: "hello", object: "test.echo" }, &mut payload)?;
 //! let msg = OutgoingMessage::new(MessageKind::Connect, SerializerId::Serpent, 0);
 //! len += wire::encode(&msg, &payload[..connect], &mut wire_in[len..], Limits::default())?;
-//! let call = CallEnvelope { format: SerializerId::Serpent, object: "test.echo", method: "echo", args: &("hi",), kwargs: None::<&()> };
+//! let no_kwargs = std::collections::BTreeMap::<&str, ()>::new();
+//! let call = CallEnvelope { format: SerializerId::Serpent, object: "test.echo", method: "echo", args: &("hi",), kwargs: Some(&no_kwargs) };
 //! let invoke = serpent::to_slice(&call, &mut payload)?;
 //! let msg = OutgoingMessage::new(MessageKind::Invoke, SerializerId::Serpent, 1);
 //! len += wire::encode(&msg, &payload[..invoke], &mut wire_in[len..], Limits::default())?;

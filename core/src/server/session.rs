@@ -578,6 +578,9 @@ impl<'s> Request<'_, 's, '_> {
         const CLASS: &str = "DaemonObject";
         const METHOD: &str = "get_next_stream_item";
         let function = Qualname { class_name: CLASS, method: METHOD };
+        if call.kwargs_is_none() {
+            return self.kwargs_not_a_mapping(context, CLASS, METHOD);
+        }
         let args = Args::Call(call);
         let id = match args.check(function, &["streamId"]).and_then(|()| args.required::<&str>(function, 0, "streamId"))
         {
@@ -663,11 +666,29 @@ impl<'s> Request<'_, 's, '_> {
                 if let Err(e) = check_method(&meta, method) {
                     return self.raise(&e, class_name, method);
                 }
+                if call.kwargs_is_none() {
+                    return self.kwargs_not_a_mapping(context, class_name, method);
+                }
                 let reply = self.reply(class_name, method);
                 let _ = object.invoke(&inv, reply);
             }
         }
         self.after_call(context, method);
+    }
+
+    /// A method call whose keyword arguments came as `None`: Python's daemon fails on
+    /// `method(*args, **None)` with this TypeError (its proxy sends `None` only for remote
+    /// attributes and batches).
+    fn kwargs_not_a_mapping(&mut self, context: &CallContext<'_>, class_name: &str, method: &str) {
+        let shown = if context.object_id == DAEMON_OBJECT_ID { "Pyro5.server.DaemonObject" } else { class_name };
+        let e = Raised {
+            class: super::TYPE_ERROR,
+            message: format_args!(
+                "{}() argument after ** must be a mapping, not NoneType",
+                Qualname { class_name: shown, method }
+            ),
+        };
+        self.raise(&e, class_name, method);
     }
 
     /// A call returned a stream: register it and write the marker exception.

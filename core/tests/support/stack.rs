@@ -44,7 +44,13 @@ pub fn nested(shape: &str, depth: usize, inner: &str) -> String {
 /// serpent text in that shape.
 pub fn invoke(format: SerializerId, shape: &str, depth: usize) -> Vec<u8> {
     if shape == "list" {
-        let call = CallEnvelope { format, object: "obj", method: "take", args: &(Nest(depth),), kwargs: None::<&()> };
+        let call = CallEnvelope {
+            format,
+            object: "obj",
+            method: "take",
+            args: &(Nest(depth),),
+            kwargs: Some(&std::collections::BTreeMap::<&str, ()>::new()),
+        };
         return payload(format, &call);
     }
     // `1+(x)` needs a complex number inside to stay a literal.

@@ -199,8 +199,7 @@ impl<'o> Daemon<'o> {
 
     /// `Pyro.Daemon.get_next_stream_item(id)`.
     pub fn next_item(&mut self, stream: &str) -> Reply {
-        self.invoke(Call::new("Pyro.Daemon", "get_next_stream_item", vec![Value::from(stream)]).no_kwargs())
-            .expect("a reply")
+        self.invoke(Call::new("Pyro.Daemon", "get_next_stream_item", vec![Value::from(stream)])).expect("a reply")
     }
 
     /// Every item of the stream, until StopIteration (at most `max`).

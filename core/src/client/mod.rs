@@ -30,11 +30,10 @@ use crate::limits::Limits;
 use crate::ser::call::{CallError, decode_payload_seed_with_limits, decode_payload_with_limits};
 use crate::ser::envelope::{BATCH_METHOD, CallEnvelope, RemoteException};
 use crate::ser::{FormatError, marshal_str, to_output};
-use crate::server::frame::Frame;
-use crate::server::streams::StreamId;
+use crate::wire::frame::Frame;
 use crate::wire::{
     Annotation, AnnotationId, AnnotationsView, CorrelationId, EncodeError, Flags, Message, MessageKind,
-    OutgoingMessage, PING_SERIALIZER_ID, RxStorage, SerializerId,
+    OutgoingMessage, PING_SERIALIZER_ID, RxStorage, SerializerId, StreamId,
 };
 
 /// No positional arguments: an empty tuple (the unit `()` would be Python's `None`).

@@ -73,7 +73,6 @@
 mod connection;
 mod daemon_object;
 mod exception;
-pub(crate) mod frame;
 mod object;
 mod registry;
 mod reply;

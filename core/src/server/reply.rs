@@ -4,9 +4,9 @@
 use serde::Serialize;
 
 use super::exception::{ExceptionOut, Origin, PythonException, Raised, SERIALIZE_ERROR, StopIteration, WrappedOut};
-use super::frame::Frame;
 use super::object::StreamCursor;
 use crate::ser::{FormatError, item_to_output, to_output};
+use crate::wire::frame::Frame;
 use crate::wire::{AnnotationId, EncodeError, SerializerId};
 
 /// Proof that a [`Reply`] was used: every path through an object's `invoke` ends in one.

@@ -7,7 +7,6 @@ use serde::Serialize;
 
 use super::daemon_object::DaemonObject;
 use super::exception::{ATTRIBUTE_ERROR, DAEMON_ERROR, ExceptionOut, PROTOCOL_ERROR, PYRO_ERROR, PyException, Raised};
-use super::frame::Frame;
 use super::object::{Args, CallContext, ConnectionId, Invocation, PyroObject, Qualname, is_private_name};
 use super::registry::DAEMON_OBJECT_ID;
 use super::reply::{Mode, Outcome, Reply};
@@ -16,6 +15,7 @@ use super::{Answered, HandshakeAnswer, Server};
 use crate::ser::call::{CallView, ConnectView};
 use crate::ser::envelope::BATCH_METHOD;
 use crate::ser::{Output, OutputError, marshal_str, to_output};
+use crate::wire::frame::Frame;
 use crate::wire::{
     AnnotationId, CorrelationId, DecodeError, Flags, Message, MessageKind, OutgoingMessage, RxStorage, SerializerId,
 };

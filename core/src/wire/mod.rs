@@ -14,8 +14,10 @@ pub mod annotations;
 pub mod compression;
 mod decoder;
 pub(crate) mod encoder;
+pub(crate) mod frame;
 pub mod header;
 mod storage;
+mod stream_id;
 
 #[cfg(feature = "alloc")]
 pub use storage::RETAINED_CAPACITY;
@@ -29,3 +31,4 @@ pub use header::{
     PROTOCOL_VERSION, SerializerId,
 };
 pub use storage::RxStorage;
+pub use stream_id::StreamId;

@@ -317,6 +317,122 @@ pub fn server_connection(data: &[u8]) {
     assert!(conn.is_closed());
 }
 
+/// Drive a proxy's connection with arbitrary daemon replies after a real handshake,
+/// interleaved (by the first byte and the data) with pipelined calls, oneway calls, pings
+/// and abandoned calls: nothing panics, at most `MAX_IN_FLIGHT` calls wait, a late reply
+/// is only ever one of an abandoned call, and every reply read is matched to a call.
+pub fn client_connection(data: &[u8]) {
+    use crate::client::{CallSpec, ClientConnection, Extras, MAX_IN_FLIGHT, Reply};
+    use crate::server::{ConnectionId, ObjectTable, Server, ServerConfig, ServerConnection, Streams};
+    use crate::wire::SerializerId;
+    use core::cell::RefCell;
+
+    let Some((&control, mut rest)) = data.split_first() else { return };
+    let limits = Limits::with_max_message_size(4096);
+    // The handshake, answered by a real daemon connection.
+    let objects = ObjectTable::<1>::new();
+    let streams = RefCell::new(Streams::<1>::new());
+    let config = ServerConfig { limits, ..ServerConfig::default() };
+    let server = Server::new(&objects, &streams, &config);
+    let (mut daemon_rx, mut daemon_tx) = ([0u8; 1024], [0u8; 1024]);
+    let mut daemon =
+        ServerConnection::new(ConnectionId(1), None, &mut daemon_rx[..], &mut daemon_tx[..], &config, 0, [control; 32]);
+    let format = [SerializerId::Serpent, SerializerId::Json, SerializerId::Marshal, SerializerId::Msgpack]
+        [usize::from(control % 4)];
+    let mut client = ClientConnection::new(format);
+    let mut tx = [0u8; 1024];
+    let Ok(len) = client.write_connect("Pyro.Daemon", &"hello", &Extras::default(), limits, &mut &mut tx[..]) else {
+        return;
+    };
+    daemon.feed(&tx[..len], 0);
+    daemon.serve_ready(&server);
+    let mut rx = [0u8; 4096];
+    let mut decoder = Decoder::new(&mut rx[..], limits);
+    if !matches!(decoder.feed(daemon.tx_pending()), Ok(Progress::Complete { .. })) {
+        return;
+    }
+    let connected = decoder.message().is_some_and(|m| client.read_connect(&m).is_ok());
+    assert!(connected, "a real handshake succeeds");
+    decoder.consume();
+
+    let mut abandoned = [0u8; 65536 / 8];
+    let mut step = usize::from(control);
+    let spec = CallSpec { object: "Pyro.Daemon", method: "ping", oneway: false, batch: false };
+    for _ in 0..rest.len().saturating_add(64) {
+        step = step.wrapping_mul(31).wrapping_add(usize::from(control) + 7);
+        match step % 7 {
+            0 | 1 => {
+                let oneway = step % 5 == 0;
+                let call = CallSpec { oneway, ..spec };
+                match client.write_call(
+                    &call,
+                    &(step as u32,),
+                    None::<&()>,
+                    &Extras::default(),
+                    limits,
+                    &mut &mut tx[..],
+                ) {
+                    Ok(sent) => assert!(sent.len >= HEADER_LEN && sent.expects_reply != oneway),
+                    Err(e) => {
+                        assert!(client.in_flight() == MAX_IN_FLIGHT || !matches!(e, crate::client::ClientError::Busy))
+                    }
+                }
+            }
+            2 => {
+                let seq = client.seq().wrapping_sub((step % 5) as u16);
+                if client.abandon(seq) {
+                    abandoned[usize::from(seq / 8)] |= 1 << (seq % 8);
+                }
+            }
+            3 => {
+                let _ = client.write_ping(&Extras::default(), limits, &mut &mut tx[..]);
+            }
+            _ => {
+                if rest.is_empty() {
+                    break;
+                }
+                let take = (step % 61 + 1).min(rest.len());
+                let (piece, tail) = rest.split_at(take);
+                rest = tail;
+                let mut piece = piece;
+                while !piece.is_empty() {
+                    match decoder.feed(piece) {
+                        Ok(Progress::NeedMore) => break,
+                        Ok(Progress::Complete { consumed }) => {
+                            piece = &piece[consumed..];
+                            let before = client.in_flight();
+                            if let Some(message) = decoder.message() {
+                                match client.read_reply(&message) {
+                                    Ok(Reply::Late { seq }) => {
+                                        assert!(abandoned[usize::from(seq / 8)] & (1 << (seq % 8)) != 0);
+                                        assert_eq!(client.in_flight(), before - 1);
+                                    }
+                                    Ok(Reply::Pong) => assert_eq!(client.in_flight(), before),
+                                    Ok(Reply::Value(body) | Reply::Exception(body) | Reply::Batch(body)) => {
+                                        assert_eq!(client.in_flight(), before - 1);
+                                        #[cfg(feature = "alloc")]
+                                        let _ = body.decode::<crate::ser::value::Value>();
+                                        let _ = body.exception();
+                                    }
+                                    Ok(Reply::Stream { .. }) => assert_eq!(client.in_flight(), before - 1),
+                                    Err(_) => {}
+                                }
+                            }
+                            decoder.consume();
+                        }
+                        Err(_) => {
+                            // The stream is out of step: a proxy closes; start over.
+                            client.reset();
+                            return;
+                        }
+                    }
+                }
+            }
+        }
+        assert!(client.in_flight() <= MAX_IN_FLIGHT);
+    }
+}
+
 /// The exact float algorithms (feature `small`) against core's: `data` as text reads to the
 /// same `f64` (or is refused by both); any 8 bytes as an `f64` are written as the same text,
 /// and that text reads back to the number.
@@ -360,6 +476,7 @@ mod regressions {
             "annotations" => super::annotations,
             "uri" => super::uri,
             "server_connection" => super::server_connection,
+            "client_connection" => super::client_connection,
             "float_text" => super::float_text,
             "serpent_de" => super::serpent_de,
             "json_de" => super::json_de,

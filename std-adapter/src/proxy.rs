@@ -929,6 +929,8 @@ impl Proxy {
                 },
                 Reply::Stream { id, .. } => Ok(Outcome::Stream(id.to_string())),
                 Reply::Pong => Ok(Outcome::Nothing),
+                // This proxy abandons no call (a timeout closes its connection).
+                Reply::Late { .. } => Err(ProxyError::Protocol(ClientError::NotExpected)),
             };
             Ok((outcome, annotations))
         });

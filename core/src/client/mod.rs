@@ -95,6 +95,8 @@ pub enum ClientError {
     },
     /// Nothing was asked that this reply could answer, or the handshake is not done.
     NotExpected,
+    /// [`MAX_IN_FLIGHT`] calls wait for their replies already: read some first.
+    Busy,
     /// A stream result without a stream id: the daemon does not allow streaming.
     StreamingDisabled,
     /// The reply's payload could not be taken out of the message (e.g. it came compressed
@@ -106,9 +108,11 @@ impl ClientError {
     /// The Python exception class Pyro5's proxy raises in the same situation.
     pub fn pyro_class(&self) -> &'static str {
         match self {
-            Self::Encode(_) | Self::UnexpectedMessage { .. } | Self::SeqMismatch { .. } | Self::NotExpected => {
-                "Pyro5.errors.ProtocolError"
-            }
+            Self::Encode(_)
+            | Self::UnexpectedMessage { .. }
+            | Self::SeqMismatch { .. }
+            | Self::NotExpected
+            | Self::Busy => "Pyro5.errors.ProtocolError",
             Self::StreamingDisabled => "Pyro5.errors.ProtocolError",
             Self::Receive(e) => e.pyro_class(),
             Self::Serialize(e) => e.pyro_class(),
@@ -132,6 +136,7 @@ impl fmt::Display for ClientError {
             }
             Self::SerializerMismatch { got } => write!(f, "invalid serializer in response: {got}"),
             Self::NotExpected => f.write_str("a reply came that nothing was waiting for"),
+            Self::Busy => write!(f, "{MAX_IN_FLIGHT} calls wait for their replies already on this connection"),
             Self::StreamingDisabled => {
                 f.write_str("result of call is an iterator, but the server is not configured to allow streaming")
             }
@@ -158,17 +163,30 @@ impl From<CallError> for ClientError {
 enum Waiting {
     Nothing,
     Connect,
-    Reply { seq: u16, serializer: SerializerId },
     Pong,
 }
 
-/// The proxy side of one connection.
+/// Calls that may wait for their replies on one connection at once.
+pub const MAX_IN_FLIGHT: usize = 32;
+
+/// A call sent whose reply has not been read.
+#[derive(Clone, Copy, Debug, Eq, PartialEq)]
+struct InFlight {
+    seq: u16,
+    serializer: SerializerId,
+    /// Given up (its deadline passed): its reply, if it comes, is read and dropped.
+    abandoned: bool,
+}
+
+/// The proxy side of one connection. Calls may be pipelined: up to [`MAX_IN_FLIGHT`] wait
+/// for their replies at once, each reply matched to its call by sequence number.
 #[derive(Debug)]
 pub struct ClientConnection {
     serializer: SerializerId,
     seq: u16,
     ready: bool,
     waiting: Waiting,
+    in_flight: heapless::Vec<InFlight, MAX_IN_FLIGHT>,
 }
 
 /// A request that was laid out: its length in the transmit storage and whether a reply
@@ -188,7 +206,7 @@ impl ClientConnection {
     /// ([`SerializerId::is_enabled`]) is refused when a message is written:
     /// [`ClientError::Serialize`] with [`FormatError::UnknownSerializer`].
     pub fn new(serializer: SerializerId) -> Self {
-        Self { serializer, seq: 0, ready: false, waiting: Waiting::Nothing }
+        Self { serializer, seq: 0, ready: false, waiting: Waiting::Nothing, in_flight: heapless::Vec::new() }
     }
 
     /// The serializer of the next messages.
@@ -220,6 +238,25 @@ impl ClientConnection {
     pub fn reset(&mut self) {
         self.ready = false;
         self.waiting = Waiting::Nothing;
+        self.in_flight.clear();
+    }
+
+    /// How many calls wait for their replies (abandoned ones included until theirs came).
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// Give up waiting for call `seq` (its deadline passed): the connection stays usable, and
+    /// its reply, if it still comes, is read as [`Reply::Late`] and dropped. `false` when no
+    /// such call waits.
+    pub fn abandon(&mut self, seq: u16) -> bool {
+        match self.in_flight.iter_mut().find(|c| c.seq == seq && !c.abandoned) {
+            Some(call) => {
+                call.abandoned = true;
+                true
+            }
+            None => false,
+        }
     }
 
     fn frame_message(
@@ -336,7 +373,7 @@ impl ClientConnection {
     ///
     /// # Errors
     /// [`ClientError::Encode`] or [`ClientError::Serialize`]; [`ClientError::NotExpected`]
-    /// before the handshake.
+    /// before the handshake; [`ClientError::Busy`] when [`MAX_IN_FLIGHT`] calls wait already.
     pub fn write_call<A: ?Sized + Serialize, K: ?Sized + Serialize>(
         &mut self,
         call: &CallSpec<'_>,
@@ -348,6 +385,9 @@ impl ClientConnection {
     ) -> Result<Sent, ClientError> {
         if !self.ready {
             return Err(ClientError::NotExpected);
+        }
+        if !call.oneway && self.in_flight.is_full() {
+            return Err(ClientError::Busy);
         }
         let seq = self.seq.wrapping_add(1);
         let mut flags = Flags::empty();
@@ -366,7 +406,11 @@ impl ClientConnection {
         let envelope = CallEnvelope { format, object: call.object, method, args, kwargs: kwargs.as_ref() };
         let len = self.write(&message, extras, limits, tx, &|frame| to_output(format, &envelope, frame))?;
         self.seq = seq;
-        self.waiting = if call.oneway { Waiting::Nothing } else { Waiting::Reply { seq, serializer: format } };
+        if !call.oneway {
+            // Sequence numbers wrap after 65,535 calls: an abandoned call that old is gone.
+            self.in_flight.retain(|c| c.seq != seq);
+            let _ = self.in_flight.push(InFlight { seq, serializer: format, abandoned: false });
+        }
         Ok(Sent { len, seq, expects_reply: !call.oneway })
     }
 
@@ -391,23 +435,41 @@ impl ClientConnection {
         Ok(len)
     }
 
-    /// Check and read the reply to the last call (or ping), as Pyro5's proxy does: a RESULT
-    /// (PING for a ping), with the request's sequence number and serializer.
+    /// Check and read a reply as Pyro5's proxy does: the RESULT of a call waiting for it
+    /// (matched by sequence number; replies may come in any order) in the request's
+    /// serializer, or the PING answer to a ping. The reply of an
+    /// [abandoned](Self::abandon) call is [`Reply::Late`]: drop it and read on.
     ///
     /// # Errors
-    /// [`ClientError::UnexpectedMessage`], [`ClientError::SeqMismatch`],
-    /// [`ClientError::SerializerMismatch`], [`ClientError::NotExpected`],
+    /// [`ClientError::UnexpectedMessage`], [`ClientError::SeqMismatch`] (a reply to no call
+    /// waiting), [`ClientError::SerializerMismatch`], [`ClientError::NotExpected`],
     /// [`ClientError::StreamingDisabled`]. The connection should be closed after any of
     /// them, as Pyro5 closes its proxy's connection.
     pub fn read_reply<'m>(&mut self, msg: &Message<'m>) -> Result<Reply<'m>, ClientError> {
         let header = msg.header();
-        let waiting = core::mem::replace(&mut self.waiting, Waiting::Nothing);
-        match (waiting, header.kind) {
-            (Waiting::Pong, MessageKind::Ping) => Ok(Reply::Pong),
-            (Waiting::Reply { seq, serializer }, MessageKind::Result) => {
-                if header.seq != seq {
-                    return Err(ClientError::SeqMismatch { got: header.seq, expected: seq });
-                }
+        if header.kind == MessageKind::Ping && self.waiting == Waiting::Pong {
+            self.waiting = Waiting::Nothing;
+            return Ok(Reply::Pong);
+        }
+        if header.kind != MessageKind::Result {
+            return match (self.waiting, self.in_flight.is_empty()) {
+                (Waiting::Nothing, true) => Err(ClientError::NotExpected),
+                _ => Err(ClientError::UnexpectedMessage { kind: u8::from(header.kind) }),
+            };
+        }
+        let Some(index) = self.in_flight.iter().position(|c| c.seq == header.seq) else {
+            return Err(match self.in_flight.iter().find(|c| !c.abandoned) {
+                Some(call) => ClientError::SeqMismatch { got: header.seq, expected: call.seq },
+                None if self.waiting == Waiting::Pong => ClientError::UnexpectedMessage { kind: u8::from(header.kind) },
+                None => ClientError::NotExpected,
+            });
+        };
+        let InFlight { seq, serializer, abandoned } = self.in_flight.swap_remove(index);
+        if abandoned {
+            return Ok(Reply::Late { seq });
+        }
+        {
+            {
                 if header.serializer != serializer {
                     return Err(ClientError::SerializerMismatch { got: u8::from(header.serializer) });
                 }
@@ -435,8 +497,6 @@ impl ClientConnection {
                 }
                 Ok(Reply::Value(body))
             }
-            (Waiting::Nothing, _) => Err(ClientError::NotExpected),
-            (_, kind) => Err(ClientError::UnexpectedMessage { kind: u8::from(kind) }),
         }
     }
 }
@@ -541,6 +601,11 @@ pub enum Reply<'m> {
     Batch(Payload<'m>),
     /// The answer to a ping.
     Pong,
+    /// The reply to call `seq`, which was [abandoned](ClientConnection::abandon): drop it.
+    Late {
+        /// The call's sequence number.
+        seq: u16,
+    },
 }
 
 /// A reply payload, still encoded.

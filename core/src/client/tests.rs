@@ -292,7 +292,7 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
         // The proxy reads the reply within its own decoder's limits.
         let mut strict = Decoder::new(Vec::new(), Limits { max_nesting: 3, ..limits });
         strict.feed(&raw).unwrap();
-        pair.client.waiting = Waiting::Reply { seq: pair.client.seq, serializer: format };
+        pair.client.in_flight.push(InFlight { seq: pair.client.seq, serializer: format, abandoned: false }).unwrap();
         let Reply::Value(body) = pair.client.read_reply(&strict.message().unwrap()).unwrap() else { panic!() };
         let err = body.decode::<Value>().unwrap_err();
         assert_eq!(err.pyro_class(), class, "{format:?}: {err}");
@@ -318,4 +318,74 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
             assert_eq!(reply.is_some() && !closes, accepted, "{format:?} {depth}: {reply:?}");
         }
     }
+}
+
+/// Calls pipelined on one connection: replies are matched to their calls by sequence number
+/// in any order; an abandoned call's late reply is dropped and the connection goes on; a
+/// reply to no call is Pyro's sequence error; the in-flight table is bounded.
+#[test]
+fn pipelined_calls_are_matched_by_sequence_number() {
+    let echo = RefCell::new(Echo { last_oneway: None });
+    let mut objects = ObjectTable::<1>::new();
+    objects.register("echo", &echo).unwrap();
+    let streams = RefCell::new(Streams::<1>::new());
+    let config = ServerConfig::default();
+    let server = Server::new(&objects, &streams, &config);
+    let mut daemon_side = daemon(1, &config);
+    let mut client = ClientConnection::new(SerializerId::Serpent);
+    let mut tx = Vec::new();
+    let len = client.write_connect("echo", "hello", &Extras::default(), Limits::default(), &mut tx).unwrap();
+    let (Some(ok), false) = exchange(&mut daemon_side, &server, &tx[..len]) else { panic!() };
+    let mut d = Decoder::new(Vec::new(), Limits::default());
+    d.feed(&ok).unwrap();
+    client.read_connect(&d.message().unwrap()).unwrap();
+
+    // Four calls written back to back, then sent at once.
+    let mut wire = Vec::new();
+    for n in 0..4 {
+        let spec = CallSpec { object: "echo", method: "echo", oneway: false, batch: false };
+        let mut out = Vec::new();
+        let sent =
+            client.write_call(&spec, &(n,), None::<&()>, &Extras::default(), Limits::default(), &mut out).unwrap();
+        wire.extend_from_slice(&out[..sent.len]);
+    }
+    assert_eq!(client.in_flight(), 4);
+    assert_eq!(daemon_side.feed(&wire, 0), wire.len(), "one read takes all four");
+    let mut replies = Vec::new();
+    while replies.len() < 4 {
+        daemon_side.serve_ready(&server);
+        replies.push(daemon_side.tx_pending().to_vec());
+        let n = daemon_side.tx_pending().len();
+        daemon_side.tx_advance(n, 0);
+    }
+    // Call 2 (seq 2) is given up; the replies are read in another order than sent.
+    assert!(client.abandon(2));
+    assert!(!client.abandon(2), "once");
+    let mut got = Vec::new();
+    for reply in replies.iter().rev() {
+        let mut d = Decoder::new(Vec::new(), Limits::default());
+        d.feed(reply).unwrap();
+        match client.read_reply(&d.message().unwrap()).unwrap() {
+            Reply::Value(body) => got.push(body.decode::<i64>().unwrap()),
+            Reply::Late { seq } => got.push(-i64::from(seq)),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(got, [3, 2, -2, 0], "values by seq 4, 3, 2 (abandoned), 1");
+    assert_eq!(client.in_flight(), 0);
+    // A reply nobody waits for is Pyro's sequence error.
+    let mut d = Decoder::new(Vec::new(), Limits::default());
+    d.feed(&replies[0]).unwrap();
+    assert_eq!(client.read_reply(&d.message().unwrap()).unwrap_err(), ClientError::NotExpected);
+    let spec = CallSpec { object: "echo", method: "echo", oneway: false, batch: false };
+    client.write_call(&spec, &(9,), None::<&()>, &Extras::default(), Limits::default(), &mut Vec::new()).unwrap();
+    assert_eq!(client.read_reply(&d.message().unwrap()).unwrap_err(), ClientError::SeqMismatch { got: 1, expected: 5 });
+    // The table is bounded; oneway calls wait for nothing and always go.
+    while client.in_flight() < MAX_IN_FLIGHT {
+        client.write_call(&spec, &(0,), None::<&()>, &Extras::default(), Limits::default(), &mut Vec::new()).unwrap();
+    }
+    let busy = client.write_call(&spec, &(0,), None::<&()>, &Extras::default(), Limits::default(), &mut Vec::new());
+    assert_eq!(busy.unwrap_err(), ClientError::Busy);
+    let oneway = CallSpec { oneway: true, ..spec };
+    client.write_call(&oneway, &(0,), None::<&()>, &Extras::default(), Limits::default(), &mut Vec::new()).unwrap();
 }

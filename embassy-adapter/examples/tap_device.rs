@@ -11,21 +11,17 @@
 use core::cell::RefCell;
 
 use embassy_executor::{Executor, Spawner};
-use embassy_net::{Config, Ipv4Cidr, Runner, Stack, StackResources, StaticConfigV4};
-use embassy_net_tuntap::TunTapDevice;
+use embassy_net::{Ipv4Cidr, Stack};
 use pyro5_core::server::{ObjectTable, Server, ServerConfig, Streams};
 use pyro5_embassy::{ConnectionStorage, Entropy, ServeConfig, serve};
 
 #[path = "common/device.rs"]
 mod device;
+#[path = "common/tap.rs"]
+mod tap;
 
 /// Connections served at once: smoltcp has no backlog, so twice the clients expected.
 const CONNECTIONS: usize = 4;
-
-#[embassy_executor::task]
-async fn net_task(mut runner: Runner<'static, TunTapDevice>) -> ! {
-    runner.run().await
-}
 
 /// Randomness for correlation and stream ids.
 struct OsEntropy;
@@ -33,15 +29,8 @@ struct OsEntropy;
 impl Entropy for OsEntropy {
     fn random(&self) -> [u8; 32] {
         let mut out = [0u8; 32];
-        getrandom(&mut out);
+        tap::getrandom(&mut out);
         out
-    }
-}
-
-fn getrandom(out: &mut [u8]) {
-    use std::io::Read;
-    if let Ok(mut f) = std::fs::File::open("/dev/urandom") {
-        let _ = f.read_exact(out);
     }
 }
 
@@ -60,20 +49,7 @@ async fn pyro_task(stack: Stack<'static>, location: &'static str, port: u16) -> 
 
 #[embassy_executor::task]
 async fn main_task(spawner: Spawner, tap: String, cidr: Ipv4Cidr, port: u16) {
-    let device = match TunTapDevice::new(&tap) {
-        Ok(device) => device,
-        Err(e) => {
-            eprintln!("cannot open TAP device {tap}: {e}");
-            std::process::exit(2);
-        }
-    };
-    let config = Config::ipv4_static(StaticConfigV4 { address: cidr, gateway: None, dns_servers: Default::default() });
-    let mut seed = [0u8; 8];
-    getrandom(&mut seed);
-    let resources = Box::leak(Box::new(StackResources::<{ CONNECTIONS + 2 }>::new()));
-    let (stack, runner) = embassy_net::new(device, config, resources, u64::from_le_bytes(seed));
-    spawner.spawn(net_task(runner).expect("one network task"));
-    stack.wait_config_up().await;
+    let stack = tap::start_stack::<{ CONNECTIONS + 2 }>(spawner, &tap, cidr).await;
     let location: &'static str = Box::leak(format!("{}:{port}", cidr.address()).into_boxed_str());
     spawner.spawn(pyro_task(stack, location, port).expect("one Pyro task"));
     println!("ready PYRO:device@{location}");
@@ -82,14 +58,8 @@ async fn main_task(spawner: Spawner, tap: String, cidr: Ipv4Cidr, port: u16) {
 fn main() {
     env_logger::init();
     let mut args = std::env::args().skip(1);
-    let (Some(tap), Some(cidr)) = (args.next(), args.next()) else {
-        eprintln!("usage: tap_device TAP ADDRESS/PREFIX [PORT]   e.g. tap_device tap0 10.42.0.2/24 9999");
-        std::process::exit(2);
-    };
-    let Ok(cidr) = cidr.parse::<Ipv4Cidr>() else {
-        eprintln!("not an IPv4 address with prefix: {cidr}");
-        std::process::exit(2);
-    };
+    let (tap, cidr) =
+        tap::tap_and_cidr(&mut args, "tap_device TAP ADDRESS/PREFIX [PORT]   e.g. tap_device tap0 10.42.0.2/24 9999");
     let port = args.next().and_then(|p| p.parse().ok()).unwrap_or(9999);
     let executor = Box::leak(Box::new(Executor::new()));
     executor.run(|spawner| spawner.spawn(main_task(spawner, tap, cidr, port).expect("one main task")));

@@ -80,6 +80,18 @@ impl PythonEchoServer {
         Self { child, uri }
     }
 
+    /// Start it inside the network namespace `ns`, on a free port of `host` (an address of
+    /// the namespace).
+    ///
+    /// # Panics
+    /// As [`start`](Self::start).
+    pub fn in_namespace(ns: &crate::netns::Namespace, host: &str) -> Self {
+        let mut command = ns.command(crate::python());
+        command.args(["-u", "-m", "Pyro5.utils.echoserver", "-H", host, "-p", "0"]).stderr(std::process::Stdio::null());
+        let (child, uri) = start_echo_process(command, "Python's echo server");
+        Self { child, uri }
+    }
+
     /// Its process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -210,7 +210,11 @@ async fn run(
         while !connection.tx_pending().is_empty() {
             let deadline = connection.poll_timeout();
             match select(socket.write(connection.tx_pending()), sleep_until(deadline)).await {
-                Either::First(Ok(n)) if n > 0 => connection.tx_advance(n, now_ms()),
+                Either::First(Ok(n)) if n > 0 => {
+                    connection.tx_advance(n, now_ms());
+                    // A reply went out: requests read ahead may follow without a read.
+                    stalled = false;
+                }
                 // The connection broke: nothing more can be sent or read.
                 Either::First(_) => return,
                 Either::Second(()) => connection.handle_timeout(now_ms(), server),

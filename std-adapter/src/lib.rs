@@ -67,7 +67,7 @@ mod transport;
 pub use config::{Config, ConfigError};
 pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
 pub use object_proxy::ObjectProxy;
-pub use proxy::{Batch, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
+pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
 use pyro5_core::wire::{Message, MessageKind};
 pub use serve::{ServeError, ServeOptions, Served, serve};
 

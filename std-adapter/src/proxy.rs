@@ -659,8 +659,10 @@ impl Proxy {
         Batch { proxy: self, calls: Vec::new() }
     }
 
-    /// Call a method that returns an iterator (a generator in Python): its items come one
-    /// round trip at a time. Dropping the iterator early closes the stream on the daemon.
+    /// Call a method that returns an iterator (a generator in Python). Its items are
+    /// prefetched: several requests for the next items wait on the connection at once
+    /// ([`DEFAULT_PREFETCH`]; [`RemoteIter::prefetch`] changes it, 1 is Pyro's one round trip
+    /// per item). Dropping the iterator early closes the stream on the daemon.
     ///
     /// # Errors
     /// As [`call`](Self::call); [`ProxyError::NotAnIterator`] if the method returned a value.
@@ -681,7 +683,7 @@ impl Proxy {
         match self.call_method(method, &ArgsOf(&args), kwargs, &decode_as::<serde::de::IgnoredAny>)? {
             Outcome::Stream(id) => {
                 let generation = self.generation;
-                Ok(RemoteIter { proxy: self, id: Some(id), generation })
+                Ok(RemoteIter::new(self, id, generation))
             }
             Outcome::Value(_) | Outcome::Nothing => Err(ProxyError::NotAnIterator { method: method.to_string() }),
         }
@@ -725,7 +727,7 @@ impl Proxy {
             Outcome::Nothing => from_value(Value::None).map_err(ProxyError::Result),
             Outcome::Stream(id) => {
                 let generation = self.generation;
-                let mut iter = RemoteIter { proxy: self, id: Some(id), generation };
+                let mut iter = RemoteIter::new(self, id, generation);
                 let mut items = Vec::new();
                 for item in &mut iter {
                     items.push(item?);
@@ -888,29 +890,53 @@ impl Proxy {
         kwargs: Option<&K>,
         decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
     ) -> Result<Outcome<T>, ProxyError> {
+        if self.send_calls(call, args, kwargs, 1)?.0 { self.receive_reply(decode) } else { Ok(Outcome::Nothing) }
+    }
+
+    /// Write up to `count` of the same call in one send without reading their replies (they
+    /// come in their turn: calls may be pipelined), at most [`PIPELINE_BYTES`] of them past
+    /// the first; whether replies will come and how many calls were sent.
+    fn send_calls<A: Serialize + ?Sized, K: Serialize + ?Sized>(
+        &mut self,
+        call: &CallSpec<'_>,
+        args: &A,
+        kwargs: Option<&K>,
+        count: usize,
+    ) -> Result<(bool, usize), ProxyError> {
         self.ensure_connected()?;
         self.response_annotations.clear();
         let annotations = annotations_of(&self.annotations);
         let extras = self.extras(&annotations);
         let mut tx = std::mem::take(&mut self.tx);
-        let written = self.client.write_call(call, args, kwargs, &extras, self.limits, &mut tx);
+        let mut more = Vec::new();
+        let mut calls = 1;
+        let mut written = self.client.write_call(call, args, kwargs, &extras, self.limits, &mut tx);
+        while calls < count {
+            let Ok(sent) = written else { break };
+            if more.len() + 2 * sent.len > PIPELINE_BYTES {
+                break;
+            }
+            // Each call is laid out at the start of the storage: the earlier ones move on.
+            more.extend_from_slice(&tx[..sent.len]);
+            written = self.client.write_call(call, args, kwargs, &extras, self.limits, &mut tx);
+            calls += 1;
+        }
         drop(annotations);
         let result = match written {
-            Ok(sent) => self.send(&tx[..sent.len]).map(|()| sent.expects_reply),
+            Ok(sent) if more.is_empty() => self.send(&tx[..sent.len]).map(|()| (sent.expects_reply, calls)),
+            Ok(sent) => {
+                more.extend_from_slice(&tx[..sent.len]);
+                self.send(&more).map(|()| (sent.expects_reply, calls))
+            }
             Err(e) => Err(e.into()),
         };
         self.tx = tx;
-        match result {
-            Ok(true) => self.receive_reply(decode),
-            Ok(false) => Ok(Outcome::Nothing),
-            Err(e) => {
-                // Whatever was written may be half a message: start afresh next time.
-                if !matches!(e, ProxyError::Protocol(ClientError::Serialize(_) | ClientError::Encode(_))) {
-                    self.release();
-                }
-                Err(e)
+        result.inspect_err(|e| {
+            // Whatever was written may be half a message: start afresh next time.
+            if !matches!(e, ProxyError::Protocol(ClientError::Serialize(_) | ClientError::Encode(_))) {
+                self.release();
             }
-        }
+        })
     }
 
     fn receive_reply<T>(
@@ -1151,8 +1177,23 @@ impl Serialize for TupleOf<'_> {
     }
 }
 
-/// The items of a remote iterator, fetched one per round trip. Dropping it before the end
-/// closes the stream on the daemon (a oneway `close_stream`).
+/// The most bytes of requests a proxy sends in one go without reading replies: a peer with
+/// small socket buffers (a microcontroller) could otherwise fill them with replies while
+/// the proxy still writes, and both would wait for the other.
+const PIPELINE_BYTES: usize = 1024;
+
+/// How many item requests a [`RemoteIter`] keeps waiting on the connection by default.
+/// Their replies wait in the daemon's socket buffers while the proxy reads the first: a
+/// daemon on a microcontroller has room for a few (an item stream's end answers each
+/// request after it with an exception of a few hundred bytes). Against daemons on a full
+/// OS, [`RemoteIter::prefetch`] of 16 or more pays off.
+pub const DEFAULT_PREFETCH: usize = 4;
+
+/// The items of a remote iterator. Requests for the next items are pipelined (up to
+/// [`prefetch`](Self::prefetch) wait at once) and the items come back in order, so a stream
+/// costs about one round trip per `prefetch` items instead of one per item; the daemon
+/// produces up to that many items ahead of what was taken. Dropping it before the end closes
+/// the stream on the daemon (a oneway `close_stream`, after the replies still on their way).
 ///
 /// A stream belongs to its connection: once the proxy's connection is lost (or released)
 /// the iterator yields [`ProxyError::ConnectionClosed`] and ends, as Pyro's
@@ -1161,6 +1202,11 @@ pub struct RemoteIter<'p> {
     proxy: &'p mut Proxy,
     id: Option<String>,
     generation: u64,
+    prefetch: usize,
+    /// Item requests sent whose replies were not read yet.
+    requested: usize,
+    /// `TCP_NODELAY` was turned on for the pipelined requests (and is put back at the end).
+    nodelay: bool,
 }
 
 impl fmt::Debug for RemoteIter<'_> {
@@ -1169,7 +1215,19 @@ impl fmt::Debug for RemoteIter<'_> {
     }
 }
 
-impl RemoteIter<'_> {
+impl<'p> RemoteIter<'p> {
+    fn new(proxy: &'p mut Proxy, id: String, generation: u64) -> Self {
+        Self { proxy, id: Some(id), generation, prefetch: DEFAULT_PREFETCH, requested: 0, nodelay: false }
+    }
+
+    /// Keep up to `requests` item requests waiting at once (at least 1; 1 fetches an item a
+    /// round trip, as Pyro's proxy does).
+    #[must_use]
+    pub fn prefetch(mut self, requests: usize) -> Self {
+        self.prefetch = requests.clamp(1, pyro5_core::client::MAX_IN_FLIGHT);
+        self
+    }
+
     /// The daemon's id of the stream, while it is open.
     pub fn stream_id(&self) -> Option<&str> {
         self.id.as_deref()
@@ -1177,6 +1235,39 @@ impl RemoteIter<'_> {
 
     fn same_connection(&self) -> bool {
         self.proxy.connection.is_some() && self.proxy.generation == self.generation
+    }
+
+    /// Send item requests until `prefetch` wait (the first ones in one send). While requests
+    /// are pipelined the socket sends at once (`TCP_NODELAY`): with Nagle's algorithm a
+    /// request would wait for the acknowledgement of the one before, which a daemon that
+    /// answers each request in its own send delays.
+    fn request_more(&mut self, id: &str) -> Result<(), ProxyError> {
+        if self.requested >= self.prefetch {
+            return Ok(());
+        }
+        if self.prefetch > 1 && !self.nodelay {
+            if let Some(connection) = &self.proxy.connection {
+                let _ = connection.stream.set_nodelay(true);
+            }
+            self.nodelay = true;
+        }
+        let call = CallSpec { object: DAEMON_OBJECT, method: "get_next_stream_item", oneway: false, batch: false };
+        // No retries: a new connection would not know the stream.
+        let (_, sent) = self.proxy.send_calls(&call, &[id], None::<&()>, self.prefetch - self.requested)?;
+        self.requested += sent;
+        Ok(())
+    }
+
+    /// Read the replies still on their way and drop them (the stream is over or closed).
+    fn drain(&mut self) {
+        while self.requested > 0 && self.same_connection() {
+            self.requested -= 1;
+            match self.proxy.receive_reply(&decode_as::<serde::de::IgnoredAny>) {
+                Ok(_) | Err(ProxyError::Remote(_)) => {}
+                Err(_) => break,
+            }
+        }
+        self.requested = 0;
     }
 }
 
@@ -1188,23 +1279,34 @@ impl Iterator for RemoteIter<'_> {
         if !self.same_connection() {
             return Some(Err(ProxyError::ConnectionClosed));
         }
-        let call = CallSpec { object: DAEMON_OBJECT, method: "get_next_stream_item", oneway: false, batch: false };
-        // No retries: a new connection would not know the stream.
-        match self.proxy.invoke_once(&call, &[id.as_str()], None::<&()>, &decode_as::<Value>) {
+        if let Err(e) = self.request_more(&id) {
+            return Some(Err(e));
+        }
+        self.requested -= 1;
+        let item = match self.proxy.receive_reply(&decode_as::<Value>) {
             Ok(Outcome::Value(v)) => {
                 self.id = Some(id);
-                Some(Ok(v))
+                return Some(Ok(v));
             }
             Ok(Outcome::Stream(_) | Outcome::Nothing) => Some(Err(ProxyError::Protocol(ClientError::NotExpected))),
-            // The daemon ended the stream itself.
+            // The daemon ended the stream itself (the requests after the end get errors).
             Err(ProxyError::Remote(e)) if e.class == "builtins.StopIteration" => None,
             Err(e) => Some(Err(e)),
-        }
+        };
+        self.drain();
+        item
     }
 }
 
 impl Drop for RemoteIter<'_> {
     fn drop(&mut self) {
+        self.drain();
+        if self.nodelay
+            && self.same_connection()
+            && let Some(connection) = &self.proxy.connection
+        {
+            let _ = connection.stream.set_nodelay(self.proxy.config.sock_nodelay);
+        }
         if let Some(id) = self.id.take()
             && self.same_connection()
         {

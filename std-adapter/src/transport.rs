@@ -192,6 +192,15 @@ impl Stream {
         Err(unix_sockets_unavailable())
     }
 
+    /// `TCP_NODELAY` on or off (nothing to do on a Unix socket).
+    pub(crate) fn set_nodelay(&self, on: bool) -> io::Result<()> {
+        match self {
+            Self::Tcp(s) => s.set_nodelay(on),
+            #[cfg(unix)]
+            Self::Unix(_) => Ok(()),
+        }
+    }
+
     pub(crate) fn set_read_timeout(&self, t: Option<Duration>) -> io::Result<()> {
         match self {
             Self::Tcp(s) => s.set_read_timeout(t),

@@ -111,13 +111,26 @@ impl Drop for PythonEchoServer {
 ///
 /// # Panics
 /// When it cannot start or prints no URI.
-pub fn start_echo_process(mut command: std::process::Command, what: &str) -> (std::process::Child, String) {
+pub fn start_echo_process(command: std::process::Command, what: &str) -> (std::process::Child, String) {
+    start_server_process(command, "echo uri: ", what)
+}
+
+/// Start `command`, a server that prints its URI on a line starting with `prefix`: the child
+/// and the URI, its further output read on.
+///
+/// # Panics
+/// When it cannot start or prints no URI.
+pub fn start_server_process(
+    mut command: std::process::Command,
+    prefix: &str,
+    what: &str,
+) -> (std::process::Child, String) {
     use std::io::{BufRead, BufReader};
     let mut child =
         command.stdout(std::process::Stdio::piped()).spawn().unwrap_or_else(|e| panic!("start {what}: {e}"));
     let stdout = child.stdout.take().expect("piped");
     let mut lines = BufReader::new(stdout).lines().map_while(Result::ok);
-    let uri = lines.find_map(|line| line.strip_prefix("echo uri: ").map(str::to_string));
+    let uri = lines.find_map(|line| line.strip_prefix(prefix).map(|uri| uri.trim().to_string()));
     std::thread::spawn(move || lines.for_each(drop));
     let Some(uri) = uri else {
         let _ = child.kill();

@@ -210,7 +210,9 @@ fn echo_checks(uri: &str, serializer: Serializer, ours: Option<&Daemon>) {
     let all: Vec<String> = echo.call("generator", ()).expect("a generator collected by call");
     assert_eq!(all, ["one", "two", "three"], "{ctx}");
     {
-        let mut iter = echo.call_iter("generator", ()).expect("generator");
+        // One request at a time, as Pyro's proxy: the stream is still open after one item
+        // (prefetching would have taken all three already).
+        let mut iter = echo.call_iter("generator", ()).expect("generator").prefetch(1);
         assert_eq!(iter.next().map(|r| r.expect("first item")), Some(s("one")), "{ctx}");
         if let Some(daemon) = ours {
             assert_eq!(daemon.stream_count(), 1, "{ctx}: the open stream");
@@ -646,6 +648,41 @@ fn generator_streams_every_item_and_an_early_drop_closes_it() {
         drop(iter);
         p.set_timeout(Some(Duration::from_secs(10)));
         assert_eq!(p.call::<i64, _>("add", (2, 2)).expect("a new connection"), 4, "{serializer}");
+    }
+}
+
+/// Prefetching against Python's daemon: many item requests wait on the connection at once,
+/// the items come in order whatever the prefetch, a stream shorter than the requests
+/// waiting ends cleanly (the extra requests' errors are read and dropped) and the
+/// connection goes on, and an early drop closes the stream after the replies on their way.
+#[test]
+fn prefetched_streams_come_in_order_and_close_as_pyros() {
+    let server = PyServer::test_server(0, &[]);
+    let mut watcher = proxy(&server.uri, Serializer::Serpent);
+    let closed = |w: &mut Proxy| w.call::<i64, _>("generators_closed", ()).expect("generators_closed");
+    let open = |w: &mut Proxy| w.call::<i64, _>("stream_count", ()).expect("stream_count");
+    for serializer in Serializer::ALL {
+        let mut p = proxy(&server.uri, serializer);
+        let base = open(&mut watcher);
+        for (n, prefetch) in [(0, 16), (1, 16), (5, 32), (100, 1), (100, 7), (1000, 32)] {
+            let items: Vec<Value> =
+                p.call_iter("count", (n,)).expect("count").prefetch(prefetch).collect::<Result<_, _>>().expect("items");
+            let expected: Vec<Value> = (0..n).map(Value::from).collect();
+            assert_eq!(items, expected, "{serializer}: count({n}) with {prefetch} requests waiting");
+            assert_eq!(p.call::<i64, _>("add", (n, 1)).expect("the connection goes on"), n + 1, "{serializer}");
+        }
+        assert_eq!(open(&mut watcher), base, "{serializer}: finished streams are gone");
+        let closed_before = closed(&mut watcher);
+        {
+            let mut iter = p.call_iter("count", (100_000,)).expect("count").prefetch(16);
+            for i in 0..40 {
+                assert_eq!(iter.next().map(|r| r.expect("item")), Some(Value::from(i)), "{serializer}");
+            }
+        }
+        eventually(Duration::from_secs(5), "the dropped stream is closed on the server", || {
+            open(&mut watcher) == base && closed(&mut watcher) == closed_before + 1
+        });
+        assert_eq!(p.call::<i64, _>("add", (1, 1)).expect("the proxy still works"), 2, "{serializer}");
     }
 }
 

@@ -42,6 +42,29 @@ pub use super::session::CloseReason;
 /// requests), within the receive storage: a small request arrives in one read.
 const READ_AHEAD: usize = 1024;
 
+/// Replies queued for the socket above which no further request is answered (growable
+/// transmit storage; fixed storage holds one reply at a time).
+const TX_HIGH_WATER: usize = 64 * 1024;
+
+/// Transmit storage from `offset` on: a reply written after those still waiting.
+struct Tail<'a, T> {
+    storage: &'a mut T,
+    offset: usize,
+}
+
+impl<T: RxStorage> RxStorage for Tail<'_, T> {
+    fn reserve(&mut self, len: usize) -> Option<&mut [u8]> {
+        let offset = self.offset;
+        self.storage.reserve(offset.checked_add(len)?)?.get_mut(offset..)
+    }
+    fn bytes(&self) -> &[u8] {
+        self.storage.bytes().get(self.offset..).unwrap_or_default()
+    }
+    fn max_len(&self) -> usize {
+        self.storage.max_len().saturating_sub(self.offset)
+    }
+}
+
 /// What a connection has for the adapter.
 #[derive(Debug)]
 pub enum ServerEvent {
@@ -336,12 +359,16 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
                 self.reported = true;
                 return Some(ServerEvent::Closed(reason));
             }
-            if self.tx_start != self.tx_end {
+            if !self.may_queue() {
                 return None;
             }
             if let Some(error) = self.decode_error.take() {
                 debug!("connection {}: closing: {}", self.id().0, error);
-                let action = self.session.receive_error(&error, server, &mut self.tx);
+                let action = self.session.receive_error(
+                    &error,
+                    server,
+                    &mut Tail { storage: &mut self.tx, offset: self.tx_end },
+                );
                 self.act(action, server, CloseReason::BadMessage);
                 continue;
             }
@@ -351,7 +378,12 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
             }
             let header = *message.header();
             if let Some(reason) = self.refusal {
-                let action = self.session.deny(&message, &reason, server, &mut self.tx);
+                let action = self.session.deny(
+                    &message,
+                    &reason,
+                    server,
+                    &mut Tail { storage: &mut self.tx, offset: self.tx_end },
+                );
                 self.act(action, server, CloseReason::Refused);
                 continue;
             }
@@ -362,7 +394,13 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
                 let oneway = header.flags.contains(Flags::ONEWAY);
                 return Some(ServerEvent::Call(CallHandle { tag: self.tag, generation: self.generation, oneway }));
             }
-            let action = self.session.handle(&message, server, &env, &mut self.tx, Serve::Registry);
+            let action = self.session.handle(
+                &message,
+                server,
+                &env,
+                &mut Tail { storage: &mut self.tx, offset: self.tx_end },
+                Serve::Registry,
+            );
             self.next_message();
             self.act(action, server, CloseReason::HandshakeFailed);
         }
@@ -415,7 +453,13 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         let pending = self.pending_for(&call).ok_or(StaleCall)?;
         let Some(message) = self.decoder.message() else { return Err(StaleCall) };
         let env = Env { now_ms: self.now, ..pending.env };
-        let action = self.session.handle(&message, server, &env, &mut self.tx, serve);
+        let action = self.session.handle(
+            &message,
+            server,
+            &env,
+            &mut Tail { storage: &mut self.tx, offset: self.tx_end },
+            serve,
+        );
         self.pending = None;
         self.next_message();
         self.last_activity = self.now;
@@ -525,7 +569,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
             return;
         }
         debug!("connection {}: idle timeout", self.id().0);
-        let action = self.session.timed_out(server, &mut self.tx);
+        let action = self.session.timed_out(server, &mut Tail { storage: &mut self.tx, offset: self.tx_end });
         self.act(action, server, CloseReason::IdleTimeout);
     }
 
@@ -561,6 +605,14 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
         }
     }
 
+    /// Whether another reply may be queued: when none waits, or (growable transmit storage)
+    /// while the replies waiting are under [`TX_HIGH_WATER`]. Requests pipelined in the
+    /// receive storage are then answered before the socket is written to, their replies in
+    /// one write (one reply a write would meet Nagle's algorithm and delayed ACKs).
+    fn may_queue(&self) -> bool {
+        self.tx_start == self.tx_end || (self.tx.max_len() == usize::MAX && self.tx_end - self.tx_start < TX_HIGH_WATER)
+    }
+
     /// The pending call, if `call` is its handle.
     fn pending_for(&self, call: &CallHandle) -> Option<Pending> {
         self.pending.filter(|p| call.tag == self.tag && p.generation == call.generation)
@@ -579,11 +631,14 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     fn act(&mut self, action: Action, server: &Server<'_>, closing: CloseReason) {
         match action {
             Action::Send { len } | Action::SendAndClose { len } => {
-                self.tx_start = 0;
-                self.tx_end = len.min(self.tx.bytes().len());
-                self.last_tx_progress = self.now;
+                let start = self.tx_end;
+                if start == self.tx_start {
+                    // The send clock starts with the first byte waiting.
+                    self.last_tx_progress = self.now;
+                }
+                self.tx_end = start.saturating_add(len).min(self.tx.bytes().len());
                 if let Some(tap) = server.tap {
-                    tap.sent(self.session.id(), self.tx_pending());
+                    tap.sent(self.session.id(), self.tx.bytes().get(start..self.tx_end).unwrap_or_default());
                 }
                 if matches!(action, Action::SendAndClose { .. }) {
                     self.end(closing, true);

@@ -592,12 +592,20 @@ fn properties_are_read_and_written_in_every_serializer() {
     }
 }
 
+/// How many generators the Python test server has seen closed.
+fn closed(watcher: &mut Proxy) -> i64 {
+    watcher.call("generators_closed", ()).expect("generators_closed")
+}
+
+/// How many item streams the Python test server's daemon holds open.
+fn open(watcher: &mut Proxy) -> i64 {
+    watcher.call("stream_count", ()).expect("stream_count")
+}
+
 #[test]
 fn generator_streams_every_item_and_an_early_drop_closes_it() {
     let server = PyServer::test_server(0, &[]);
     let mut watcher = proxy(&server.uri, Serializer::Serpent);
-    let closed = |w: &mut Proxy| w.call::<i64, _>("generators_closed", ()).expect("generators_closed");
-    let open = |w: &mut Proxy| w.call::<i64, _>("stream_count", ()).expect("stream_count");
     for serializer in Serializer::ALL {
         let mut p = proxy(&server.uri, serializer);
         // Streams of a lost connection linger on Python's daemon (ITER_STREAM_LINGER): count
@@ -659,8 +667,6 @@ fn generator_streams_every_item_and_an_early_drop_closes_it() {
 fn prefetched_streams_come_in_order_and_close_as_pyros() {
     let server = PyServer::test_server(0, &[]);
     let mut watcher = proxy(&server.uri, Serializer::Serpent);
-    let closed = |w: &mut Proxy| w.call::<i64, _>("generators_closed", ()).expect("generators_closed");
-    let open = |w: &mut Proxy| w.call::<i64, _>("stream_count", ()).expect("stream_count");
     for serializer in Serializer::ALL {
         let mut p = proxy(&server.uri, serializer);
         let base = open(&mut watcher);

@@ -322,7 +322,7 @@ pub fn server_connection(data: &[u8]) {
 /// and abandoned calls: nothing panics, at most `MAX_IN_FLIGHT` calls wait, a late reply
 /// is only ever one of an abandoned call, and every reply read is matched to a call.
 pub fn client_connection(data: &[u8]) {
-    use crate::client::{CallSpec, ClientConnection, Extras, MAX_IN_FLIGHT, Reply};
+    use crate::client::{CallSpec, ClientSession, Extras, MAX_IN_FLIGHT, Reply};
     use crate::server::{ConnectionId, ObjectTable, Server, ServerConfig, ServerConnection, Streams};
     use crate::wire::SerializerId;
     use core::cell::RefCell;
@@ -339,7 +339,7 @@ pub fn client_connection(data: &[u8]) {
         ServerConnection::new(ConnectionId(1), None, &mut daemon_rx[..], &mut daemon_tx[..], &config, 0, [control; 32]);
     let format = [SerializerId::Serpent, SerializerId::Json, SerializerId::Marshal, SerializerId::Msgpack]
         [usize::from(control % 4)];
-    let mut client = ClientConnection::new(format);
+    let mut client = ClientSession::new(format);
     let mut tx = [0u8; 1024];
     let Ok(len) = client.write_connect("Pyro.Daemon", &"hello", &Extras::default(), limits, &mut &mut tx[..]) else {
         return;

@@ -1,12 +1,12 @@
 //! Calling Pyro objects from the device: a proxy over one embassy-net [`TcpSocket`],
-//! driving the core's [`ClientConnection`].
+//! driving the core's [`ClientSession`].
 
 use core::fmt;
 
 use embassy_net::tcp::{ConnectError, TcpSocket};
 use embassy_net::{IpEndpoint, Stack};
 use embassy_time::{Duration, with_timeout};
-use pyro5_core::client::{CallSpec, ClientConnection, ClientError, Extras, Reply};
+use pyro5_core::client::{CallSpec, ClientError, ClientSession, Extras, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::envelope::RemoteException;
 use pyro5_core::server::DAEMON_OBJECT_ID;
@@ -76,7 +76,7 @@ impl From<ClientError> for ProxyError<'_> {
 /// (connect a new proxy to retry).
 pub struct Proxy<'a> {
     socket: TcpSocket<'a>,
-    connection: ClientConnection,
+    connection: ClientSession,
     decoder: Decoder<&'a mut [u8]>,
     tx: &'a mut [u8],
     object: &'a str,
@@ -119,7 +119,7 @@ impl<'a> Proxy<'a> {
         }
         let mut proxy = Self {
             socket,
-            connection: ClientConnection::new(serializer),
+            connection: ClientSession::new(serializer),
             decoder: Decoder::new(&mut reply[..], limits),
             tx: &mut request[..],
             object,

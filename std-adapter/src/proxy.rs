@@ -23,7 +23,7 @@ use std::io::{self, Read, Write};
 use std::sync::Arc;
 use std::time::Duration;
 
-use pyro5_core::client::{CallSpec, ClientConnection, ClientError, Extras, MetaSet, NO_ARGS, Payload, Reply};
+use pyro5_core::client::{CallSpec, ClientError, ClientSession, Extras, MetaSet, NO_ARGS, Payload, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::call::CallError;
 use pyro5_core::ser::envelope::{EXCEPTION_WRAPPER_CLASS, TRACEBACK_ATTRIBUTE};
@@ -347,7 +347,7 @@ pub struct Proxy {
     target: Target,
     /// The `PYRONAME`/`PYROMETA` URI to resolve on connecting, and what it last resolved to.
     name: Option<(String, Option<String>)>,
-    client: ClientConnection,
+    client: ClientSession,
     connection: Option<Connection>,
     /// Counts the connections made; a [`RemoteIter`] belongs to one of them.
     generation: u64,
@@ -420,7 +420,7 @@ impl Proxy {
             object: parsed.object().into(),
             target,
             name,
-            client: ClientConnection::new(config.serializer.id()),
+            client: ClientSession::new(config.serializer.id()),
             connection: None,
             generation: 0,
             metadata: None,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use pyro5_std::core::client::{CallSpec, ClientConnection, Extras, Reply};
+use pyro5_std::core::client::{CallSpec, ClientSession, Extras, Reply};
 use pyro5_std::core::limits::Limits;
 use pyro5_std::core::wire::{Decoder, Progress, SerializerId};
 use pyro5_std::{Config, Daemon, Proxy, ServerType};
@@ -44,7 +44,7 @@ fn wait_for_count(daemon: &Daemon, count: usize, within: Duration, what: &str) -
 /// decoder its replies are read with.
 struct RawClient {
     stream: TcpStream,
-    client: ClientConnection,
+    client: ClientSession,
     decoder: Decoder<Vec<u8>>,
 }
 
@@ -54,7 +54,7 @@ impl RawClient {
         stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
         let mut raw = RawClient {
             stream,
-            client: ClientConnection::new(SerializerId::Serpent),
+            client: ClientSession::new(SerializerId::Serpent),
             decoder: Decoder::new(Vec::new(), Limits::default()),
         };
         let mut tx = Vec::new();
@@ -225,7 +225,7 @@ fn clients_that_reset_mid_call_leave_the_daemon_answering_and_no_connection_behi
                         if i % 4 == 3 {
                             let mut stream = TcpStream::connect(daemon.location()).expect("connect");
                             let mut tx = Vec::new();
-                            let len = ClientConnection::new(SerializerId::Serpent)
+                            let len = ClientSession::new(SerializerId::Serpent)
                                 .write_connect(OBJECT, "hello", &Extras::default(), Limits::default(), &mut tx)
                                 .expect("connect");
                             stream.write_all(&tx[..len]).expect("send CONNECT");

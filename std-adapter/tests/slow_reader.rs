@@ -7,7 +7,7 @@ use std::net::TcpStream;
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use pyro5_std::core::client::{CallSpec, ClientConnection, Extras};
+use pyro5_std::core::client::{CallSpec, ClientSession, Extras};
 use pyro5_std::core::limits::Limits;
 use pyro5_std::core::wire::{Decoder, MessageKind, Progress, SerializerId};
 use pyro5_std::echo::EchoServer;
@@ -40,10 +40,10 @@ fn receive(stream: &mut TcpStream, decoder: &mut Decoder<Vec<u8>>) {
 }
 
 /// A raw socket that did the handshake, and the client state to write calls with.
-fn connect_raw(daemon: &Daemon) -> (TcpStream, ClientConnection) {
+fn connect_raw(daemon: &Daemon) -> (TcpStream, ClientSession) {
     let mut stream = TcpStream::connect(daemon.location()).expect("connect");
     stream.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
-    let mut client = ClientConnection::new(SerializerId::Serpent);
+    let mut client = ClientSession::new(SerializerId::Serpent);
     let mut tx = Vec::new();
     let len = client.write_connect(OBJECT, "hello", &Extras::default(), Limits::default(), &mut tx).expect("connect");
     stream.write_all(&tx[..len]).expect("send CONNECT");
@@ -54,7 +54,7 @@ fn connect_raw(daemon: &Daemon) -> (TcpStream, ClientConnection) {
 }
 
 /// Lay out `echo(argument)` at the client's next sequence number.
-fn echo_call(client: &mut ClientConnection, argument: &str) -> Vec<u8> {
+fn echo_call(client: &mut ClientSession, argument: &str) -> Vec<u8> {
     let call = CallSpec { object: OBJECT, method: "echo", oneway: false, batch: false };
     let mut tx = Vec::new();
     let sent = client
@@ -66,7 +66,7 @@ fn echo_call(client: &mut ClientConnection, argument: &str) -> Vec<u8> {
 
 /// Send `echo` calls with a 64 KiB argument over `raw` without reading a reply, until the
 /// socket takes no more for half a second (or `most` were sent); how many were sent.
-fn flood(raw: &mut TcpStream, client: &mut ClientConnection, most: usize) -> usize {
+fn flood(raw: &mut TcpStream, client: &mut ClientSession, most: usize) -> usize {
     // (The daemon does not check sequence numbers: one call, sent over and over.)
     let frame = echo_call(client, &"x".repeat(64 * 1024));
     raw.set_write_timeout(Some(Duration::from_millis(500))).expect("timeout");

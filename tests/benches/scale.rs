@@ -3,7 +3,7 @@
 //! the 9,000 others stay idle, then one call on every one of them.
 //!
 //! The client side is raw non-blocking sockets polled with mio in a few threads, each
-//! connection speaking Pyro through pyro5-core's sans-IO `ClientConnection` (serpent): every
+//! connection speaking Pyro through pyro5-core's sans-IO `ClientSession` (serpent): every
 //! connection handshakes (CONNECT/CONNECTOK), every reply's sequence number and echoed text
 //! are checked. It reports the errors (there must be none), the calls/s, the daemon's CPU time
 //! per call under load and its resident memory (`VmRSS`) after binding, with every connection
@@ -22,7 +22,7 @@ mod linux {
 
     use mio::net::TcpStream;
     use mio::{Events, Interest, Poll, Token};
-    use pyro5_core::client::{CallSpec, ClientConnection, Extras, Reply};
+    use pyro5_core::client::{CallSpec, ClientSession, Extras, Reply};
     use pyro5_core::limits::Limits;
     use pyro5_core::wire::{Decoder, Progress, SerializerId};
     use pyro5_interop_tests::bench::{
@@ -95,7 +95,7 @@ mod linux {
     /// One client connection.
     struct Conn {
         stream: TcpStream,
-        client: ClientConnection,
+        client: ClientSession,
         decoder: Decoder<Vec<u8>>,
         tx: Vec<u8>,
         tx_len: usize,
@@ -114,7 +114,7 @@ mod linux {
         fn new(stream: TcpStream, id: usize) -> Self {
             Self {
                 stream,
-                client: ClientConnection::new(SerializerId::Serpent),
+                client: ClientSession::new(SerializerId::Serpent),
                 decoder: Decoder::new(Vec::new(), Limits::default()),
                 tx: Vec::new(),
                 tx_len: 0,
@@ -438,7 +438,7 @@ mod linux {
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
         println!(
             "our multiplexed daemon in its own process (max_connections_multiplex {}); {connections} \
-             connections from {THREADS} client threads (mio, pyro5-core's ClientConnection, serpent), \
+             connections from {THREADS} client threads (mio, pyro5-core's ClientSession, serpent), \
              {active} of them calling echo for {} s",
             connections + 100,
             plan.seconds

@@ -8,7 +8,7 @@ use std::net::TcpStream;
 use std::process::Command;
 use std::time::Duration;
 
-use pyro5_core::client::{CallSpec, ClientConnection, Extras, Reply};
+use pyro5_core::client::{CallSpec, ClientSession, Extras, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::value::Value;
 use pyro5_core::wire::{Decoder, Progress, SerializerId};
@@ -23,7 +23,7 @@ const FORMATS: [SerializerId; 4] =
 struct Raw {
     object: String,
     stream: TcpStream,
-    client: ClientConnection,
+    client: ClientSession,
     decoder: Decoder<Vec<u8>>,
 }
 
@@ -35,7 +35,7 @@ impl Raw {
         let mut raw = Self {
             object: object.to_string(),
             stream,
-            client: ClientConnection::new(format),
+            client: ClientSession::new(format),
             decoder: Decoder::new(Vec::new(), Limits::default()),
         };
         let mut tx = Vec::new();

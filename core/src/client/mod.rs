@@ -3,16 +3,16 @@
 //!
 //! Sans-IO like the daemon side: the adapter writes each message the connection lays out
 //! in transmit storage, feeds received bytes to a [`Decoder`](crate::wire::Decoder), and
-//! hands each complete reply to [`ClientConnection::read_connect`] or
-//! [`ClientConnection::read_reply`], which check it as Pyro5's proxy does (message type,
+//! hands each complete reply to [`ClientSession::read_connect`] or
+//! [`ClientSession::read_reply`], which check it as Pyro5's proxy does (message type,
 //! sequence number, serializer) and return views borrowing the received payload.
 //!
 //! ```
-//! use pyro5_core::client::{CallSpec, ClientConnection, Extras, Reply};
+//! use pyro5_core::client::{CallSpec, ClientSession, Extras, Reply};
 //! use pyro5_core::limits::Limits;
 //! use pyro5_core::wire::{Decoder, SerializerId};
 //!
-//! let mut client = ClientConnection::new(SerializerId::Json);
+//! let mut client = ClientSession::new(SerializerId::Json);
 //! let mut tx = [0u8; 256];
 //! let len = client.write_connect("test.echoserver", &"hello", &Extras::default(), Limits::default(), &mut &mut tx[..])?;
 //! assert_eq!(&tx[4..8], &[0x01, 0xf6, 1, 3]); // version 502, CONNECT, json
@@ -22,6 +22,14 @@
 //! ```
 
 use core::fmt;
+
+mod connection;
+mod metadata;
+mod stream;
+
+pub use connection::{ClientConnection, ClientEvent};
+pub use metadata::{NameStore, ObjectMetadata, PackedNames};
+pub use stream::{ItemStream, PIPELINE_BYTES, StreamItem};
 
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -51,7 +59,7 @@ pub struct Extras<'a> {
 }
 
 /// One call to write.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct CallSpec<'a> {
     /// The object id.
     pub object: &'a str,
@@ -61,6 +69,14 @@ pub struct CallSpec<'a> {
     pub oneway: bool,
     /// A batch: the arguments are `(method, args, kwargs)` triples.
     pub batch: bool,
+}
+
+impl<'a> CallSpec<'a> {
+    /// A method call (not oneway): the object's metadata decides that
+    /// ([`ObjectMetadata::method`]).
+    pub fn method(object: &'a str, method: &'a str) -> Self {
+        Self { object, method, oneway: false, batch: false }
+    }
 }
 
 /// Why a proxy call failed on the protocol level.
@@ -102,6 +118,17 @@ pub enum ClientError {
     /// The reply's payload could not be taken out of the message (e.g. it came compressed
     /// and this build has no zlib).
     Receive(crate::wire::DecodeError),
+    /// No answer before the deadline (Pyro's `TimeoutError`).
+    Timeout,
+    /// The daemon closed the connection (Pyro's `ConnectionClosedError`).
+    ConnectionClosed,
+    /// The object's metadata names no such method or attribute (Python's proxy raises
+    /// `AttributeError` before sending anything).
+    NotExposed,
+    /// The object's metadata names nothing at all: its class exposes nothing.
+    NothingExposed,
+    /// The object's metadata does not fit the storage given for it.
+    MetadataTooLarge,
 }
 
 impl ClientError {
@@ -119,6 +146,10 @@ impl ClientError {
             Self::Payload(e) => e.pyro_class(),
             Self::SerializerMismatch { .. } => "Pyro5.errors.SerializeError",
             Self::Rejected(_) => "Pyro5.errors.CommunicationError",
+            Self::Timeout => "Pyro5.errors.TimeoutError",
+            Self::ConnectionClosed => "Pyro5.errors.ConnectionClosedError",
+            Self::NotExposed => "builtins.AttributeError",
+            Self::NothingExposed | Self::MetadataTooLarge => "Pyro5.errors.PyroError",
         }
     }
 }
@@ -141,6 +172,13 @@ impl fmt::Display for ClientError {
                 f.write_str("result of call is an iterator, but the server is not configured to allow streaming")
             }
             Self::Receive(e) => write!(f, "{e}"),
+            Self::Timeout => f.write_str("receiving: timeout"),
+            Self::ConnectionClosed => f.write_str("receiving: not enough data"),
+            Self::NotExposed => f.write_str("remote object has no exposed attribute or method of that name"),
+            Self::NothingExposed => f.write_str(
+                "remote object doesn't expose any methods or attributes. Did you forget setting @expose on them?",
+            ),
+            Self::MetadataTooLarge => f.write_str("the object's metadata does not fit the proxy's storage for it"),
         }
     }
 }
@@ -176,12 +214,14 @@ struct InFlight {
     serializer: SerializerId,
     /// Given up (its deadline passed): its reply, if it comes, is read and dropped.
     abandoned: bool,
+    /// When to give up (the adapter's clock, milliseconds).
+    deadline: Option<u64>,
 }
 
 /// The proxy side of one connection. Calls may be pipelined: up to [`MAX_IN_FLIGHT`] wait
 /// for their replies at once, each reply matched to its call by sequence number.
 #[derive(Debug)]
-pub struct ClientConnection {
+pub struct ClientSession {
     serializer: SerializerId,
     seq: u16,
     ready: bool,
@@ -201,7 +241,7 @@ pub struct Sent {
     pub expects_reply: bool,
 }
 
-impl ClientConnection {
+impl ClientSession {
     /// A connection that will speak `serializer`. One this build leaves out
     /// ([`SerializerId::is_enabled`]) is refused when a message is written:
     /// [`ClientError::Serialize`] with [`FormatError::UnknownSerializer`].
@@ -232,6 +272,11 @@ impl ClientConnection {
     /// Whether the handshake is done.
     pub fn is_ready(&self) -> bool {
         self.ready
+    }
+
+    /// Whether a CONNECT was written and its answer not read yet.
+    pub fn awaits_connect(&self) -> bool {
+        self.waiting == Waiting::Connect
     }
 
     /// Forget the connection state (the socket was closed): a new handshake is needed.
@@ -345,8 +390,8 @@ impl ClientConnection {
         let limits = msg.limits();
         match header.kind {
             MessageKind::ConnectOk => {
-                let annotations = msg.annotations_view();
-                let connected = Connected { format: header.serializer, payload, annotations, limits };
+                let connected =
+                    Connected { format: header.serializer, payload, annotations: msg.annotations_view(), limits };
                 decode_payload_with_limits::<ConnectOkShape>(header.serializer, payload, limits)?;
                 self.ready = true;
                 Ok(connected)
@@ -409,7 +454,7 @@ impl ClientConnection {
         if !call.oneway {
             // Sequence numbers wrap after 65,535 calls: an abandoned call that old is gone.
             self.in_flight.retain(|c| c.seq != seq);
-            let _ = self.in_flight.push(InFlight { seq, serializer: format, abandoned: false });
+            let _ = self.in_flight.push(InFlight { seq, serializer: format, abandoned: false, deadline: None });
         }
         Ok(Sent { len, seq, expects_reply: !call.oneway })
     }
@@ -464,41 +509,72 @@ impl ClientConnection {
                 None => ClientError::NotExpected,
             });
         };
-        let InFlight { seq, serializer, abandoned } = self.in_flight.swap_remove(index);
+        let InFlight { seq, serializer, abandoned, .. } = self.in_flight.swap_remove(index);
         if abandoned {
             return Ok(Reply::Late { seq });
         }
-        {
-            {
-                if header.serializer != serializer {
-                    return Err(ClientError::SerializerMismatch { got: u8::from(header.serializer) });
-                }
-                let payload = msg.payload().map_err(ClientError::Receive)?;
-                let body = Payload {
-                    format: serializer,
-                    bytes: payload,
-                    annotations: msg.annotations_view(),
-                    limits: msg.limits(),
-                };
-                let flags = header.flags;
-                if flags.contains(Flags::ITEM_STREAM_RESULT) {
-                    let id = msg
-                        .annotation(AnnotationId::STREAM)
-                        .and_then(|text| core::str::from_utf8(text).ok())
-                        .and_then(StreamId::parse)
-                        .ok_or(ClientError::StreamingDisabled)?;
-                    return Ok(Reply::Stream { id, body });
-                }
-                if flags.contains(Flags::EXCEPTION) {
-                    return Ok(Reply::Exception(body));
-                }
-                if flags.contains(Flags::BATCH) {
-                    return Ok(Reply::Batch(body));
-                }
-                Ok(Reply::Value(body))
+        if header.serializer != serializer {
+            return Err(ClientError::SerializerMismatch { got: u8::from(header.serializer) });
+        }
+        reply_of(msg)
+    }
+
+    /// Give call `seq` a deadline (the adapter's clock, milliseconds): see
+    /// [`expire`](Self::expire). `false` when no such call waits.
+    pub fn set_deadline(&mut self, seq: u16, deadline_ms: Option<u64>) -> bool {
+        match self.in_flight.iter_mut().find(|c| c.seq == seq) {
+            Some(call) => {
+                call.deadline = deadline_ms;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// The earliest deadline of a call still waited for.
+    pub fn next_deadline(&self) -> Option<u64> {
+        self.in_flight.iter().filter(|c| !c.abandoned).filter_map(|c| c.deadline).min()
+    }
+
+    /// Abandon every call whose deadline is `now_ms` or earlier, calling `timed_out` with
+    /// each one's sequence number.
+    pub fn expire(&mut self, now_ms: u64, timed_out: &mut dyn FnMut(u16)) {
+        for call in self.in_flight.iter_mut().filter(|c| !c.abandoned) {
+            if call.deadline.is_some_and(|d| d <= now_ms) {
+                call.abandoned = true;
+                timed_out(call.seq);
             }
         }
     }
+}
+
+/// What a RESULT message says, as Pyro5's proxy reads its flags: an item stream (with its
+/// id), an exception, a batch's results or a value.
+fn reply_of<'m>(msg: &Message<'m>) -> Result<Reply<'m>, ClientError> {
+    let header = msg.header();
+    let payload = msg.payload().map_err(ClientError::Receive)?;
+    let body = Payload {
+        format: header.serializer,
+        bytes: payload,
+        annotations: msg.annotations_view(),
+        limits: msg.limits(),
+    };
+    let flags = header.flags;
+    if flags.contains(Flags::ITEM_STREAM_RESULT) {
+        let id = msg
+            .annotation(AnnotationId::STREAM)
+            .and_then(|text| core::str::from_utf8(text).ok())
+            .and_then(StreamId::parse)
+            .ok_or(ClientError::StreamingDisabled)?;
+        return Ok(Reply::Stream { id, body });
+    }
+    if flags.contains(Flags::EXCEPTION) {
+        return Ok(Reply::Exception(body));
+    }
+    if flags.contains(Flags::BATCH) {
+        return Ok(Reply::Batch(body));
+    }
+    Ok(Reply::Value(body))
 }
 
 /// The keyword arguments of a call: the caller's, or an empty dict.
@@ -514,6 +590,13 @@ impl<K: ?Sized + Serialize> Serialize for Kwargs<'_, K> {
             Self::Empty => serde::ser::SerializeMap::end(s.serialize_map(Some(0))?),
         }
     }
+}
+
+/// The view of a CONNECTOK already checked by [`ClientSession::read_connect`].
+fn connected_of<'m>(msg: &Message<'m>) -> Option<Connected<'m>> {
+    let header = msg.header();
+    let payload = msg.payload().ok()?;
+    Some(Connected { format: header.serializer, payload, annotations: msg.annotations_view(), limits: msg.limits() })
 }
 
 /// A successful handshake: the daemon's answer and the object's metadata, still encoded.
@@ -601,7 +684,7 @@ pub enum Reply<'m> {
     Batch(Payload<'m>),
     /// The answer to a ping.
     Pong,
-    /// The reply to call `seq`, which was [abandoned](ClientConnection::abandon): drop it.
+    /// The reply to call `seq`, which was [abandoned](ClientSession::abandon): drop it.
     Late {
         /// The call's sequence number.
         seq: u16,
@@ -637,6 +720,33 @@ impl<'m> Payload<'m> {
     /// When it is no exception dict.
     pub fn exception(&self) -> Result<RemoteException<'m>, ClientError> {
         self.decode()
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl Payload<'_> {
+    /// The results of a batch ([`Reply::Batch`]), in order: each call's value, or for the
+    /// call that raised (which ends the list: the daemon stops there) the exception inside
+    /// Pyro's exception wrapper. A reply that is no list is one value.
+    ///
+    /// # Errors
+    /// When the payload does not read.
+    pub fn batch_results(
+        &self,
+    ) -> Result<alloc::vec::Vec<Result<crate::ser::value::Value, crate::ser::value::Value>>, ClientError> {
+        use crate::ser::envelope::EXCEPTION_WRAPPER_CLASS;
+        use crate::ser::value::Value;
+        let results = self.decode::<Value>()?;
+        let (Value::List(items) | Value::Tuple(items)) = results else {
+            return Ok(alloc::vec![Ok(results)]);
+        };
+        Ok(items
+            .into_iter()
+            .map(|item| match item.class_name() {
+                Some(EXCEPTION_WRAPPER_CLASS) => Err(item.get("exception").cloned().unwrap_or(Value::None)),
+                _ => Ok(item),
+            })
+            .collect())
     }
 }
 
@@ -805,6 +915,9 @@ impl<'de, 'f> DeserializeSeed<'de> for Names<'f, 'de> {
 #[cfg(all(test, feature = "std"))]
 mod tests;
 
+#[cfg(all(test, feature = "std"))]
+mod connection_tests;
+
 #[cfg(test)]
 mod serializer_tests {
     use super::*;
@@ -816,7 +929,7 @@ mod serializer_tests {
     #[test]
     fn a_serializer_left_out_is_refused_before_anything_is_sent() {
         for format in FORMATS.into_iter().filter(|f| !f.is_enabled()) {
-            let mut client = ClientConnection::new(format);
+            let mut client = ClientSession::new(format);
             let mut tx = [0u8; 256];
             let err = client
                 .write_connect("obj", &"hello", &Extras::default(), Limits::default(), &mut &mut tx[..])
@@ -829,7 +942,7 @@ mod serializer_tests {
 
     #[test]
     fn a_connect_fail_in_marshal_reads_in_every_build() {
-        let mut client = ClientConnection::new(SerializerId::Json);
+        let mut client = ClientSession::new(SerializerId::Json);
         let mut tx = [0u8; 256];
         if client.write_connect("obj", &"hello", &Extras::default(), Limits::default(), &mut &mut tx[..]).is_err() {
             // No json in this build: what the daemon answers is read all the same.
@@ -854,7 +967,7 @@ mod no_alloc_tests {
     /// Without zlib, a compressed reply is reported as such, not as a wrong message type.
     #[test]
     fn a_compressed_reply_without_zlib_says_so() {
-        let mut client = ClientConnection::new(SerializerId::Json);
+        let mut client = ClientSession::new(SerializerId::Json);
         client.ready = true;
         let mut tx = [0u8; 256];
         let spec = CallSpec { object: "o", method: "m", oneway: false, batch: false };

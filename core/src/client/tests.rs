@@ -71,7 +71,7 @@ fn exchange(connection: &mut Daemon, server: &Server<'_>, frame: &[u8]) -> (Opti
 struct Pair<'s> {
     server: Server<'s>,
     connection: Daemon,
-    client: ClientConnection,
+    client: ClientSession,
     tx: Vec<u8>,
     rx: Decoder<Vec<u8>>,
 }
@@ -111,7 +111,7 @@ fn every_call_kind_in_every_format() {
         let mut pair = Pair {
             server,
             connection: daemon(1, &config),
-            client: ClientConnection::new(format),
+            client: ClientSession::new(format),
             tx: Vec::new(),
             rx: Decoder::new(Vec::new(), Limits::default()),
         };
@@ -215,7 +215,7 @@ fn every_call_kind_in_every_format() {
         let spec = CallSpec { object: "echo", method: "echo", oneway: false, batch: false };
         pair.client.write_call(&spec, &(1,), None::<&()>, &Extras::default(), Limits::default(), &mut pair.tx).unwrap();
         let raw_other = {
-            let mut c = ClientConnection::new(format);
+            let mut c = ClientSession::new(format);
             c.ready = true;
             c.set_seq(7);
             let sent =
@@ -237,7 +237,7 @@ fn connectfail_is_an_error_with_the_daemons_reason() {
     let config = ServerConfig::default();
     let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
     let mut connection = daemon(1, &config);
-    let mut client = ClientConnection::new(SerializerId::Serpent);
+    let mut client = ClientSession::new(SerializerId::Serpent);
     let mut tx = Vec::new();
     let len = client.write_connect("nobody", "hello", &Extras::default(), Limits::default(), &mut tx).unwrap();
     let (Some(out), true) = exchange(&mut connection, &server, &tx[..len]) else { panic!() };
@@ -275,7 +275,7 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
         let mut pair = Pair {
             server,
             connection: daemon(1, &config),
-            client: ClientConnection::new(format),
+            client: ClientSession::new(format),
             tx: Vec::new(),
             rx: Decoder::new(Vec::new(), limits),
         };
@@ -292,7 +292,10 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
         // The proxy reads the reply within its own decoder's limits.
         let mut strict = Decoder::new(Vec::new(), Limits { max_nesting: 3, ..limits });
         strict.feed(&raw).unwrap();
-        pair.client.in_flight.push(InFlight { seq: pair.client.seq, serializer: format, abandoned: false }).unwrap();
+        pair.client
+            .in_flight
+            .push(InFlight { seq: pair.client.seq, serializer: format, abandoned: false, deadline: None })
+            .unwrap();
         let Reply::Value(body) = pair.client.read_reply(&strict.message().unwrap()).unwrap() else { panic!() };
         let err = body.decode::<Value>().unwrap_err();
         assert_eq!(err.pyro_class(), class, "{format:?}: {err}");
@@ -311,7 +314,7 @@ fn nesting_beyond_the_configured_limit_is_refused_with_pythons_error() {
         // Handshake data: the CONNECT's dict and 5 levels fit, 6 do not.
         for (depth, accepted) in [(5, true), (6, false)] {
             let mut connection = daemon(2, &config);
-            let mut client = ClientConnection::new(format);
+            let mut client = ClientSession::new(format);
             let mut tx = Vec::new();
             let len = client.write_connect("echo", &nested(depth), &Extras::default(), limits, &mut tx).unwrap();
             let (reply, closes) = exchange(&mut connection, &pair.server, &tx[..len]);
@@ -332,7 +335,7 @@ fn pipelined_calls_are_matched_by_sequence_number() {
     let config = ServerConfig::default();
     let server = Server::new(&objects, &streams, &config);
     let mut daemon_side = daemon(1, &config);
-    let mut client = ClientConnection::new(SerializerId::Serpent);
+    let mut client = ClientSession::new(SerializerId::Serpent);
     let mut tx = Vec::new();
     let len = client.write_connect("echo", "hello", &Extras::default(), Limits::default(), &mut tx).unwrap();
     let (Some(ok), false) = exchange(&mut daemon_side, &server, &tx[..len]) else { panic!() };

@@ -34,7 +34,7 @@ use super::session::{Action, Env, Serve, Session};
 use super::{Server, ServerConfig};
 use crate::rng::Rng;
 use crate::ser::call::CallView;
-use crate::wire::{DecodeError, Decoder, Flags, MessageKind, Progress, RxStorage};
+use crate::wire::{DecodeError, Decoder, Flags, MessageKind, Progress, RxStorage, Tail};
 
 pub use super::session::CloseReason;
 
@@ -45,25 +45,6 @@ const READ_AHEAD: usize = 1024;
 /// Replies queued for the socket above which no further request is answered (growable
 /// transmit storage; fixed storage holds one reply at a time).
 const TX_HIGH_WATER: usize = 64 * 1024;
-
-/// Transmit storage from `offset` on: a reply written after those still waiting.
-struct Tail<'a, T> {
-    storage: &'a mut T,
-    offset: usize,
-}
-
-impl<T: RxStorage> RxStorage for Tail<'_, T> {
-    fn reserve(&mut self, len: usize) -> Option<&mut [u8]> {
-        let offset = self.offset;
-        self.storage.reserve(offset.checked_add(len)?)?.get_mut(offset..)
-    }
-    fn bytes(&self) -> &[u8] {
-        self.storage.bytes().get(self.offset..).unwrap_or_default()
-    }
-    fn max_len(&self) -> usize {
-        self.storage.max_len().saturating_sub(self.offset)
-    }
-}
 
 /// What a connection has for the adapter.
 #[derive(Debug)]

@@ -10,8 +10,7 @@ use core::cell::RefCell;
 
 use super::object::{ConnectionId, PyroObject};
 
-/// The id under which the daemon's own object is registered.
-pub const DAEMON_OBJECT_ID: &str = "Pyro.Daemon";
+pub use crate::ser::envelope::DAEMON_OBJECT_ID;
 
 /// The objects a daemon serves. Every method takes `&self`: implementations hold their own
 /// locks, so that several connections can be served at once.

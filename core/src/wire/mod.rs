@@ -31,4 +31,5 @@ pub use header::{
     PROTOCOL_VERSION, SerializerId,
 };
 pub use storage::RxStorage;
+pub(crate) use storage::Tail;
 pub use stream_id::StreamId;

@@ -67,3 +67,23 @@ impl RxStorage for alloc::vec::Vec<u8> {
         }
     }
 }
+
+/// Transmit storage from `offset` on: a message written after those still waiting to be
+/// sent.
+pub(crate) struct Tail<'a, T> {
+    pub(crate) storage: &'a mut T,
+    pub(crate) offset: usize,
+}
+
+impl<T: RxStorage> RxStorage for Tail<'_, T> {
+    fn reserve(&mut self, len: usize) -> Option<&mut [u8]> {
+        let offset = self.offset;
+        self.storage.reserve(offset.checked_add(len)?)?.get_mut(offset..)
+    }
+    fn bytes(&self) -> &[u8] {
+        self.storage.bytes().get(self.offset..).unwrap_or_default()
+    }
+    fn max_len(&self) -> usize {
+        self.storage.max_len().saturating_sub(self.offset)
+    }
+}

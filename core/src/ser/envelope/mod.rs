@@ -14,6 +14,9 @@ use serde::ser::{Serialize, SerializeMap, SerializeTuple, Serializer};
 use crate::uri::{Location, Protocol, Uri};
 use crate::wire::SerializerId;
 
+/// The id under which a daemon's own object is registered (`Pyro.Daemon`: item streams,
+/// metadata, ping).
+pub const DAEMON_OBJECT_ID: &str = "Pyro.Daemon";
 /// Method name of a batch call.
 pub const BATCH_METHOD: &str = "<batch>";
 /// Key marking a dict as an object of a class.

@@ -91,7 +91,7 @@ fn locate_proxy(config: &Config, host: Option<&str>, port: Option<u16>) -> Resul
                     hosts.push("127.0.1.1");
                 }
                 for host in hosts {
-                    let mut proxy = Proxy::with_config(&ns_uri(host, port.unwrap_or(config.ns_port)), config)?;
+                    let proxy = Proxy::with_config(&ns_uri(host, port.unwrap_or(config.ns_port)), config)?;
                     if proxy.bind().is_ok() {
                         return Ok(proxy);
                     }
@@ -519,7 +519,7 @@ fn ns_uri(host: &str, port: u16) -> String {
 
 /// A connected proxy for `uri`, or "Failed to locate the nameserver".
 fn connect(uri: &str, config: &Config) -> Result<Proxy, ProxyError> {
-    let mut proxy = Proxy::with_config(uri, config)?;
+    let proxy = Proxy::with_config(uri, config)?;
     match proxy.bind() {
         Ok(_) => Ok(proxy),
         Err(_) => Err(ProxyError::Naming("Failed to locate the nameserver".to_string())),

@@ -34,7 +34,7 @@ fn host_and_servertype_shape_the_daemon() {
         assert!(daemon.location().starts_with("127.0.0.1:"), "{}", daemon.location());
         assert!(uri.starts_with("PYRO:test.echoserver@127.0.0.1:"), "{uri}");
         let daemon_uri = daemon.uri_for("Pyro.Daemon");
-        let mut proxy = Proxy::with_config(&daemon_uri, &config).expect("uri");
+        let proxy = Proxy::with_config(&daemon_uri, &config).expect("uri");
         let info: String = proxy.call("info", ()).expect("info");
         assert!(info.contains(text), "{servertype}: {info}");
         drop(proxy);
@@ -51,7 +51,7 @@ fn commtimeout_bounds_the_proxys_wait_for_a_silent_server() {
     let silent = TcpListener::bind("127.0.0.1:0").expect("bind");
     let uri = format!("PYRO:obj@127.0.0.1:{}", silent.local_addr().expect("addr").port());
     let config = Config { commtimeout: 0.3, ..Config::default() };
-    let mut proxy = Proxy::with_config(&uri, &config).expect("uri");
+    let proxy = Proxy::with_config(&uri, &config).expect("uri");
     let start = Instant::now();
     let err = proxy.bind().expect_err("no answer");
     let elapsed = start.elapsed();
@@ -64,7 +64,7 @@ fn prefer_ip_version_picks_the_address_family_of_proxy_connections() {
     let (daemon, uri, thread) = serve(&Config { host: "127.0.0.1".into(), ..Config::default() });
     for (version, works) in [(0, true), (4, true), (6, false)] {
         let config = Config { prefer_ip_version: version, ..Config::default() };
-        let mut proxy = Proxy::with_config(&uri, &config).expect("uri");
+        let proxy = Proxy::with_config(&uri, &config).expect("uri");
         match proxy.call::<i64, _>("echo", (version,)) {
             Ok(back) => assert!(works && back == version, "{version}"),
             Err(e) => assert!(!works && matches!(e, ProxyError::Connect { .. }), "{version}: {e:?}"),
@@ -147,7 +147,7 @@ fn max_retries_lets_a_call_survive_the_daemons_idle_close() {
     let (daemon, uri, thread) = serve(&server);
     for (retries, works) in [(0, false), (1, true)] {
         let config = Config { max_retries: retries, ..Config::default() };
-        let mut proxy = Proxy::with_config(&uri, &config).expect("uri");
+        let proxy = Proxy::with_config(&uri, &config).expect("uri");
         assert_eq!(proxy.call::<i64, _>("echo", (1,)).expect("first call"), 1);
         let deadline = Instant::now() + Duration::from_secs(5);
         while daemon.connection_count() != 0 {

@@ -53,7 +53,7 @@ fn the_multiplexed_server_holds_200_python_connections_at_once_and_each_answers(
     assert_eq!(line.trim(), "held 200");
     wait_for(&daemon, 200);
     // One more, from Rust, while the 200 are held: served too.
-    let mut extra = Proxy::with_config(&uri, &config).expect("uri");
+    let extra = Proxy::with_config(&uri, &config).expect("uri");
     assert_eq!(extra.call::<String, _>("echo", ("201st",)).expect("call"), "201st");
     assert_eq!(daemon.connection_count(), 201);
     holder.stdin.take().expect("piped").write_all(b"go\n").expect("write");
@@ -91,7 +91,7 @@ fn each_server_type_refuses_beyond_its_own_cap() {
             proxy.bind().expect("bind");
         }
         wait_for(&daemon, 3);
-        let mut fourth = Proxy::with_config(&uri, &config).expect("uri");
+        let fourth = Proxy::with_config(&uri, &config).expect("uri");
         match fourth.bind() {
             Err(ProxyError::Rejected { reason, .. }) => assert_eq!(reason, refusal, "{servertype}"),
             other => panic!("{servertype}: {other:?}"),

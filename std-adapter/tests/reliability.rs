@@ -186,7 +186,7 @@ fn keep_calling(daemon: &Daemon, done: Arc<AtomicBool>) -> std::thread::JoinHand
     let uri = daemon.uri_for(OBJECT);
     std::thread::spawn(move || {
         // A daemon that stops answering fails the call after 3 s, not never.
-        let mut proxy = Proxy::with_config(&uri, &Config { commtimeout: 3.0, ..Config::default() }).expect("uri");
+        let proxy = Proxy::with_config(&uri, &Config { commtimeout: 3.0, ..Config::default() }).expect("uri");
         let mut calls = 0;
         let mut worst = Duration::ZERO;
         while !done.load(Ordering::Acquire) {
@@ -312,7 +312,7 @@ fn half_a_message_then_gone_or_silent_does_not_hold_up_others_and_silence_times_
 
         // Others are answered meanwhile, each promptly (the proxy gives up after 3 s, so a
         // stalled daemon fails here in bounded time).
-        let mut proxy = Proxy::with_config(&daemon.uri_for(OBJECT), &Config { commtimeout: 3.0, ..Config::default() })
+        let proxy = Proxy::with_config(&daemon.uri_for(OBJECT), &Config { commtimeout: 3.0, ..Config::default() })
             .expect("uri");
         let mut other = RawClient::connect(&daemon);
         for i in 0..20u64 {

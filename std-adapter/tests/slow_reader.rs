@@ -114,7 +114,7 @@ fn a_client_that_stops_reading_does_not_stall_the_others() {
 
         // The proxy gives up after 3 s, so a stalled daemon fails the test in bounded time.
         let patient = Config { commtimeout: 3.0, ..Config::default() };
-        let mut proxy = Proxy::with_config(&daemon.uri_for(OBJECT), &patient).expect("uri");
+        let proxy = Proxy::with_config(&daemon.uri_for(OBJECT), &patient).expect("uri");
         let start = Instant::now();
         let mut worst = Duration::ZERO;
         for i in 0..50 {

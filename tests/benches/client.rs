@@ -62,7 +62,7 @@ fn rounds() -> u32 {
 }
 
 fn main() {
-    if std::env::args().any(|a| a == "--list") {
+    if pyro5_interop_tests::bench::serve_if_daemon_child() || std::env::args().any(|a| a == "--list") {
         return;
     }
     if !full_run() {
@@ -75,6 +75,92 @@ fn main() {
     let python_daemon = PythonEchoServer::start(&[]);
     python_daemon_rust_vs_python_proxy(&python_daemon, &daemons[0]);
     allocations_per_call(&daemons[0]);
+    drop(daemons);
+    shared_proxy(&python_daemon);
+}
+
+/// Threads sharing one proxy in part 4, and Python proxies (processes) it is compared with.
+const SHARED_THREADS: usize = 16;
+
+/// Part 4: one proxy shared by 16 threads against its own sequential calls, and against 16
+/// Python proxies calling Python's daemon.
+fn shared_proxy(python_daemon: &PythonEchoServer) {
+    use pyro5_interop_tests::bench::{DaemonProcess, bench_client};
+    println!(
+        "4. one Proxy shared by {SHARED_THREADS} threads (calls pipelined on its one connection) against the same \
+         proxy called by one thread, echo({MESSAGE:?}), serpent;"
+    );
+    println!(
+        "   daemons in processes of their own; Python: {SHARED_THREADS} proxies in {SHARED_THREADS} processes \
+         (tests/python/bench_client.py --mode par)"
+    );
+    println!("   {:<52} {:>10} {:>13} {:>15}", "client -> server", "calls/s", "x sequential", "x Python 16");
+    let python16 = bench_client(
+        &python_daemon.uri,
+        seconds(),
+        &["--mode", "par", "--procs", &SHARED_THREADS.to_string(), "--serializer", "serpent"],
+    )
+    .rate;
+    let daemons: Vec<(String, DaemonProcess)> =
+        SERVER_TYPES.iter().map(|t| (format!("our daemon ({t})"), DaemonProcess::start(*t, 200))).collect();
+    let targets = daemons
+        .iter()
+        .map(|(name, d)| (name.clone(), d.uri.clone()))
+        .chain([(String::from("Python's daemon"), python_daemon.uri.clone())]);
+    for (server, uri) in targets {
+        let proxy = Proxy::new(&uri).expect("uri");
+        proxy.bind().expect("connect");
+        let (mut seq_calls, mut seq_time, mut shared_calls, mut shared_time) = (0, 0.0, 0, 0.0);
+        for _ in 0..rounds() {
+            let (calls, time) = calls_for(&proxy, 1);
+            (seq_calls, seq_time) = (seq_calls + calls, seq_time + time);
+            let (calls, time) = calls_for(&proxy, SHARED_THREADS);
+            (shared_calls, shared_time) = (shared_calls + calls, shared_time + time);
+        }
+        let seq = seq_calls as f64 / seq_time;
+        let shared = shared_calls as f64 / shared_time;
+        println!(
+            "   {:<52} {seq:>10.0} {:>12.2}x {:>14.2}x",
+            format!("Proxy, 1 thread -> {server}"),
+            1.0,
+            seq / python16
+        );
+        println!(
+            "   {:<52} {shared:>10.0} {:>12.2}x {:>14.2}x",
+            format!("Proxy shared by {SHARED_THREADS} threads -> {server}"),
+            shared / seq,
+            shared / python16
+        );
+    }
+    println!(
+        "   {:<52} {python16:>10.0} {:>13} {:>14.2}x",
+        format!("{SHARED_THREADS} Python proxies -> Python's daemon"),
+        "",
+        1.0
+    );
+    println!();
+}
+
+/// Calls of `echo(MESSAGE)` made by `threads` threads through `proxy` in one round's time,
+/// and the seconds they took.
+fn calls_for(proxy: &Proxy, threads: usize) -> (u64, f64) {
+    let budget = Duration::from_secs_f64(seconds() / f64::from(rounds()));
+    let total = std::sync::atomic::AtomicU64::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            s.spawn(|| {
+                let mut calls = 0;
+                while start.elapsed() < budget {
+                    let back: String = proxy.call("echo", (MESSAGE,)).expect("echo");
+                    debug_assert_eq!(back, MESSAGE);
+                    calls += 1;
+                }
+                total.fetch_add(calls, std::sync::atomic::Ordering::Relaxed);
+            });
+        }
+    });
+    (total.into_inner(), start.elapsed().as_secs_f64())
 }
 
 /// Part 1: proxy round trips against raw ping-pong of the same sizes.

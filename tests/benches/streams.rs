@@ -34,7 +34,7 @@ fn items() -> u32 {
 
 /// Items/s of our proxy iterating `count(n)` with `prefetch` requests waiting.
 fn rust_iterate(uri: &str, n: u32, prefetch: usize) -> f64 {
-    let mut proxy = Proxy::new(uri).expect("uri");
+    let proxy = Proxy::new(uri).expect("uri");
     proxy.bind().expect("connect");
     let start = Instant::now();
     let mut seen = 0u32;

@@ -144,10 +144,10 @@ fn stopped_python_and_rust_servers_are_cleaned_out_live_ones_and_the_name_server
     cleaner.stop();
     assert!(stopping.elapsed() < Duration::from_secs(3), "the cleaner stops promptly");
     // The live ones still answer through the name server.
-    let mut live = pyro5_std::Proxy::new(&format!("PYRONAME:rust.live@127.0.0.1:{ns_port}")).expect("uri");
+    let live = pyro5_std::Proxy::new(&format!("PYRONAME:rust.live@127.0.0.1:{ns_port}")).expect("uri");
     let back: String = live.call("echo", ("still here",)).expect("call the live server");
     assert_eq!(back, "still here");
-    let mut live = pyro5_std::Proxy::new(&format!("PYRONAME:py.live@127.0.0.1:{ns_port}")).expect("uri");
+    let live = pyro5_std::Proxy::new(&format!("PYRONAME:py.live@127.0.0.1:{ns_port}")).expect("uri");
     let pong: String = live.call("ping", ()).expect("call the live Python server");
     assert_eq!(pong, "pong");
 }

@@ -169,10 +169,10 @@ fn rust_proxies_resolve_names_through_our_name_server() {
     for uri in
         [format!("PYRONAME:test.echoserver@127.0.0.1:{}", ns.port), format!("PYROMETA:echo.tag@127.0.0.1:{}", ns.port)]
     {
-        let mut proxy = pyro5_std::Proxy::new(&uri).expect("a name URI");
+        let proxy = pyro5_std::Proxy::new(&uri).expect("a name URI");
         let back: String = proxy.call("echo", ("by name",)).expect("call through the name server");
         assert_eq!(back, "by name", "{uri}");
-        assert_eq!(proxy.resolved_uri(), Some(echo_uri.as_str()), "{uri}");
+        assert_eq!(proxy.resolved_uri(), Some(echo_uri.clone()), "{uri}");
     }
     let missing = pyro5_std::Proxy::new(&format!("PYRONAME:nobody@127.0.0.1:{}", ns.port))
         .expect("a name URI")

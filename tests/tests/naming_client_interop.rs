@@ -151,7 +151,7 @@ fn pyroname_proxy_resolves_through_python_name_server() {
     assert!(!proxy.is_connected());
     echo_hello(&mut proxy);
     assert_eq!(proxy.uri(), name, "an implicit connect keeps the PYRONAME uri, as Pyro");
-    assert_eq!(proxy.resolved_uri(), Some(echo.uri.as_str()));
+    assert_eq!(proxy.resolved_uri().as_deref(), Some(echo.uri.as_str()));
 
     // An empty host keeps its port (Python passes `uri.host`, `uri.port` to locate_ns).
     let mut portonly = Proxy::new(&format!("PYRONAME:test.rust.echo@:{port}")).expect("proxy");
@@ -167,12 +167,12 @@ fn pyroname_proxy_resolves_through_python_name_server() {
     ns.register("test.rust.echo", &other.uri, false).expect("register");
     proxy.release();
     echo_hello(&mut proxy);
-    assert_eq!(proxy.resolved_uri(), Some(other.uri.as_str()));
+    assert_eq!(proxy.resolved_uri().as_deref(), Some(other.uri.as_str()));
 }
 
 #[test]
 fn pyroname_with_a_host_and_no_port_asks_port_9090() {
-    let mut proxy = Proxy::new("PYRONAME:x@127.0.0.1").expect("proxy");
+    let proxy = Proxy::new("PYRONAME:x@127.0.0.1").expect("proxy");
     match proxy.bind() {
         Err(ProxyError::Naming(text)) => assert_eq!(text, "Failed to locate the nameserver"),
         // Something serves 127.0.0.1:9090 on this machine: it was asked, which is the point.
@@ -184,7 +184,7 @@ fn pyroname_with_a_host_and_no_port_asks_port_9090() {
 #[test]
 fn pyroname_unknown_name_is_the_name_servers_naming_error() {
     let (_ns, port) = PyProcess::name_server();
-    let mut proxy = Proxy::new(&format!("PYRONAME:no.such.name@127.0.0.1:{port}")).expect("proxy");
+    let proxy = Proxy::new(&format!("PYRONAME:no.such.name@127.0.0.1:{port}")).expect("proxy");
     match proxy.call::<String, _>("echo", ("x",)) {
         Err(ProxyError::Remote(e)) => {
             assert_eq!(e.class, "Pyro5.errors.NamingError");
@@ -210,12 +210,12 @@ fn pyrometa_proxy_picks_a_registration_with_all_tags() {
     for _ in 0..40 {
         let mut proxy = Proxy::new(&format!("PYROMETA:rust,echo@127.0.0.1:{port}")).expect("proxy");
         echo_hello(&mut proxy);
-        seen.insert(proxy.resolved_uri().expect("resolved").to_string());
+        seen.insert(proxy.resolved_uri().expect("resolved"));
     }
     let expected: std::collections::BTreeSet<String> = [first.uri.clone(), second.uri.clone()].into();
     assert_eq!(seen, expected, "both matches are picked at random, never the one without 'rust'");
 
-    let mut none = Proxy::new(&format!("PYROMETA:nothing@127.0.0.1:{port}")).expect("proxy");
+    let none = Proxy::new(&format!("PYROMETA:nothing@127.0.0.1:{port}")).expect("proxy");
     match none.bind() {
         Err(ProxyError::Naming(text)) => {
             assert_eq!(text, "no registrations available with desired metadata properties {'nothing'}");
@@ -251,7 +251,7 @@ fn locate_ns_broadcasts_get_nsuri_and_uses_the_answer() {
         request
     });
     // No host: localhost:<bc_port> over TCP refuses, then the broadcast goes to bc_port.
-    let mut proxy = locate_ns(None, Some(bc_port)).expect("locate by broadcast").into_proxy();
+    let proxy = locate_ns(None, Some(bc_port)).expect("locate by broadcast").into_proxy();
     assert_eq!(thread.join().expect("responder"), GET_NSURI);
     assert_eq!(proxy.uri(), ns_uri);
     assert!(!proxy.is_connected(), "as Pyro, a broadcast answer is not bound yet");

@@ -551,6 +551,23 @@ impl ClientSession {
 /// What a RESULT message says, as Pyro5's proxy reads its flags: an item stream (with its
 /// id), an exception, a batch's results or a value.
 fn reply_of<'m>(msg: &Message<'m>) -> Result<Reply<'m>, ClientError> {
+    Reply::from_message(msg)
+}
+
+impl<'m> Reply<'m> {
+    /// A RESULT message's reply as its flags say, without the connection's checks: for a
+    /// message a [`ClientConnection`] reported already (as [`ClientEvent::Reply`]) and
+    /// kept, to be read later or elsewhere.
+    ///
+    /// # Errors
+    /// [`ClientError::StreamingDisabled`] for a stream result without a stream id;
+    /// [`ClientError::Receive`] for a payload that cannot be taken out.
+    pub fn from_message(msg: &Message<'m>) -> Result<Self, ClientError> {
+        result_of(msg)
+    }
+}
+
+fn result_of<'m>(msg: &Message<'m>) -> Result<Reply<'m>, ClientError> {
     let header = msg.header();
     let payload = msg.payload().map_err(ClientError::Receive)?;
     let body = Payload {

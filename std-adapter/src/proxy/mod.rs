@@ -20,27 +20,28 @@
 use std::collections::BTreeSet;
 use std::fmt;
 use std::io::{self, Read, Write};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, MutexGuard};
+use std::time::{Duration, Instant};
 
-use pyro5_core::client::{CallSpec, ClientError, ClientSession, Extras, MetaSet, NO_ARGS, Payload, Reply};
+use pyro5_core::client::{ClientConnection, ClientError, ClientEvent, Extras, NO_ARGS, ObjectMetadata, Payload, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::call::CallError;
-use pyro5_core::ser::envelope::{EXCEPTION_WRAPPER_CLASS, TRACEBACK_ATTRIBUTE};
+use pyro5_core::ser::envelope::TRACEBACK_ATTRIBUTE;
 use pyro5_core::ser::serpent;
 use pyro5_core::ser::value::{Value, from_value};
 use pyro5_core::uri::{Location, Protocol, Uri};
-use pyro5_core::wire::{
-    Annotation, AnnotationId, CorrelationId, DecodeError, Decoder, Message, Progress, SerializerId,
-};
+use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, DecodeError, SerializerId, StreamId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::config::{Config, ConfigError, log_wire};
 use crate::transport::Stream;
 
-/// The object id of the daemon's own object (streams are read through it).
-const DAEMON_OBJECT: &str = "Pyro.Daemon";
+mod calls;
+mod shared;
+
+pub use calls::{Batch, DEFAULT_PREFETCH, RemoteIter};
+use shared::{Awaited, Holder, Live, Shared, closed_error, collect_annotations};
 
 /// An exception the remote call raised: its Python class, arguments, attributes and the
 /// remote traceback.
@@ -174,6 +175,8 @@ pub enum ProxyError {
     /// A configuration item Pyro refuses (from a `PYRO_*` variable; Python's
     /// `ValueError`).
     Config(ConfigError),
+    /// The calling thread is not the proxy's owner ([`Proxy::set_single_owner`]).
+    NotOwner,
 }
 
 impl fmt::Display for ProxyError {
@@ -199,6 +202,9 @@ impl fmt::Display for ProxyError {
             Self::Receive(e) => write!(f, "cannot read the reply: {e}"),
             Self::Naming(e) => f.write_str(e),
             Self::Config(e) => write!(f, "{e}"),
+            Self::NotOwner => f.write_str(
+                "the calling thread is not the owner of this proxy, create a new proxy in this thread or transfer ownership.",
+            ),
         }
     }
 }
@@ -235,16 +241,9 @@ impl From<RemoteError> for ProxyError {
     }
 }
 
-/// What the object exposes, as its daemon reported at connect time.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct ProxyMetadata {
-    /// Every exposed method.
-    pub methods: BTreeSet<String>,
-    /// The oneway methods.
-    pub oneway: BTreeSet<String>,
-    /// Exposed properties.
-    pub attrs: BTreeSet<String>,
-}
+/// What the object exposes, as its daemon reported at connect time: `methods`, `oneway`,
+/// `attrs`, each a set of names (the core's rules decide what may be called with them).
+pub type ProxyMetadata = ObjectMetadata<BTreeSet<String>>;
 
 /// The four serializers, by Pyro's names.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
@@ -315,18 +314,45 @@ enum Target {
     Name,
 }
 
-struct Connection {
-    stream: Stream,
-    decoder: Decoder<Vec<u8>>,
-    /// `LOGWIRE`: log every message.
-    logwire: bool,
+/// What a proxy's calls share, behind its lock.
+struct State {
+    uri: String,
+    object: Arc<str>,
+    target: Target,
+    /// The `PYRONAME`/`PYROMETA` URI to resolve on connecting, and what it last resolved to.
+    name: Option<(String, Option<String>)>,
+    live: Option<Live>,
+    /// Counts the connections made; a call or a [`RemoteIter`] belongs to one of them.
+    generation: u64,
+    /// The sequence number a new connection continues from (as Pyro's proxy does).
+    seq: u16,
+    metadata: Option<Arc<ProxyMetadata>>,
+    handshake_response: Option<Value>,
+    response_annotations: Vec<(AnnotationId, Vec<u8>)>,
+    owner: std::thread::ThreadId,
+}
+
+impl Holder for State {
+    fn live(&mut self) -> &mut Option<Live> {
+        &mut self.live
+    }
+    fn set_response_annotations(&mut self, annotations: Vec<(AnnotationId, Vec<u8>)>) {
+        self.response_annotations = annotations;
+    }
+    fn lost(&mut self, live: Live) {
+        self.seq = live.conn.seq();
+    }
 }
 
 /// A proxy for one remote object, as Python's `Pyro5.client.Proxy`: connects on first use,
 /// learns the object's metadata from the handshake, and calls its methods.
 ///
-/// Calls take `&mut self`: a proxy serves one thread at a time (Pyro's rule, enforced by the
-/// compiler); give each thread its own proxy, or move it between threads.
+/// A proxy is `Send + Sync`: share it (`&Proxy`, `Arc<Proxy>`) and threads call through it at
+/// once, their calls pipelined on its one connection (up to
+/// [`MAX_IN_FLIGHT`](pyro5_core::client::MAX_IN_FLIGHT) waiting; each reply goes to its
+/// caller by sequence number). Python's rule that only the owning thread may use a proxy is
+/// there when asked for ([`set_single_owner`](Self::set_single_owner)). Settings take
+/// `&mut self`: configure a proxy before sharing it.
 ///
 /// A `PYRONAME:name[@nshost[:port]]` or `PYROMETA:tag,...[@nshost[:port]]` URI is resolved
 /// through the name server ([`locate::resolve`](crate::locate::resolve)) each time the proxy
@@ -336,34 +362,33 @@ struct Connection {
 ///
 /// ```no_run
 /// use pyro5_std::Proxy;
-/// let mut echo = Proxy::new("PYRO:test.echoserver@localhost:9999")?;
+/// let echo = Proxy::new("PYRO:test.echoserver@localhost:9999")?;
 /// let back: Vec<i64> = echo.call("echo", (vec![1, 2, 3],))?;
 /// assert_eq!(back, [1, 2, 3]);
+/// // Threads share it; their calls overlap on its connection.
+/// std::thread::scope(|s| {
+///     for n in 0..8 {
+///         let echo = &echo;
+///         s.spawn(move || echo.call::<i64, _>("echo", (n,)));
+///     }
+/// });
 /// # Ok::<(), pyro5_std::ProxyError>(())
 /// ```
 pub struct Proxy {
-    uri: String,
-    object: Arc<str>,
-    target: Target,
-    /// The `PYRONAME`/`PYROMETA` URI to resolve on connecting, and what it last resolved to.
-    name: Option<(String, Option<String>)>,
-    client: ClientSession,
-    connection: Option<Connection>,
-    /// Counts the connections made; a [`RemoteIter`] belongs to one of them.
-    generation: u64,
-    metadata: Option<ProxyMetadata>,
+    shared: Shared<State>,
     /// Methods called oneway whatever the metadata says (Pyro's `_pyroOneway.add`).
     extra_oneway: BTreeSet<String>,
     handshake: Value,
-    handshake_response: Option<Value>,
+    serializer: SerializerId,
     timeout: Option<Duration>,
     max_retries: u32,
     correlation_id: Option<CorrelationId>,
     annotations: Vec<(AnnotationId, Vec<u8>)>,
-    response_annotations: Vec<(AnnotationId, Vec<u8>)>,
     compress: bool,
     limits: Limits,
-    tx: Vec<u8>,
+    single_owner: bool,
+    /// A call that times out leaves the connection open (instead of closing it, as Pyro).
+    keep_on_timeout: bool,
     /// The configuration it was made with: where to find the name server, IP version,
     /// `SOCK_NODELAY`, `LOGWIRE`.
     config: Arc<Config>,
@@ -371,7 +396,8 @@ pub struct Proxy {
 
 impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Proxy {}; connected={}>", self.uri, self.connection.is_some())
+        let state = self.shared.lock();
+        write!(f, "<Proxy {}; connected={}>", state.uri, state.live.is_some())
     }
 }
 
@@ -393,9 +419,8 @@ impl Proxy {
 
     /// A proxy as [`new`](Self::new) makes it, configured by `config`: `SERIALIZER`,
     /// `COMMTIMEOUT` (connect, send and receive timeout; 0 = none), `MAX_RETRIES`,
-    /// `COMPRESSION`, `MAX_MESSAGE_SIZE`, `PREFER_IP_VERSION`, `SOCK_NODELAY`, `LOGWIRE`,
-    /// and the name server items for `PYRONAME`/`PYROMETA` URIs. The setters override
-    /// them one by one.
+    /// `COMPRESSION`, `MAX_MESSAGE_SIZE`, `PREFER_IP_VERSION`, `LOGWIRE`, and the name server
+    /// items for `PYRONAME`/`PYROMETA` URIs. The setters override them one by one.
     ///
     /// # Errors
     /// [`ProxyError::Uri`] for a URI that does not parse.
@@ -415,48 +440,64 @@ impl Proxy {
             (Protocol::Pyro, Some(Location::Unix { socket })) => (Target::Unix(socket.to_string()), None),
             (Protocol::Pyro, None) => return Err(ProxyError::Uri(format!("{uri}: no location"))),
         };
-        Ok(Self {
+        let state = State {
             uri: parsed.to_string(),
             object: parsed.object().into(),
             target,
             name,
-            client: ClientSession::new(config.serializer.id()),
-            connection: None,
+            live: None,
             generation: 0,
+            seq: 0,
             metadata: None,
+            handshake_response: None,
+            response_annotations: Vec::new(),
+            owner: std::thread::current().id(),
+        };
+        Ok(Self {
+            shared: Shared::new(state),
             extra_oneway: BTreeSet::new(),
             handshake: Value::Str("hello".into()),
-            handshake_response: None,
+            serializer: config.serializer.id(),
             timeout: config.commtimeout_duration(),
             max_retries: config.max_retries,
             correlation_id: None,
             annotations: Vec::new(),
-            response_annotations: Vec::new(),
             compress: config.compression,
             limits: Limits::with_max_message_size(config.max_message_size),
-            tx: Vec::new(),
+            single_owner: false,
+            keep_on_timeout: false,
             config: Arc::new(config.clone()),
         })
     }
 
-    /// The object's URI.
-    pub fn uri(&self) -> &str {
-        &self.uri
+    /// The object's URI (after [`bind`](Self::bind) of a `PYRONAME`/`PYROMETA` proxy, the
+    /// `PYRO:` URI it resolved to).
+    pub fn uri(&self) -> String {
+        self.shared.lock().uri.clone()
     }
 
     /// Speak `serializer` from the next call on (Pyro's `_pyroSerializer`).
     pub fn set_serializer(&mut self, serializer: Serializer) {
-        self.client.set_serializer(serializer.id());
+        self.serializer = serializer.id();
     }
 
     /// Give up waiting for a connection or a reply after `timeout` (Pyro's `_pyroTimeout`).
-    /// A call that times out closes the connection; the next call connects again.
+    /// As in Pyro, a call that times out closes the connection (the next call connects
+    /// again; calls of other threads waiting on it fail with
+    /// [`ProxyError::ConnectionClosed`], or are retried); see
+    /// [`set_keep_connection_on_timeout`](Self::set_keep_connection_on_timeout).
     pub fn set_timeout(&mut self, timeout: Option<Duration>) {
         self.timeout = timeout;
-        if let Some(c) = &self.connection {
-            let _ = c.stream.set_read_timeout(timeout);
-            let _ = c.stream.set_write_timeout(timeout);
+        if let Some(live) = &self.shared.lock().live {
+            let _ = live.stream.set_write_timeout(timeout);
         }
+    }
+
+    /// Keep the connection when a call times out: its reply is dropped when it comes and the
+    /// other calls carry on (the daemon still answers in order, so calls sent after a slow
+    /// one wait for it). Off by default: a timeout closes the connection, as in Pyro.
+    pub fn set_keep_connection_on_timeout(&mut self, keep: bool) {
+        self.keep_on_timeout = keep;
     }
 
     /// Retry a call this many times when the connection was closed or the reply timed out
@@ -473,8 +514,8 @@ impl Proxy {
 
     /// The daemon's answer to the last handshake (what its `validateHandshake` returned;
     /// Pyro's default: `"hello"`), once connected.
-    pub fn handshake_response(&self) -> Option<&Value> {
-        self.handshake_response.as_ref()
+    pub fn handshake_response(&self) -> Option<Value> {
+        self.shared.lock().handshake_response.clone()
     }
 
     /// Send this correlation id with every message (Pyro's `current_context.correlation_id`).
@@ -487,10 +528,11 @@ impl Proxy {
         self.annotations = annotations;
     }
 
-    /// The annotations that came with the last reply (Pyro's `response_annotations`);
-    /// empty after a oneway call.
-    pub fn response_annotations(&self) -> &[(AnnotationId, Vec<u8>)] {
-        &self.response_annotations
+    /// The annotations that came with the last reply read for a call (Pyro's
+    /// `response_annotations`; with several threads calling, the last of any of them); empty
+    /// after a oneway call.
+    pub fn response_annotations(&self) -> Vec<(AnnotationId, Vec<u8>)> {
+        self.shared.lock().response_annotations.clone()
     }
 
     /// Compress payloads over 100 bytes (Pyro's `COMPRESSION`). Compressed replies are read
@@ -505,9 +547,22 @@ impl Proxy {
         self.extra_oneway.insert(method.to_string());
     }
 
-    /// The largest message sent or accepted (Pyro's `MAX_MESSAGE_SIZE`).
+    /// The largest message sent or accepted (Pyro's `MAX_MESSAGE_SIZE`), from the next
+    /// connection on.
     pub fn set_max_message_size(&mut self, max: u32) {
         self.limits.max_message_size = max;
+    }
+
+    /// Only the owning thread may call (Python's proxy: "the calling thread is not the owner
+    /// of this proxy"): the thread that made the proxy, or the last to
+    /// [`claim_ownership`](Self::claim_ownership). Off by default: any thread may call.
+    pub fn set_single_owner(&mut self, on: bool) {
+        self.single_owner = on;
+    }
+
+    /// Make the calling thread the proxy's owner (Pyro's `_pyroClaimOwnership`).
+    pub fn claim_ownership(&self) {
+        self.shared.lock().owner = std::thread::current().id();
     }
 
     /// Connect now (if not connected) and return the object's metadata (Pyro's
@@ -517,40 +572,40 @@ impl Proxy {
     /// # Errors
     /// Connection errors, [`ProxyError::Rejected`], [`ProxyError::NothingExposed`]; name
     /// resolution errors (see [`locate::resolve`](crate::locate::resolve)).
-    pub fn bind(&mut self) -> Result<&ProxyMetadata, ProxyError> {
-        let connects = !(self.connection.is_some() && self.client.is_ready());
-        self.ensure_connected()?;
-        if connects {
-            if let Some((_, Some(resolved))) = self.name.take() {
-                self.uri = resolved;
-            }
+    pub fn bind(&self) -> Result<ProxyMetadata, ProxyError> {
+        let mut state = self.connected()?;
+        if let Some((_, Some(resolved))) = state.name.take() {
+            state.uri = resolved;
         }
-        self.metadata.as_ref().ok_or(ProxyError::ConnectionClosed)
+        state.metadata.as_deref().cloned().ok_or(ProxyError::ConnectionClosed)
     }
 
     /// The `PYRO:` URI a `PYRONAME`/`PYROMETA` proxy resolved to when it last connected
     /// (Pyro's `resolve`); a `PYRO` proxy's own URI.
-    pub fn resolved_uri(&self) -> Option<&str> {
-        match &self.name {
-            Some((_, resolved)) => resolved.as_deref(),
-            None => Some(&self.uri),
+    pub fn resolved_uri(&self) -> Option<String> {
+        let state = self.shared.lock();
+        match &state.name {
+            Some((_, resolved)) => resolved.clone(),
+            None => Some(state.uri.clone()),
         }
     }
 
     /// The metadata, if connected once.
-    pub fn metadata(&self) -> Option<&ProxyMetadata> {
-        self.metadata.as_ref()
+    pub fn metadata(&self) -> Option<ProxyMetadata> {
+        self.shared.lock().metadata.as_deref().cloned()
     }
 
     /// Whether a connection is open.
     pub fn is_connected(&self) -> bool {
-        self.connection.is_some()
+        self.shared.lock().live.is_some()
     }
 
-    /// Close the connection (Pyro's `_pyroRelease`); the next call connects again.
-    pub fn release(&mut self) {
-        self.connection = None;
-        self.client.reset();
+    /// Close the connection (Pyro's `_pyroRelease`); the next call connects again. Calls
+    /// waiting on it fail with [`ProxyError::ConnectionClosed`].
+    pub fn release(&self) {
+        let mut state = self.shared.lock();
+        let generation = state.generation;
+        self.shared.drop_connection(&mut state, generation);
     }
 
     /// Close and connect again, trying up to `tries` times two seconds apart (Pyro's
@@ -558,15 +613,15 @@ impl Proxy {
     ///
     /// # Errors
     /// The last connection error.
-    pub fn reconnect(&mut self, tries: u32) -> Result<(), ProxyError> {
+    pub fn reconnect(&self, tries: u32) -> Result<(), ProxyError> {
         self.release();
         let mut last = None;
         for attempt in 0..tries.max(1) {
             if attempt > 0 {
                 std::thread::sleep(Duration::from_secs(2));
             }
-            match self.ensure_connected() {
-                Ok(()) => return Ok(()),
+            match self.connected() {
+                Ok(_) => return Ok(()),
                 Err(e) => last = Some(e),
             }
         }
@@ -579,7 +634,7 @@ impl Proxy {
     /// # Errors
     /// [`ProxyError::Remote`] when the method raised, [`ProxyError::NotExposed`], connection
     /// and protocol errors, [`ProxyError::Decode`] when the result does not fit `R`.
-    pub fn call<R: DeserializeOwned, A: Serialize>(&mut self, method: &str, args: A) -> Result<R, ProxyError> {
+    pub fn call<R: DeserializeOwned, A: Serialize>(&self, method: &str, args: A) -> Result<R, ProxyError> {
         self.call_kw(method, args, None::<&()>)
     }
 
@@ -588,12 +643,12 @@ impl Proxy {
     /// # Errors
     /// As [`call`](Self::call).
     pub fn call_kw<R: DeserializeOwned, A: Serialize, K: Serialize + ?Sized>(
-        &mut self,
+        &self,
         method: &str,
         args: A,
         kwargs: Option<&K>,
     ) -> Result<R, ProxyError> {
-        let outcome = self.call_method(method, &ArgsOf(&args), kwargs, &decode_as::<R>)?;
+        let outcome = self.invoke(Kind::Method(method), &ArgsOf(&args), kwargs, &decode_as::<R>)?;
         self.finish(outcome)
     }
 
@@ -601,14 +656,9 @@ impl Proxy {
     ///
     /// # Errors
     /// As [`call`](Self::call).
-    pub fn call_value(
-        &mut self,
-        method: &str,
-        args: &[Value],
-        kwargs: &[(String, Value)],
-    ) -> Result<Value, ProxyError> {
+    pub fn call_value(&self, method: &str, args: &[Value], kwargs: &[(String, Value)]) -> Result<Value, ProxyError> {
         let kwargs = KwargsOf(kwargs);
-        let outcome = self.call_method(method, &TupleOf(args), Some(&kwargs), &decode_as::<Value>)?;
+        let outcome = self.invoke(Kind::Method(method), &TupleOf(args), Some(&kwargs), &decode_as::<Value>)?;
         self.finish(outcome)
     }
 
@@ -616,11 +666,8 @@ impl Proxy {
     ///
     /// # Errors
     /// As [`call`](Self::call).
-    pub fn get_attr<R: DeserializeOwned>(&mut self, name: &str) -> Result<R, ProxyError> {
-        self.check_exposed(name, true)?;
-        let object = self.object.clone();
-        let call = CallSpec { object: &object, method: "__getattr__", oneway: false, batch: false };
-        let outcome = self.invoke(&call, &(name,), None::<&()>, &decode_as::<R>)?;
+    pub fn get_attr<R: DeserializeOwned>(&self, name: &str) -> Result<R, ProxyError> {
+        let outcome = self.invoke(Kind::GetAttr(name), &(name,), None::<&()>, &decode_as::<R>)?;
         self.finish(outcome)
     }
 
@@ -628,34 +675,33 @@ impl Proxy {
     ///
     /// # Errors
     /// As [`call`](Self::call).
-    pub fn set_attr<V: Serialize>(&mut self, name: &str, value: V) -> Result<(), ProxyError> {
-        self.check_exposed(name, true)?;
-        let object = self.object.clone();
-        let call = CallSpec { object: &object, method: "__setattr__", oneway: false, batch: false };
-        self.invoke(&call, &(name, value), None::<&()>, &decode_as::<serde::de::IgnoredAny>).map(drop)
+    pub fn set_attr<V: Serialize>(&self, name: &str, value: V) -> Result<(), ProxyError> {
+        self.invoke(Kind::SetAttr(name), &(name, value), None::<&()>, &decode_as::<serde::de::IgnoredAny>).map(drop)
     }
 
     /// Ping the daemon (a PING message, not a method call).
     ///
     /// # Errors
     /// Connection errors.
-    pub fn ping(&mut self) -> Result<(), ProxyError> {
-        self.ensure_connected()?;
+    pub fn ping(&self) -> Result<(), ProxyError> {
+        self.check_owner()?;
         let annotations = annotations_of(&self.annotations);
         let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: false };
-        let mut tx = std::mem::take(&mut self.tx);
-        let written = self.client.write_ping(&extras, self.limits, &mut tx);
-        drop(annotations);
-        let result = match written {
-            Ok(len) => self.send(&tx[..len]).and_then(|()| self.receive_reply(&decode_as::<Value>).map(drop)),
-            Err(e) => Err(e.into()),
-        };
-        self.tx = tx;
-        result
+        let mut state = self.connected()?;
+        let generation = state.generation;
+        if let Some(live) = state.live.as_mut() {
+            live.conn.ping(&extras)?;
+        }
+        self.shared.flush(state)?;
+        let pong = self.shared.receive(generation, Awaited::Pong, self.deadline(), self.limits, &mut |_| Ok(()));
+        if let Err(ProxyError::Timeout) = pong {
+            self.timed_out(generation);
+        }
+        pong
     }
 
     /// Start a batch: calls collected and sent in one message (Pyro's `BatchProxy`).
-    pub fn batch(&mut self) -> Batch<'_> {
+    pub fn batch(&self) -> Batch<'_> {
         Batch { proxy: self, calls: Vec::new() }
     }
 
@@ -666,7 +712,7 @@ impl Proxy {
     ///
     /// # Errors
     /// As [`call`](Self::call); [`ProxyError::NotAnIterator`] if the method returned a value.
-    pub fn call_iter<A: Serialize>(&mut self, method: &str, args: A) -> Result<RemoteIter<'_>, ProxyError> {
+    pub fn call_iter<A: Serialize>(&self, method: &str, args: A) -> Result<RemoteIter<'_>, ProxyError> {
         self.call_iter_kw(method, args, None::<&()>)
     }
 
@@ -675,16 +721,13 @@ impl Proxy {
     /// # Errors
     /// As [`call_iter`](Self::call_iter).
     pub fn call_iter_kw<A: Serialize, K: Serialize + ?Sized>(
-        &mut self,
+        &self,
         method: &str,
         args: A,
         kwargs: Option<&K>,
     ) -> Result<RemoteIter<'_>, ProxyError> {
-        match self.call_method(method, &ArgsOf(&args), kwargs, &decode_as::<serde::de::IgnoredAny>)? {
-            Outcome::Stream(id) => {
-                let generation = self.generation;
-                Ok(RemoteIter::new(self, id, generation))
-            }
+        match self.invoke(Kind::Method(method), &ArgsOf(&args), kwargs, &decode_as::<serde::de::IgnoredAny>)? {
+            Outcome::Stream(id, generation) => Ok(RemoteIter::new(self, id, generation)),
             Outcome::Value(_) | Outcome::Nothing => Err(ProxyError::NotAnIterator { method: method.to_string() }),
         }
     }
@@ -694,7 +737,7 @@ impl Proxy {
     /// # Errors
     /// As [`call_iter`](Self::call_iter).
     pub fn call_iter_value(
-        &mut self,
+        &self,
         method: &str,
         args: &[Value],
         kwargs: &[(String, Value)],
@@ -702,34 +745,15 @@ impl Proxy {
         self.call_iter_kw(method, TupleOf(args), Some(&KwargsOf(kwargs)))
     }
 
-    /// A method call: the name checked against the metadata, oneway as it says, and a dict
-    /// of keyword arguments always (Python's proxy sends `{}`; the daemon calls
-    /// `method(*args, **kwargs)`).
-    fn call_method<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
-        &mut self,
-        method: &str,
-        args: &A,
-        kwargs: Option<&K>,
-        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
-    ) -> Result<Outcome<T>, ProxyError> {
-        let oneway = self.check_exposed(method, false)?;
-        let object = self.object.clone();
-        let call = CallSpec { object: &object, method, oneway, batch: false };
-        // No kwargs: the core sends an empty dict, as Pyro's proxy does.
-        self.invoke(&call, args, kwargs, decode)
-    }
-
     /// The value of a finished call: a stream is collected (Python's `list(...)`), a oneway
     /// call gives `None`.
-    fn finish<R: DeserializeOwned>(&mut self, outcome: Outcome<R>) -> Result<R, ProxyError> {
+    fn finish<R: DeserializeOwned>(&self, outcome: Outcome<R>) -> Result<R, ProxyError> {
         match outcome {
             Outcome::Value(v) => Ok(v),
             Outcome::Nothing => from_value(Value::None).map_err(ProxyError::Result),
-            Outcome::Stream(id) => {
-                let generation = self.generation;
-                let mut iter = RemoteIter::new(self, id, generation);
+            Outcome::Stream(id, generation) => {
                 let mut items = Vec::new();
-                for item in &mut iter {
+                for item in RemoteIter::new(self, id, generation) {
                     items.push(item?);
                 }
                 from_value(Value::List(items)).map_err(ProxyError::Result)
@@ -737,77 +761,88 @@ impl Proxy {
         }
     }
 
-    fn check_exposed(&mut self, name: &str, attr: bool) -> Result<bool, ProxyError> {
-        self.ensure_connected()?;
-        let meta = self.metadata.as_ref().ok_or(ProxyError::ConnectionClosed)?;
-        let known = if attr { meta.attrs.contains(name) } else { meta.methods.contains(name) };
-        if !known {
-            return Err(ProxyError::NotExposed { uri: self.uri.clone(), name: name.to_string() });
+    /// A call on connection `generation` timed out: close it, unless asked not to.
+    fn timed_out(&self, generation: u64) {
+        if !self.keep_on_timeout {
+            let mut state = self.shared.lock();
+            self.shared.drop_connection(&mut state, generation);
         }
-        Ok(!attr && (meta.oneway.contains(name) || self.extra_oneway.contains(name)))
     }
 
-    fn connect_stream(&self) -> Result<Stream, ProxyError> {
-        let stream = match &self.target {
+    fn check_owner(&self) -> Result<(), ProxyError> {
+        if self.single_owner && self.shared.lock().owner != std::thread::current().id() {
+            return Err(ProxyError::NotOwner);
+        }
+        Ok(())
+    }
+
+    fn deadline(&self) -> Option<Instant> {
+        self.timeout.map(|t| Instant::now() + t)
+    }
+
+    fn deadline_ms(&self, deadline: Option<Instant>) -> Option<u64> {
+        deadline.map(|d| self.shared.millis(d))
+    }
+
+    fn connect_stream(&self, target: &Target, uri: &str) -> Result<Stream, ProxyError> {
+        let stream = match target {
+            // Calls of several threads are pipelined: each request goes at once, not after
+            // the acknowledgement of the one before (Nagle's algorithm).
             Target::Tcp { host, port } => {
-                Stream::connect_tcp(host, *port, self.timeout, self.config.prefer_ip_version, self.config.sock_nodelay)
+                Stream::connect_tcp(host, *port, self.timeout, self.config.prefer_ip_version, true)
             }
             Target::Unix(path) => Stream::connect_unix(path),
             Target::Name => Err(io::Error::new(io::ErrorKind::NotConnected, "the name is not resolved")),
         }
-        .map_err(|error| ProxyError::Connect { location: self.location(), error })?;
-        let _ = stream.set_read_timeout(self.timeout);
+        .map_err(|error| ProxyError::Connect { location: location(target, uri), error })?;
         let _ = stream.set_write_timeout(self.timeout);
         Ok(stream)
     }
 
-    fn location(&self) -> String {
-        match &self.target {
-            Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-            Target::Tcp { host, port } => format!("{host}:{port}"),
-            Target::Unix(path) => format!("./u:{path}"),
-            Target::Name => self.uri.clone(),
+    /// The proxy's state with an open, handshaken connection (made now if there was none).
+    fn connected(&self) -> Result<MutexGuard<'_, State>, ProxyError> {
+        let mut state = self.shared.lock();
+        if state.live.as_ref().is_some_and(|l| l.conn.is_ready()) {
+            return Ok(state);
         }
-    }
-
-    fn extras<'a>(&self, annotations: &'a [Annotation<'a>]) -> Extras<'a> {
-        Extras { correlation_id: self.correlation_id, annotations, compress: self.compress }
-    }
-
-    fn ensure_connected(&mut self) -> Result<(), ProxyError> {
-        if self.connection.is_some() && self.client.is_ready() {
-            return Ok(());
-        }
-        self.release();
-        self.resolve_name()?;
-        let stream = self.connect_stream()?;
-        self.connection =
-            Some(Connection { stream, decoder: Decoder::new(Vec::new(), self.limits), logwire: self.config.logwire });
-        self.generation = self.generation.wrapping_add(1);
+        let generation = state.generation;
+        self.shared.drop_connection(&mut state, generation);
+        state.generation = state.generation.wrapping_add(1);
+        self.resolve_name(&mut state)?;
+        let stream = self.connect_stream(&state.target, &state.uri)?;
+        let mut conn = ClientConnection::new(self.serializer, Vec::new(), Vec::new(), self.limits);
+        conn.set_seq(state.seq);
         let annotations = annotations_of(&self.annotations);
-        let extras = self.extras(&annotations);
-        let mut tx = std::mem::take(&mut self.tx);
-        let written = self.client.write_connect(&self.object, &self.handshake, &extras, self.limits, &mut tx);
-        drop(annotations);
-        let len = match written {
-            Ok(len) => len,
-            Err(e) => {
-                self.tx = tx;
-                self.release();
-                return Err(e.into());
+        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: self.compress };
+        let deadline = self.deadline();
+        conn.connect(
+            &state.object,
+            &self.handshake,
+            &extras,
+            self.shared.millis(Instant::now()),
+            self.deadline_ms(deadline),
+        )?;
+        let location = location(&state.target, &state.uri);
+        let answer = handshake(&mut conn, &stream, deadline, self.config.logwire, &self.shared);
+        let (metadata, handshake_response, response_annotations) = match answer {
+            Ok(found) => found,
+            Err(ClientError::Rejected(reason)) => {
+                return Err(ProxyError::Rejected { location, reason: reason.as_str().to_string() });
             }
+            Err(ClientError::NothingExposed) => return Err(ProxyError::NothingExposed(state.uri.clone())),
+            Err(e) => return Err(closed_error(e)),
         };
-        let result = self.send(&tx[..len]).and_then(|()| self.receive_connect());
-        self.tx = tx;
-        if result.is_err() {
-            self.release();
-        }
-        result
+        state.metadata = Some(Arc::new(metadata));
+        state.handshake_response = handshake_response;
+        state.response_annotations = response_annotations;
+        let _ = stream.set_read_timeout(None);
+        state.live = Some(Live::new(conn, stream, state.generation, self.config.logwire));
+        Ok(state)
     }
 
     /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it names.
-    fn resolve_name(&mut self) -> Result<(), ProxyError> {
-        let Some((name, resolved)) = &mut self.name else { return Ok(()) };
+    fn resolve_name(&self, state: &mut State) -> Result<(), ProxyError> {
+        let Some((name, resolved)) = &mut state.name else { return Ok(()) };
         let text = crate::locate::resolve_with_timeout(&self.config, name, self.timeout)?;
         let uri = Uri::parse(&text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
         let target = match uri.location() {
@@ -818,159 +853,191 @@ impl Proxy {
             Some(Location::Unix { socket }) if uri.protocol() == Protocol::Pyro => Target::Unix(socket.to_string()),
             _ => return Err(ProxyError::Uri(format!("{text}: the name server gave no PYRO URI with a location"))),
         };
-        self.object = uri.object().into();
-        self.target = target;
         *resolved = Some(uri.to_string());
+        state.object = uri.object().into();
+        state.target = target;
         Ok(())
-    }
-
-    fn receive_connect(&mut self) -> Result<(), ProxyError> {
-        let location = self.location();
-        let Some(connection) = self.connection.as_mut() else { return Err(ProxyError::ConnectionClosed) };
-        let msg = read_message(connection)?;
-        let connected = match self.client.read_connect(&msg) {
-            Ok(c) => c,
-            Err(ClientError::Rejected(reason)) => {
-                return Err(ProxyError::Rejected { location, reason: reason.as_str().to_string() });
-            }
-            Err(e) => return Err(e.into()),
-        };
-        let mut metadata = ProxyMetadata::default();
-        for (set, names) in [
-            (MetaSet::Methods, &mut metadata.methods),
-            (MetaSet::Oneway, &mut metadata.oneway),
-            (MetaSet::Attrs, &mut metadata.attrs),
-        ] {
-            connected.for_each_name(set, &mut |name| {
-                names.insert(name.to_string());
-            })?;
-        }
-        self.handshake_response = connected.handshake::<Value>().ok();
-        self.response_annotations = collect_annotations(&msg);
-        if metadata.methods.is_empty() && metadata.attrs.is_empty() {
-            return Err(ProxyError::NothingExposed(self.uri.clone()));
-        }
-        self.metadata = Some(metadata);
-        Ok(())
-    }
-
-    fn send(&mut self, bytes: &[u8]) -> Result<(), ProxyError> {
-        let Some(connection) = self.connection.as_mut() else { return Err(ProxyError::ConnectionClosed) };
-        if connection.logwire {
-            log_wire("proxy wiredata sending", bytes);
-        }
-        connection.stream.write_all(bytes).map_err(io_error)
     }
 
     /// Send a call and read its outcome, retrying as [`set_max_retries`](Self::set_max_retries) says.
     fn invoke<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
-        &mut self,
-        call: &CallSpec<'_>,
+        &self,
+        kind: Kind<'_>,
         args: &A,
         kwargs: Option<&K>,
         decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
     ) -> Result<Outcome<T>, ProxyError> {
+        self.check_owner()?;
         let mut attempt = 0;
         loop {
-            match self.invoke_once(call, args, kwargs, decode) {
-                // As Pyro's `_RemoteMethod`: only these two are worth another try.
+            let deadline = self.deadline();
+            let sent = self.send_call(kind, args, kwargs, deadline);
+            let used = sent.as_ref().ok().map(|(generation, _)| *generation);
+            let result = match sent {
+                Ok((_, None)) => Ok(Outcome::Nothing),
+                Ok((generation, Some(seq))) => {
+                    self.shared.receive(generation, Awaited::Call(seq), deadline, self.limits, &mut |reply| {
+                        outcome(reply, generation, decode)
+                    })
+                }
+                Err(e) => Err(e),
+            };
+            if let (Err(ProxyError::Timeout), Some(generation)) = (&result, used) {
+                self.timed_out(generation);
+            }
+            match result {
+                // As Pyro's `_RemoteMethod`: only these two are worth another try, on a new
+                // connection.
                 Err(ProxyError::ConnectionClosed | ProxyError::Timeout) if attempt < self.max_retries => {
                     attempt += 1;
-                    self.release();
+                    if let Some(generation) = used {
+                        let mut state = self.shared.lock();
+                        self.shared.drop_connection(&mut state, generation);
+                    }
                 }
                 other => return other,
             }
         }
     }
 
-    fn invoke_once<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
-        &mut self,
-        call: &CallSpec<'_>,
+    /// Queue a call on the open connection (made first if needed), waiting for room among
+    /// the calls in flight, and write it: its connection and, unless oneway, its sequence
+    /// number.
+    fn send_call<A: Serialize + ?Sized, K: Serialize + ?Sized>(
+        &self,
+        kind: Kind<'_>,
         args: &A,
         kwargs: Option<&K>,
-        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
-    ) -> Result<Outcome<T>, ProxyError> {
-        if self.send_calls(call, args, kwargs, 1)?.0 { self.receive_reply(decode) } else { Ok(Outcome::Nothing) }
-    }
-
-    /// Write up to `count` of the same call in one send without reading their replies (they
-    /// come in their turn: calls may be pipelined), at most [`PIPELINE_BYTES`] of them past
-    /// the first; whether replies will come and how many calls were sent.
-    fn send_calls<A: Serialize + ?Sized, K: Serialize + ?Sized>(
-        &mut self,
-        call: &CallSpec<'_>,
-        args: &A,
-        kwargs: Option<&K>,
-        count: usize,
-    ) -> Result<(bool, usize), ProxyError> {
-        self.ensure_connected()?;
-        self.response_annotations.clear();
+        deadline: Option<Instant>,
+    ) -> Result<(u64, Option<u16>), ProxyError> {
         let annotations = annotations_of(&self.annotations);
-        let extras = self.extras(&annotations);
-        let mut tx = std::mem::take(&mut self.tx);
-        let mut more = Vec::new();
-        let mut calls = 1;
-        let mut written = self.client.write_call(call, args, kwargs, &extras, self.limits, &mut tx);
-        while calls < count {
-            let Ok(sent) = written else { break };
-            if more.len() + 2 * sent.len > PIPELINE_BYTES {
-                break;
+        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: self.compress };
+        let mut state = self.connected()?;
+        loop {
+            let State { live, metadata, object, uri, generation, .. } = &mut *state;
+            let (Some(live), Some(meta)) = (live.as_mut(), metadata.as_ref()) else {
+                return Err(ProxyError::ConnectionClosed);
+            };
+            if live.conn.has_room() {
+                let spec = match kind {
+                    Kind::Method(name) => meta.method(object, name, self.extra_oneway.contains(name)),
+                    Kind::GetAttr(name) => meta.get_attr(object, name),
+                    Kind::SetAttr(name) => meta.set_attr(object, name),
+                    Kind::Batch { oneway } => Ok(ProxyMetadata::batch(object, oneway)),
+                }
+                .map_err(|e| match (e, kind) {
+                    (ClientError::NotExposed, Kind::Method(name) | Kind::GetAttr(name) | Kind::SetAttr(name)) => {
+                        ProxyError::NotExposed { uri: uri.clone(), name: name.to_string() }
+                    }
+                    (e, _) => ProxyError::Protocol(e),
+                })?;
+                live.conn.set_serializer(self.serializer);
+                let sent = live.conn.call(&spec, args, kwargs, &extras, self.deadline_ms(deadline))?;
+                let generation = *generation;
+                if !sent.expects_reply {
+                    state.response_annotations.clear();
+                }
+                self.shared.flush(state)?;
+                return Ok((generation, sent.expects_reply.then_some(sent.seq)));
             }
-            // Each call is laid out at the start of the storage: the earlier ones move on.
-            more.extend_from_slice(&tx[..sent.len]);
-            written = self.client.write_call(call, args, kwargs, &extras, self.limits, &mut tx);
-            calls += 1;
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(ProxyError::Timeout);
+            }
+            state = self.shared.wait(state, deadline);
+            if state.live.is_none() {
+                return Err(ProxyError::ConnectionClosed);
+            }
         }
-        drop(annotations);
-        let result = match written {
-            Ok(sent) if more.is_empty() => self.send(&tx[..sent.len]).map(|()| (sent.expects_reply, calls)),
-            Ok(sent) => {
-                more.extend_from_slice(&tx[..sent.len]);
-                self.send(&more).map(|()| (sent.expects_reply, calls))
-            }
-            Err(e) => Err(e.into()),
-        };
-        self.tx = tx;
-        result.inspect_err(|e| {
-            // Whatever was written may be half a message: start afresh next time.
-            if !matches!(e, ProxyError::Protocol(ClientError::Serialize(_) | ClientError::Encode(_))) {
-                self.release();
-            }
-        })
     }
 
-    fn receive_reply<T>(
-        &mut self,
-        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
-    ) -> Result<Outcome<T>, ProxyError> {
-        let Some(connection) = self.connection.as_mut() else { return Err(ProxyError::ConnectionClosed) };
-        let result = read_message(connection).and_then(|msg| {
-            let reply = self.client.read_reply(&msg)?;
-            let annotations = collect_annotations(&msg);
-            let outcome = match reply {
-                Reply::Value(body) | Reply::Batch(body) => decode(body).map(Outcome::Value).map_err(decode_error),
-                Reply::Exception(body) => match body.decode::<Value>() {
-                    Ok(value) => Err(ProxyError::Remote(RemoteError::from_value(&value))),
-                    Err(e) => Err(ProxyError::Protocol(e)),
-                },
-                Reply::Stream { id, .. } => Ok(Outcome::Stream(id.to_string())),
-                Reply::Pong => Ok(Outcome::Nothing),
-                // This proxy abandons no call (a timeout closes its connection).
-                Reply::Late { .. } => Err(ProxyError::Protocol(ClientError::NotExpected)),
-            };
-            Ok((outcome, annotations))
-        });
-        match result {
-            Ok((outcome, annotations)) => {
-                // A complete reply was read: the conversation is in step whatever it held.
-                self.response_annotations = annotations;
-                outcome
+    /// Queue what `queue` writes on connection `generation` (no new connection: the stream
+    /// it continues belongs to that one) and write it.
+    fn send_on(
+        &self,
+        generation: u64,
+        queue: &mut dyn FnMut(&mut Connection, &Extras<'_>) -> Result<(), ClientError>,
+    ) -> Result<(), ProxyError> {
+        let annotations = annotations_of(&self.annotations);
+        let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: self.compress };
+        let mut state = self.shared.lock();
+        let Some(live) = state.live.as_mut().filter(|l| l.generation == generation) else {
+            return Err(ProxyError::ConnectionClosed);
+        };
+        live.conn.set_serializer(self.serializer);
+        queue(&mut live.conn, &extras)?;
+        self.shared.flush(state)
+    }
+}
+
+/// The core connection a proxy drives.
+type Connection = ClientConnection<Vec<u8>, Vec<u8>>;
+
+/// What a request calls.
+#[derive(Clone, Copy, Debug)]
+enum Kind<'a> {
+    Method(&'a str),
+    GetAttr(&'a str),
+    SetAttr(&'a str),
+    Batch { oneway: bool },
+}
+
+fn location(target: &Target, uri: &str) -> String {
+    match target {
+        Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+        Target::Tcp { host, port } => format!("{host}:{port}"),
+        Target::Unix(path) => format!("./u:{path}"),
+        Target::Name => uri.to_string(),
+    }
+}
+
+type Handshake = (ProxyMetadata, Option<Value>, Vec<(AnnotationId, Vec<u8>)>);
+
+/// Send the queued CONNECT and read the answer: the object's metadata, the daemon's
+/// handshake answer and the annotations that came with it.
+fn handshake(
+    conn: &mut Connection,
+    mut stream: &Stream,
+    deadline: Option<Instant>,
+    logwire: bool,
+    shared: &Shared<State>,
+) -> Result<Handshake, ClientError> {
+    let request = conn.tx_pending().to_vec();
+    if logwire {
+        log_wire("proxy wiredata sending", &request);
+    }
+    stream.write_all(&request).map_err(|_| ClientError::ConnectionClosed)?;
+    conn.tx_advance(request.len());
+    loop {
+        while let Some(event) = conn.poll_event() {
+            match event {
+                ClientEvent::Connected => {
+                    let message = conn.message().ok_or(ClientError::NotExpected)?;
+                    if logwire {
+                        log_wire("proxy wiredata received", message.as_bytes());
+                    }
+                    let answer = conn.connected().ok_or(ClientError::NotExpected)?;
+                    let metadata = ProxyMetadata::read(&answer)?;
+                    return Ok((metadata, answer.handshake::<Value>().ok(), collect_annotations(&message)));
+                }
+                ClientEvent::Closed(e) => return Err(e),
+                _ => {}
             }
-            Err(e) => {
-                // Any communication or protocol fault closes the connection, as in Pyro.
-                self.release();
-                Err(e)
+        }
+        let now = Instant::now();
+        let _ =
+            stream.set_read_timeout(deadline.map(|d| d.saturating_duration_since(now).max(Duration::from_millis(1))));
+        let read = stream.read(conn.read_buf());
+        let now_ms = shared.millis(Instant::now());
+        match read {
+            Ok(n) => conn.commit(n, now_ms),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                conn.handle_timeout(now_ms);
+                if deadline.is_some_and(|d| Instant::now() >= d) {
+                    conn.handle_timeout(u64::MAX);
+                }
             }
+            Err(_) => conn.commit(0, now_ms),
         }
     }
 }
@@ -979,10 +1046,32 @@ impl Proxy {
 enum Outcome<T> {
     /// The reply's value.
     Value(T),
-    /// The method returned an iterator: its stream id.
-    Stream(String),
+    /// The method returned an iterator: its stream and the connection it lives on.
+    Stream(StreamId, u64),
     /// No reply: a oneway call, or the answer to a ping.
     Nothing,
+}
+
+/// A reply as a call's outcome: its value read by `decode`, an exception, a stream.
+fn outcome<T>(
+    reply: Reply<'_>,
+    generation: u64,
+    decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
+) -> Result<Outcome<T>, ProxyError> {
+    match reply {
+        Reply::Value(body) | Reply::Batch(body) => decode(body).map(Outcome::Value).map_err(decode_error),
+        Reply::Exception(body) => Err(remote_error(body)),
+        Reply::Stream { id, .. } => Ok(Outcome::Stream(id, generation)),
+        Reply::Pong | Reply::Late { .. } => Ok(Outcome::Nothing),
+    }
+}
+
+/// The exception a reply carries.
+fn remote_error(body: Payload<'_>) -> ProxyError {
+    match body.decode::<Value>() {
+        Ok(value) => ProxyError::Remote(RemoteError::from_value(&value)),
+        Err(e) => ProxyError::Protocol(e),
+    }
 }
 
 /// Read a reply payload as a `T`.
@@ -1048,121 +1137,6 @@ fn io_error(e: io::Error) -> ProxyError {
     }
 }
 
-fn collect_annotations(msg: &Message<'_>) -> Vec<(AnnotationId, Vec<u8>)> {
-    msg.annotations().map(|(id, v)| (id, v.to_vec())).collect()
-}
-
-/// Read one whole message from the connection.
-fn read_message(connection: &mut Connection) -> Result<Message<'_>, ProxyError> {
-    loop {
-        let buf = connection.decoder.read_buf().map_err(ProxyError::Receive)?;
-        let n = match connection.stream.read(buf) {
-            Ok(0) => return Err(ProxyError::ConnectionClosed),
-            Ok(n) => n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(io_error(e)),
-        };
-        match connection.decoder.commit(n) {
-            Ok(Progress::Complete { .. }) => break,
-            Ok(Progress::NeedMore) => {}
-            Err(e) => return Err(ProxyError::Receive(e)),
-        }
-    }
-    let message = connection.decoder.message().ok_or(ProxyError::ConnectionClosed)?;
-    if connection.logwire {
-        log_wire("proxy wiredata received", message.as_bytes());
-    }
-    Ok(message)
-}
-
-/// One call of a batch: method, positional and keyword arguments.
-type BatchCall = (String, Vec<Value>, Vec<(String, Value)>);
-
-/// Calls collected for one batch message (Pyro's `BatchProxy`).
-pub struct Batch<'p> {
-    proxy: &'p mut Proxy,
-    calls: Vec<BatchCall>,
-}
-
-impl fmt::Debug for Batch<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<Batch of {} calls>", self.calls.len())
-    }
-}
-
-impl Batch<'_> {
-    /// Add a call of `method` with positional `args` and keyword `kwargs`.
-    pub fn call(&mut self, method: &str, args: Vec<Value>, kwargs: Vec<(String, Value)>) -> &mut Self {
-        self.calls.push((method.to_string(), args, kwargs));
-        self
-    }
-
-    /// How many calls were added.
-    pub fn len(&self) -> usize {
-        self.calls.len()
-    }
-
-    /// Whether no call was added.
-    pub fn is_empty(&self) -> bool {
-        self.calls.is_empty()
-    }
-
-    fn send<T>(
-        self,
-        oneway: bool,
-        decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
-    ) -> Result<Outcome<T>, ProxyError> {
-        let object = self.proxy.object.clone();
-        let calls: Vec<BatchEntry<'_>> = self.calls.iter().map(|(m, a, k)| BatchEntry(m, a, KwargsOf(k))).collect();
-        let call = CallSpec { object: &object, method: "<batch>", oneway, batch: true };
-        self.proxy.invoke(&call, &calls, None::<&()>, decode)
-    }
-
-    /// Send the batch and return each call's result in order. A call that raised ends the
-    /// list (the daemon stops there), as in Pyro.
-    ///
-    /// # Errors
-    /// Connection and protocol errors; [`ProxyError::Remote`] when the daemon answered the
-    /// whole batch with an exception (Python's daemon does so in marshal when a call
-    /// raised: marshal cannot carry the exception wrapper, `ValueError: unmarshallable
-    /// object`).
-    pub fn run(self) -> Result<Vec<Result<Value, RemoteError>>, ProxyError> {
-        let results = match self.send(false, &decode_as::<Value>)? {
-            Outcome::Value(v) => v,
-            Outcome::Nothing | Outcome::Stream(_) => return Err(ProxyError::Protocol(ClientError::NotExpected)),
-        };
-        let (Value::List(items) | Value::Tuple(items)) = results else {
-            return Ok(vec![Ok(results)]);
-        };
-        Ok(items
-            .into_iter()
-            .map(|item| match item.class_name() {
-                Some(EXCEPTION_WRAPPER_CLASS) => {
-                    Err(RemoteError::from_value(item.get("exception").unwrap_or(&Value::None)))
-                }
-                _ => Ok(item),
-            })
-            .collect())
-    }
-
-    /// Send the batch oneway: nothing comes back.
-    ///
-    /// # Errors
-    /// Connection errors.
-    pub fn run_oneway(self) -> Result<(), ProxyError> {
-        self.send(true, &decode_as::<serde::de::IgnoredAny>).map(drop)
-    }
-}
-
-/// One call in a batch's argument list: `(method, args, kwargs)`.
-struct BatchEntry<'a>(&'a str, &'a [Value], KwargsOf<'a>);
-
-impl Serialize for BatchEntry<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.0, TupleOf(self.1), &self.2).serialize(s)
-    }
-}
-
 /// A slice written as a tuple.
 struct TupleOf<'a>(&'a [Value]);
 
@@ -1177,145 +1151,6 @@ impl Serialize for TupleOf<'_> {
     }
 }
 
-/// The most bytes of requests a proxy sends in one go without reading replies: a peer with
-/// small socket buffers (a microcontroller) could otherwise fill them with replies while
-/// the proxy still writes, and both would wait for the other.
-const PIPELINE_BYTES: usize = 1024;
-
-/// How many item requests a [`RemoteIter`] keeps waiting on the connection by default.
-/// Their replies wait in the daemon's socket buffers while the proxy reads the first: a
-/// daemon on a microcontroller has room for a few (an item stream's end answers each
-/// request after it with an exception of a few hundred bytes). Against daemons on a full
-/// OS, [`RemoteIter::prefetch`] of 16 or more pays off.
-pub const DEFAULT_PREFETCH: usize = 4;
-
-/// The items of a remote iterator. Requests for the next items are pipelined (up to
-/// [`prefetch`](Self::prefetch) wait at once) and the items come back in order, so a stream
-/// costs about one round trip per `prefetch` items instead of one per item; the daemon
-/// produces up to that many items ahead of what was taken. Dropping it before the end closes
-/// the stream on the daemon (a oneway `close_stream`, after the replies still on their way).
-///
-/// A stream belongs to its connection: once the proxy's connection is lost (or released)
-/// the iterator yields [`ProxyError::ConnectionClosed`] and ends, as Pyro's
-/// `_StreamResultIterator` does.
-pub struct RemoteIter<'p> {
-    proxy: &'p mut Proxy,
-    id: Option<String>,
-    generation: u64,
-    prefetch: usize,
-    /// Item requests sent whose replies were not read yet.
-    requested: usize,
-    /// `TCP_NODELAY` was turned on for the pipelined requests (and is put back at the end).
-    nodelay: bool,
-}
-
-impl fmt::Debug for RemoteIter<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "<RemoteIter {:?}>", self.id)
-    }
-}
-
-impl<'p> RemoteIter<'p> {
-    fn new(proxy: &'p mut Proxy, id: String, generation: u64) -> Self {
-        Self { proxy, id: Some(id), generation, prefetch: DEFAULT_PREFETCH, requested: 0, nodelay: false }
-    }
-
-    /// Keep up to `requests` item requests waiting at once (at least 1; 1 fetches an item a
-    /// round trip, as Pyro's proxy does).
-    #[must_use]
-    pub fn prefetch(mut self, requests: usize) -> Self {
-        self.prefetch = requests.clamp(1, pyro5_core::client::MAX_IN_FLIGHT);
-        self
-    }
-
-    /// The daemon's id of the stream, while it is open.
-    pub fn stream_id(&self) -> Option<&str> {
-        self.id.as_deref()
-    }
-
-    fn same_connection(&self) -> bool {
-        self.proxy.connection.is_some() && self.proxy.generation == self.generation
-    }
-
-    /// Send item requests until `prefetch` wait (the first ones in one send). While requests
-    /// are pipelined the socket sends at once (`TCP_NODELAY`): with Nagle's algorithm a
-    /// request would wait for the acknowledgement of the one before, which a daemon that
-    /// answers each request in its own send delays.
-    fn request_more(&mut self, id: &str) -> Result<(), ProxyError> {
-        if self.requested >= self.prefetch {
-            return Ok(());
-        }
-        if self.prefetch > 1 && !self.nodelay {
-            if let Some(connection) = &self.proxy.connection {
-                let _ = connection.stream.set_nodelay(true);
-            }
-            self.nodelay = true;
-        }
-        let call = CallSpec { object: DAEMON_OBJECT, method: "get_next_stream_item", oneway: false, batch: false };
-        // No retries: a new connection would not know the stream.
-        let (_, sent) = self.proxy.send_calls(&call, &[id], None::<&()>, self.prefetch - self.requested)?;
-        self.requested += sent;
-        Ok(())
-    }
-
-    /// Read the replies still on their way and drop them (the stream is over or closed).
-    fn drain(&mut self) {
-        while self.requested > 0 && self.same_connection() {
-            self.requested -= 1;
-            match self.proxy.receive_reply(&decode_as::<serde::de::IgnoredAny>) {
-                Ok(_) | Err(ProxyError::Remote(_)) => {}
-                Err(_) => break,
-            }
-        }
-        self.requested = 0;
-    }
-}
-
-impl Iterator for RemoteIter<'_> {
-    type Item = Result<Value, ProxyError>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        let id = self.id.take()?;
-        if !self.same_connection() {
-            return Some(Err(ProxyError::ConnectionClosed));
-        }
-        if let Err(e) = self.request_more(&id) {
-            return Some(Err(e));
-        }
-        self.requested -= 1;
-        let item = match self.proxy.receive_reply(&decode_as::<Value>) {
-            Ok(Outcome::Value(v)) => {
-                self.id = Some(id);
-                return Some(Ok(v));
-            }
-            Ok(Outcome::Stream(_) | Outcome::Nothing) => Some(Err(ProxyError::Protocol(ClientError::NotExpected))),
-            // The daemon ended the stream itself (the requests after the end get errors).
-            Err(ProxyError::Remote(e)) if e.class == "builtins.StopIteration" => None,
-            Err(e) => Some(Err(e)),
-        };
-        self.drain();
-        item
-    }
-}
-
-impl Drop for RemoteIter<'_> {
-    fn drop(&mut self) {
-        self.drain();
-        if self.nodelay
-            && self.same_connection()
-            && let Some(connection) = &self.proxy.connection
-        {
-            let _ = connection.stream.set_nodelay(self.proxy.config.sock_nodelay);
-        }
-        if let Some(id) = self.id.take()
-            && self.same_connection()
-        {
-            let call = CallSpec { object: DAEMON_OBJECT, method: "close_stream", oneway: true, batch: false };
-            let _ = self.proxy.invoke_once(&call, &[id.as_str()], None::<&()>, &decode_as::<serde::de::IgnoredAny>);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1327,7 +1162,7 @@ mod tests {
             (plain.timeout, plain.max_retries, plain.compress, plain.limits.max_message_size),
             (None, 0, false, 1 << 30)
         );
-        assert_eq!(plain.client.serializer(), SerializerId::Serpent);
+        assert_eq!(plain.serializer, SerializerId::Serpent);
         let mut config = Config::default();
         for (item, value) in [
             ("SERIALIZER", "msgpack"),
@@ -1344,7 +1179,7 @@ mod tests {
             (proxy.timeout, proxy.max_retries, proxy.compress, proxy.limits.max_message_size),
             (Some(Duration::from_millis(1500)), 3, true, 4096)
         );
-        assert_eq!(proxy.client.serializer(), SerializerId::Msgpack);
+        assert_eq!(proxy.serializer, SerializerId::Msgpack);
         assert!(proxy.config.logwire);
     }
 }

@@ -28,7 +28,7 @@
 //! let serving = daemon.clone();
 //! let server = std::thread::spawn(move || serving.request_loop());
 //!
-//! let mut echo = Proxy::new(&uri)?;
+//! let echo = Proxy::new(&uri)?;
 //! let back: (String, i64) = echo.call("echo", (("hello", 42),))?;
 //! assert_eq!(back, ("hello".to_string(), 42));
 //!

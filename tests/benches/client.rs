@@ -82,10 +82,14 @@ fn main() {
 /// Threads sharing one proxy in part 4, and Python proxies (processes) it is compared with.
 const SHARED_THREADS: usize = 16;
 
+/// The one-way latency of part 4's second half.
+const LATENCY: Duration = Duration::from_millis(1);
+
 /// Part 4: one proxy shared by 16 threads against its own sequential calls, and against 16
-/// Python proxies calling Python's daemon.
+/// Python proxies calling Python's daemon; on loopback, then through a relay adding 1 ms
+/// each way (a LAN-like round trip of 2 ms).
 fn shared_proxy(python_daemon: &PythonEchoServer) {
-    use pyro5_interop_tests::bench::{DaemonProcess, bench_client};
+    use pyro5_interop_tests::bench::{DaemonProcess, LatencyRelay};
     println!(
         "4. one Proxy shared by {SHARED_THREADS} threads (calls pipelined on its one connection) against the same \
          proxy called by one thread, echo({MESSAGE:?}), serpent;"
@@ -94,21 +98,38 @@ fn shared_proxy(python_daemon: &PythonEchoServer) {
         "   daemons in processes of their own; Python: {SHARED_THREADS} proxies in {SHARED_THREADS} processes \
          (tests/python/bench_client.py --mode par)"
     );
+    let daemons: Vec<(String, DaemonProcess)> =
+        SERVER_TYPES.iter().map(|t| (format!("our daemon ({t})"), DaemonProcess::start(*t, 200))).collect();
+    let mut targets: Vec<(String, String)> = daemons.iter().map(|(name, d)| (name.clone(), d.uri.clone())).collect();
+    targets.push((String::from("Python's daemon"), python_daemon.uri.clone()));
+    shared_rows("loopback", &targets, &python_daemon.uri);
+    // The same, each byte held 1 ms each way.
+    let delayed: Vec<(String, String)> = targets
+        .iter()
+        .map(|(name, uri)| {
+            let port: u16 = uri.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a TCP URI");
+            let relay = LatencyRelay::start(([127, 0, 0, 1], port).into(), LATENCY);
+            (name.clone(), format!("PYRO:{OBJECT_ID}@127.0.0.1:{}", relay.port))
+        })
+        .collect();
+    let python_delayed = delayed.last().expect("Python's").1.clone();
+    shared_rows(&format!("{} ms each way (relay)", LATENCY.as_millis()), &delayed, &python_delayed);
+    println!();
+}
+
+/// Part 4's rows for one network path.
+fn shared_rows(path: &str, targets: &[(String, String)], python_uri: &str) {
+    use pyro5_interop_tests::bench::bench_client;
+    println!("   {path}:");
     println!("   {:<52} {:>10} {:>13} {:>15}", "client -> server", "calls/s", "x sequential", "x Python 16");
     let python16 = bench_client(
-        &python_daemon.uri,
+        python_uri,
         seconds(),
         &["--mode", "par", "--procs", &SHARED_THREADS.to_string(), "--serializer", "serpent"],
     )
     .rate;
-    let daemons: Vec<(String, DaemonProcess)> =
-        SERVER_TYPES.iter().map(|t| (format!("our daemon ({t})"), DaemonProcess::start(*t, 200))).collect();
-    let targets = daemons
-        .iter()
-        .map(|(name, d)| (name.clone(), d.uri.clone()))
-        .chain([(String::from("Python's daemon"), python_daemon.uri.clone())]);
     for (server, uri) in targets {
-        let proxy = Proxy::new(&uri).expect("uri");
+        let proxy = Proxy::new(uri).expect("uri");
         proxy.bind().expect("connect");
         let (mut seq_calls, mut seq_time, mut shared_calls, mut shared_time) = (0, 0.0, 0, 0.0);
         for _ in 0..rounds() {
@@ -138,7 +159,6 @@ fn shared_proxy(python_daemon: &PythonEchoServer) {
         "",
         1.0
     );
-    println!();
 }
 
 /// Calls of `echo(MESSAGE)` made by `threads` threads through `proxy` in one round's time,

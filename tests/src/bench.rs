@@ -198,3 +198,60 @@ pub fn rss_kib(pid: u32) -> std::io::Result<u64> {
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::InvalidData, "no VmRSS in /proc/<pid>/status"))
 }
+
+/// A TCP relay on 127.0.0.1 that holds every chunk for `delay` before passing it on, each
+/// way: a network path with that one-way latency and no bandwidth limit, for measuring what
+/// keeping several calls in flight buys where a round trip costs more than loopback's few
+/// microseconds. It serves until the benchmark ends.
+pub struct LatencyRelay {
+    /// The port to connect to instead of the target's.
+    pub port: u16,
+}
+
+impl LatencyRelay {
+    /// Relay connections to `target` with `delay` each way.
+    ///
+    /// # Panics
+    /// When no port can be bound.
+    pub fn start(target: std::net::SocketAddr, delay: std::time::Duration) -> Self {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind the relay");
+        let port = listener.local_addr().expect("its address").port();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let Ok(server) = std::net::TcpStream::connect(target) else { continue };
+                for stream in [&client, &server] {
+                    let _ = stream.set_nodelay(true);
+                }
+                let (client2, server2) = match (client.try_clone(), server.try_clone()) {
+                    (Ok(c), Ok(s)) => (c, s),
+                    _ => continue,
+                };
+                std::thread::spawn(move || relay_delayed(client, server, delay));
+                std::thread::spawn(move || relay_delayed(server2, client2, delay));
+            }
+        });
+        Self { port }
+    }
+}
+
+/// Pass what `from` sends to `to`, each chunk `delay` after it arrived.
+fn relay_delayed(mut from: std::net::TcpStream, mut to: std::net::TcpStream, delay: std::time::Duration) {
+    use std::io::{Read, Write};
+    let (queue, due) = std::sync::mpsc::channel::<(std::time::Instant, Vec<u8>)>();
+    std::thread::spawn(move || {
+        for (at, chunk) in due {
+            std::thread::sleep(at.saturating_duration_since(std::time::Instant::now()));
+            if chunk.is_empty() || to.write_all(&chunk).is_err() {
+                let _ = to.shutdown(std::net::Shutdown::Write);
+                return;
+            }
+        }
+    });
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = from.read(&mut buf).unwrap_or(0);
+        if queue.send((std::time::Instant::now() + delay, buf[..n].to_vec())).is_err() || n == 0 {
+            return;
+        }
+    }
+}

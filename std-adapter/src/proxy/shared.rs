@@ -11,7 +11,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::io::{self, Read, Write};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
 use pyro5_core::client::{ClientConnection, ClientError, ClientEvent, Reply};
@@ -40,6 +40,11 @@ pub(super) struct Live {
     timed_out: HashSet<u16>,
     /// Ping answers not taken yet.
     pongs: usize,
+    /// The threads waiting for the reply to a call, each woken alone when it comes (or when
+    /// it is that thread's turn to read).
+    waiters: HashMap<u16, Arc<Condvar>>,
+    /// Condition variables of earlier waits, for the next ones.
+    spare: Vec<Arc<Condvar>>,
     /// `LOGWIRE`.
     logwire: bool,
 }
@@ -60,7 +65,49 @@ impl Live {
             replies: HashMap::new(),
             timed_out: HashSet::new(),
             pongs: 0,
+            waiters: HashMap::new(),
+            spare: Vec::new(),
             logwire,
+        }
+    }
+}
+
+impl Live {
+    /// The condition variable the thread waiting for call `seq` waits on.
+    fn waiter(&mut self, seq: u16) -> Arc<Condvar> {
+        let spare = &mut self.spare;
+        self.waiters.entry(seq).or_insert_with(|| spare.pop().unwrap_or_default()).clone()
+    }
+
+    /// The thread waiting for call `seq` stopped waiting.
+    fn unwait(&mut self, seq: u16) {
+        if let Some(cv) = self.waiters.remove(&seq) {
+            self.spare.push(cv);
+        }
+    }
+
+    /// Wake the thread waiting for call `seq`, if one does.
+    fn wake(&self, seq: u16) {
+        if let Some(cv) = self.waiters.get(&seq) {
+            cv.notify_one();
+        }
+    }
+
+    /// Nobody reads now: wake one thread whose reply has not come, to read for everyone.
+    fn hand_over(&self) {
+        if let Some(cv) = self
+            .waiters
+            .iter()
+            .find(|(seq, _)| !self.replies.contains_key(seq) && !self.timed_out.contains(seq))
+            .map(|(_, cv)| cv)
+        {
+            cv.notify_one();
+        }
+    }
+
+    fn wake_all(&self) {
+        for cv in self.waiters.values() {
+            cv.notify_one();
         }
     }
 }
@@ -88,7 +135,10 @@ pub(super) trait Holder {
 pub(super) struct Shared<S> {
     pub(super) state: Mutex<S>,
     changed: Condvar,
-    writing: Mutex<()>,
+    /// The write lock, with the bytes being written (kept for the next writes). Taken before
+    /// the proxy's lock, never while holding it: a writer blocked by a daemon that waits for
+    /// its replies to be read must not keep the reader from the connection.
+    writing: Mutex<Vec<u8>>,
     epoch: Instant,
 }
 
@@ -98,7 +148,12 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl<S: Holder> Shared<S> {
     pub(super) fn new(state: S) -> Self {
-        Self { state: Mutex::new(state), changed: Condvar::new(), writing: Mutex::new(()), epoch: Instant::now() }
+        Self {
+            state: Mutex::new(state),
+            changed: Condvar::new(),
+            writing: Mutex::new(Vec::new()),
+            epoch: Instant::now(),
+        }
     }
 
     pub(super) fn lock(&self) -> MutexGuard<'_, S> {
@@ -122,29 +177,38 @@ impl<S: Holder> Shared<S> {
             && let Some(live) = state.live().take()
         {
             live.stream.shutdown();
+            live.wake_all();
             state.lost(live);
         }
         self.changed.notify_all();
     }
 
-    /// Take what the connection queued and write it (outside the proxy's lock, one writer at
-    /// a time). A write that fails closes the connection.
-    pub(super) fn flush(&self, mut state: MutexGuard<'_, S>) -> Result<(), ProxyError> {
+    /// Take what the connection queued and write it, outside the proxy's lock, one writer at
+    /// a time (requests other threads queued meanwhile go in the same write). A write that
+    /// fails closes the connection.
+    pub(super) fn flush(&self, state: MutexGuard<'_, S>) -> Result<(), ProxyError> {
+        drop(state);
+        let mut bytes = lock(&self.writing);
+        let mut state = self.lock();
         let Some(live) = state.live().as_mut() else { return Err(ProxyError::ConnectionClosed) };
         if live.conn.tx_pending().is_empty() {
+            // Another writer took these requests along.
             return Ok(());
         }
-        let bytes = live.conn.tx_pending().to_vec();
+        bytes.clear();
+        bytes.extend_from_slice(live.conn.tx_pending());
         live.conn.tx_advance(bytes.len());
         let (stream, generation, logwire) = (live.stream.clone(), live.generation, live.logwire);
         drop(state);
-        let written = {
-            let _writer = lock(&self.writing);
-            if logwire {
-                log_wire("proxy wiredata sending", &bytes);
-            }
-            (&*stream).write_all(&bytes)
-        };
+        if logwire {
+            log_wire("proxy wiredata sending", &bytes);
+        }
+        let written = (&*stream).write_all(&bytes);
+        if bytes.capacity() > READ_CHUNK {
+            // A large request's storage is not kept for the life of the proxy.
+            *bytes = Vec::new();
+        }
+        drop(bytes);
         written.map_err(|e| {
             let mut state = self.lock();
             self.drop_connection(&mut state, generation);
@@ -200,7 +264,19 @@ impl<S: Holder> Shared<S> {
                 return mine.unwrap_or(Err(ProxyError::Timeout));
             }
             if live.reading {
-                state = self.wait(state, deadline);
+                state = match awaited {
+                    Awaited::Call(seq) => {
+                        let cv = live.waiter(seq);
+                        let timeout =
+                            deadline.map_or(Duration::from_secs(3600), |d| d.saturating_duration_since(Instant::now()));
+                        let mut state = cv.wait_timeout(state, timeout).unwrap_or_else(PoisonError::into_inner).0;
+                        if let Some(live) = state.live().as_mut().filter(|l| l.generation == generation) {
+                            live.unwait(seq);
+                        }
+                        state
+                    }
+                    Awaited::Pong => self.wait(state, deadline),
+                };
                 continue;
             }
             // This thread reads for everyone.
@@ -249,6 +325,9 @@ impl<S: Holder> Shared<S> {
                 Err(e) => lost = Some(io_error(e)),
             }
             live.rx = buf;
+            if lost.is_none() {
+                live.hand_over();
+            }
             if let Some(annotations) = annotations {
                 state.set_response_annotations(annotations);
             }
@@ -256,6 +335,7 @@ impl<S: Holder> Shared<S> {
                 self.drop_connection(&mut state, generation);
                 return Err(mine.and_then(Result::err).unwrap_or(error));
             }
+            // Threads waiting for room among the calls in flight, or for a ping's answer.
             self.changed.notify_all();
             if let Some(result) = mine {
                 return result;
@@ -289,6 +369,7 @@ impl<S: Holder> Shared<S> {
                     if let Some(message) = live.conn.message() {
                         live.replies.insert(seq, message.as_bytes().to_vec());
                     }
+                    live.wake(seq);
                 }
                 ClientEvent::Pong if awaited == Awaited::Pong && mine.is_none() => *mine = Some(take(Reply::Pong)),
                 ClientEvent::Pong => live.pongs += 1,
@@ -297,6 +378,7 @@ impl<S: Holder> Shared<S> {
                 }
                 ClientEvent::TimedOut { seq } => {
                     live.timed_out.insert(seq);
+                    live.wake(seq);
                 }
                 ClientEvent::Connected => {}
                 ClientEvent::Closed(e) => return Some(closed_error(e)),

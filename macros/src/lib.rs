@@ -250,8 +250,8 @@ pub fn expose_through_std(attr: proc_macro::TokenStream, item: proc_macro::Token
 /// /// What this program calls of `Pyro5.utils.echoserver.EchoServer`.
 /// #[proxy]
 /// trait Echo {
-///     /// `echo(message)` gives `message` back.
-///     fn echo(&mut self, message: &str) -> Result<String, ProxyError>;
+///     /// `echo(message)` gives `message` back (`&self`: threads may share the proxy).
+///     fn echo(&self, message: &str) -> Result<String, ProxyError>;
 ///     /// `error()` raises `ValueError`.
 ///     fn error(&mut self) -> Result<(), ProxyError>;
 ///     /// A remote name that is not a Rust name.
@@ -266,7 +266,7 @@ pub fn expose_through_std(attr: proc_macro::TokenStream, item: proc_macro::Token
 ///     /// A generator: one item per round trip.
 ///     fn generator(&mut self) -> Result<RemoteIter<'_>, ProxyError>;
 ///     /// A method with a body runs here, built on the remote ones.
-///     fn shout(&mut self, message: &str) -> Result<String, ProxyError> {
+///     fn shout(&self, message: &str) -> Result<String, ProxyError> {
 ///         Ok(self.echo(message)?.to_uppercase())
 ///     }
 /// }
@@ -287,8 +287,15 @@ pub fn expose_through_std(attr: proc_macro::TokenStream, item: proc_macro::Token
 /// echo.set_verbose(false)?;
 /// assert!(!echo.verbose()?);
 /// assert_eq!(echo.generator()?.count(), 3);
+/// // Threads share it.
+/// std::thread::scope(|s| {
+///     for n in 0..4 {
+///         let echo = &echo;
+///         s.spawn(move || assert_eq!(echo.echo(&n.to_string()).unwrap(), n.to_string()));
+///     }
+/// });
 ///
-/// echo.proxy_mut().release();
+/// echo.proxy().release();
 /// daemon.shutdown();
 /// server.join().expect("the request loop ends")?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -296,9 +303,9 @@ pub fn expose_through_std(attr: proc_macro::TokenStream, item: proc_macro::Token
 ///
 /// # Methods
 /// Every method without a body is a remote call and must look like
-/// `fn name(&mut self, a: A, b: B) -> Result<T, E>`:
-/// - `&mut self`: a call uses the proxy's connection, one call at a time (Pyro's rule: one
-///   proxy per thread).
+/// `fn name(&self, a: A, b: B) -> Result<T, E>`:
+/// - `&self`: threads may share the typed proxy (it is `Send + Sync`), their calls
+///   pipelined on its one connection; `&mut self` works too, for a proxy one thread owns.
 /// - The parameters are the positional arguments, in order (`(a, b)` as a tuple, so each
 ///   must be `Serialize`; references are fine). There are no keyword arguments; call
 ///   `proxy_mut().call_kw(...)` for those.

@@ -23,8 +23,7 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
     let mut item: ItemTrait = match syn::parse2(item) {
         Ok(item) => item,
         Err(e) => {
-            let e =
-                syn::Error::new(e.span(), "#[proxy] goes on a trait (`trait Echo { fn echo(&mut self, ...) ... }`)");
+            let e = syn::Error::new(e.span(), "#[proxy] goes on a trait (`trait Echo { fn echo(&self, ...) ... }`)");
             return e.to_compile_error();
         }
     };

@@ -77,14 +77,14 @@ fn method(m: &Remote, krate: &syn::Path) -> TokenStream {
         // `()`: whatever the method returns is dropped, as a Python caller ignoring it.
         Kind::Call if is_unit(ok) => quote_spanned!(ok.span()=>
             ::core::result::Result::map(
-                #proxy::call::<#krate::core::ser::value::Value, #args_ty>(&mut self.0, #name, #tuple),
+                #proxy::call::<#krate::core::ser::value::Value, #args_ty>(&self.0, #name, #tuple),
                 ::core::mem::drop,
             )
         ),
-        Kind::Call => quote_spanned!(ok.span()=> #proxy::call::<#ok, #args_ty>(&mut self.0, #name, #tuple)),
-        Kind::Iter => quote_spanned!(ok.span()=> #proxy::call_iter::<#args_ty>(&mut self.0, #name, #tuple)),
-        Kind::Getter => quote_spanned!(ok.span()=> #proxy::get_attr::<#ok>(&mut self.0, #name)),
-        Kind::Setter => quote!(#proxy::set_attr::<#args_ty>(&mut self.0, #name, #(#args)*)),
+        Kind::Call => quote_spanned!(ok.span()=> #proxy::call::<#ok, #args_ty>(&self.0, #name, #tuple)),
+        Kind::Iter => quote_spanned!(ok.span()=> #proxy::call_iter::<#args_ty>(&self.0, #name, #tuple)),
+        Kind::Getter => quote_spanned!(ok.span()=> #proxy::get_attr::<#ok>(&self.0, #name)),
+        Kind::Setter => quote!(#proxy::set_attr::<#args_ty>(&self.0, #name, #(#args)*)),
     };
     let convert = quote_spanned!(err.span()=>
         ::core::result::Result::map_err(#call, <#err as ::core::convert::From<#krate::ProxyError>>::from)

@@ -214,25 +214,25 @@ fn kind_and_name(f: &TraitItemFn, m: &Marks) -> syn::Result<(Kind, LitStr)> {
     Ok((kind, name))
 }
 
-/// `&mut self`, not async, not variadic.
+/// `&self` or `&mut self`, not async, not variadic.
 fn check_signature(sig: &Signature) -> syn::Result<()> {
     let receiver = match sig.inputs.first() {
         Some(FnArg::Receiver(r)) => r,
         _ => {
             return Err(syn::Error::new(
                 sig.ident.span(),
-                "a #[proxy] method takes `&mut self` (the proxy's connection); an associated function needs a \
-                 default body",
+                "a #[proxy] method takes `&self` or `&mut self` (the proxy's connection); an associated function \
+                 needs a default body",
             ));
         }
     };
-    let by_mut_ref = matches!(&*receiver.ty, Type::Reference(r)
-        if r.mutability.is_some() && matches!(&*r.elem, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")));
-    if !by_mut_ref {
+    let by_ref = matches!(&*receiver.ty, Type::Reference(r)
+        if matches!(&*r.elem, Type::Path(p) if p.qself.is_none() && p.path.is_ident("Self")));
+    if !by_ref {
         return Err(syn::Error::new(
             receiver.span(),
-            "a #[proxy] method takes `&mut self`: a call uses the proxy's connection, one call at a time \
-             (as Pyro's proxy, one per thread)",
+            "a #[proxy] method takes `&self` (threads may share the proxy, their calls pipelined on its \
+             connection) or `&mut self`",
         ));
     }
     if let Some(a) = &sig.asyncness {

@@ -3,7 +3,9 @@ use pyro5_std::ProxyError;
 
 #[proxy]
 trait Receivers {
+    /// Fine: `&self` (a proxy threads share) and `&mut self`.
     fn shared(&self) -> Result<u32, ProxyError>;
+    fn exclusive(&mut self) -> Result<u32, ProxyError>;
     fn owned(self) -> Result<u32, ProxyError>;
     fn boxed(self: Box<Self>) -> Result<u32, ProxyError>;
     fn associated() -> Result<u32, ProxyError>;

@@ -165,6 +165,62 @@ fn streams_and_batches_run_beside_plain_calls_on_a_shared_proxy() {
 }
 
 #[test]
+fn streams_and_batches_run_beside_plain_calls_on_a_shared_proxy_with_our_daemon() {
+    let server = EchoDaemon::on_localhost("test.echoserver", None);
+    for serializer in Serializer::ALL {
+        let p = proxy(&server.uri, serializer);
+        std::thread::scope(|s| {
+            for t in 0..12i64 {
+                let p = &p;
+                s.spawn(move || {
+                    for round in 0..10 {
+                        match (t + round) % 3 {
+                            0 => {
+                                let items: Vec<Value> = p
+                                    .call_iter("generator", ())
+                                    .expect("generator")
+                                    .prefetch(4)
+                                    .collect::<Result<_, _>>()
+                                    .unwrap_or_else(|e| panic!("{serializer}: {e}"));
+                                assert_eq!(items, ["one", "two", "three"].map(Value::from), "{serializer}");
+                                let mut early = p.call_iter("generator", ()).expect("generator");
+                                assert_eq!(early.next().expect("item").expect("item"), Value::from("one"));
+                            }
+                            1 => {
+                                let mut batch = p.batch();
+                                for n in 0..5 {
+                                    batch.call("echo", vec![Value::from(t * 100 + n)], vec![]);
+                                }
+                                batch.call("error", vec![], vec![]);
+                                let results = match batch.run() {
+                                    // marshal cannot carry the exception wrapper: Python's
+                                    // daemon (and ours) answer the whole batch with the error.
+                                    Err(ProxyError::Remote(e)) if serializer == Serializer::Marshal => {
+                                        assert_eq!(e.message(), "unmarshallable object");
+                                        continue;
+                                    }
+                                    other => other.unwrap_or_else(|e| panic!("{serializer}: {e}")),
+                                };
+                                assert_eq!(results.len(), 6, "{serializer}");
+                                for (n, result) in results[..5].iter().enumerate() {
+                                    assert_eq!(result, &Ok(Value::from(t * 100 + n as i64)), "{serializer}");
+                                }
+                                let error = results[5].as_ref().expect_err("error() raised");
+                                assert_eq!(error.class, "builtins.ValueError", "{serializer}");
+                            }
+                            _ => {
+                                let back: i64 = p.call("echo", (t,)).expect("echo");
+                                assert_eq!(back, t);
+                            }
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+#[test]
 fn only_the_owner_calls_when_asked_as_in_python() {
     let server = EchoDaemon::on_localhost("test.echoserver", None);
     let mut p = proxy(&server.uri, Serializer::Json);

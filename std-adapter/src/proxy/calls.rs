@@ -133,8 +133,9 @@ impl<'p> RemoteIter<'p> {
     fn next_item(&mut self, stream: &mut ItemStream) -> Result<Option<Value>, ProxyError> {
         let deadline = self.proxy.deadline();
         let deadline_ms = self.proxy.deadline_ms(deadline);
-        self.proxy.send_on(self.generation, &mut |conn, extras| {
-            // The first request always fits or fails; a partial burst is fine.
+        // With no request waiting, one must be sent: wait for room among the calls in flight.
+        let room = stream.waiting() == 0;
+        self.proxy.send_on(self.generation, room, deadline, &mut |conn, extras| {
             stream.request(conn, extras, deadline_ms).map(drop)
         })?;
         let Some(seq) = stream.next_seq() else { return Err(ProxyError::ConnectionClosed) };
@@ -160,7 +161,8 @@ impl<'p> RemoteIter<'p> {
 
     /// Give up the requests still waiting and, unless the daemon ended the stream, close it.
     fn close(&mut self, mut stream: ItemStream) {
-        let _ = self.proxy.send_on(self.generation, &mut |conn, extras| stream.close(conn, extras).map(drop));
+        let _ =
+            self.proxy.send_on(self.generation, false, None, &mut |conn, extras| stream.close(conn, extras).map(drop));
     }
 }
 

@@ -951,21 +951,32 @@ impl Proxy {
     }
 
     /// Queue what `queue` writes on connection `generation` (no new connection: the stream
-    /// it continues belongs to that one) and write it.
+    /// it continues belongs to that one) and write it; with `room`, once a call may be added
+    /// (waiting for one until `deadline`).
     fn send_on(
         &self,
         generation: u64,
+        room: bool,
+        deadline: Option<Instant>,
         queue: &mut dyn FnMut(&mut Connection, &Extras<'_>) -> Result<(), ClientError>,
     ) -> Result<(), ProxyError> {
         let annotations = annotations_of(&self.annotations);
         let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: self.compress };
         let mut state = self.shared.lock();
-        let Some(live) = state.live.as_mut().filter(|l| l.generation == generation) else {
-            return Err(ProxyError::ConnectionClosed);
-        };
-        live.conn.set_serializer(self.serializer);
-        queue(&mut live.conn, &extras)?;
-        self.shared.flush(state)
+        loop {
+            let Some(live) = state.live.as_mut().filter(|l| l.generation == generation) else {
+                return Err(ProxyError::ConnectionClosed);
+            };
+            if !room || live.conn.has_room() {
+                live.conn.set_serializer(self.serializer);
+                queue(&mut live.conn, &extras)?;
+                return self.shared.flush(state);
+            }
+            if deadline.is_some_and(|d| Instant::now() >= d) {
+                return Err(ProxyError::Timeout);
+            }
+            state = self.shared.wait(state, deadline);
+        }
     }
 }
 

@@ -253,6 +253,8 @@ impl<S: Holder> Shared<S> {
                 let mut mine = None;
                 let mut annotations = None;
                 let lost = self.dispatch(live, awaited, &mut mine, &mut annotations, take);
+                // This thread leaves: if it was the reader, another takes over.
+                live.hand_over();
                 if let Some(error) = lost {
                     self.drop_connection(&mut state, generation);
                     return Err(error);
@@ -325,7 +327,8 @@ impl<S: Holder> Shared<S> {
                 Err(e) => lost = Some(io_error(e)),
             }
             live.rx = buf;
-            if lost.is_none() {
+            if lost.is_none() && mine.is_some() {
+                // This thread leaves with its reply: another reads on.
                 live.hand_over();
             }
             if let Some(annotations) = annotations {

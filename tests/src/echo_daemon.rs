@@ -152,3 +152,31 @@ pub fn serve_echo(config: &pyro5_std::Config, object_id: &str) -> (Daemon, Strin
     let thread = std::thread::spawn(move || serving.request_loop());
     (daemon, uri, thread)
 }
+
+/// `tests/python/proxy_test_server.py` (its object `proxy.test` echoes, adds, sleeps,
+/// streams, records handshakes) in a child process, killed when dropped.
+pub struct PythonTestServer {
+    child: std::process::Child,
+    /// The object's URI.
+    pub uri: String,
+}
+
+impl PythonTestServer {
+    /// Start it on a free port of 127.0.0.1.
+    ///
+    /// # Panics
+    /// When it does not start or prints no URI.
+    pub fn start() -> Self {
+        let mut command = std::process::Command::new(crate::python());
+        command.arg(crate::workspace_root().join("tests/python/proxy_test_server.py")).args(["--port", "0"]);
+        let (child, uri) = start_server_process(command, "uri:", "the Python test server");
+        Self { child, uri }
+    }
+}
+
+impl Drop for PythonTestServer {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -5,15 +5,13 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
 use pyro5_core::client::{CallSpec, ClientSession, Extras, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::value::Value;
 use pyro5_core::wire::{Decoder, Progress, SerializerId};
-use pyro5_interop_tests::echo_daemon::{serve_echo, start_server_process};
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::echo_daemon::{PythonTestServer, serve_echo};
 use pyro5_std::Config;
 
 const FORMATS: [SerializerId; 4] =
@@ -87,24 +85,6 @@ impl Raw {
     }
 }
 
-/// Python's `tests/python/proxy_test_server.py` (its object `proxy.test` echoes, adds,
-/// sleeps), stopped when dropped.
-struct PythonServer(std::process::Child);
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn python_server() -> (PythonServer, String) {
-    let mut command = Command::new(python());
-    command.arg(workspace_root().join("tests/python/proxy_test_server.py")).args(["--port", "0"]);
-    let (child, uri) = start_server_process(command, "uri:", "the Python test server");
-    (PythonServer(child), uri)
-}
-
 fn pipeline(uri: &str, object: &str, method: &str) {
     for format in FORMATS {
         let mut raw = Raw::connect(uri, object, format);
@@ -128,7 +108,8 @@ fn pipeline(uri: &str, object: &str, method: &str) {
 
 #[test]
 fn thirty_pipelined_calls_come_back_in_order_from_pythons_daemon() {
-    let (_server, uri) = python_server();
+    let server = PythonTestServer::start();
+    let uri = server.uri.clone();
     pipeline(&uri, "proxy.test", "echo");
 }
 
@@ -142,7 +123,8 @@ fn thirty_pipelined_calls_come_back_in_order_from_our_daemon() {
 
 #[test]
 fn a_call_given_up_is_followed_by_more_calls_on_the_same_connection() {
-    let (_server, uri) = python_server();
+    let server = PythonTestServer::start();
+    let uri = server.uri.clone();
     for format in FORMATS {
         let mut raw = Raw::connect(&uri, "proxy.test", format);
         // slow(0.5): given up after 100 ms, as a proxy's timeout would.

@@ -2,34 +2,15 @@
 //! result reaches its caller, a call that times out leaves the connection to the others,
 //! streams and batches run beside plain calls, and Python's one-owner rule where asked for.
 
-use std::process::Command;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use pyro5_interop_tests::echo_daemon::{EchoDaemon, PythonEchoServer, start_server_process};
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::echo_daemon::{EchoDaemon, PythonEchoServer, PythonTestServer};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::{Proxy, ProxyError, Serializer};
 
 const THREADS: usize = 32;
 const CALLS: usize = 25;
-
-/// Python's test server (tests/python/proxy_test_server.py), killed when dropped.
-struct PythonServer(std::process::Child);
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn python_test_server() -> (PythonServer, String) {
-    let mut command = Command::new(python());
-    command.arg(workspace_root().join("tests/python/proxy_test_server.py")).args(["--port", "0"]);
-    let (child, uri) = start_server_process(command, "uri:", "the Python test server");
-    (PythonServer(child), uri)
-}
 
 fn proxy(uri: &str, serializer: Serializer) -> Proxy {
     let mut proxy = Proxy::new(uri).expect("uri");
@@ -80,7 +61,8 @@ fn thirty_two_threads_share_one_proxy_with_our_daemon() {
 
 #[test]
 fn a_call_that_timed_out_leaves_the_connection_to_the_next_calls() {
-    let (_server, uri) = python_test_server();
+    let server = PythonTestServer::start();
+    let uri = server.uri.clone();
     for serializer in Serializer::ALL {
         let mut p = proxy(&uri, serializer);
         p.set_handshake(Value::from("first"));
@@ -113,7 +95,8 @@ fn a_call_that_timed_out_leaves_the_connection_to_the_next_calls() {
 
 #[test]
 fn streams_and_batches_run_beside_plain_calls_on_a_shared_proxy() {
-    let (_server, uri) = python_test_server();
+    let server = PythonTestServer::start();
+    let uri = server.uri.clone();
     for serializer in Serializer::ALL {
         let p = proxy(&uri, serializer);
         std::thread::scope(|s| {

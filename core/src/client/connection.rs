@@ -31,7 +31,7 @@ use super::{
     CallSpec, ClientError, ClientSession, Connected, Extras, MAX_IN_FLIGHT, Reply, Sent, connected_of, reply_of,
 };
 use crate::limits::Limits;
-use crate::wire::{Decoder, Message, MessageKind, RxStorage, SerializerId, Tail};
+use crate::wire::{Decoder, Message, MessageKind, ReadsInPlace, RxStorage, SerializerId, Tail};
 
 /// How far a read may take bytes past the reply being received (the next pipelined
 /// replies), within the receive storage.
@@ -344,20 +344,8 @@ impl<R: RxStorage, T: RxStorage> ClientConnection<R, T> {
     /// Copy `bytes` in (for adapters that do not read in place); returns how many were taken
     /// (fewer when a reply waits to be seen: drain [`poll_event`](Self::poll_event) and feed
     /// the rest).
-    pub fn feed(&mut self, mut bytes: &[u8], now_ms: u64) -> usize {
-        let mut taken = 0;
-        while !bytes.is_empty() {
-            let buf = self.read_buf();
-            let n = buf.len().min(bytes.len());
-            if n == 0 {
-                break;
-            }
-            buf[..n].copy_from_slice(&bytes[..n]);
-            self.commit(n, now_ms);
-            bytes = &bytes[n..];
-            taken += n;
-        }
-        taken
+    pub fn feed(&mut self, bytes: &[u8], now_ms: u64) -> usize {
+        ReadsInPlace::copy_in(self, bytes, now_ms)
     }
 
     // Events.
@@ -478,5 +466,14 @@ impl<R: RxStorage, T: RxStorage> ClientConnection<R, T> {
             self.session.reset();
             self.timed_out.clear();
         }
+    }
+}
+
+impl<R: RxStorage, T: RxStorage> ReadsInPlace for ClientConnection<R, T> {
+    fn read_buf(&mut self) -> &mut [u8] {
+        ClientConnection::read_buf(self)
+    }
+    fn commit(&mut self, n: usize, now_ms: u64) {
+        ClientConnection::commit(self, n, now_ms);
     }
 }

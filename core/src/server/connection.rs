@@ -34,7 +34,7 @@ use super::session::{Action, Env, Serve, Session};
 use super::{Server, ServerConfig};
 use crate::rng::Rng;
 use crate::ser::call::CallView;
-use crate::wire::{DecodeError, Decoder, Flags, MessageKind, Progress, RxStorage, Tail};
+use crate::wire::{DecodeError, Decoder, Flags, MessageKind, Progress, ReadsInPlace, RxStorage, Tail};
 
 pub use super::session::CloseReason;
 
@@ -304,23 +304,8 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
 
     /// Copy `bytes` in (for adapters that do not read in place); returns how many were taken
     /// (fewer when the connection stops reading).
-    pub fn feed(&mut self, mut bytes: &[u8], now_ms: u64) -> usize {
-        let mut taken = 0;
-        while !bytes.is_empty() {
-            let buf = self.read_buf();
-            let n = buf.len().min(bytes.len());
-            if n == 0 {
-                break;
-            }
-            let (head, rest) = bytes.split_at(n);
-            if let Some(dst) = buf.get_mut(..n) {
-                dst.copy_from_slice(head);
-            }
-            self.commit(n, now_ms);
-            bytes = rest;
-            taken += n;
-        }
-        taken
+    pub fn feed(&mut self, bytes: &[u8], now_ms: u64) -> usize {
+        ReadsInPlace::copy_in(self, bytes, now_ms)
     }
 
     // Events out.
@@ -637,3 +622,12 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
 #[cfg(all(test, feature = "serpent"))]
 #[path = "connection_tests.rs"]
 mod tests;
+
+impl<R: RxStorage, T: RxStorage> ReadsInPlace for ServerConnection<R, T> {
+    fn read_buf(&mut self) -> &mut [u8] {
+        ServerConnection::read_buf(self)
+    }
+    fn commit(&mut self, n: usize, now_ms: u64) {
+        ServerConnection::commit(self, n, now_ms);
+    }
+}

@@ -31,5 +31,5 @@ pub use header::{
     PROTOCOL_VERSION, SerializerId,
 };
 pub use storage::RxStorage;
-pub(crate) use storage::Tail;
+pub(crate) use storage::{ReadsInPlace, Tail};
 pub use stream_id::StreamId;

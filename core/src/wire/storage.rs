@@ -87,3 +87,32 @@ impl<T: RxStorage> RxStorage for Tail<'_, T> {
         self.storage.max_len().saturating_sub(self.offset)
     }
 }
+
+/// A connection that reads in place (`read_buf`, then `commit` of what was read): copying
+/// bytes read elsewhere in is the same loop for both roles.
+pub(crate) trait ReadsInPlace {
+    /// Where the next bytes go; empty when none are taken now.
+    fn read_buf(&mut self) -> &mut [u8];
+    /// `n` bytes were put into [`read_buf`](Self::read_buf) at `now_ms`.
+    fn commit(&mut self, n: usize, now_ms: u64);
+
+    /// Copy `bytes` in, as long as they are taken; how many were.
+    fn copy_in(&mut self, mut bytes: &[u8], now_ms: u64) -> usize {
+        let mut taken = 0;
+        while !bytes.is_empty() {
+            let buf = self.read_buf();
+            let n = buf.len().min(bytes.len());
+            if n == 0 {
+                break;
+            }
+            let (head, rest) = bytes.split_at(n);
+            if let Some(dst) = buf.get_mut(..n) {
+                dst.copy_from_slice(head);
+            }
+            self.commit(n, now_ms);
+            bytes = rest;
+            taken += n;
+        }
+        taken
+    }
+}

@@ -433,8 +433,8 @@ impl<'a, const NAMES: usize> Proxy<'a, NAMES> {
             return Err(e);
         }
         self.ahead.retain(|s| *s != seq);
-        let end = self.conn.reply().map(Reply::into_item);
-        match end {
+        let ended = self.conn.reply().map(Reply::into_item);
+        match ended {
             Some(Ok(StreamItem::End)) => {}
             Some(Ok(_)) => {
                 return match self.conn.reply().map(|reply| stream.take(reply)) {
@@ -447,8 +447,11 @@ impl<'a, const NAMES: usize> Proxy<'a, NAMES> {
             Some(Err(e)) => return Err(ProxyError::Protocol(e)),
             None => return Err(ProxyError::Protocol(ClientError::NotExpected)),
         }
-        // The end: the requests sent past it are given up.
-        stream.forget_next();
+        // The end (the daemon closed the stream itself): the requests sent past it are given
+        // up, and no close_stream is due.
+        if let Some(reply) = self.conn.reply() {
+            let _ = stream.take(reply);
+        }
         let _ = stream.close(&mut self.conn, &Extras::default());
         self.ahead.clear();
         Ok(None)

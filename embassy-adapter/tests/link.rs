@@ -17,7 +17,7 @@ use pyro5_core::ser::json;
 use pyro5_core::ser::value::Value;
 use pyro5_core::server::StreamConfig;
 use pyro5_core::server::streams::StreamId;
-use pyro5_core::wire::{self, Flags, Header, MessageKind, OutgoingMessage, SerializerId};
+use pyro5_core::wire::{self, Annotation, AnnotationId, Flags, Header, MessageKind, OutgoingMessage, SerializerId};
 use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -882,7 +882,24 @@ const PEER_PORT: u16 = 9998;
 
 /// What [`peer`]'s object exposes, in its CONNECTOK.
 const PEER_CONNECTOK: &[u8] =
-    br#"{"handshake":"hello","meta":{"methods":["echo","slow","note"],"oneway":["note"],"attrs":["size"]}}"#;
+    br#"{"handshake":"hello","meta":{"methods":["echo","slow","note","numbers"],"oneway":["note"],"attrs":["size"]}}"#;
+
+/// The id of [`peer`]'s item stream.
+const PEER_STREAM: &str = "5ee05ee0-0000-4000-8000-000000000001";
+
+/// Pyro's json of `StopIteration()`.
+const STOP_ITERATION: &[u8] =
+    br#"{"__class__":"builtins.StopIteration","__exception__":true,"args":[],"attributes":{}}"#;
+
+/// A whole json RESULT with `flags` and `annotations`.
+fn result_frame(seq: u16, flags: Flags, annotations: &[Annotation<'_>], payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; payload.len() + 128];
+    let message =
+        OutgoingMessage { flags, annotations, ..OutgoingMessage::new(MessageKind::Result, SerializerId::Json, seq) };
+    let len = wire::encode(&message, payload, &mut out, Limits::default()).expect("the message encodes");
+    out.truncate(len);
+    out
+}
 
 /// The part of an INVOKE the peer reads.
 #[derive(Deserialize)]
@@ -893,8 +910,9 @@ struct Invoke {
 
 /// A one-connection daemon written by hand on the device's stack (json only): it answers
 /// the handshake with [`PEER_CONNECTOK`], logs every request it gets (method, oneway flag),
-/// answers `echo(x)` with `x`, `__getattr__` with 7 and `__setattr__` with None, and holds
-/// the reply of `slow(x)` until the next request came (then answers both, in order). Returns
+/// answers `echo(x)` with `x`, `__getattr__` with 7 and `__setattr__` with None, holds the
+/// reply of `slow(x)` until the next request came (then answers both, in order), and
+/// `numbers()` is an item stream of 1 and 2 (then `StopIteration` to every request). Returns
 /// its log when the client closes.
 async fn peer(net: Net) -> Result<Vec<(String, bool)>, String> {
     let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
@@ -907,6 +925,7 @@ async fn peer(net: Net) -> Result<Vec<(String, bool)>, String> {
     write_all(&mut socket, &frame(MessageKind::ConnectOk, header.seq, PEER_CONNECTOK)).await?;
     let mut log = Vec::new();
     let mut held: Option<(u16, Vec<u8>)> = None;
+    let mut streamed = 0;
     let to_json = |value: &Value| {
         let mut out = vec![0u8; 1024];
         let len = json::to_slice(value, &mut out).map_err(|e| format!("{e}"))?;
@@ -922,6 +941,25 @@ async fn peer(net: Net) -> Result<Vec<(String, bool)>, String> {
             write_all(&mut socket, &frame(MessageKind::Result, seq, &late)).await?;
         }
         let first = invoke.params.first().cloned().unwrap_or(Value::None);
+        match invoke.method.as_str() {
+            "numbers" => {
+                let stream = [Annotation { id: AnnotationId::STREAM, value: PEER_STREAM.as_bytes() }];
+                write_all(&mut socket, &result_frame(header.seq, Flags::ITEM_STREAM_RESULT, &stream, b"null")).await?;
+                streamed = 0;
+                continue;
+            }
+            "get_next_stream_item" if streamed < 2 => {
+                streamed += 1;
+                write_all(&mut socket, &result_frame(header.seq, Flags::empty(), &[], streamed.to_string().as_bytes()))
+                    .await?;
+                continue;
+            }
+            "get_next_stream_item" => {
+                write_all(&mut socket, &result_frame(header.seq, Flags::EXCEPTION, &[], STOP_ITERATION)).await?;
+                continue;
+            }
+            _ => {}
+        }
         let answer = match invoke.method.as_str() {
             "echo" => to_json(&first)?,
             "__getattr__" => b"7".to_vec(),
@@ -1021,7 +1059,7 @@ fn the_objects_metadata_rules_the_calls_and_a_timeout_keeps_the_connection() {
         .expect("the peer scenario runs");
     eprintln!("{ruled:?}\n{log:?}");
     let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
-    assert_eq!(ruled.metadata, (strings(&["echo", "slow", "note"]), strings(&["note"]), strings(&["size"])));
+    assert_eq!(ruled.metadata, (strings(&["echo", "slow", "note", "numbers"]), strings(&["note"]), strings(&["size"])));
     assert_eq!(ruled.refused.len(), 5);
     for refused in &ruled.refused {
         assert!(refused.starts_with("builtins.AttributeError"), "{refused}");
@@ -1125,4 +1163,49 @@ fn streams_read_the_same_at_any_prefetch_and_close_early() {
     assert!(seen.interleaved.1.starts_with("Pyro5.errors.PyroError [the stream's items"), "{seen:?}");
     assert!(seen.interleaved.2, "the interrupted stream was not closed on the daemon");
     assert_eq!(seen.after, 3);
+}
+
+#[test]
+fn a_stream_read_to_its_end_is_not_closed_and_one_left_early_is() {
+    let world = World::start(Faults::default());
+    let (seen, log) = world
+        .run(LIMIT, |net| async move {
+            let client = async {
+                let mut storage = Storage::new();
+                let daemon = (support::world::DEVICE_IP, PEER_PORT);
+                let mut p = Proxy::connect(net.client, daemon, "peer", SerializerId::Json, TIMEOUT, &mut storage)
+                    .await
+                    .map_err(|e| show(&e))?;
+                p.set_prefetch(4);
+                let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
+                let mut items = Vec::new();
+                while let Some(item) = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
+                    items.push(item);
+                }
+                // The requests sent past the end were given up: the next call gets its own reply.
+                let echoed: String = p.call("echo", &("after the end",)).await.map_err(|e| show(&e))?;
+                let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
+                let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+                p.close_stream(&mut stream).await.map_err(|e| show(&e))?;
+                let after_close = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+                let echoed_again: String = p.call("echo", &("after the close",)).await.map_err(|e| show(&e))?;
+                p.close().await;
+                Ok::<_, String>((items, echoed, first, after_close, echoed_again))
+            };
+            let (seen, log) = join(client, peer(net)).await;
+            Ok::<_, String>((seen?, log?))
+        })
+        .expect("the peer scenario runs");
+    eprintln!("{seen:?}\n{log:?}");
+    assert_eq!(seen, (vec![1, 2], "after the end".to_string(), Some(1), None, "after the close".to_string()));
+    let methods: Vec<&str> = log.iter().map(|(m, _)| m.as_str()).collect();
+    // Four requests ahead, then more as items are taken, until the end came.
+    let first_read = &methods[..methods.iter().position(|m| *m == "echo").expect("an echo")];
+    assert_eq!(first_read[0], "numbers");
+    assert!(first_read[1..].iter().all(|m| *m == "get_next_stream_item"), "{methods:?}");
+    assert!(first_read.len() > 4, "{methods:?}");
+    // Closed once, oneway, and only the stream left early.
+    let closes: Vec<&(String, bool)> = log.iter().filter(|(m, _)| m == "close_stream").collect();
+    assert_eq!(closes, [&("close_stream".to_string(), true)], "{log:?}");
+    assert_eq!(methods.last(), Some(&"echo"));
 }

@@ -1209,3 +1209,34 @@ fn a_stream_read_to_its_end_is_not_closed_and_one_left_early_is() {
     assert_eq!(closes, [&("close_stream".to_string(), true)], "{log:?}");
     assert_eq!(methods.last(), Some(&"echo"));
 }
+
+#[test]
+fn metadata_larger_than_the_proxys_room_for_it_is_refused() {
+    let world = World::start(Faults::default());
+    let (refused, log) = world
+        .run(LIMIT, |net| async move {
+            let client = async {
+                let mut storage = Storage::new();
+                let daemon = (support::world::DEVICE_IP, PEER_PORT);
+                // "echo", "slow", "note" and "numbers" take 23 bytes.
+                match Proxy::<'_, 16>::connect_sized(
+                    net.client,
+                    daemon,
+                    "peer",
+                    SerializerId::Json,
+                    TIMEOUT,
+                    &mut storage,
+                )
+                .await
+                {
+                    Err(e) => Ok(show(&e)),
+                    Ok(_) => Err("23 bytes of names went into 16".to_string()),
+                }
+            };
+            let (refused, log) = join(client, peer(net)).await;
+            Ok::<_, String>((refused?, log?))
+        })
+        .expect("the peer scenario runs");
+    assert!(refused.contains("MetadataTooLarge"), "{refused}");
+    assert_eq!(log, [], "nothing is called");
+}

@@ -317,120 +317,313 @@ pub fn server_connection(data: &[u8]) {
     assert!(conn.is_closed());
 }
 
-/// Drive a proxy's connection with arbitrary daemon replies after a real handshake,
-/// interleaved (by the first byte and the data) with pipelined calls, oneway calls, pings
-/// and abandoned calls: nothing panics, at most `MAX_IN_FLIGHT` calls wait, a late reply
-/// is only ever one of an abandoned call, and every reply read is matched to a call.
+/// Drive a proxy's owning [`ClientConnection`](crate::client::ClientConnection) (fixed
+/// storage slices, no allocator) after a real handshake with a daemon connection, with
+/// arbitrary daemon bytes in arbitrary chunks or (a bit of the first byte) with the real
+/// daemon's answers, the data choosing the steps: pipelined calls (oneway from the object's
+/// metadata or forced, with and without deadlines), pings, abandoned calls, time jumps
+/// through `handle_timeout`, partial writes, and item streams' requests, takes and closes.
+/// Nothing panics, at most `MAX_IN_FLIGHT` calls wait, a reply is only ever one of a call
+/// still waited for and is shown by `reply()`, `TimedOut` only comes for a call with a
+/// deadline that passed, after `Closed` (reported once) no event comes and no request is
+/// taken, and with the real daemon the connection never ends before the daemon closes it.
 pub fn client_connection(data: &[u8]) {
-    use crate::client::{CallSpec, ClientSession, Extras, MAX_IN_FLIGHT, Reply};
-    use crate::server::{ConnectionId, ObjectTable, Server, ServerConfig, ServerConnection, Streams};
-    use crate::wire::SerializerId;
+    use crate::client::{
+        ClientConnection, ClientError, ClientEvent, Extras, ItemStream, MAX_IN_FLIGHT, ObjectMetadata, PackedNames,
+        Reply, StreamItem,
+    };
+    use crate::server::{
+        ConnectionId, Invocation, Metadata, ObjectTable, PyroObject, Replied, Reply as ServerReply, Server,
+        ServerConfig, ServerConnection, StreamConfig, StreamCursor, Streams,
+    };
+    use crate::wire::{SerializerId, StreamId};
     use core::cell::RefCell;
 
+    /// What the daemon serves: a value, an item stream of 1, 2, 3, a oneway method, a property.
+    struct Counter;
+    impl PyroObject for Counter {
+        fn metadata(&self) -> Metadata<'static> {
+            Metadata { class_name: "Counter", methods: &["echo", "count", "note"], oneway: &["note"], attrs: &["size"] }
+        }
+        fn invoke(&mut self, inv: &Invocation<'_>, reply: ServerReply<'_, '_>) -> Replied {
+            match inv.method {
+                "count" => reply.stream(0),
+                _ => reply.ok(inv.method),
+            }
+        }
+        fn get_attr(&mut self, _: &str, _: &Invocation<'_>, reply: ServerReply<'_, '_>) -> Replied {
+            reply.ok(&1)
+        }
+        fn next_item(&mut self, _: &str, cursor: &mut StreamCursor, reply: ServerReply<'_, '_>) -> Replied {
+            *cursor += 1;
+            if *cursor > 3 { reply.stop() } else { reply.ok(cursor) }
+        }
+    }
+
     let Some((&control, mut rest)) = data.split_first() else { return };
+    // The real daemon answers the requests, the data only chooses the steps.
+    let real = control & 0x10 != 0;
     let limits = Limits::with_max_message_size(4096);
-    // The handshake, answered by a real daemon connection.
-    let objects = ObjectTable::<1>::new();
-    let streams = RefCell::new(Streams::<1>::new());
-    let config = ServerConfig { limits, ..ServerConfig::default() };
+    const OBJECT: &str = "fuzz.counter";
+    let counter = RefCell::new(Counter);
+    let mut objects = ObjectTable::<1>::new();
+    objects.register(OBJECT, &counter).unwrap();
+    let streams = RefCell::new(Streams::<2>::new());
+    let config = ServerConfig {
+        limits,
+        streams: StreamConfig { enabled: true, lifetime_ms: 0, linger_ms: 0 },
+        ..ServerConfig::default()
+    };
     let server = Server::new(&objects, &streams, &config);
-    let (mut daemon_rx, mut daemon_tx) = ([0u8; 1024], [0u8; 1024]);
+    let (mut daemon_rx, mut daemon_tx) = ([0u8; 4096], [0u8; 4096]);
     let mut daemon =
         ServerConnection::new(ConnectionId(1), None, &mut daemon_rx[..], &mut daemon_tx[..], &config, 0, [control; 32]);
     let format = [SerializerId::Serpent, SerializerId::Json, SerializerId::Marshal, SerializerId::Msgpack]
         [usize::from(control % 4)];
-    let mut client = ClientSession::new(format);
-    let mut tx = [0u8; 1024];
-    let Ok(len) = client.write_connect("Pyro.Daemon", &"hello", &Extras::default(), limits, &mut &mut tx[..]) else {
-        return;
-    };
-    daemon.feed(&tx[..len], 0);
-    daemon.serve_ready(&server);
-    let mut rx = [0u8; 4096];
-    let mut decoder = Decoder::new(&mut rx[..], limits);
-    if !matches!(decoder.feed(daemon.tx_pending()), Ok(Progress::Complete { .. })) {
+    let (mut rx, mut tx) = ([0u8; 4096], [0u8; 2048]);
+    let mut conn = ClientConnection::new(format, &mut rx[..], &mut tx[..], limits);
+    let extras = Extras::default();
+    let mut now = 0u64;
+    if conn.connect(OBJECT, &"hello", &extras, now, Some(5_000)).is_err() {
         return;
     }
-    let connected = decoder.message().is_some_and(|m| client.read_connect(&m).is_ok());
-    assert!(connected, "a real handshake succeeds");
-    decoder.consume();
+    let request_len = conn.tx_pending().len();
+    assert!(request_len >= HEADER_LEN);
+    daemon.feed(conn.tx_pending(), 0);
+    conn.tx_advance(request_len);
+    daemon.serve_ready(&server);
+    let answer = daemon.tx_pending();
+    let answer_len = answer.len();
+    assert_eq!(conn.feed(answer, 0), answer_len, "the handshake answer fits");
+    daemon.tx_advance(answer_len, 0);
+    assert_eq!(conn.poll_event(), Some(ClientEvent::Connected), "a real handshake succeeds");
+    let connected = conn.connected().expect("the answer is shown after Connected");
+    let metadata = ObjectMetadata::<PackedNames<256>>::read(&connected).expect("the object's metadata");
+    assert_eq!(metadata.get_attr(OBJECT, "echo"), Err(ClientError::NotExposed));
+    assert_eq!(metadata.method(OBJECT, "size", false), Err(ClientError::NotExposed));
+    assert!(conn.is_ready() && conn.poll_event().is_none());
 
-    let mut abandoned = [0u8; 65536 / 8];
+    /// One bit per sequence number.
+    struct Seqs([u8; 65536 / 8]);
+    impl Seqs {
+        fn set(&mut self, seq: u16, on: bool) {
+            let (byte, bit) = (usize::from(seq / 8), 1u8 << (seq % 8));
+            if on { self.0[byte] |= bit } else { self.0[byte] &= !bit }
+        }
+        fn has(&self, seq: u16) -> bool {
+            self.0[usize::from(seq / 8)] & (1 << (seq % 8)) != 0
+        }
+        fn clear(&mut self) {
+            self.0 = [0; 65536 / 8];
+        }
+    }
+    // Calls whose reply is still waited for (not given up), and the deadlines of those that
+    // have one.
+    let mut waited = Seqs([0; 65536 / 8]);
+    let mut deadlines: heapless::LinearMap<u16, u64, { 2 * MAX_IN_FLIGHT }> = heapless::LinearMap::new();
+    let mut pongs_due = 0u32;
+    let mut closed = false;
+    let mut stream: Option<ItemStream> = None;
+    // The requests of `stream` still waited for.
+    let mut stream_seqs: heapless::Vec<u16, MAX_IN_FLIGHT> = heapless::Vec::new();
     let mut step = usize::from(control);
-    let spec = CallSpec { object: "Pyro.Daemon", method: "ping", oneway: false, batch: false };
-    for _ in 0..rest.len().saturating_add(64) {
+    let methods = ["echo", "count", "note", "size"];
+
+    for round in 0..rest.len().saturating_add(64) {
         step = step.wrapping_mul(31).wrapping_add(usize::from(control) + 7);
-        match step % 7 {
+        if real {
+            let Some((&choice, tail)) = rest.split_first() else { break };
+            step ^= usize::from(choice) * 11;
+            rest = tail;
+        }
+        let deadline = (step % 3 != 0).then(|| now + (step % 2000) as u64);
+        match step % 11 {
             0 | 1 => {
-                let oneway = step % 5 == 0;
-                let call = CallSpec { oneway, ..spec };
-                match client.write_call(
-                    &call,
-                    &(step as u32,),
-                    None::<&()>,
-                    &Extras::default(),
-                    limits,
-                    &mut &mut tx[..],
-                ) {
-                    Ok(sent) => assert!(sent.len >= HEADER_LEN && sent.expects_reply != oneway),
-                    Err(e) => {
-                        assert!(client.in_flight() == MAX_IN_FLIGHT || !matches!(e, crate::client::ClientError::Busy))
+                let call = match methods[step / 11 % methods.len()] {
+                    "size" => metadata.get_attr(OBJECT, "size"),
+                    method => metadata.method(OBJECT, method, step % 5 == 0),
+                };
+                let call = call.expect("an exposed name");
+                let before = conn.in_flight();
+                match conn.call(&call, &(step as u32,), None::<&()>, &extras, deadline) {
+                    Ok(sent) => {
+                        assert!(!closed, "a call queued after Closed");
+                        assert_eq!(sent.expects_reply, !call.oneway);
+                        if sent.expects_reply {
+                            assert_eq!(conn.in_flight(), before + 1);
+                            waited.set(sent.seq, true);
+                            deadlines.remove(&sent.seq);
+                            if let Some(d) = deadline {
+                                deadlines.insert(sent.seq, d).expect("room for every waiting call's deadline");
+                            }
+                        }
                     }
+                    Err(ClientError::Busy) => assert_eq!(conn.in_flight(), MAX_IN_FLIGHT),
+                    Err(ClientError::NotExpected) => assert!(closed),
+                    // The transmit storage is full of requests not written yet.
+                    Err(ClientError::Encode(_) | ClientError::Serialize(_)) => assert!(!conn.tx_pending().is_empty()),
+                    Err(e) => panic!("a small call refused: {e:?}"),
                 }
             }
             2 => {
-                let seq = client.seq().wrapping_sub((step % 5) as u16);
-                if client.abandon(seq) {
-                    abandoned[usize::from(seq / 8)] |= 1 << (seq % 8);
+                let seq = conn.seq().wrapping_sub((step % 5) as u16);
+                if conn.abandon(seq) {
+                    assert!(waited.has(seq), "abandoned a call not waited for");
+                    waited.set(seq, false);
+                    deadlines.remove(&seq);
                 }
             }
-            3 => {
-                let _ = client.write_ping(&Extras::default(), limits, &mut &mut tx[..]);
+            3 => match conn.ping(&extras) {
+                Ok(()) => pongs_due += 1,
+                Err(ClientError::Encode(_) | ClientError::Serialize(_)) => assert!(!conn.tx_pending().is_empty()),
+                Err(_) => assert!(closed),
+            },
+            4 => {
+                now += (step % 1500) as u64;
+                conn.handle_timeout(now);
+            }
+            5 => {
+                let n = step % 97;
+                let pending = conn.tx_pending().len();
+                let n = if real { daemon.feed(&conn.tx_pending()[..n.min(pending)], now) } else { n };
+                conn.tx_advance(n);
+                assert_eq!(conn.tx_pending().len(), pending.saturating_sub(n));
+            }
+            6 => {
+                let s = stream.get_or_insert_with(|| ItemStream::new(StreamId([control; 16]), step % 5));
+                let first = conn.seq();
+                match s.request(&mut conn, &extras, deadline) {
+                    Ok(queued) => {
+                        assert!((queued == 0 || !closed) && s.waiting() <= MAX_IN_FLIGHT);
+                        for n in 1..=queued {
+                            let seq = first.wrapping_add(n as u16);
+                            let _ = stream_seqs.push(seq);
+                            waited.set(seq, true);
+                            deadlines.remove(&seq);
+                            if let Some(d) = deadline {
+                                deadlines.insert(seq, d).expect("room for every waiting call's deadline");
+                            }
+                        }
+                    }
+                    Err(ClientError::Busy) => assert_eq!(conn.in_flight(), MAX_IN_FLIGHT),
+                    Err(ClientError::Encode(_) | ClientError::Serialize(_)) => assert!(!conn.tx_pending().is_empty()),
+                    Err(_) => assert!(closed),
+                }
+            }
+            7 if step % 3 == 0 => {
+                if let Some(mut s) = stream.take() {
+                    let _ = s.close(&mut conn, &extras);
+                    assert_eq!(s.waiting(), 0);
+                    // Its requests are given up: their replies, if they come, are dropped.
+                    for seq in stream_seqs.drain(..) {
+                        assert!(!conn.abandon(seq), "close gave up request {seq}");
+                        waited.set(seq, false);
+                        deadlines.remove(&seq);
+                    }
+                }
+            }
+            _ if real || step % 11 == 8 => {
+                // A round trip to the real daemon: what it takes of the requests, its answers.
+                let taken = daemon.feed(conn.tx_pending(), now);
+                conn.tx_advance(taken);
+                daemon.serve_ready(&server);
+                let answered = conn.feed(daemon.tx_pending(), now);
+                daemon.tx_advance(answered, now);
             }
             _ => {
                 if rest.is_empty() {
-                    break;
-                }
-                let take = (step % 61 + 1).min(rest.len());
-                let (piece, tail) = rest.split_at(take);
-                rest = tail;
-                let mut piece = piece;
-                while !piece.is_empty() {
-                    match decoder.feed(piece) {
-                        Ok(Progress::NeedMore) => break,
-                        Ok(Progress::Complete { consumed }) => {
-                            piece = &piece[consumed..];
-                            let before = client.in_flight();
-                            if let Some(message) = decoder.message() {
-                                match client.read_reply(&message) {
-                                    Ok(Reply::Late { seq }) => {
-                                        assert!(abandoned[usize::from(seq / 8)] & (1 << (seq % 8)) != 0);
-                                        assert_eq!(client.in_flight(), before - 1);
-                                    }
-                                    Ok(Reply::Pong) => assert_eq!(client.in_flight(), before),
-                                    Ok(Reply::Value(body) | Reply::Exception(body) | Reply::Batch(body)) => {
-                                        assert_eq!(client.in_flight(), before - 1);
-                                        #[cfg(feature = "alloc")]
-                                        let _ = body.decode::<crate::ser::value::Value>();
-                                        let _ = body.exception();
-                                    }
-                                    Ok(Reply::Stream { .. }) => assert_eq!(client.in_flight(), before - 1),
-                                    Err(_) => {}
-                                }
-                            }
-                            decoder.consume();
+                    if round % 2 == 0 && !closed {
+                        // The daemon closes the connection.
+                        conn.commit(0, now);
+                    }
+                } else {
+                    let piece = &rest[..(step % 61 + 1).min(rest.len())];
+                    if step % 2 == 0 {
+                        let taken = conn.feed(piece, now);
+                        rest = &rest[taken..];
+                    } else {
+                        let buf = conn.read_buf();
+                        let n = buf.len().min(piece.len());
+                        buf[..n].copy_from_slice(&piece[..n]);
+                        if n > 0 {
+                            conn.commit(n, now);
                         }
-                        Err(_) => {
-                            // The stream is out of step: a proxy closes; start over.
-                            client.reset();
-                            return;
-                        }
+                        rest = &rest[n..];
                     }
                 }
             }
         }
-        assert!(client.in_flight() <= MAX_IN_FLIGHT);
+        // Everything that happened.
+        while let Some(event) = conn.poll_event() {
+            assert!(!closed, "an event after Closed: {event:?}");
+            match event {
+                ClientEvent::Connected => panic!("a second handshake answer"),
+                ClientEvent::Reply { seq } => {
+                    assert!(waited.has(seq), "a reply to call {seq}, which nothing waits for");
+                    waited.set(seq, false);
+                    deadlines.remove(&seq);
+                    stream_seqs.retain(|s| *s != seq);
+                    let reply = conn.reply().expect("the reply is shown after Reply");
+                    assert!(conn.message().is_some());
+                    match reply {
+                        Reply::Value(body) | Reply::Exception(body) | Reply::Batch(body) => {
+                            #[cfg(feature = "alloc")]
+                            let _ = body.decode::<crate::ser::value::Value>();
+                            let _ = body.exception();
+                        }
+                        Reply::Stream { id, .. } => {
+                            if stream.is_none() {
+                                stream = Some(ItemStream::new(id, step % 4 + 1));
+                            }
+                        }
+                        Reply::Pong | Reply::Late { .. } => panic!("{reply:?} as a call's reply"),
+                    }
+                    if let Some(s) = stream.as_mut().filter(|s| s.next_seq() == Some(seq)) {
+                        match s.take(reply) {
+                            Ok(StreamItem::End) => assert!(s.is_over()),
+                            Ok(StreamItem::Item(_) | StreamItem::Raised(_)) | Err(_) => {}
+                        }
+                    }
+                }
+                ClientEvent::Pong => {
+                    assert!(pongs_due > 0, "a pong with no ping");
+                    pongs_due -= 1;
+                    assert!(matches!(conn.reply(), Some(Reply::Pong)));
+                }
+                ClientEvent::TimedOut { seq } => {
+                    let due = deadlines.remove(&seq);
+                    assert!(due.is_some_and(|d| d <= now), "call {seq} timed out with deadline {due:?} at {now}");
+                    assert!(waited.has(seq));
+                    waited.set(seq, false);
+                    stream_seqs.retain(|s| *s != seq);
+                    if let Some(s) = stream.as_mut().filter(|s| s.next_seq() == Some(seq)) {
+                        s.forget_next();
+                    }
+                }
+                ClientEvent::Closed(e) => {
+                    // A real daemon answering well-formed requests never ends the connection.
+                    assert!(!real, "the real daemon's answers ended the connection: {e:?}");
+                    closed = true;
+                    assert!(conn.is_closed() && !conn.is_ready());
+                    assert_eq!(conn.in_flight(), 0);
+                    assert_eq!(conn.poll_timeout(), None);
+                    waited.clear();
+                    deadlines.clear();
+                    stream_seqs.clear();
+                    pongs_due = 0;
+                }
+            }
+        }
+        assert!(conn.in_flight() <= MAX_IN_FLIGHT);
+        if closed {
+            assert!(conn.read_buf().is_empty(), "bytes taken after Closed");
+        }
     }
+    if !closed {
+        conn.commit(0, now);
+        assert!(matches!(conn.poll_event(), Some(ClientEvent::Closed(_))), "the end of the stream closes");
+    }
+    assert_eq!(conn.poll_event(), None);
 }
 
 /// The exact float algorithms (feature `small`) against core's: `data` as text reads to the

@@ -9,8 +9,10 @@
 //! ```
 //! It calls every kind of member of the echo object (echo with positional and keyword
 //! arguments, errors, oneway calls, ping, the `verbose` property, the `generator` item stream
-//! read to its end and closed early) in each serializer named after the URI (all four when
-//! none is), prints one line per check (`ok SERIALIZER CHECK: detail` or
+//! read to its end at several prefetches and closed early), checks the rules that follow from
+//! the object's metadata (names it does not expose are refused before sending, its oneway
+//! methods are not waited for) and that a call timing out (`slow`) leaves the connection
+//! usable, in each serializer named after the URI (all four when none is), prints one line per check (`ok SERIALIZER CHECK: detail` or
 //! `FAIL SERIALIZER CHECK: why`) and a last line `checks: P passed, F failed`, and exits 0
 //! when every check passed, 1 when one failed (2 for a bad command line).
 
@@ -20,7 +22,7 @@ use std::net::Ipv4Addr;
 use embassy_executor::{Executor, Spawner};
 use embassy_net::{IpEndpoint, Ipv4Cidr, Stack};
 use embassy_time::{Duration, Instant};
-use pyro5_core::client::NO_ARGS;
+use pyro5_core::client::{ClientError, ItemStream, NO_ARGS};
 use pyro5_core::uri::Uri;
 use pyro5_core::wire::SerializerId;
 use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
@@ -115,13 +117,47 @@ async fn keywords(proxy: &mut Proxy<'_>) -> Outcome {
     if back == "by keyword" { Ok(back) } else { Err(format!("got {back:?}")) }
 }
 
+/// The object's metadata as the daemon sent it, and its rules: names it does not expose are
+/// refused before anything is sent.
+async fn metadata(proxy: &mut Proxy<'_>) -> Outcome {
+    let meta = proxy.metadata();
+    let methods = ["echo", "error", "generator", "oneway_echo", "oneway_slow", "slow", "shutdown"];
+    let missing: Vec<&str> = methods.into_iter().filter(|m| !meta.methods.iter().any(|n| n == *m)).collect();
+    if !missing.is_empty() || meta.methods.iter().any(|n| n == "_private") {
+        return Err(format!("methods {:?}", meta.methods.iter().collect::<Vec<_>>()));
+    }
+    let count = meta.methods.iter().count();
+    let oneway: Vec<String> = meta.oneway.iter().map(str::to_string).collect();
+    let attrs: Vec<String> = meta.attrs.iter().map(str::to_string).collect();
+    let oneway_named = |name: &str| oneway.iter().any(|n| n == name);
+    if !(oneway_named("oneway_echo") && oneway_named("oneway_slow") && oneway.len() == 2) || attrs != ["verbose"] {
+        return Err(format!("oneway {oneway:?}, attrs {attrs:?}"));
+    }
+    let refused = [
+        proxy.call::<_, IgnoredAny>("_private", NO_ARGS).await.map(|_| ()).err().map(|e| show(&e)),
+        proxy.get_attr::<IgnoredAny>("echo").await.map(|_| ()).err().map(|e| show(&e)),
+        proxy.set_attr("loud", &true).await.err().map(|e| show(&e)),
+    ];
+    let not_exposed = show(&ProxyError::Protocol(ClientError::NotExposed));
+    if refused.iter().any(|r| r.as_deref() != Some(not_exposed.as_str())) {
+        return Err(format!("not refused as not exposed: {refused:?}"));
+    }
+    echoes(proxy, "after the refusals".to_string()).await?;
+    Ok(format!("{} methods, oneway {oneway:?}, attrs {attrs:?}; _private refused", count))
+}
+
 /// A oneway call is sent without a reply: the next call's reply is its own, and a oneway
-/// call of a method that sleeps 5 s (in a thread of the daemon) does not delay it.
+/// call of a method that sleeps 5 s (in a thread of the daemon) does not delay it. Oneway as
+/// the metadata says (a plain `call`), and by the caller's choice.
 async fn oneway(proxy: &mut Proxy<'_>) -> Outcome {
-    proxy.oneway("oneway_echo", &("fire and forget",)).await.map_err(|e| show(&e))?;
+    proxy.call::<_, ()>("oneway_echo", &("fire and forget",)).await.map_err(|e| show(&e))?;
     echoes(proxy, "after oneway_echo".to_string()).await?;
+    proxy.oneway("echo", &("echo, oneway",)).await.map_err(|e| show(&e))?;
     let start = Instant::now();
-    proxy.oneway("oneway_slow", NO_ARGS).await.map_err(|e| show(&e))?;
+    let none: Option<String> = proxy.call("oneway_slow", NO_ARGS).await.map_err(|e| show(&e))?;
+    if none.is_some() {
+        return Err(format!("oneway_slow returned {none:?}"));
+    }
     echoes(proxy, "after oneway_slow".to_string()).await?;
     let took = start.elapsed();
     if took > Duration::from_secs(3) {
@@ -152,30 +188,43 @@ async fn attribute(proxy: &mut Proxy<'_>) -> Outcome {
     }
 }
 
-async fn next_item(proxy: &mut Proxy<'_>, stream: &pyro5_core::wire::StreamId) -> Result<Option<String>, String> {
+async fn next_item(proxy: &mut Proxy<'_>, stream: &mut ItemStream) -> Result<Option<String>, String> {
     proxy.next_item(stream).await.map_err(|e| show(&e))
 }
 
-/// `generator()` streamed to its end.
+/// `generator()` streamed to its end, with 1 (Pyro's one request per item), 2 (the
+/// default) and 4 item requests kept waiting: the same items each time.
 async fn stream(proxy: &mut Proxy<'_>) -> Outcome {
-    let stream = proxy.call_stream("generator", NO_ARGS).await.map_err(|e| show(&e))?;
-    let mut items = Vec::new();
-    for _ in 0..4 {
-        items.push(next_item(proxy, &stream).await?);
-    }
     let expected = [Some("one"), Some("two"), Some("three"), None].map(|s| s.map(str::to_string));
-    if items == expected { Ok(format!("{items:?}")) } else { Err(format!("got {items:?}")) }
+    for prefetch in [1, 2, 4] {
+        proxy.set_prefetch(prefetch);
+        let mut stream = proxy.call_stream("generator", NO_ARGS).await.map_err(|e| show(&e))?;
+        let mut items = Vec::new();
+        for _ in 0..4 {
+            items.push(next_item(proxy, &mut stream).await?);
+        }
+        if items != expected {
+            return Err(format!("at prefetch {prefetch}: got {items:?}"));
+        }
+    }
+    proxy.set_prefetch(pyro5_embassy::DEFAULT_PREFETCH);
+    Ok(format!("{expected:?} at prefetch 1, 2 and 4"))
 }
 
-/// `generator()` closed after its first item: the daemon has forgotten it.
+/// `generator()` closed after its first item, with more requested ahead: the daemon has
+/// forgotten it.
 async fn stream_closed_early(proxy: &mut Proxy<'_>) -> Outcome {
-    let stream = proxy.call_stream("generator", NO_ARGS).await.map_err(|e| show(&e))?;
-    let first = next_item(proxy, &stream).await?;
+    proxy.set_prefetch(3);
+    let mut stream = proxy.call_stream("generator", NO_ARGS).await.map_err(|e| show(&e))?;
+    proxy.set_prefetch(pyro5_embassy::DEFAULT_PREFETCH);
+    let first = next_item(proxy, &mut stream).await?;
     if first.as_deref() != Some("one") {
         return Err(format!("first item {first:?}"));
     }
-    proxy.close_stream(&stream).await.map_err(|e| show(&e))?;
-    let after = match proxy.next_item::<IgnoredAny>(&stream).await {
+    proxy.close_stream(&mut stream).await.map_err(|e| show(&e))?;
+    // Asked for again by its id.
+    let mut again = ItemStream::new(*stream.id(), 1);
+    let after = match proxy.next_item::<IgnoredAny>(&mut again).await {
         Err(ProxyError::Remote(e)) => (e.class.to_string(), e.message.map(str::to_string)),
         Err(e) => return Err(show(&e)),
         Ok(item) => return Err(format!("a closed stream gave {item:?}")),
@@ -184,6 +233,26 @@ async fn stream_closed_early(proxy: &mut Proxy<'_>) -> Outcome {
         return Err(format!("after close_stream: {after:?}"));
     }
     Ok(format!("one, then {}: {}", after.0, after.1.unwrap_or_default()))
+}
+
+/// `slow()` answers after 5 s: with a 1 s timeout the call is given up, the connection
+/// stays usable, and the next call gets its own reply (Python's daemon answers it after
+/// `slow`'s, which is dropped).
+async fn timeout(proxy: &mut Proxy<'_>) -> Outcome {
+    proxy.set_timeout(Duration::from_secs(1));
+    let start = Instant::now();
+    let slow = match proxy.call::<_, String>("slow", NO_ARGS).await {
+        Err(ProxyError::Timeout) => Ok(()),
+        other => Err(format!("slow with a 1 s timeout gave {:?}", other.map_err(|e| show(&e)))),
+    };
+    let waited = start.elapsed();
+    proxy.set_timeout(TIMEOUT);
+    slow?;
+    if !proxy.is_open() {
+        return Err("the timeout closed the connection".to_string());
+    }
+    echoes(proxy, "after slow".to_string()).await?;
+    Ok(format!("timed out after {} ms, the next call answered", waited.as_millis()))
 }
 
 /// Every check, on one connection in `serializer`.
@@ -212,6 +281,8 @@ async fn checks(stack: Stack<'static>, target: &Target, serializer: SerializerId
     report.check(name, "attribute", attribute(p).await);
     report.check(name, "stream", stream(p).await);
     report.check(name, "stream-closed-early", stream_closed_early(p).await);
+    report.check(name, "metadata", metadata(p).await);
+    report.check(name, "timeout", timeout(p).await);
     let open = p.is_open();
     proxy.close().await;
     let outcome = if open { Ok("open after every call".to_string()) } else { Err("a call closed it".to_string()) };

@@ -67,8 +67,12 @@
 //! `Pyro5.api.Proxy("PYRO:thermostat@192.168.1.50:9999").set_target(21.5)`.
 //!
 //! # Calling an object
+//! The [`Proxy`] follows the object's metadata (names it does not expose are refused before
+//! sending, its oneway methods are not waited for) and reads item streams a few requests
+//! ahead; a call that times out leaves the connection usable.
 //! ```no_run
 //! use embassy_time::Duration;
+//! use pyro5_core::client::{NO_ARGS, NameStore};
 //! use pyro5_core::wire::SerializerId;
 //! use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
 //!
@@ -78,8 +82,17 @@
 //!     let mut logger = Proxy::connect(stack, daemon, "logger", SerializerId::Json, timeout, storage)
 //!         .await
 //!         .map_err(|_| ())?;
+//!     if logger.metadata().oneway.contains("note") {
+//!         // Oneway by the metadata: sent, not waited for.
+//!         let () = logger.call("note", &("booted",)).await.map_err(|_| ())?;
+//!     }
 //!     let stored: u32 = logger.call("store", &("temperature", 21.5)).await.map_err(|e: ProxyError<'_>| ())?;
+//!     let mut recent = logger.call_stream("recent", NO_ARGS).await.map_err(|_| ())?;
+//!     while let Some(value) = logger.next_item::<f32>(&mut recent).await.map_err(|_| ())? {
+//!         let _ = value;
+//!     }
 //!     let _ = stored;
+//!     logger.close().await;
 //!     Ok(())
 //! }
 //! ```
@@ -96,7 +109,7 @@ mod storage;
 
 pub use daemon::{ServeConfig, serve};
 pub use entropy::{Entropy, SeededEntropy};
-pub use proxy::{Proxy, ProxyError};
+pub use proxy::{DEFAULT_PREFETCH, METADATA_BYTES, Proxy, ProxyError};
 pub use storage::ConnectionStorage;
 
 /// The protocol core this adapter drives.

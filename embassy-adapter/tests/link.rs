@@ -10,14 +10,14 @@ use std::time::{Duration as StdDuration, Instant as StdInstant};
 use embassy_futures::join::join;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant, with_timeout};
-use pyro5_core::client::{ClientError, NO_ARGS};
+use pyro5_core::client::{ClientError, ItemStream, NO_ARGS};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::envelope::CallEnvelope;
 use pyro5_core::ser::json;
 use pyro5_core::ser::value::Value;
 use pyro5_core::server::StreamConfig;
 use pyro5_core::server::streams::StreamId;
-use pyro5_core::wire::{self, Header, MessageKind, OutgoingMessage, SerializerId};
+use pyro5_core::wire::{self, Annotation, AnnotationId, Flags, Header, MessageKind, OutgoingMessage, SerializerId};
 use pyro5_embassy::{ConnectionStorage, Proxy, ProxyError};
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
@@ -129,19 +129,22 @@ async fn tour(net: Net, serializer: SerializerId, timeout: Duration) -> Result<T
     p.set_attr("scale", &1).await.map_err(|e| show(&e))?;
 
     let bumps: u32 = call(&mut p, "bumps", NO_ARGS).await?;
-    p.oneway("bump", &(5,)).await.map_err(|e| show(&e))?;
+    // Oneway by the object's metadata, and by the caller's choice.
+    call::<(), _>(&mut p, "bump", &(5,)).await?;
     p.oneway("bump", &(7,)).await.map_err(|e| show(&e))?;
     let bumped = call::<u32, _>(&mut p, "bumps", NO_ARGS).await? - bumps;
 
-    let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+    let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
     let mut items = Vec::new();
     for _ in 0..4 {
-        items.push(p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?);
+        items.push(p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?);
     }
-    let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
-    let first = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?.unwrap_or_default();
-    p.close_stream(&stream).await.map_err(|e| show(&e))?;
-    let after_close = match p.next_item::<u32>(&stream).await {
+    let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+    let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?.unwrap_or_default();
+    p.close_stream(&mut stream).await.map_err(|e| show(&e))?;
+    // Asked for again by its id, the daemon no longer has it.
+    let mut again = ItemStream::new(*stream.id(), 1);
+    let after_close = match p.next_item::<u32>(&mut again).await {
         Err(ProxyError::Remote(e)) => (e.class.to_string(), e.message.map(str::to_string)),
         other => return Err(format!("a closed stream gave {:?}", other.map_err(|e| show(&e)))),
     };
@@ -306,9 +309,9 @@ fn proxies_reconnect_and_run_side_by_side() {
             let (mut a, mut b) = (a?, b?);
             // One proxy reads a stream while the other calls: each connection keeps its own.
             let streaming = async {
-                let stream = a.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+                let mut stream = a.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
                 let mut items = Vec::new();
-                while let Some(item) = a.next_item::<u32>(&stream).await.map_err(|e| show(&e))? {
+                while let Some(item) = a.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
                     items.push(item);
                 }
                 a.close().await;
@@ -497,6 +500,9 @@ struct Cut {
     next: String,
     refused: String,
     connect_waited: Duration,
+    /// The same proxy once the link is back: the late replies of the calls given up are
+    /// dropped, its next call gets its own.
+    resumed: i64,
     mended: i64,
 }
 
@@ -524,26 +530,30 @@ fn a_cut_link_times_out_instead_of_hanging() {
             Err(e) => show(&e),
             Ok(v) => return Err(format!("a call after a timeout gave {v}")),
         };
-        p.close().await;
-        let mut storage = Storage::new();
+        let mut other_storage = Storage::new();
         let started = Instant::now();
-        let connect_outcome = connect(net, SerializerId::Json, timeout, &mut storage).await.map(|_| ());
+        let connect_outcome = connect(net, SerializerId::Json, timeout, &mut other_storage).await.map(|_| ());
         let connect_waited = started.elapsed();
         let Err(refused) = connect_outcome else { return Err("connected over a cut link".to_string()) };
         link.set_cut(false);
+        // smoltcp retransmits the requests with a backoff of seconds.
+        p.set_timeout(Duration::from_secs(12));
+        let resumed = call(&mut p, "add", &(9, 9)).await?;
+        p.close().await;
         let mut storage = Storage::new();
         let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
         let mended = call(&mut p, "add", &(7, 8)).await?;
         p.close().await;
-        Ok::<_, String>(Cut { before, during, waited, open_after, next, refused, connect_waited, mended })
+        Ok::<_, String>(Cut { before, during, waited, open_after, next, refused, connect_waited, resumed, mended })
     });
     let seen = seen.expect("the cut scenario runs");
     eprintln!("{seen:?}");
-    assert_eq!((seen.before, seen.mended), (3, 15));
+    assert_eq!((seen.before, seen.resumed, seen.mended), (3, 18, 15));
     assert!(seen.during.starts_with("Pyro5.errors.TimeoutError"), "{seen:?}");
     assert!(seen.waited >= Duration::from_millis(990) && seen.waited < Duration::from_secs(3), "{seen:?}");
-    assert!(!seen.open_after, "{seen:?}");
-    assert!(seen.next.contains("Closed"), "{seen:?}");
+    // A timeout gives the call up, not the connection.
+    assert!(seen.open_after, "{seen:?}");
+    assert!(seen.next.starts_with("Pyro5.errors.TimeoutError"), "{seen:?}");
     assert!(seen.refused.starts_with("Pyro5.errors.TimeoutError"), "{seen:?}");
     assert!(seen.connect_waited < Duration::from_secs(3), "{seen:?}");
 }
@@ -558,20 +568,23 @@ fn short_streams(lifetime_ms: u64, linger_ms: u64) -> StreamConfig {
 async fn abandon_stream(net: Net) -> Result<StreamId, String> {
     let mut storage = Storage::new();
     let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
-    let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
-    let first = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?;
+    // One request at a time: nothing of the stream is read ahead when the client leaves.
+    p.set_prefetch(1);
+    let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+    let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
     if first != Some(30) {
         return Err(format!("the first item was {first:?}"));
     }
     p.close().await;
-    Ok(stream)
+    Ok(*stream.id())
 }
 
 /// The next item of `stream` on a fresh connection: an item, or the exception raised.
 async fn continue_stream(net: Net, stream: StreamId) -> Result<Result<Option<u32>, (String, Option<String>)>, String> {
     let mut storage = Storage::new();
     let mut p = connect(net, SerializerId::Json, TIMEOUT, &mut storage).await?;
-    let next = match p.next_item::<u32>(&stream).await {
+    let mut stream = ItemStream::new(stream, 1);
+    let next = match p.next_item::<u32>(&mut stream).await {
         Ok(item) => Ok(item),
         Err(ProxyError::Remote(e)) => Err((e.class.to_string(), e.message.map(str::to_string))),
         Err(e) => return Err(show(&e)),
@@ -605,12 +618,14 @@ fn a_stream_past_its_lifetime_is_closed() {
     let seen = world.run(LIMIT, |net| async move {
         let mut storage = Storage::new();
         let mut p = connect(net, SerializerId::Serpent, TIMEOUT, &mut storage).await?;
-        let stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
-        let first = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))?;
+        // Calls interleave with the stream's items: one request at a time.
+        p.set_prefetch(1);
+        let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+        let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
         // Opened and left alone on the same, still open, connection.
         let _untouched = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
         embassy_time::Timer::after_millis(500).await;
-        let after = match p.next_item::<u32>(&stream).await {
+        let after = match p.next_item::<u32>(&mut stream).await {
             Err(ProxyError::Remote(e)) => (e.class.to_string(), e.message.map(str::to_string)),
             other => return Err(format!("an expired stream gave {:?}", other.map_err(|e| show(&e)))),
         };
@@ -669,7 +684,7 @@ fn streams_abandoned_in_every_slot_expire_and_free_them() {
     let iterate = |net: Net| async move {
         let mut storage = Storage::new();
         let mut p = connect(net, SerializerId::Msgpack, TIMEOUT, &mut storage).await?;
-        let stream = match p.call_stream("countdown", NO_ARGS).await {
+        let mut stream = match p.call_stream("countdown", NO_ARGS).await {
             Ok(stream) => stream,
             Err(ProxyError::Remote(e)) => {
                 let refused = Err((e.class.to_string(), e.message.map(str::to_string)));
@@ -679,7 +694,7 @@ fn streams_abandoned_in_every_slot_expire_and_free_them() {
             Err(e) => return Err(show(&e)),
         };
         let mut items = Vec::new();
-        while let Some(item) = p.next_item::<u32>(&stream).await.map_err(|e| show(&e))? {
+        while let Some(item) = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
             items.push(item);
         }
         p.close().await;
@@ -860,4 +875,368 @@ fn a_client_that_does_not_read_is_dropped_and_stalls_nobody() {
     // The stalled connection was closed, its replies not sent.
     assert_ne!(end, "still open");
     assert!(received < replies, "{received} bytes");
+}
+
+/// Where the hand-written daemon of [`peer`] listens on the device's stack.
+const PEER_PORT: u16 = 9998;
+
+/// What [`peer`]'s object exposes, in its CONNECTOK.
+const PEER_CONNECTOK: &[u8] =
+    br#"{"handshake":"hello","meta":{"methods":["echo","slow","note","numbers"],"oneway":["note"],"attrs":["size"]}}"#;
+
+/// The id of [`peer`]'s item stream.
+const PEER_STREAM: &str = "5ee05ee0-0000-4000-8000-000000000001";
+
+/// Pyro's json of `StopIteration()`.
+const STOP_ITERATION: &[u8] =
+    br#"{"__class__":"builtins.StopIteration","__exception__":true,"args":[],"attributes":{}}"#;
+
+/// A whole json RESULT with `flags` and `annotations`.
+fn result_frame(seq: u16, flags: Flags, annotations: &[Annotation<'_>], payload: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; payload.len() + 128];
+    let message =
+        OutgoingMessage { flags, annotations, ..OutgoingMessage::new(MessageKind::Result, SerializerId::Json, seq) };
+    let len = wire::encode(&message, payload, &mut out, Limits::default()).expect("the message encodes");
+    out.truncate(len);
+    out
+}
+
+/// The part of an INVOKE the peer reads.
+#[derive(Deserialize)]
+struct Invoke {
+    method: String,
+    params: Vec<Value>,
+}
+
+/// A one-connection daemon written by hand on the device's stack (json only): it answers
+/// the handshake with [`PEER_CONNECTOK`], logs every request it gets (method, oneway flag),
+/// answers `echo(x)` with `x`, `__getattr__` with 7 and `__setattr__` with None, holds the
+/// reply of `slow(x)` until the next request came (then answers both, in order), and
+/// `numbers()` is an item stream of 1 and 2 (then `StopIteration` to every request). Returns
+/// its log when the client closes.
+async fn peer(net: Net) -> Result<Vec<(String, bool)>, String> {
+    let (mut rx, mut tx) = (vec![0u8; 4096], vec![0u8; 4096]);
+    let mut socket = TcpSocket::new(net.device, &mut rx, &mut tx);
+    socket.accept(PEER_PORT).await.map_err(|e| format!("accept: {e:?}"))?;
+    let (header, _) = read_message(&mut socket).await?;
+    if header.kind != MessageKind::Connect {
+        return Err(format!("the peer got {:?} first", header.kind));
+    }
+    write_all(&mut socket, &frame(MessageKind::ConnectOk, header.seq, PEER_CONNECTOK)).await?;
+    let mut log = Vec::new();
+    let mut held: Option<(u16, Vec<u8>)> = None;
+    let mut streamed = 0;
+    let to_json = |value: &Value| {
+        let mut out = vec![0u8; 1024];
+        let len = json::to_slice(value, &mut out).map_err(|e| format!("{e}"))?;
+        out.truncate(len);
+        Ok::<_, String>(out)
+    };
+    while let Ok((header, body)) = read_message(&mut socket).await {
+        let data = body.get(usize::try_from(header.annotations_len).unwrap_or_default()..).unwrap_or_default();
+        let invoke: Invoke = json::from_slice(data).map_err(|e| format!("a bad INVOKE: {e}"))?;
+        let oneway = header.flags.contains(Flags::ONEWAY);
+        log.push((invoke.method.clone(), oneway));
+        if let Some((seq, late)) = held.take() {
+            write_all(&mut socket, &frame(MessageKind::Result, seq, &late)).await?;
+        }
+        let first = invoke.params.first().cloned().unwrap_or(Value::None);
+        match invoke.method.as_str() {
+            "numbers" => {
+                let stream = [Annotation { id: AnnotationId::STREAM, value: PEER_STREAM.as_bytes() }];
+                write_all(&mut socket, &result_frame(header.seq, Flags::ITEM_STREAM_RESULT, &stream, b"null")).await?;
+                streamed = 0;
+                continue;
+            }
+            "get_next_stream_item" if streamed < 2 => {
+                streamed += 1;
+                write_all(&mut socket, &result_frame(header.seq, Flags::empty(), &[], streamed.to_string().as_bytes()))
+                    .await?;
+                continue;
+            }
+            "get_next_stream_item" => {
+                write_all(&mut socket, &result_frame(header.seq, Flags::EXCEPTION, &[], STOP_ITERATION)).await?;
+                continue;
+            }
+            _ => {}
+        }
+        let answer = match invoke.method.as_str() {
+            "echo" => to_json(&first)?,
+            "__getattr__" => b"7".to_vec(),
+            "__setattr__" => b"null".to_vec(),
+            "slow" => {
+                held = Some((header.seq, to_json(&first)?));
+                continue;
+            }
+            _ => b"null".to_vec(),
+        };
+        if !oneway {
+            write_all(&mut socket, &frame(MessageKind::Result, header.seq, &answer)).await?;
+        }
+    }
+    Ok(log)
+}
+
+/// What a proxy of [`peer`]'s object saw.
+#[derive(Debug, PartialEq)]
+struct Ruled {
+    metadata: (Vec<String>, Vec<String>, Vec<String>),
+    refused: Vec<String>,
+    oneway_as_u32: String,
+    noted_at_once: bool,
+    size: i64,
+    set: bool,
+    slow: String,
+    open_after_timeout: bool,
+    after_timeout: String,
+}
+
+#[test]
+fn the_objects_metadata_rules_the_calls_and_a_timeout_keeps_the_connection() {
+    let world = World::start(Faults::default());
+    let (ruled, log) = world
+        .run(LIMIT, |net| async move {
+            let client = async {
+                let mut storage = Storage::new();
+                let daemon = (support::world::DEVICE_IP, PEER_PORT);
+                let mut p = Proxy::connect(net.client, daemon, "peer", SerializerId::Json, TIMEOUT, &mut storage)
+                    .await
+                    .map_err(|e| show(&e))?;
+                let names = |set: &pyro5_core::client::PackedNames<{ pyro5_embassy::METADATA_BYTES }>| {
+                    set.iter().map(str::to_string).collect::<Vec<_>>()
+                };
+                let meta = p.metadata();
+                let metadata = (names(&meta.methods), names(&meta.oneway), names(&meta.attrs));
+                let not_exposed = |outcome: Result<(), ProxyError<'_>>| match outcome {
+                    Err(e @ ProxyError::Protocol(ClientError::NotExposed)) => Ok(show(&e)),
+                    other => Err(format!("not refused: {:?}", other.map_err(|e| show(&e)))),
+                };
+                // Refused before anything is sent: the peer logs none of them.
+                let refused = vec![
+                    not_exposed(p.call::<_, IgnoredAny>("shutdown", NO_ARGS).await.map(|_| ()))?,
+                    not_exposed(p.oneway("shutdown", NO_ARGS).await)?,
+                    not_exposed(p.call_stream("size", NO_ARGS).await.map(|_| ()))?,
+                    not_exposed(p.get_attr::<i64>("echo").await.map(|_| ()))?,
+                    not_exposed(p.set_attr("colour", &1).await)?,
+                ];
+                // Oneway by the metadata: no result but None, and nothing sent for a result type
+                // that cannot be None.
+                let oneway_as_u32 = match p.call::<_, u32>("note", &("typed",)).await {
+                    Err(e @ ProxyError::Oneway) => show(&e),
+                    other => return Err(format!("a oneway call read as u32: {:?}", other.map_err(|e| show(&e)))),
+                };
+                // The peer never answers `note`: a call waiting for it would time out.
+                let started = Instant::now();
+                let noted: Option<i64> = p.call("note", &("sent",)).await.map_err(|e| show(&e))?;
+                let noted_at_once = noted.is_none() && started.elapsed() < Duration::from_millis(500);
+                let size: i64 = p.get_attr("size").await.map_err(|e| show(&e))?;
+                let set = p.set_attr("size", &9).await.is_ok();
+                // The peer holds the reply of `slow` until the next request.
+                p.set_timeout(Duration::from_millis(300));
+                let slow = match p.call::<_, String>("slow", &("late",)).await {
+                    Err(e) => show(&e),
+                    Ok(v) => return Err(format!("slow answered {v}")),
+                };
+                let open_after_timeout = p.is_open();
+                p.set_timeout(TIMEOUT);
+                let after_timeout: String = p.call("echo", &("next",)).await.map_err(|e| show(&e))?;
+                p.close().await;
+                Ok::<_, String>(Ruled {
+                    metadata,
+                    refused,
+                    oneway_as_u32,
+                    noted_at_once,
+                    size,
+                    set,
+                    slow,
+                    open_after_timeout,
+                    after_timeout,
+                })
+            };
+            let (ruled, log) = join(client, peer(net)).await;
+            Ok::<_, String>((ruled?, log?))
+        })
+        .expect("the peer scenario runs");
+    eprintln!("{ruled:?}\n{log:?}");
+    let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
+    assert_eq!(ruled.metadata, (strings(&["echo", "slow", "note", "numbers"]), strings(&["note"]), strings(&["size"])));
+    assert_eq!(ruled.refused.len(), 5);
+    for refused in &ruled.refused {
+        assert!(refused.starts_with("builtins.AttributeError"), "{refused}");
+    }
+    assert!(ruled.oneway_as_u32.starts_with("Pyro5.errors.PyroError"), "{}", ruled.oneway_as_u32);
+    assert!(ruled.noted_at_once, "{ruled:?}");
+    assert_eq!((ruled.size, ruled.set), (7, true));
+    assert!(ruled.slow.starts_with("Pyro5.errors.TimeoutError"), "{ruled:?}");
+    assert!(ruled.open_after_timeout, "{ruled:?}");
+    // The late reply of `slow` came first and was dropped.
+    assert_eq!(ruled.after_timeout, "next");
+    let sent = |method: &str, oneway: bool| (method.to_string(), oneway);
+    assert_eq!(
+        log,
+        [
+            sent("note", true),
+            sent("__getattr__", false),
+            sent("__setattr__", false),
+            sent("slow", false),
+            sent("echo", false)
+        ]
+    );
+}
+
+/// Wait (at most 2 s) until the daemon holds `streams` item streams.
+async fn streams_become(probe: &support::device::Probe, streams: usize) -> bool {
+    let until = Instant::now() + Duration::from_secs(2);
+    while probe.streams() != streams {
+        if Instant::now() > until {
+            return false;
+        }
+        embassy_time::Timer::after_millis(5).await;
+    }
+    true
+}
+
+#[derive(Debug, PartialEq)]
+struct Prefetched {
+    /// The countdown read to its end at each prefetch.
+    items: Vec<(usize, Vec<u32>)>,
+    /// Closed after its first item: the item, and whether the daemon's slot was freed.
+    closed_early: (Option<u32>, bool, bool),
+    /// A call between two items of a stream read ahead, and what the stream said next.
+    interleaved: (i64, String, bool),
+    after: i64,
+}
+
+#[test]
+fn streams_read_the_same_at_any_prefetch_and_close_early() {
+    let world = World::start(Faults::default());
+    let probe = world.probe.clone();
+    let seen = world.run(LIMIT, move |net| async move {
+        let mut storage = Storage::new();
+        let mut p = connect(net, SerializerId::Serpent, TIMEOUT, &mut storage).await?;
+        let mut items = Vec::new();
+        for prefetch in [1, 2, 3, 8] {
+            p.set_prefetch(prefetch);
+            let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+            let mut read = Vec::new();
+            while let Some(item) = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
+                read.push(item);
+            }
+            // Over: nothing more is asked.
+            if p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?.is_some() {
+                return Err("an item after the end".to_string());
+            }
+            items.push((prefetch, read));
+        }
+        let ended = streams_become(&probe, 0).await;
+
+        p.set_prefetch(3);
+        let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+        let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+        let held = streams_become(&probe, 1).await;
+        p.close_stream(&mut stream).await.map_err(|e| show(&e))?;
+        // Freed on the daemon with the connection still open.
+        let freed = streams_become(&probe, 0).await && p.is_open();
+        let closed_early = (first, held && ended, freed);
+
+        p.set_prefetch(2);
+        let mut stream = p.call_stream("countdown", NO_ARGS).await.map_err(|e| show(&e))?;
+        p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+        let sum = call::<i64, _>(&mut p, "add", &(20, 1)).await?;
+        let next = match p.next_item::<u32>(&mut stream).await {
+            Err(e) => show(&e),
+            Ok(item) => format!("{item:?}"),
+        };
+        let interleaved = (sum, next, streams_become(&probe, 0).await);
+
+        let after = call::<i64, _>(&mut p, "add", &(1, 2)).await?;
+        p.close().await;
+        Ok::<_, String>(Prefetched { items, closed_early, interleaved, after })
+    });
+    let seen = seen.expect("the stream scenario runs");
+    eprintln!("{seen:?}");
+    for (prefetch, items) in &seen.items {
+        assert_eq!(items, &[30, 20, 10], "at prefetch {prefetch}");
+    }
+    assert_eq!(seen.closed_early, (Some(30), true, true));
+    assert_eq!(seen.interleaved.0, 21);
+    assert!(seen.interleaved.1.starts_with("Pyro5.errors.PyroError [the stream's items"), "{seen:?}");
+    assert!(seen.interleaved.2, "the interrupted stream was not closed on the daemon");
+    assert_eq!(seen.after, 3);
+}
+
+#[test]
+fn a_stream_read_to_its_end_is_not_closed_and_one_left_early_is() {
+    let world = World::start(Faults::default());
+    let (seen, log) = world
+        .run(LIMIT, |net| async move {
+            let client = async {
+                let mut storage = Storage::new();
+                let daemon = (support::world::DEVICE_IP, PEER_PORT);
+                let mut p = Proxy::connect(net.client, daemon, "peer", SerializerId::Json, TIMEOUT, &mut storage)
+                    .await
+                    .map_err(|e| show(&e))?;
+                p.set_prefetch(4);
+                let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
+                let mut items = Vec::new();
+                while let Some(item) = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
+                    items.push(item);
+                }
+                // The requests sent past the end were given up: the next call gets its own reply.
+                let echoed: String = p.call("echo", &("after the end",)).await.map_err(|e| show(&e))?;
+                let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
+                let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+                p.close_stream(&mut stream).await.map_err(|e| show(&e))?;
+                let after_close = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+                let echoed_again: String = p.call("echo", &("after the close",)).await.map_err(|e| show(&e))?;
+                p.close().await;
+                Ok::<_, String>((items, echoed, first, after_close, echoed_again))
+            };
+            let (seen, log) = join(client, peer(net)).await;
+            Ok::<_, String>((seen?, log?))
+        })
+        .expect("the peer scenario runs");
+    eprintln!("{seen:?}\n{log:?}");
+    assert_eq!(seen, (vec![1, 2], "after the end".to_string(), Some(1), None, "after the close".to_string()));
+    let methods: Vec<&str> = log.iter().map(|(m, _)| m.as_str()).collect();
+    // Four requests ahead, then more as items are taken, until the end came.
+    let first_read = &methods[..methods.iter().position(|m| *m == "echo").expect("an echo")];
+    assert_eq!(first_read[0], "numbers");
+    assert!(first_read[1..].iter().all(|m| *m == "get_next_stream_item"), "{methods:?}");
+    assert!(first_read.len() > 4, "{methods:?}");
+    // Closed once, oneway, and only the stream left early.
+    let closes: Vec<&(String, bool)> = log.iter().filter(|(m, _)| m == "close_stream").collect();
+    assert_eq!(closes, [&("close_stream".to_string(), true)], "{log:?}");
+    assert_eq!(methods.last(), Some(&"echo"));
+}
+
+#[test]
+fn metadata_larger_than_the_proxys_room_for_it_is_refused() {
+    let world = World::start(Faults::default());
+    let (refused, log) = world
+        .run(LIMIT, |net| async move {
+            let client = async {
+                let mut storage = Storage::new();
+                let daemon = (support::world::DEVICE_IP, PEER_PORT);
+                // "echo", "slow", "note" and "numbers" take 23 bytes.
+                match Proxy::<'_, 16>::connect_sized(
+                    net.client,
+                    daemon,
+                    "peer",
+                    SerializerId::Json,
+                    TIMEOUT,
+                    &mut storage,
+                )
+                .await
+                {
+                    Err(e) => Ok(show(&e)),
+                    Ok(_) => Err("23 bytes of names went into 16".to_string()),
+                }
+            };
+            let (refused, log) = join(client, peer(net)).await;
+            Ok::<_, String>((refused?, log?))
+        })
+        .expect("the peer scenario runs");
+    assert!(refused.contains("MetadataTooLarge"), "{refused}");
+    assert_eq!(log, [], "nothing is called");
 }

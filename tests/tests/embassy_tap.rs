@@ -6,7 +6,9 @@
 //!   payload larger than one TCP segment, two concurrent clients and reconnects;
 //! - pyro5-embassy's `Proxy` (the `tap_client` example) calls Python's echo server: echo
 //!   with positional and keyword arguments, Python's exceptions, oneway calls, ping, a
-//!   property, an item stream read to its end and one closed early, in all four serializers.
+//!   property, an item stream read to its end (at several prefetches) and one closed early,
+//!   the metadata's rules (names not exposed refused, oneway methods not waited for) and a
+//!   call timing out on a connection that stays usable, in all four serializers.
 
 use std::path::PathBuf;
 use std::process::Stdio;
@@ -59,6 +61,8 @@ const CLIENT_CHECKS: &[&str] = &[
     "attribute",
     "stream",
     "stream-closed-early",
+    "metadata",
+    "timeout",
     "connection",
 ];
 

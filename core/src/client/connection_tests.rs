@@ -330,3 +330,20 @@ fn fixed_storage_holds_calls_until_sent() {
     client.tx_advance(rest);
     assert!(client.tx_pending().is_empty());
 }
+
+#[test]
+fn pings_queued_together_each_get_their_pong() {
+    let counter = leak();
+    let setup = setup(counter);
+    let server = Server::new(&setup.objects, &setup.streams, &setup.config);
+    let (mut client, mut daemon, meta) = connected(SerializerId::Json, &setup);
+    client.ping(&Extras::default()).unwrap();
+    client.ping(&Extras::default()).unwrap();
+    let call = meta.method("counter", "echo", false).unwrap();
+    let sent = client.call(&call, &("after the pings",), None::<&()>, &Extras::default(), None).unwrap();
+    let events = pump(&mut client, &mut daemon, &server, 0);
+    assert_eq!(events, [ClientEvent::Pong, ClientEvent::Pong, ClientEvent::Reply { seq: sent.seq }]);
+    assert!(client.is_ready());
+    client.ping(&Extras::default()).unwrap();
+    assert_eq!(pump(&mut client, &mut daemon, &server, 0), [ClientEvent::Pong]);
+}

@@ -201,7 +201,6 @@ impl From<CallError> for ClientError {
 enum Waiting {
     Nothing,
     Connect,
-    Pong,
 }
 
 /// Calls that may wait for their replies on one connection at once.
@@ -226,6 +225,8 @@ pub struct ClientSession {
     seq: u16,
     ready: bool,
     waiting: Waiting,
+    /// PINGs sent whose answers have not been read (several may be queued at once).
+    pongs_due: u16,
     in_flight: heapless::Vec<InFlight, MAX_IN_FLIGHT>,
 }
 
@@ -246,7 +247,14 @@ impl ClientSession {
     /// ([`SerializerId::is_enabled`]) is refused when a message is written:
     /// [`ClientError::Serialize`] with [`FormatError::UnknownSerializer`].
     pub fn new(serializer: SerializerId) -> Self {
-        Self { serializer, seq: 0, ready: false, waiting: Waiting::Nothing, in_flight: heapless::Vec::new() }
+        Self {
+            serializer,
+            seq: 0,
+            ready: false,
+            waiting: Waiting::Nothing,
+            pongs_due: 0,
+            in_flight: heapless::Vec::new(),
+        }
     }
 
     /// The serializer of the next messages.
@@ -283,6 +291,7 @@ impl ClientSession {
     pub fn reset(&mut self) {
         self.ready = false;
         self.waiting = Waiting::Nothing;
+        self.pongs_due = 0;
         self.in_flight.clear();
     }
 
@@ -476,7 +485,7 @@ impl ClientSession {
         crate::ser::Output::write_bytes(&mut frame, b"ping")
             .map_err(|_| ClientError::Encode(EncodeError::BufferTooSmall { required: 84 }))?;
         let len = frame.finish(&message, limits)?;
-        self.waiting = Waiting::Pong;
+        self.pongs_due = self.pongs_due.saturating_add(1);
         Ok(len)
     }
 
@@ -492,20 +501,20 @@ impl ClientSession {
     /// them, as Pyro5 closes its proxy's connection.
     pub fn read_reply<'m>(&mut self, msg: &Message<'m>) -> Result<Reply<'m>, ClientError> {
         let header = msg.header();
-        if header.kind == MessageKind::Ping && self.waiting == Waiting::Pong {
-            self.waiting = Waiting::Nothing;
+        if header.kind == MessageKind::Ping && self.pongs_due > 0 {
+            self.pongs_due -= 1;
             return Ok(Reply::Pong);
         }
         if header.kind != MessageKind::Result {
-            return match (self.waiting, self.in_flight.is_empty()) {
-                (Waiting::Nothing, true) => Err(ClientError::NotExpected),
+            return match (self.waiting, self.in_flight.is_empty(), self.pongs_due) {
+                (Waiting::Nothing, true, 0) => Err(ClientError::NotExpected),
                 _ => Err(ClientError::UnexpectedMessage { kind: u8::from(header.kind) }),
             };
         }
         let Some(index) = self.in_flight.iter().position(|c| c.seq == header.seq) else {
             return Err(match self.in_flight.iter().find(|c| !c.abandoned) {
                 Some(call) => ClientError::SeqMismatch { got: header.seq, expected: call.seq },
-                None if self.waiting == Waiting::Pong => ClientError::UnexpectedMessage { kind: u8::from(header.kind) },
+                None if self.pongs_due > 0 => ClientError::UnexpectedMessage { kind: u8::from(header.kind) },
                 None => ClientError::NotExpected,
             });
         };

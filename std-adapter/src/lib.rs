@@ -65,11 +65,14 @@ mod serve;
 mod transport;
 
 pub use config::{Config, ConfigError};
-pub use daemon::{Creator, Daemon, DaemonConfig, DaemonError, InstanceMode, ServerType, SharedObject};
+pub use daemon::{
+    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, InstanceMode, ServerType, SharedObject,
+};
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
 use pyro5_core::wire::{Message, MessageKind};
 pub use serve::{ServeError, ServeOptions, Served, serve};
+pub use transport::{ListenerSocket, Stream};
 
 /// A multi-line, human-readable account of a decoded message: the header's fields, the
 /// annotations, and the payload as text when it is UTF-8 (hex otherwise).

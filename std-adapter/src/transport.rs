@@ -23,12 +23,50 @@ pub(crate) enum Listener {
     Unix(UnixListener, PathBuf),
 }
 
-/// A connected socket.
+/// A connected socket: a client of a daemon ([`Daemon::accept`](crate::Daemon::accept)).
+/// Read and write it (also through `&Stream`); on Unix watch it by its descriptor.
 #[derive(Debug)]
-pub(crate) enum Stream {
+pub enum Stream {
+    /// TCP, IPv4 or IPv6.
     Tcp(TcpStream),
+    /// A Unix domain socket.
     #[cfg(unix)]
     Unix(UnixStream),
+}
+
+/// A daemon's listening socket, duplicated ([`Daemon::listener_socket`](crate::Daemon::listener_socket)).
+#[derive(Debug)]
+pub enum ListenerSocket {
+    /// TCP, IPv4 or IPv6.
+    Tcp(TcpListener),
+    /// A Unix domain socket.
+    #[cfg(unix)]
+    Unix(UnixListener),
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for ListenerSocket {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        match self {
+            Self::Tcp(l) => l.as_fd(),
+            Self::Unix(l) => l.as_fd(),
+        }
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for Stream {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for Stream {
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.raw_fd().as_fd().as_raw_fd()
+    }
 }
 
 impl Listener {
@@ -63,6 +101,15 @@ impl Listener {
     #[cfg(not(unix))]
     pub(crate) fn bind_unix(_path: PathBuf) -> io::Result<Self> {
         Err(unix_sockets_unavailable())
+    }
+
+    /// A duplicate of the listening socket.
+    pub(crate) fn duplicate(&self) -> io::Result<ListenerSocket> {
+        match self {
+            Self::Tcp(l, _) => Ok(ListenerSocket::Tcp(l.try_clone()?)),
+            #[cfg(unix)]
+            Self::Unix(l, _) => Ok(ListenerSocket::Unix(l.try_clone()?)),
+        }
     }
 
     pub(crate) fn local_port(&self) -> Option<u16> {

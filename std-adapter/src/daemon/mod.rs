@@ -5,6 +5,7 @@
 
 mod buffers;
 mod connection;
+mod daemon_connection;
 mod multiplex;
 mod oneway;
 mod registry;
@@ -25,11 +26,12 @@ use pyro5_core::server::{
 };
 use pyro5_core::wire::{Annotation, AnnotationId};
 
+pub use daemon_connection::DaemonConnection;
 use registry::SharedRegistry;
 pub use registry::{Creator, InstanceMode, SharedObject};
 
 use crate::config::Config;
-use crate::transport::Listener;
+use crate::transport::{Listener, ListenerSocket, Stream};
 
 /// Pyro's two server types.
 #[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
@@ -183,6 +185,8 @@ pub(crate) struct Inner {
     pub(crate) started: Instant,
     pub(crate) next_connection: AtomicU64,
     pub(crate) connections: AtomicUsize,
+    /// Refused clients being told so.
+    pub(crate) refusing: AtomicUsize,
     pub(crate) oneway: oneway::OnewayPool,
     /// Large receive and transmit buffers, lent to connections.
     pub(crate) buffers: Arc<buffers::Pool>,
@@ -361,6 +365,7 @@ impl Daemon {
             started: Instant::now(),
             next_connection: AtomicU64::new(1),
             connections: AtomicUsize::new(0),
+            refusing: AtomicUsize::new(0),
             oneway: oneway::OnewayPool::new(config_oneway_threads),
             buffers: Arc::default(),
             rng: Mutex::new(Rng::from_seed(system_seed())),
@@ -518,6 +523,96 @@ impl Daemon {
     /// How many client connections are open.
     pub fn connection_count(&self) -> usize {
         self.inner.connections.load(Ordering::Relaxed)
+    }
+
+    // Serving from a loop of your own (`docs/server-connection.md`, "Your own event loop").
+
+    /// How it was configured.
+    pub fn config(&self) -> &DaemonConfig {
+        &self.inner.config
+    }
+
+    /// A connection for a client your loop accepted (from [`listener_socket`](Self::listener_socket)
+    /// or its own way), `peer` its address (`None` on a Unix socket): see
+    /// [`DaemonConnection`]. Past the connection limit it is a refused one (the client is
+    /// told Pyro's CONNECTFAIL text), past too many refusals at once a closed one (drop the
+    /// socket at once).
+    pub fn connection(&self, peer: Option<std::net::SocketAddr>) -> DaemonConnection {
+        self.inner.connection(peer)
+    }
+
+    /// Accept a client waiting on the daemon's listening socket, without blocking (the
+    /// listening socket is non-blocking from then on): the client's socket (non-blocking,
+    /// `TCP_NODELAY` as configured) and its [`connection`](Self::connection). `Ok(None)`:
+    /// nobody waits.
+    ///
+    /// # Errors
+    /// The listening socket's error (e.g. out of file descriptors).
+    pub fn accept(&self) -> io::Result<Option<(Stream, DaemonConnection)>> {
+        self.listener.set_nonblocking(true)?;
+        loop {
+            match self.listener.accept() {
+                Ok((stream, peer)) => {
+                    stream.set_nonblocking(true)?;
+                    return Ok(Some((stream, self.connection(peer))));
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+                Err(e) if matches!(e.kind(), io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted) => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// A handle on the daemon's listening socket (a duplicate of it), for a loop that
+    /// accepts clients itself (e.g. an async runtime's listener).
+    ///
+    /// # Errors
+    /// The system's error duplicating the socket.
+    pub fn listener_socket(&self) -> io::Result<ListenerSocket> {
+        self.listener.duplicate()
+    }
+
+    /// When the daemon's item streams next expire (their lifetime or linger): call
+    /// [`handle_timeout`](Self::handle_timeout) then. `None`: none can now (a call may make
+    /// one later: look again after serving calls).
+    pub fn poll_timeout(&self) -> Option<Instant> {
+        let ms = self.inner.with_server(|server| server.poll_timeout())?;
+        Some(self.inner.instant(ms))
+    }
+
+    /// Drop the item streams expired by now.
+    pub fn handle_timeout(&self) {
+        self.inner.expire_streams();
+    }
+
+    /// Whether [`shutdown`](Self::shutdown) was called (or a request loop ended).
+    pub fn is_shutting_down(&self) -> bool {
+        self.inner.is_shutting_down()
+    }
+
+    /// A loop of your own stopped serving: the daemon is shut down and its item streams are
+    /// dropped, as when [`request_loop`](Self::request_loop) returns (the listening socket
+    /// closes when the last handle of the daemon goes).
+    pub fn close(&self) {
+        self.inner.shutdown.store(true, Ordering::Release);
+        self.inner.streams.clear();
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsFd for Daemon {
+    /// The listening socket, to watch for readability (a client to accept).
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.listener.raw_fd()
+    }
+}
+
+#[cfg(unix)]
+impl std::os::fd::AsRawFd for Daemon {
+    /// The listening socket, to watch for readability (a client to accept).
+    fn as_raw_fd(&self) -> std::os::fd::RawFd {
+        use std::os::fd::AsFd;
+        self.listener.raw_fd().as_fd().as_raw_fd()
     }
 }
 

@@ -19,13 +19,10 @@ use mio::event::Source;
 use mio::{Events, Interest, Poll, Registry, Token};
 
 use super::connection::{ClientConnection, Wait};
-use super::{Inner, REFUSAL_TIME, TICK};
+use super::{Inner, TICK};
 use crate::transport::{Listener, Stream};
 
 const LISTENER: Token = Token(0);
-
-/// Refused clients waiting for their CONNECTFAIL, at most; more are disconnected at once.
-const MAX_REFUSING: usize = 1024;
 
 /// A connection of the loop and the poll's handle on its socket.
 struct Client {
@@ -33,8 +30,6 @@ struct Client {
     watch: Watch,
     /// What the poll watches the socket for now.
     interest: Interest,
-    /// A refused client: until when it may take to be told so.
-    refused_until: Option<Instant>,
 }
 
 /// The interest while a reply waits for the socket. On Windows only writability: mio there
@@ -72,7 +67,6 @@ impl Client {
 struct Clients {
     map: HashMap<Token, Client>,
     next_token: usize,
-    refusing: usize,
 }
 
 pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &dyn Fn() -> bool) -> io::Result<()> {
@@ -123,19 +117,14 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
 }
 
 impl Clients {
-    /// Give every connection whose deadline passed to its core (which may end it or answer
-    /// a client idle in its handshake), and drop refused clients out of time.
+    /// Give every connection whose deadline passed to it (which may end it, answer a
+    /// client idle in its handshake or end a refused one).
     fn check_deadlines(&mut self, inner: &Inner, poll: &Poll) {
         let now = inner.now_ms();
-        let now_instant = Instant::now();
         let mut over = Vec::new();
         for (token, client) in &mut self.map {
-            if client.refused_until.is_some_and(|until| now_instant >= until) {
-                over.push(*token);
-                continue;
-            }
-            if client.connection.deadline().is_some_and(|deadline| now >= deadline) {
-                client.connection.on_timeout();
+            if client.connection.connection.deadline_ms().is_some_and(|deadline| now >= deadline) {
+                client.connection.connection.handle_timeout();
                 if !client.serve(poll.registry(), *token, false) {
                     over.push(*token);
                 }
@@ -146,7 +135,7 @@ impl Clients {
         }
     }
 
-    fn insert(&mut self, poll: &Poll, connection: ClientConnection, refused: bool) {
+    fn insert(&mut self, poll: &Poll, connection: ClientConnection) {
         let token = Token(self.next_token);
         self.next_token = self.next_token.wrapping_add(1).max(1);
         let watched = Watch::stream(&connection.stream)
@@ -158,14 +147,11 @@ impl Clients {
                 return;
             }
         };
-        let refused_until = refused.then(|| Instant::now() + REFUSAL_TIME);
-        self.refusing += usize::from(refused);
-        self.map.insert(token, Client { connection, watch, interest: Interest::READABLE, refused_until });
+        self.map.insert(token, Client { connection, watch, interest: Interest::READABLE });
     }
 
     fn remove(&mut self, poll: &Poll, token: Token) {
         if let Some(mut client) = self.map.remove(&token) {
-            self.refusing -= usize::from(client.refused_until.is_some());
             let _ = poll.registry().deregister(&mut client.watch);
         }
     }
@@ -185,23 +171,15 @@ fn accept_all(inner: &Arc<Inner>, listener: &Listener, poll: &Poll, clients: &mu
         if stream.set_nonblocking(true).is_err() {
             continue;
         }
-        if clients.map.len() - clients.refusing >= inner.config.max_connections_multiplex {
-            refuse(inner, stream, poll, clients);
+        // Past the limit a refused connection, answered from the loop like any other (or,
+        // past the refusals answered at once, a closed one).
+        let connection = inner.connection(peer);
+        if connection.is_closed() {
+            stream.shutdown();
             continue;
         }
-        clients.insert(poll, ClientConnection::new(inner, stream, peer, true), false);
+        clients.insert(poll, ClientConnection::new(connection, stream, true));
     }
-}
-
-/// Tell a client the daemon has no room (CONNECTFAIL, from the loop like any connection).
-fn refuse(inner: &Arc<Inner>, stream: Stream, poll: &Poll, clients: &mut Clients) {
-    const REASON: &str = "too many connections, increase max_connections_multiplex";
-    if clients.refusing >= MAX_REFUSING {
-        log::warn!("client connection was denied: {REASON}");
-        stream.shutdown();
-        return;
-    }
-    clients.insert(poll, ClientConnection::refused(inner, stream, REASON, true), true);
 }
 
 /// The poll's handle on a socket that the loop reads and writes through its own type.

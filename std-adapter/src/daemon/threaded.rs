@@ -3,16 +3,11 @@
 
 use std::io;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::time::Instant;
+use std::sync::atomic::Ordering;
 
 use super::connection::{ClientConnection, Wait};
-use super::{Inner, REFUSAL_TIME, TICK};
-use crate::transport::{Listener, Stream};
-
-/// Refused clients answered at once, at most (each by a short-lived thread); more are
-/// disconnected without an answer.
-const MAX_REFUSING: usize = 64;
+use super::{Inner, TICK};
+use crate::transport::Listener;
 
 pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &dyn Fn() -> bool) -> io::Result<()> {
     listener.set_nonblocking(false)?;
@@ -31,7 +26,6 @@ pub(crate) fn serve(inner: &Arc<Inner>, listener: &Arc<Listener>, keep_going: &d
 
 fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
     let mut workers: Vec<std::thread::JoinHandle<()>> = Vec::new();
-    let refusing = Arc::new(AtomicUsize::new(0));
     while !inner.is_shutting_down() {
         let (stream, peer) = match listener.accept() {
             Ok(accepted) => accepted,
@@ -50,11 +44,14 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
         // Reads and writes wake up every tick to check the deadlines and for shutdown.
         let _ = stream.set_read_timeout(Some(TICK));
         let _ = stream.set_write_timeout(Some(TICK));
-        if inner.connections.load(Ordering::Relaxed) >= inner.config.max_connections {
-            refuse(inner, stream, &refusing);
+        // Past the limit a refused connection (answered in a thread of its own, for at most
+        // two seconds), or past the refusals answered at once a closed one.
+        let connection = inner.connection(peer);
+        if connection.is_closed() {
+            stream.shutdown();
             continue;
         }
-        let connection = ClientConnection::new(inner, stream, peer, false);
+        let connection = ClientConnection::new(connection, stream, false);
         match std::thread::Builder::new().name("pyro5-worker".into()).spawn(move || serve_connection(connection)) {
             Ok(handle) => workers.push(handle),
             Err(e) => log::warn!("no thread for a new connection: {e}"),
@@ -67,33 +64,9 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
 }
 
 fn serve_connection(mut connection: ClientConnection) {
-    while !connection.daemon_shutting_down() {
+    while !connection.connection.inner().is_shutting_down() {
         if connection.pump(false) == Wait::Closed {
             break;
         }
-    }
-}
-
-/// Answer the client's CONNECT with Pyro's "no free workers" CONNECTFAIL, in a thread of its
-/// own for at most [`REFUSAL_TIME`].
-fn refuse(inner: &Arc<Inner>, stream: Stream, refusing: &Arc<AtomicUsize>) {
-    if refusing.fetch_add(1, Ordering::AcqRel) >= MAX_REFUSING {
-        refusing.fetch_sub(1, Ordering::AcqRel);
-        log::warn!("client connection was denied: no free workers, increase server threadpool size");
-        stream.shutdown();
-        return;
-    }
-    let mut connection =
-        ClientConnection::refused(inner, stream, "no free workers, increase server threadpool size", false);
-    let refusing = refusing.clone();
-    let spawned = std::thread::Builder::new().name("pyro5-refuse".into()).spawn(move || {
-        let until = Instant::now() + REFUSAL_TIME;
-        while Instant::now() < until && connection.pump(false) != Wait::Closed {}
-        drop(connection);
-        refusing.fetch_sub(1, Ordering::AcqRel);
-    });
-    if spawned.is_err() {
-        // The connection went with the closure: it is closed.
-        log::warn!("no thread to refuse a client");
     }
 }

@@ -234,3 +234,38 @@ fn unix_domain_socket() {
     assert_eq!(server.uri, format!("PYRO:{OBJECT_ID}@./u:{}", path.display()));
     run_script("echo_suite.py", &[&server.uri, "--serializers", "json,marshal"]);
 }
+
+/// `ITER_STREAM_LIFETIME` 0.3 s: a Python client's generator stream expires while the
+/// client still holds it (the accept loop drops it), and its next item is Pyro's error.
+#[test]
+fn item_streams_expire_on_the_tokio_daemon() {
+    let mut config = DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() };
+    config.streams.lifetime_ms = 300;
+    let server = TokioEcho::start(config, Calls::Inline, EchoServer::new());
+    let client = python_code(
+        "import sys, time, Pyro5.api, Pyro5.errors\n\
+         p = Pyro5.api.Proxy(sys.argv[1])\n\
+         it = p.generator()\n\
+         print('first:', next(it), flush=True)\n\
+         time.sleep(1.5)\n\
+         try:\n    print('next:', next(it))\n\
+         except Pyro5.errors.PyroError as e:\n    print('expired:', e)\n",
+        &[&server.uri],
+    )
+    .stdout(std::process::Stdio::piped())
+    .spawn()
+    .expect("python");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while server.daemon.stream_count() == 0 {
+        assert!(Instant::now() < deadline, "no stream opened");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let opened = Instant::now();
+    while server.daemon.stream_count() != 0 {
+        assert!(opened.elapsed() < Duration::from_secs(1), "the stream outlived its lifetime");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    assert!(opened.elapsed() >= Duration::from_millis(200), "expired after {:?}", opened.elapsed());
+    let out = stdout_of(&client.wait_with_output().expect("python"));
+    assert!(out.contains("expired: item stream terminated"), "{out}");
+}

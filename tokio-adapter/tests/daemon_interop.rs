@@ -6,6 +6,8 @@
 
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::process::{Command, Output};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
@@ -25,8 +27,13 @@ struct TokioEcho {
 
 impl TokioEcho {
     fn start(config: DaemonConfig, calls: Calls, echo: EchoServer) -> Self {
+        Self::serving(config, calls, |daemon| daemon.register_concurrent(echo, Some(OBJECT_ID)).expect("register"))
+    }
+
+    /// Serve what `register` registers (it returns the URI to call).
+    fn serving(config: DaemonConfig, calls: Calls, register: impl FnOnce(&Daemon) -> String) -> Self {
         let daemon = Daemon::bind(config).expect("bind").with_calls(calls);
-        let uri = daemon.register_concurrent(echo, Some(OBJECT_ID)).expect("register");
+        let uri = register(&daemon);
         let serving = daemon.clone();
         let thread = std::thread::spawn(move || {
             let runtime =
@@ -177,30 +184,49 @@ fn a_python_client_past_the_connection_limit_is_refused() {
     assert_eq!(out.trim(), "served: x");
 }
 
+/// An object whose `slow()` says when it started, then takes `delay`.
+#[derive(Clone)]
+struct Slow {
+    entered: Arc<AtomicBool>,
+    delay: Duration,
+}
+
+#[pyro5_std::expose]
+impl Slow {
+    fn slow(&self) -> String {
+        self.entered.store(true, Ordering::Release);
+        std::thread::sleep(self.delay);
+        "Finally, an answer!".to_string()
+    }
+}
+
 /// `shutdown()` while a Python client's `slow()` runs: the call finishes and its answer
 /// reaches the client, an idle connection is closed, and `serve` returns after the call.
 #[test]
 fn graceful_shutdown_lets_a_call_in_progress_finish() {
     for calls in [Calls::Inline, Calls::Blocking] {
-        let slow = Duration::from_millis(1500);
+        let slow = Slow { entered: Arc::new(AtomicBool::new(false)), delay: Duration::from_millis(1000) };
+        let entered = slow.entered.clone();
         let config = DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() };
-        let mut server = TokioEcho::start(config, calls, EchoServer::new().with_slow_delay(slow));
+        let mut server = TokioEcho::serving(config, calls, |daemon| {
+            daemon.register_concurrent(slow, Some("slow")).expect("register")
+        });
         let mut idle = RawClient::connect(server.addr());
-        idle.handshake(OBJECT_ID);
+        idle.handshake("slow");
         let client = python_code(
             "import sys, Pyro5.api\n\
              p = Pyro5.api.Proxy(sys.argv[1])\n\
-             p._pyroBind()\n\
-             print('bound', flush=True)\n\
              print('answer:', p.slow())\n",
             &[&server.uri],
         )
         .stdout(std::process::Stdio::piped())
         .spawn()
         .expect("python");
-        server.wait_for_connections(2);
-        // The Python client is bound; give it a moment to be inside slow().
-        std::thread::sleep(Duration::from_millis(500));
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !entered.load(Ordering::Acquire) {
+            assert!(Instant::now() < deadline, "slow() was not called");
+            std::thread::sleep(Duration::from_millis(2));
+        }
         let asked = Instant::now();
         server.daemon.shutdown();
         idle.expect_closed();
@@ -208,7 +234,7 @@ fn graceful_shutdown_lets_a_call_in_progress_finish() {
         assert!(out.contains("answer: Finally, an answer!"), "{calls:?}: {out}");
         let thread = server.thread.take().expect("serving");
         thread.join().expect("serve thread").expect("serve");
-        assert!(asked.elapsed() >= Duration::from_millis(500), "{calls:?}: returned before the call finished");
+        assert!(asked.elapsed() >= Duration::from_millis(900), "{calls:?}: returned before the call finished");
         assert_eq!(server.daemon.connection_count(), 0);
     }
 }

@@ -77,9 +77,10 @@ impl Daemon {
         &self.daemon
     }
 
-    /// Stop gracefully: [`serve`](Self::serve) accepts no further client, ends every
-    /// connection waiting for its client, lets the calls in progress finish and their
-    /// replies go out, then returns.
+    /// Stop gracefully: [`serve`](Self::serve) serves no further client (one that connects
+    /// meanwhile is closed at once), ends every connection waiting for its client, lets the
+    /// calls in progress finish and their replies go out, then returns. The listening socket
+    /// itself closes when the last handle of the daemon goes.
     pub fn shutdown(&self) {
         self.stop.send_replace(true);
     }
@@ -114,10 +115,18 @@ impl Daemon {
                 () = sleep_until(wake) => self.daemon.handle_timeout(),
             }
         };
-        drop(listener);
-        // Every connection task sees the stop and ends once its call in progress is answered.
+        // Every connection task sees the stop and ends once its call in progress is answered;
+        // meanwhile a client that connects is closed at once rather than left waiting.
         self.stop.send_replace(true);
-        while tasks.join_next().await.is_some() {}
+        loop {
+            tokio::select! {
+                joined = tasks.join_next() => if joined.is_none() { break },
+                accepted = listener.accept(false) => if accepted.is_err() {
+                    tokio::time::sleep(HOUSEKEEPING).await;
+                },
+            }
+        }
+        drop(listener);
         self.daemon.close();
         result
     }

@@ -230,6 +230,9 @@ fn graceful_shutdown_lets_a_call_in_progress_finish() {
         let asked = Instant::now();
         server.daemon.shutdown();
         idle.expect_closed();
+        // A client connecting during the shutdown is not served.
+        let mut late = RawClient::connect(server.addr());
+        late.expect_closed();
         let out = stdout_of(&client.wait_with_output().expect("python"));
         assert!(out.contains("answer: Finally, an answer!"), "{calls:?}: {out}");
         let thread = server.thread.take().expect("serving");

@@ -31,6 +31,3 @@
 mod daemon;
 
 pub use daemon::{Calls, Daemon};
-
-/// This crate's version.
-pub const VERSION: &str = env!("CARGO_PKG_VERSION");

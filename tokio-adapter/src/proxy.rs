@@ -103,6 +103,11 @@ struct Settings {
 /// taken from the [`Config`] it was made with and changed by the setters (`&mut self`); a
 /// connection is made with the settings of the clone whose call makes it.
 ///
+/// A connection the daemon closes is seen by its reader task when it happens: the calls
+/// waiting on it fail with [`ProxyError::ConnectionClosed`] (or are retried, see
+/// [`set_max_retries`](Self::set_max_retries)), and the next call connects again (where
+/// Python's proxy would fail that call first).
+///
 /// A `PYRONAME:` or `PYROMETA:` URI is resolved through the name server each time the proxy
 /// connects, as in Pyro. The lookup is `pyro5_std`'s blocking one, run on tokio's blocking
 /// thread pool ([`tokio::task::spawn_blocking`]).

@@ -947,9 +947,12 @@ mod tests {
     }
 
     fn assert_send_sync<T: Send + Sync + Clone>() {}
+    fn assert_send<T: Send>() {}
 
     #[test]
-    fn a_proxy_is_shared_by_tasks() {
+    fn a_proxy_is_shared_by_tasks_and_its_streams_move_between_them() {
         assert_send_sync::<Proxy>();
+        assert_send::<RemoteStream>();
+        assert_send::<Batch>();
     }
 }

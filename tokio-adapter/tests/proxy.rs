@@ -512,3 +512,66 @@ async fn our_restarted_daemon_is_reached_again() {
         assert_eq!(handle.await.expect("the task ran").expect("reached again"), n as i64);
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxies_reach_our_daemon_over_ipv6_and_unix_sockets() {
+    let mut configs = Vec::new();
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        configs.push(DaemonConfig { host: "::1".into(), ..DaemonConfig::default() });
+    } else {
+        println!("no IPv6 loopback on this machine: IPv6 not tested");
+    }
+    #[cfg(unix)]
+    {
+        let path = std::env::temp_dir().join(format!("pyro5-rs-tokio-proxy-{}.sock", std::process::id()));
+        configs.push(DaemonConfig { unix_socket: Some(path), ..DaemonConfig::default() });
+    }
+    for config in configs {
+        let server = EchoDaemon::start(config, OBJECT_ID, None);
+        for serializer in Serializer::ALL {
+            let p = proxy(&server.uri, serializer);
+            let handles: Vec<_> = (0..64i64)
+                .map(|n| {
+                    let p = p.clone();
+                    tokio::spawn(async move { p.call::<i64, _>("echo", (n,)).await })
+                })
+                .collect();
+            for (n, handle) in handles.into_iter().enumerate() {
+                let back = handle.await.expect("the task ran").unwrap_or_else(|e| panic!("{}: {e}", server.uri));
+                assert_eq!(back, n as i64, "{serializer}");
+            }
+            let items: Vec<String> = p.call("generator", ()).await.expect("generator");
+            assert_eq!(items.len(), 3);
+        }
+    }
+}
+
+/// `PYRONAME:` and `PYROMETA:` URIs resolved through our name server (pyro5-std's lookup, on
+/// the blocking thread pool); `bind` keeps the `PYRO:` URI.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn names_are_resolved_through_the_name_server() {
+    let ns = Daemon::new(DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() }).expect("bind");
+    pyro5_std::naming::NameServer::new().serve(&ns).expect("serve the name server");
+    let ns_port = ns.port().expect("a TCP port");
+    let serving = ns.clone();
+    let ns_thread = std::thread::spawn(move || serving.request_loop());
+    let echo = our_echo(Duration::from_millis(10));
+    let echo_uri = echo.uri.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut registry = pyro5_std::locate::locate_ns(Some("127.0.0.1"), Some(ns_port)).expect("locate");
+        registry.register_with_metadata(OBJECT_ID, &echo_uri, false, &["echo.tag".to_string()]).expect("register");
+    })
+    .await
+    .expect("registered");
+    for uri in [format!("PYRONAME:{OBJECT_ID}@127.0.0.1:{ns_port}"), format!("PYROMETA:echo.tag@127.0.0.1:{ns_port}")] {
+        let p = proxy(&uri, Serializer::Json);
+        assert_eq!(p.call::<String, _>("echo", ("by name",)).await.expect("by name"), "by name", "{uri}");
+        p.bind().await.expect("bind");
+        assert_eq!(p.uri(), echo.uri, "{uri}: bound to what it resolved to");
+    }
+    let missing = proxy(&format!("PYRONAME:nobody@127.0.0.1:{ns_port}"), Serializer::Serpent);
+    let e = missing.call::<String, _>("echo", ("x",)).await.expect_err("unknown name");
+    assert!(e.to_string().contains("unknown name: nobody"), "{e}");
+    ns.shutdown();
+    ns_thread.join().expect("the name server's thread").expect("its request loop");
+}

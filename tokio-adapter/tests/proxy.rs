@@ -231,7 +231,7 @@ async fn a_thousand_tasks_call_through_one_proxy_against_python_and_ours() {
 /// replies meanwhile.
 async fn cancellation(p: &Proxy, slow: &str, slow_args: &[Value], ctx: &str) {
     assert_eq!(p.call::<i64, _>("echo", (1,)).await.expect("before"), 1, "{ctx}");
-    let given_up = tokio::time::timeout(Duration::from_millis(100), p.call_value(slow, slow_args, &[])).await;
+    let given_up = tokio::time::timeout(Duration::from_millis(80), p.call_value(slow, slow_args, &[])).await;
     assert!(given_up.is_err(), "{ctx}: the slow call did not wait: {given_up:?}");
     assert_eq!(p.in_flight(), 1, "{ctx}: the given-up call waits for its reply to drop it");
     // The daemon answers in order: this one comes after the slow one, and gets its own reply.
@@ -273,10 +273,10 @@ async fn cancellation(p: &Proxy, slow: &str, slow_args: &[Value], ctx: &str) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dropped_call_future_leaves_the_proxy_usable() {
     let python = PythonTestServer::start();
-    let ours = our_echo(Duration::from_millis(200));
+    let ours = our_echo(Duration::from_millis(300));
     for serializer in Serializer::ALL {
         let p = proxy(&python.uri, serializer);
-        cancellation(&p, "slow", &[Value::Float(0.2)], &format!("{serializer} against Python")).await;
+        cancellation(&p, "slow", &[Value::Float(0.3)], &format!("{serializer} against Python")).await;
         let p = proxy(&ours.uri, serializer);
         cancellation(&p, "slow", &[], &format!("{serializer} against ours")).await;
     }

@@ -575,3 +575,48 @@ async fn names_are_resolved_through_the_name_server() {
     ns.shutdown();
     ns_thread.join().expect("the name server's thread").expect("its request loop");
 }
+
+fn dict(pairs: &[(&str, Value)]) -> Value {
+    Value::Dict(pairs.iter().map(|(k, v)| (s(k), v.clone())).collect())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn handshake_data_correlation_id_and_annotations_travel_both_ways() {
+    use pyro5_std::core::wire::AnnotationId;
+    let server = PythonTestServer::start();
+    let request = AnnotationId::new(*b"XREQ").expect("4 letters");
+    let response = AnnotationId::new(*b"XRSP").expect("4 letters");
+    for (n, serializer) in Serializer::ALL.into_iter().enumerate() {
+        let mut p = proxy(&server.uri, serializer);
+        let data = dict(&[("token", s(&format!("secret {serializer}"))), ("n", Value::Int(3))]);
+        p.set_handshake(data.clone());
+        p.bind().await.expect("bind");
+        assert_eq!(p.handshake_response(), Some(dict(&[("welcome", data.clone())])), "{serializer}");
+        assert_eq!(p.call_value("last_handshake", &[], &[]).await.expect("last_handshake"), data, "{serializer}");
+
+        let mut refused = proxy(&server.uri, serializer);
+        refused.set_handshake(s("reject me"));
+        match refused.bind().await {
+            Err(ProxyError::Rejected { location, reason }) => {
+                assert_eq!(location, server.uri.split('@').nth(1).expect("a location"), "{serializer}");
+                assert!(reason.contains("handshake refused: reject me"), "{serializer}: {reason}");
+            }
+            other => panic!("{serializer}: {other:?}"),
+        }
+        assert!(!refused.is_connected());
+
+        let id: [u8; 16] = std::array::from_fn(|i| u8::try_from((i * 17 + n) % 256).expect("a byte"));
+        p.set_correlation_id(Some(id));
+        let hex_id = pyro5_interop_tests::hex(&id);
+        assert_eq!(p.call_value("correlation", &[], &[]).await.expect("correlation"), s(&hex_id), "{serializer}");
+        p.set_annotations(vec![(request, b"ping".to_vec())]);
+        let received = p.call_value("annotations", &[], &[]).await.expect("annotations");
+        assert_eq!(received.get("XREQ"), Some(&s(&pyro5_interop_tests::hex(b"ping"))), "{serializer}");
+        assert!(p.response_annotations().contains(&(response, b"pongping".to_vec())), "{serializer}");
+    }
+    let unknown = server.uri.replace("proxy.test", "no.such.object");
+    match proxy(&unknown, Serializer::Serpent).bind().await {
+        Err(ProxyError::Rejected { reason, .. }) => assert_eq!(reason, "unknown object"),
+        other => panic!("{other:?}"),
+    }
+}

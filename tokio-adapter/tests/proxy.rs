@@ -620,3 +620,36 @@ async fn handshake_data_correlation_id_and_annotations_travel_both_ways() {
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn size_limits_compression_and_oneway_by_choice() {
+    let server = PythonTestServer::start();
+    for serializer in Serializer::ALL {
+        let mut p = proxy(&server.uri, serializer);
+        p.set_max_message_size(1000);
+        assert_eq!(p.call::<String, _>("big", (10,)).await.expect("a small reply"), "x".repeat(10), "{serializer}");
+        // Too large to send: refused before anything is written, the connection stays.
+        let result = p.call::<String, _>("echo", ("y".repeat(5000),)).await;
+        assert!(matches!(result, Err(ProxyError::Protocol(_))), "{serializer}: {result:?}");
+        assert!(p.is_connected(), "{serializer}");
+        // Too large to receive: refused from its header, the connection is closed.
+        match p.call::<String, _>("big", (5000,)).await {
+            Err(ProxyError::Receive(e)) => assert!(e.to_string().contains("max_message_size"), "{serializer}: {e}"),
+            other => panic!("{serializer}: {other:?}"),
+        }
+        assert!(!p.is_connected(), "{serializer}");
+        assert_eq!(p.call::<String, _>("big", (3,)).await.expect("connects again"), "xxx", "{serializer}");
+
+        let mut p = proxy(&server.uri, serializer);
+        p.set_compression(true);
+        let text = "compress me ".repeat(2000);
+        assert_eq!(p.call::<String, _>("echo", (&text,)).await.expect("echo"), text, "{serializer}");
+
+        // A method made oneway on this side: no waiting for it.
+        p.set_oneway("slow");
+        let start = Instant::now();
+        assert_eq!(p.call::<Value, _>("slow", (1.0,)).await.expect("oneway slow"), Value::None, "{serializer}");
+        assert!(start.elapsed() < Duration::from_millis(500), "{serializer}: waited {:?}", start.elapsed());
+        assert_eq!(p.in_flight(), 0, "{serializer}: nothing to wait for");
+    }
+}

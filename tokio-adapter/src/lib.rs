@@ -27,6 +27,37 @@
 //! server.await.unwrap()?;
 //! # Ok(()) }
 //! ```
+//!
+//! # The async proxy
+//!
+//! [`Proxy`] is `Clone + Send + Sync`: tasks call through its clones at once and their
+//! calls are pipelined on one connection, each reply going to its caller. Its errors are
+//! pyro5-std's ([`ProxyError`], [`RemoteError`]). Dropping a call's future gives the call up
+//! and leaves the proxy usable; remote iterators are [`futures_core::Stream`]s.
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), pyro5_tokio::ProxyError> {
+//! use pyro5_tokio::Proxy;
+//! let echo = Proxy::new("PYRO:test.echoserver@localhost:9999")?;
+//! let back: Vec<i64> = echo.call("echo", (vec![1, 2, 3],)).await?;
+//! assert_eq!(back, [1, 2, 3]);
+//! // Tasks share it; their calls overlap on its connection.
+//! let tasks: Vec<_> = (0..100)
+//!     .map(|n| {
+//!         let echo = echo.clone();
+//!         tokio::spawn(async move { echo.call::<i64, _>("echo", (n,)).await })
+//!     })
+//!     .collect();
+//! for (n, task) in tasks.into_iter().enumerate() {
+//!     assert_eq!(task.await.expect("the task ran")?, n as i64);
+//! }
+//! # Ok(()) }
+//! ```
+
+mod proxy;
+
+pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, RemoteStream};
+pub use pyro5_std::{ProxyError, ProxyMetadata, RemoteError, Serializer};
 
 mod daemon;
 

@@ -85,8 +85,10 @@ impl RemoteError {
         self.traceback.concat()
     }
 
-    /// Read an exception dict as Pyro sends it.
-    fn from_value(value: &Value) -> Self {
+    /// Read an exception dict as Pyro sends it (`__class__`, `__exception__`, `args`,
+    /// `attributes`): what a reply's exception payload or a batch's failed call holds, for
+    /// proxies of other runtimes built on the same core.
+    pub fn from_value(value: &Value) -> Self {
         let class = value.class_name().unwrap_or("builtins.Exception").to_string();
         let args = match value.get("args") {
             Some(Value::Tuple(items) | Value::List(items)) => items.clone(),

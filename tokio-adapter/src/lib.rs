@@ -54,11 +54,9 @@
 //! # Ok(()) }
 //! ```
 
+mod daemon;
 mod proxy;
 
+pub use daemon::{Calls, Daemon};
 pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, RemoteStream};
 pub use pyro5_std::{ProxyError, ProxyMetadata, RemoteError, Serializer};
-
-mod daemon;
-
-pub use daemon::{Calls, Daemon};

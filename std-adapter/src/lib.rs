@@ -53,6 +53,7 @@ pub use pyro5_macros::expose_through_std as expose;
 /// `::pyro5_std`).
 pub use pyro5_macros::proxy;
 
+pub mod calling;
 mod civil;
 pub mod config;
 mod daemon;

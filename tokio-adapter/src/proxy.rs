@@ -3,7 +3,7 @@
 //!
 //! A [`Proxy`] connects on first use, learns the object's metadata from the handshake and
 //! refuses names the object does not expose before sending anything, as `pyro5_std::Proxy`
-//! does; its errors are pyro5-std's ([`ProxyError`], [`RemoteError`]). Each connection is
+//! does; its errors are pyro5-std's ([`ProxyError`], [`RemoteError`](pyro5_std::RemoteError)). Each connection is
 //! driven by a reader task and a writer task; callers queue their requests on the core's
 //! [`ClientConnection`](pyro5_core::client::ClientConnection) and wait for their replies on
 //! oneshot channels, so up to [`MAX_IN_FLIGHT`](pyro5_core::client::MAX_IN_FLIGHT) calls of
@@ -20,12 +20,15 @@ use std::io;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use pyro5_core::client::{ClientError, ClientEvent, Extras, NO_ARGS, Payload, Reply};
+use pyro5_core::client::{ClientError, ClientEvent, Extras, Payload, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::value::{Value, from_value};
-use pyro5_core::uri::{Location, Protocol, Uri};
-use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, Decoder, Message, Progress, SerializerId, StreamId};
-use pyro5_std::{Config, ProxyError, ProxyMetadata, RemoteError, Serializer};
+use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, SerializerId, StreamId};
+use pyro5_std::calling::{
+    Aim, ArgsOf, Kind, KwargsOf, Target, TupleOf, annotations_of, closed_error, collect_annotations, decode_as,
+    decode_error, read_kept_reply as read_reply, remote_error,
+};
+use pyro5_std::{Config, ProxyError, ProxyMetadata, Serializer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -34,19 +37,7 @@ mod calls;
 mod link;
 
 pub use calls::{Batch, DEFAULT_PREFETCH, RemoteStream};
-use link::{Connection, Link, Pending, ReadHalf, WriteHalf, closed_error, millis};
-
-/// Where the proxy connects.
-#[derive(Clone, Debug)]
-enum Target {
-    Tcp {
-        host: String,
-        port: u16,
-    },
-    Unix(String),
-    /// A `PYRONAME:` or `PYROMETA:` URI not resolved yet: resolved on each connect.
-    Name,
-}
+use link::{Connection, Link, Pending, ReadHalf, WriteHalf, millis};
 
 /// What the clones of a proxy share.
 struct Inner {
@@ -58,11 +49,8 @@ struct Inner {
 }
 
 struct State {
-    uri: String,
-    object: Arc<str>,
-    target: Target,
-    /// The `PYRONAME`/`PYROMETA` URI to resolve on connecting, and what it last resolved to.
-    name: Option<(String, Option<String>)>,
+    /// The URI, where it points and the object.
+    aim: Aim,
     /// The connection, open or (once it ended) kept until the next one replaces it.
     link: Option<Arc<Link>>,
     metadata: Option<Arc<ProxyMetadata>>,
@@ -123,17 +111,8 @@ impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.state();
         let connected = state.link.as_ref().is_some_and(|l| !l.is_closed());
-        write!(f, "<async Proxy {}; connected={connected}>", state.uri)
+        write!(f, "<async Proxy {}; connected={connected}>", state.aim.uri)
     }
-}
-
-/// What a request calls.
-#[derive(Clone, Copy, Debug)]
-enum Kind<'a> {
-    Method(&'a str),
-    GetAttr(&'a str),
-    SetAttr(&'a str),
-    Batch { oneway: bool },
 }
 
 /// The outcome of one request.
@@ -165,33 +144,15 @@ impl Proxy {
     /// # Errors
     /// [`ProxyError::Uri`] for a URI that does not parse.
     pub fn with_config(uri: &str, config: &Config) -> Result<Self, ProxyError> {
-        let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
-        let port_of = |port: i64| u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")));
-        let (target, name) = match (parsed.protocol(), parsed.location()) {
-            (Protocol::PyroName | Protocol::PyroMeta, _) => {
-                if let Some(port) = parsed.port() {
-                    port_of(port)?;
-                }
-                (Target::Name, Some((uri.to_string(), None)))
-            }
-            (Protocol::Pyro, Some(Location::Tcp { host, port })) => {
-                (Target::Tcp { host: host.to_string(), port: port_of(port)? }, None)
-            }
-            (Protocol::Pyro, Some(Location::Unix { socket })) => (Target::Unix(socket.to_string()), None),
-            (Protocol::Pyro, None) => return Err(ProxyError::Uri(format!("{uri}: no location"))),
-        };
         let state = State {
-            uri: parsed.to_string(),
-            object: parsed.object().into(),
-            target,
-            name,
+            aim: Aim::parse(uri)?,
             link: None,
             metadata: None,
             handshake_response: None,
             response_annotations: Vec::new(),
         };
         let settings = Settings {
-            serializer: serializer_id(config.serializer),
+            serializer: config.serializer.id(),
             timeout: config.commtimeout_duration(),
             max_retries: config.max_retries,
             keep_on_timeout: false,
@@ -216,12 +177,12 @@ impl Proxy {
     /// The object's URI (after [`bind`](Self::bind) of a `PYRONAME`/`PYROMETA` proxy, the
     /// `PYRO:` URI it resolved to).
     pub fn uri(&self) -> String {
-        self.state().uri.clone()
+        self.state().aim.uri.clone()
     }
 
     /// Speak `serializer` from the next call on (Pyro's `_pyroSerializer`).
     pub fn set_serializer(&mut self, serializer: Serializer) {
-        self.settings.serializer = serializer_id(serializer);
+        self.settings.serializer = serializer.id();
     }
 
     /// Give up a connection attempt or a call after `timeout` (Pyro's `_pyroTimeout`;
@@ -299,8 +260,8 @@ impl Proxy {
     pub async fn bind(&self) -> Result<ProxyMetadata, ProxyError> {
         let link = self.link().await?;
         let mut state = self.state();
-        if let Some((_, Some(resolved))) = state.name.take() {
-            state.uri = resolved;
+        if let Some((_, Some(resolved))) = state.aim.name.take() {
+            state.aim.uri = resolved;
         }
         Ok((*link.metadata).clone())
     }
@@ -571,18 +532,7 @@ impl Proxy {
     ) -> Result<Outcome<T>, ProxyError> {
         let meta = &link.metadata;
         let object = &*link.object;
-        let spec = match kind {
-            Kind::Method(name) => meta.method(object, name, self.settings.extra_oneway.contains(name)),
-            Kind::GetAttr(name) => meta.get_attr(object, name),
-            Kind::SetAttr(name) => meta.set_attr(object, name),
-            Kind::Batch { oneway } => Ok(ProxyMetadata::batch(object, oneway)),
-        }
-        .map_err(|e| match (e, kind) {
-            (ClientError::NotExposed, Kind::Method(name) | Kind::GetAttr(name) | Kind::SetAttr(name)) => {
-                ProxyError::NotExposed { uri: self.uri(), name: name.to_string() }
-            }
-            (e, _) => ProxyError::Protocol(e),
-        })?;
+        let spec = kind.spec(meta, object, &self.uri(), &self.settings.extra_oneway)?;
         let deadline_ms = self.deadline_ms(deadline);
         let annotations = annotations_of(&self.settings.annotations);
         let extras = self.extras(&annotations);
@@ -649,13 +599,10 @@ impl Proxy {
             l.lock().conn.seq()
         });
         self.resolve_name().await?;
-        let (target, object, uri) = {
-            let state = self.state();
-            (state.target.clone(), state.object.clone(), state.uri.clone())
-        };
-        let location = location(&target, &uri);
+        let aim = self.state().aim.clone();
+        let (target, object, uri, location) = (&aim.target, aim.object.clone(), aim.uri.clone(), aim.location());
         let deadline = self.deadline();
-        let (mut read, mut write) = self.connect_socket(&target, deadline).await.map_err(|error| {
+        let (mut read, mut write) = self.connect_socket(target, deadline).await.map_err(|error| {
             let error = match error.kind() {
                 io::ErrorKind::TimedOut => io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
                 _ => error,
@@ -693,28 +640,13 @@ impl Proxy {
     /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it
     /// names (pyro5-std's blocking lookup, on the blocking thread pool).
     async fn resolve_name(&self) -> Result<(), ProxyError> {
-        let Some(name) = self.state().name.as_ref().map(|(name, _)| name.clone()) else { return Ok(()) };
+        let Some(name) = self.state().aim.name.as_ref().map(|(name, _)| name.clone()) else { return Ok(()) };
         let mut config = self.inner.config.clone();
         config.commtimeout = self.settings.timeout.map_or(0.0, |t| t.as_secs_f64());
         let text = tokio::task::spawn_blocking(move || pyro5_std::locate::resolve_with(&config, &name))
             .await
             .map_err(|e| ProxyError::Naming(format!("the name lookup failed: {e}")))??;
-        let uri = Uri::parse(&text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
-        let target = match uri.location() {
-            Some(Location::Tcp { host, port }) if uri.protocol() == Protocol::Pyro => Target::Tcp {
-                host: host.to_string(),
-                port: u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{text}: port out of range")))?,
-            },
-            Some(Location::Unix { socket }) if uri.protocol() == Protocol::Pyro => Target::Unix(socket.to_string()),
-            _ => return Err(ProxyError::Uri(format!("{text}: the name server gave no PYRO URI with a location"))),
-        };
-        let mut state = self.state();
-        if let Some((_, resolved)) = &mut state.name {
-            *resolved = Some(uri.to_string());
-        }
-        state.object = uri.object().into();
-        state.target = target;
-        Ok(())
+        self.state().aim.resolved(&text)
     }
 
     /// Connect the socket (within `deadline`): its read and write halves.
@@ -761,10 +693,7 @@ impl Proxy {
     }
 }
 
-/// Annotations as they came with a message: id and value.
-type Annotations = Vec<(AnnotationId, Vec<u8>)>;
-
-type Handshake = (ProxyMetadata, Option<Value>, Annotations);
+type Handshake = (ProxyMetadata, Option<Value>, pyro5_std::calling::Annotations);
 
 /// Send the queued CONNECT and read the answer: the object's metadata, the daemon's
 /// handshake answer and the annotations that came with it.
@@ -816,111 +745,6 @@ async fn handshake(
                 break;
             }
         }
-    }
-}
-
-/// Read a reply from its message's bytes (as its caller got them) with `take`: what `take`
-/// gives and the reply's annotations.
-fn read_reply<T>(
-    bytes: &[u8],
-    limits: Limits,
-    take: impl FnOnce(Reply<'_>) -> T,
-) -> Result<(T, Annotations), ProxyError> {
-    let mut decoder = Decoder::new(Vec::new(), limits);
-    match decoder.feed(bytes) {
-        Ok(Progress::Complete { .. }) => {}
-        Ok(Progress::NeedMore) => return Err(ProxyError::ConnectionClosed),
-        Err(e) => return Err(ProxyError::Receive(e)),
-    }
-    let message = decoder.message().ok_or(ProxyError::ConnectionClosed)?;
-    let reply = Reply::from_message(&message)?;
-    Ok((take(reply), collect_annotations(&message)))
-}
-
-fn serializer_id(serializer: Serializer) -> SerializerId {
-    match serializer {
-        Serializer::Serpent => SerializerId::Serpent,
-        Serializer::Marshal => SerializerId::Marshal,
-        Serializer::Json => SerializerId::Json,
-        Serializer::Msgpack => SerializerId::Msgpack,
-    }
-}
-
-fn location(target: &Target, uri: &str) -> String {
-    match target {
-        Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-        Target::Tcp { host, port } => format!("{host}:{port}"),
-        Target::Unix(path) => format!("./u:{path}"),
-        Target::Name => uri.to_string(),
-    }
-}
-
-fn collect_annotations(msg: &Message<'_>) -> Vec<(AnnotationId, Vec<u8>)> {
-    msg.annotations().map(|(id, v)| (id, v.to_vec())).collect()
-}
-
-fn annotations_of(list: &[(AnnotationId, Vec<u8>)]) -> Vec<Annotation<'_>> {
-    list.iter().map(|(id, v)| Annotation::new(*id, v)).collect()
-}
-
-/// The exception a reply carries.
-fn remote_error(body: Payload<'_>) -> ProxyError {
-    match body.decode::<Value>() {
-        Ok(value) => ProxyError::Remote(RemoteError::from_value(&value)),
-        Err(e) => ProxyError::Protocol(e),
-    }
-}
-
-/// Read a reply payload as a `T`.
-fn decode_as<T: DeserializeOwned>(body: Payload<'_>) -> Result<T, ClientError> {
-    body.decode::<T>()
-}
-
-/// A payload that did not read: the reply was complete, the connection stays in step.
-fn decode_error(e: ClientError) -> ProxyError {
-    match e {
-        ClientError::Payload(e) => ProxyError::Decode(e),
-        other => ProxyError::Protocol(other),
-    }
-}
-
-/// Keyword arguments given as name/value pairs: a dict with str keys.
-struct KwargsOf<'a>(&'a [(String, Value)]);
-
-impl Serialize for KwargsOf<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-/// Positional arguments: `()` is no arguments (an empty tuple, not Python's None).
-struct ArgsOf<'a, A>(&'a A);
-
-impl<A: Serialize> Serialize for ArgsOf<'_, A> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if std::mem::size_of::<A>() == 0 && std::any::type_name::<A>() == "()" {
-            return NO_ARGS.serialize(s);
-        }
-        self.0.serialize(s)
-    }
-}
-
-/// A slice written as a tuple.
-struct TupleOf<'a>(&'a [Value]);
-
-impl Serialize for TupleOf<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(self.0.len())?;
-        for v in self.0 {
-            t.serialize_element(v)?;
-        }
-        t.end()
     }
 }
 

@@ -5,13 +5,10 @@ use std::fmt;
 use pyro5_core::client::{ItemStream, MAX_IN_FLIGHT, StreamItem};
 use pyro5_core::ser::value::Value;
 use pyro5_core::wire::StreamId;
-use serde::Serialize;
 
 use super::shared::Awaited;
-use super::{Kind, KwargsOf, Outcome, Proxy, ProxyError, RemoteError, TupleOf, decode_error, remote_error};
-
-/// One call of a batch: method, positional and keyword arguments.
-type BatchCall = (String, Vec<Value>, Vec<(String, Value)>);
+use super::{Kind, Outcome, Proxy, ProxyError, RemoteError, decode_error, remote_error};
+use crate::calling::{BatchCall, BatchCalls};
 
 /// Calls collected for one batch message (Pyro's `BatchProxy`).
 pub struct Batch<'p> {
@@ -51,7 +48,7 @@ impl Batch<'_> {
     /// raised: marshal cannot carry the exception wrapper, `ValueError: unmarshallable
     /// object`).
     pub fn run(self) -> Result<Vec<Result<Value, RemoteError>>, ProxyError> {
-        let calls: Vec<BatchEntry<'_>> = self.calls.iter().map(|(m, a, k)| BatchEntry(m, a, KwargsOf(k))).collect();
+        let calls = BatchCalls(&self.calls);
         let outcome =
             self.proxy.invoke(Kind::Batch { oneway: false }, &calls, None::<&()>, &|body| body.batch_results())?;
         let Outcome::Value(results) = outcome else {
@@ -65,17 +62,8 @@ impl Batch<'_> {
     /// # Errors
     /// Connection errors.
     pub fn run_oneway(self) -> Result<(), ProxyError> {
-        let calls: Vec<BatchEntry<'_>> = self.calls.iter().map(|(m, a, k)| BatchEntry(m, a, KwargsOf(k))).collect();
+        let calls = BatchCalls(&self.calls);
         self.proxy.invoke(Kind::Batch { oneway: true }, &calls, None::<&()>, &|_| Ok(())).map(drop)
-    }
-}
-
-/// One call in a batch's argument list: `(method, args, kwargs)`.
-struct BatchEntry<'a>(&'a str, &'a [Value], KwargsOf<'a>);
-
-impl Serialize for BatchEntry<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.0, TupleOf(self.1), &self.2).serialize(s)
     }
 }
 

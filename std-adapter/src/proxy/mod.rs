@@ -23,17 +23,20 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, MutexGuard};
 use std::time::{Duration, Instant};
 
-use pyro5_core::client::{ClientConnection, ClientError, ClientEvent, Extras, NO_ARGS, ObjectMetadata, Payload, Reply};
+use pyro5_core::client::{ClientConnection, ClientError, ClientEvent, Extras, ObjectMetadata, Payload, Reply};
 use pyro5_core::limits::Limits;
 use pyro5_core::ser::call::CallError;
 use pyro5_core::ser::envelope::TRACEBACK_ATTRIBUTE;
 use pyro5_core::ser::serpent;
 use pyro5_core::ser::value::{Value, from_value};
-use pyro5_core::uri::{Location, Protocol, Uri};
-use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, DecodeError, SerializerId, StreamId};
+use pyro5_core::wire::{AnnotationId, CorrelationId, DecodeError, SerializerId, StreamId};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use crate::calling::{
+    Aim, ArgsOf, Kind, KwargsOf, Target, TupleOf, annotations_of, closed_error, collect_annotations, decode_as,
+    decode_error, remote_error,
+};
 use crate::config::{Config, ConfigError, log_wire};
 use crate::transport::Stream;
 
@@ -41,7 +44,7 @@ mod calls;
 mod shared;
 
 pub use calls::{Batch, DEFAULT_PREFETCH, RemoteIter};
-use shared::{Awaited, Holder, Live, Shared, closed_error, collect_annotations};
+use shared::{Awaited, Holder, Live, Shared};
 
 /// An exception the remote call raised: its Python class, arguments, attributes and the
 /// remote traceback.
@@ -275,7 +278,8 @@ impl Serializer {
         }
     }
 
-    fn id(self) -> SerializerId {
+    /// The core's id of it.
+    pub fn id(self) -> SerializerId {
         match self {
             Self::Serpent => SerializerId::Serpent,
             Self::Marshal => SerializerId::Marshal,
@@ -304,25 +308,10 @@ impl fmt::Display for Serializer {
     }
 }
 
-/// Where the proxy connects.
-#[derive(Clone, Debug)]
-enum Target {
-    Tcp {
-        host: String,
-        port: u16,
-    },
-    Unix(String),
-    /// A `PYRONAME:` or `PYROMETA:` URI not resolved yet: resolved on each connect.
-    Name,
-}
-
 /// What a proxy's calls share, behind its lock.
 struct State {
-    uri: String,
-    object: Arc<str>,
-    target: Target,
-    /// The `PYRONAME`/`PYROMETA` URI to resolve on connecting, and what it last resolved to.
-    name: Option<(String, Option<String>)>,
+    /// The URI, where it points and the object.
+    aim: Aim,
     live: Option<Live>,
     /// Counts the connections made; a call or a [`RemoteIter`] belongs to one of them.
     generation: u64,
@@ -399,7 +388,7 @@ pub struct Proxy {
 impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.shared.lock();
-        write!(f, "<Proxy {}; connected={}>", state.uri, state.live.is_some())
+        write!(f, "<Proxy {}; connected={}>", state.aim.uri, state.live.is_some())
     }
 }
 
@@ -427,26 +416,8 @@ impl Proxy {
     /// # Errors
     /// [`ProxyError::Uri`] for a URI that does not parse.
     pub fn with_config(uri: &str, config: &Config) -> Result<Self, ProxyError> {
-        let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
-        let (target, name) = match (parsed.protocol(), parsed.location()) {
-            (Protocol::PyroName | Protocol::PyroMeta, _) => {
-                if let Some(port) = parsed.port() {
-                    u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")))?;
-                }
-                (Target::Name, Some((uri.to_string(), None)))
-            }
-            (Protocol::Pyro, Some(Location::Tcp { host, port })) => {
-                let port = u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")))?;
-                (Target::Tcp { host: host.to_string(), port }, None)
-            }
-            (Protocol::Pyro, Some(Location::Unix { socket })) => (Target::Unix(socket.to_string()), None),
-            (Protocol::Pyro, None) => return Err(ProxyError::Uri(format!("{uri}: no location"))),
-        };
         let state = State {
-            uri: parsed.to_string(),
-            object: parsed.object().into(),
-            target,
-            name,
+            aim: Aim::parse(uri)?,
             live: None,
             generation: 0,
             seq: 0,
@@ -475,7 +446,7 @@ impl Proxy {
     /// The object's URI (after [`bind`](Self::bind) of a `PYRONAME`/`PYROMETA` proxy, the
     /// `PYRO:` URI it resolved to).
     pub fn uri(&self) -> String {
-        self.shared.lock().uri.clone()
+        self.shared.lock().aim.uri.clone()
     }
 
     /// Speak `serializer` from the next call on (Pyro's `_pyroSerializer`).
@@ -576,8 +547,8 @@ impl Proxy {
     /// resolution errors (see [`locate::resolve`](crate::locate::resolve)).
     pub fn bind(&self) -> Result<ProxyMetadata, ProxyError> {
         let mut state = self.connected()?;
-        if let Some((_, Some(resolved))) = state.name.take() {
-            state.uri = resolved;
+        if let Some((_, Some(resolved))) = state.aim.name.take() {
+            state.aim.uri = resolved;
         }
         state.metadata.as_deref().cloned().ok_or(ProxyError::ConnectionClosed)
     }
@@ -586,9 +557,9 @@ impl Proxy {
     /// (Pyro's `resolve`); a `PYRO` proxy's own URI.
     pub fn resolved_uri(&self) -> Option<String> {
         let state = self.shared.lock();
-        match &state.name {
+        match &state.aim.name {
             Some((_, resolved)) => resolved.clone(),
-            None => Some(state.uri.clone()),
+            None => Some(state.aim.uri.clone()),
         }
     }
 
@@ -786,8 +757,8 @@ impl Proxy {
         deadline.map(|d| self.shared.millis(d))
     }
 
-    fn connect_stream(&self, target: &Target, uri: &str) -> Result<Stream, ProxyError> {
-        let stream = match target {
+    fn connect_stream(&self, aim: &Aim) -> Result<Stream, ProxyError> {
+        let stream = match &aim.target {
             // Calls of several threads are pipelined: each request goes at once, not after
             // the acknowledgement of the one before (Nagle's algorithm).
             Target::Tcp { host, port } => {
@@ -796,7 +767,7 @@ impl Proxy {
             Target::Unix(path) => Stream::connect_unix(path),
             Target::Name => Err(io::Error::new(io::ErrorKind::NotConnected, "the name is not resolved")),
         }
-        .map_err(|error| ProxyError::Connect { location: location(target, uri), error })?;
+        .map_err(|error| ProxyError::Connect { location: aim.location(), error })?;
         let _ = stream.set_write_timeout(self.timeout);
         Ok(stream)
     }
@@ -811,27 +782,27 @@ impl Proxy {
         self.shared.drop_connection(&mut state, generation);
         state.generation = state.generation.wrapping_add(1);
         self.resolve_name(&mut state)?;
-        let stream = self.connect_stream(&state.target, &state.uri)?;
+        let stream = self.connect_stream(&state.aim)?;
         let mut conn = ClientConnection::new(self.serializer, Vec::new(), Vec::new(), self.limits);
         conn.set_seq(state.seq);
         let annotations = annotations_of(&self.annotations);
         let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: self.compress };
         let deadline = self.deadline();
         conn.connect(
-            &state.object,
+            &state.aim.object,
             &self.handshake,
             &extras,
             self.shared.millis(Instant::now()),
             self.deadline_ms(deadline),
         )?;
-        let location = location(&state.target, &state.uri);
+        let location = state.aim.location();
         let answer = handshake(&mut conn, &stream, deadline, self.config.logwire, &self.shared);
         let (metadata, handshake_response, response_annotations) = match answer {
             Ok(found) => found,
             Err(ClientError::Rejected(reason)) => {
                 return Err(ProxyError::Rejected { location, reason: reason.as_str().to_string() });
             }
-            Err(ClientError::NothingExposed) => return Err(ProxyError::NothingExposed(state.uri.clone())),
+            Err(ClientError::NothingExposed) => return Err(ProxyError::NothingExposed(state.aim.uri.clone())),
             Err(e) => return Err(closed_error(e)),
         };
         state.metadata = Some(Arc::new(metadata));
@@ -844,21 +815,9 @@ impl Proxy {
 
     /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it names.
     fn resolve_name(&self, state: &mut State) -> Result<(), ProxyError> {
-        let Some((name, resolved)) = &mut state.name else { return Ok(()) };
+        let Some((name, _)) = &state.aim.name else { return Ok(()) };
         let text = crate::locate::resolve_with_timeout(&self.config, name, self.timeout)?;
-        let uri = Uri::parse(&text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
-        let target = match uri.location() {
-            Some(Location::Tcp { host, port }) if uri.protocol() == Protocol::Pyro => Target::Tcp {
-                host: host.to_string(),
-                port: u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{text}: port out of range")))?,
-            },
-            Some(Location::Unix { socket }) if uri.protocol() == Protocol::Pyro => Target::Unix(socket.to_string()),
-            _ => return Err(ProxyError::Uri(format!("{text}: the name server gave no PYRO URI with a location"))),
-        };
-        *resolved = Some(uri.to_string());
-        state.object = uri.object().into();
-        state.target = target;
-        Ok(())
+        state.aim.resolved(&text)
     }
 
     /// Send a call and read its outcome, retrying as [`set_max_retries`](Self::set_max_retries) says.
@@ -916,23 +875,12 @@ impl Proxy {
         let extras = Extras { correlation_id: self.correlation_id, annotations: &annotations, compress: self.compress };
         let mut state = self.connected()?;
         loop {
-            let State { live, metadata, object, uri, generation, .. } = &mut *state;
+            let State { live, metadata, aim, generation, .. } = &mut *state;
             let (Some(live), Some(meta)) = (live.as_mut(), metadata.as_ref()) else {
                 return Err(ProxyError::ConnectionClosed);
             };
             if live.conn.has_room() {
-                let spec = match kind {
-                    Kind::Method(name) => meta.method(object, name, self.extra_oneway.contains(name)),
-                    Kind::GetAttr(name) => meta.get_attr(object, name),
-                    Kind::SetAttr(name) => meta.set_attr(object, name),
-                    Kind::Batch { oneway } => Ok(ProxyMetadata::batch(object, oneway)),
-                }
-                .map_err(|e| match (e, kind) {
-                    (ClientError::NotExposed, Kind::Method(name) | Kind::GetAttr(name) | Kind::SetAttr(name)) => {
-                        ProxyError::NotExposed { uri: uri.clone(), name: name.to_string() }
-                    }
-                    (e, _) => ProxyError::Protocol(e),
-                })?;
+                let spec = kind.spec(meta, &aim.object, &aim.uri, &self.extra_oneway)?;
                 live.conn.set_serializer(self.serializer);
                 let sent = live.conn.call(&spec, args, kwargs, &extras, self.deadline_ms(deadline))?;
                 let generation = *generation;
@@ -984,24 +932,6 @@ impl Proxy {
 
 /// The core connection a proxy drives.
 type Connection = ClientConnection<Vec<u8>, Vec<u8>>;
-
-/// What a request calls.
-#[derive(Clone, Copy, Debug)]
-enum Kind<'a> {
-    Method(&'a str),
-    GetAttr(&'a str),
-    SetAttr(&'a str),
-    Batch { oneway: bool },
-}
-
-fn location(target: &Target, uri: &str) -> String {
-    match target {
-        Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
-        Target::Tcp { host, port } => format!("{host}:{port}"),
-        Target::Unix(path) => format!("./u:{path}"),
-        Target::Name => uri.to_string(),
-    }
-}
 
 type Handshake = (ProxyMetadata, Option<Value>, Vec<(AnnotationId, Vec<u8>)>);
 
@@ -1079,57 +1009,6 @@ fn outcome<T>(
     }
 }
 
-/// The exception a reply carries.
-fn remote_error(body: Payload<'_>) -> ProxyError {
-    match body.decode::<Value>() {
-        Ok(value) => ProxyError::Remote(RemoteError::from_value(&value)),
-        Err(e) => ProxyError::Protocol(e),
-    }
-}
-
-/// Read a reply payload as a `T`.
-fn decode_as<T: DeserializeOwned>(body: Payload<'_>) -> Result<T, ClientError> {
-    body.decode::<T>()
-}
-
-/// A payload that did not read: the reply was complete, the connection stays in step.
-fn decode_error(e: ClientError) -> ProxyError {
-    match e {
-        ClientError::Payload(e) => ProxyError::Decode(e),
-        other => ProxyError::Protocol(other),
-    }
-}
-
-/// Keyword arguments given as name/value pairs: a dict with str keys.
-struct KwargsOf<'a>(&'a [(String, Value)]);
-
-impl Serialize for KwargsOf<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeMap;
-        let mut map = s.serialize_map(Some(self.0.len()))?;
-        for (k, v) in self.0 {
-            map.serialize_entry(k, v)?;
-        }
-        map.end()
-    }
-}
-
-/// Positional arguments: `()` is no arguments (an empty tuple, not Python's None).
-struct ArgsOf<'a, A>(&'a A);
-
-impl<A: Serialize> Serialize for ArgsOf<'_, A> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        if std::mem::size_of::<A>() == 0 && std::any::type_name::<A>() == "()" {
-            return NO_ARGS.serialize(s);
-        }
-        self.0.serialize(s)
-    }
-}
-
-fn annotations_of(list: &[(AnnotationId, Vec<u8>)]) -> Vec<Annotation<'_>> {
-    list.iter().map(|(id, v)| Annotation::new(*id, v)).collect()
-}
-
 /// `value` as a Python literal (serpent's text without its header line).
 fn literal(value: &Value) -> String {
     let mut ser = serpent::Serializer::without_header(Vec::new());
@@ -1147,20 +1026,6 @@ fn io_error(e: io::Error) -> ProxyError {
         | io::ErrorKind::ConnectionAborted
         | io::ErrorKind::BrokenPipe => ProxyError::ConnectionClosed,
         _ => ProxyError::Communication(e),
-    }
-}
-
-/// A slice written as a tuple.
-struct TupleOf<'a>(&'a [Value]);
-
-impl Serialize for TupleOf<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeTuple;
-        let mut t = s.serialize_tuple(self.0.len())?;
-        for v in self.0 {
-            t.serialize_element(v)?;
-        }
-        t.end()
     }
 }
 

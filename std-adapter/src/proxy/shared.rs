@@ -14,11 +14,12 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use pyro5_core::client::{ClientConnection, ClientError, ClientEvent, Reply};
+use pyro5_core::client::{ClientConnection, ClientEvent, Reply};
 use pyro5_core::limits::Limits;
-use pyro5_core::wire::{AnnotationId, Decoder, Message, Progress};
+use pyro5_core::wire::AnnotationId;
 
 use super::{ProxyError, io_error};
+use crate::calling::{closed_error, collect_annotations, read_kept_reply};
 use crate::config::log_wire;
 use crate::transport::Stream;
 
@@ -397,30 +398,8 @@ impl<S: Holder> Shared<S> {
         limits: Limits,
         take: &mut dyn FnMut(Reply<'_>) -> Result<T, ProxyError>,
     ) -> Result<T, ProxyError> {
-        let mut decoder = Decoder::new(Vec::new(), limits);
-        match decoder.feed(bytes) {
-            Ok(Progress::Complete { .. }) => {}
-            Ok(Progress::NeedMore) => return Err(ProxyError::ConnectionClosed),
-            Err(e) => return Err(ProxyError::Receive(e)),
-        }
-        let message = decoder.message().ok_or(ProxyError::ConnectionClosed)?;
-        let reply = Reply::from_message(&message)?;
-        let result = take(reply);
-        self.lock().set_response_annotations(collect_annotations(&message));
+        let (result, annotations) = read_kept_reply(bytes, limits, take)?;
+        self.lock().set_response_annotations(annotations);
         result
     }
-}
-
-/// The error a connection ended with, as the proxy reports it.
-pub(super) fn closed_error(e: ClientError) -> ProxyError {
-    match e {
-        ClientError::ConnectionClosed => ProxyError::ConnectionClosed,
-        ClientError::Timeout => ProxyError::Timeout,
-        ClientError::Receive(e) => ProxyError::Receive(e),
-        other => ProxyError::Protocol(other),
-    }
-}
-
-pub(super) fn collect_annotations(msg: &Message<'_>) -> Vec<(AnnotationId, Vec<u8>)> {
-    msg.annotations().map(|(id, v)| (id, v.to_vec())).collect()
 }

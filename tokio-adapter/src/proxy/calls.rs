@@ -11,13 +11,12 @@ use pyro5_core::client::{ClientError, ItemStream, MAX_IN_FLIGHT, StreamItem};
 use pyro5_core::ser::value::Value;
 use pyro5_core::wire::StreamId;
 use pyro5_std::{ProxyError, RemoteError};
-use serde::Serialize;
 
 use super::link::{Link, Pending};
-use super::{Kind, KwargsOf, Outcome, Proxy, TupleOf, annotations_of, decode_error, read_reply, remote_error};
-
-/// One call of a batch: method, positional and keyword arguments.
-type BatchCall = (String, Vec<Value>, Vec<(String, Value)>);
+use super::{Outcome, Proxy};
+use pyro5_std::calling::{
+    BatchCall, BatchCalls, Kind, annotations_of, decode_error, read_kept_reply as read_reply, remote_error,
+};
 
 /// Calls collected for one batch message (Pyro's `BatchProxy`), from [`Proxy::batch`].
 pub struct Batch {
@@ -59,7 +58,7 @@ impl Batch {
     /// Connection and protocol errors; [`ProxyError::Remote`] when the daemon answered the
     /// whole batch with an exception (Python's daemon does in marshal when a call raised).
     pub async fn run(self) -> Result<Vec<Result<Value, RemoteError>>, ProxyError> {
-        let calls: Vec<BatchEntry<'_>> = self.calls.iter().map(|(m, a, k)| BatchEntry(m, a, KwargsOf(k))).collect();
+        let calls = BatchCalls(&self.calls);
         let outcome =
             self.proxy.invoke(Kind::Batch { oneway: false }, &calls, None::<&()>, &|body| body.batch_results()).await?;
         let Outcome::Value(results) = outcome else {
@@ -73,17 +72,8 @@ impl Batch {
     /// # Errors
     /// Connection errors.
     pub async fn run_oneway(self) -> Result<(), ProxyError> {
-        let calls: Vec<BatchEntry<'_>> = self.calls.iter().map(|(m, a, k)| BatchEntry(m, a, KwargsOf(k))).collect();
+        let calls = BatchCalls(&self.calls);
         self.proxy.invoke(Kind::Batch { oneway: true }, &calls, None::<&()>, &|_| Ok(())).await.map(drop)
-    }
-}
-
-/// One call in a batch's argument list: `(method, args, kwargs)`.
-struct BatchEntry<'a>(&'a str, &'a [Value], KwargsOf<'a>);
-
-impl Serialize for BatchEntry<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        (self.0, TupleOf(self.1), &self.2).serialize(s)
     }
 }
 

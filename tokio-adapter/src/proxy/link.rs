@@ -15,6 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use pyro5_core::client::{ClientConnection, ClientError, ClientEvent};
+use pyro5_std::calling::closed_error;
 use pyro5_std::{ProxyError, ProxyMetadata};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, oneshot};
@@ -283,16 +284,6 @@ impl Link {
 /// Milliseconds from `epoch` to `at`.
 pub(super) fn millis(epoch: Instant, at: Instant) -> u64 {
     u64::try_from(at.saturating_duration_since(epoch).as_millis()).unwrap_or(u64::MAX)
-}
-
-/// The error a connection ended with, as the proxy reports it.
-pub(super) fn closed_error(e: ClientError) -> ProxyError {
-    match e {
-        ClientError::ConnectionClosed => ProxyError::ConnectionClosed,
-        ClientError::Timeout => ProxyError::Timeout,
-        ClientError::Receive(e) => ProxyError::Receive(e),
-        other => ProxyError::Protocol(other),
-    }
 }
 
 /// Read the socket until the connection ends, handing each reply to its caller.

@@ -1,0 +1,273 @@
+//! What every proxy built on `pyro5-std`'s types does with a call, whatever moves its bytes:
+//! the blocking [`Proxy`](crate::Proxy) and `pyro5-tokio`'s async one share these pieces.
+//! Pyro's protocol rules themselves are `pyro5-core`'s ([`pyro5_core::client`]); here is
+//! what turns them into this crate's types: where a URI points, which call a name makes,
+//! the shapes of arguments, and what a reply means as a [`ProxyError`].
+
+use std::sync::Arc;
+
+use pyro5_core::client::{CallSpec, ClientError, NO_ARGS, Payload, Reply};
+use pyro5_core::limits::Limits;
+use pyro5_core::ser::value::Value;
+use pyro5_core::uri::{Location, Protocol, Uri};
+use pyro5_core::wire::{Annotation, AnnotationId, Decoder, Message, Progress};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::proxy::{ProxyError, ProxyMetadata, RemoteError};
+
+/// Annotations as they came with a message: id and value.
+pub type Annotations = Vec<(AnnotationId, Vec<u8>)>;
+
+/// Where a proxy connects.
+#[derive(Clone, Debug, Eq, PartialEq)]
+pub enum Target {
+    /// A TCP host and port.
+    Tcp {
+        /// The host name or address.
+        host: String,
+        /// The port.
+        port: u16,
+    },
+    /// A Unix domain socket's path.
+    Unix(String),
+    /// A `PYRONAME:` or `PYROMETA:` URI, resolved through the name server on each connect.
+    Name,
+}
+
+/// A proxy's URI, read: where to connect and which object to call.
+#[derive(Clone, Debug)]
+pub struct Aim {
+    /// The URI as Pyro writes it.
+    pub uri: String,
+    /// The object id.
+    pub object: Arc<str>,
+    /// Where to connect.
+    pub target: Target,
+    /// For `PYRONAME`/`PYROMETA`: the URI to resolve, and what it last resolved to.
+    pub name: Option<(String, Option<String>)>,
+}
+
+impl Aim {
+    /// Read `uri` (`PYRO:`, `PYRONAME:` or `PYROMETA:`).
+    ///
+    /// # Errors
+    /// [`ProxyError::Uri`]: it does not parse, has no location, or a port out of range.
+    pub fn parse(uri: &str) -> Result<Self, ProxyError> {
+        let parsed = Uri::parse(uri).map_err(|e| ProxyError::Uri(e.to_string()))?;
+        let port_of = |port: i64| u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{uri}: port out of range")));
+        let (target, name) = match (parsed.protocol(), parsed.location()) {
+            (Protocol::PyroName | Protocol::PyroMeta, _) => {
+                if let Some(port) = parsed.port() {
+                    port_of(port)?;
+                }
+                (Target::Name, Some((uri.to_string(), None)))
+            }
+            (Protocol::Pyro, Some(Location::Tcp { host, port })) => {
+                (Target::Tcp { host: host.to_string(), port: port_of(port)? }, None)
+            }
+            (Protocol::Pyro, Some(Location::Unix { socket })) => (Target::Unix(socket.to_string()), None),
+            (Protocol::Pyro, None) => return Err(ProxyError::Uri(format!("{uri}: no location"))),
+        };
+        Ok(Self { uri: parsed.to_string(), object: parsed.object().into(), target, name })
+    }
+
+    /// Aim at what the name server said (`text`, a `PYRO:` URI) for this `PYRONAME`/`PYROMETA`
+    /// proxy.
+    ///
+    /// # Errors
+    /// [`ProxyError::Uri`] when `text` is no `PYRO:` URI with a location.
+    pub fn resolved(&mut self, text: &str) -> Result<(), ProxyError> {
+        let uri = Uri::parse(text).map_err(|e| ProxyError::Uri(format!("{text}: {e}")))?;
+        let target = match uri.location() {
+            Some(Location::Tcp { host, port }) if uri.protocol() == Protocol::Pyro => Target::Tcp {
+                host: host.to_string(),
+                port: u16::try_from(port).map_err(|_| ProxyError::Uri(format!("{text}: port out of range")))?,
+            },
+            Some(Location::Unix { socket }) if uri.protocol() == Protocol::Pyro => Target::Unix(socket.to_string()),
+            _ => return Err(ProxyError::Uri(format!("{text}: the name server gave no PYRO URI with a location"))),
+        };
+        if let Some((_, resolved)) = &mut self.name {
+            *resolved = Some(uri.to_string());
+        }
+        self.object = uri.object().into();
+        self.target = target;
+        Ok(())
+    }
+
+    /// Where it connects, as error texts show it (`host:port`, `[v6]:port`, `./u:path`).
+    pub fn location(&self) -> String {
+        match &self.target {
+            Target::Tcp { host, port } if host.contains(':') => format!("[{host}]:{port}"),
+            Target::Tcp { host, port } => format!("{host}:{port}"),
+            Target::Unix(path) => format!("./u:{path}"),
+            Target::Name => self.uri.clone(),
+        }
+    }
+}
+
+/// What a request calls.
+#[derive(Clone, Copy, Debug)]
+pub enum Kind<'a> {
+    /// A method.
+    Method(&'a str),
+    /// Reading a property.
+    GetAttr(&'a str),
+    /// Writing a property.
+    SetAttr(&'a str),
+    /// A batch of calls.
+    Batch {
+        /// Sent oneway.
+        oneway: bool,
+    },
+}
+
+impl<'a> Kind<'a> {
+    /// The call it makes of `object` (whose URI is `uri`) by the object's metadata, oneway
+    /// also for the methods in `extra_oneway` (Pyro's `_pyroOneway.add`).
+    ///
+    /// # Errors
+    /// [`ProxyError::NotExposed`] for a name the object does not expose.
+    pub fn spec(
+        self,
+        meta: &ProxyMetadata,
+        object: &'a str,
+        uri: &str,
+        extra_oneway: &std::collections::BTreeSet<String>,
+    ) -> Result<CallSpec<'a>, ProxyError> {
+        match self {
+            Kind::Method(name) => meta.method(object, name, extra_oneway.contains(name)),
+            Kind::GetAttr(name) => meta.get_attr(object, name),
+            Kind::SetAttr(name) => meta.set_attr(object, name),
+            Kind::Batch { oneway } => Ok(ProxyMetadata::batch(object, oneway)),
+        }
+        .map_err(|e| match (e, self) {
+            (ClientError::NotExposed, Kind::Method(name) | Kind::GetAttr(name) | Kind::SetAttr(name)) => {
+                ProxyError::NotExposed { uri: uri.to_string(), name: name.to_string() }
+            }
+            (e, _) => ProxyError::Protocol(e),
+        })
+    }
+}
+
+/// The exception a reply carries, as a [`ProxyError::Remote`].
+pub fn remote_error(body: Payload<'_>) -> ProxyError {
+    match body.decode::<Value>() {
+        Ok(value) => ProxyError::Remote(RemoteError::from_value(&value)),
+        Err(e) => ProxyError::Protocol(e),
+    }
+}
+
+/// Read a reply payload as a `T`.
+///
+/// # Errors
+/// When it does not fit `T`.
+pub fn decode_as<T: DeserializeOwned>(body: Payload<'_>) -> Result<T, ClientError> {
+    body.decode::<T>()
+}
+
+/// A payload that did not read: the reply was complete, the connection stays in step.
+pub fn decode_error(e: ClientError) -> ProxyError {
+    match e {
+        ClientError::Payload(e) => ProxyError::Decode(e),
+        other => ProxyError::Protocol(other),
+    }
+}
+
+/// The error a connection ended with, as a proxy reports it.
+pub fn closed_error(e: ClientError) -> ProxyError {
+    match e {
+        ClientError::ConnectionClosed => ProxyError::ConnectionClosed,
+        ClientError::Timeout => ProxyError::Timeout,
+        ClientError::Receive(e) => ProxyError::Receive(e),
+        other => ProxyError::Protocol(other),
+    }
+}
+
+/// A message's annotations, owned.
+pub fn collect_annotations(msg: &Message<'_>) -> Annotations {
+    msg.annotations().map(|(id, v)| (id, v.to_vec())).collect()
+}
+
+/// Owned annotations as the core sends them.
+pub fn annotations_of(list: &[(AnnotationId, Vec<u8>)]) -> Vec<Annotation<'_>> {
+    list.iter().map(|(id, v)| Annotation::new(*id, v)).collect()
+}
+
+/// Read a reply kept as its message's bytes (read by another thread or task than its
+/// caller) with `take`: what `take` gives and the reply's annotations.
+///
+/// # Errors
+/// [`ProxyError::Receive`] for bytes that are no whole message.
+pub fn read_kept_reply<T>(
+    bytes: &[u8],
+    limits: Limits,
+    take: impl FnOnce(Reply<'_>) -> T,
+) -> Result<(T, Annotations), ProxyError> {
+    let mut decoder = Decoder::new(Vec::new(), limits);
+    match decoder.feed(bytes) {
+        Ok(Progress::Complete { .. }) => {}
+        Ok(Progress::NeedMore) => return Err(ProxyError::ConnectionClosed),
+        Err(e) => return Err(ProxyError::Receive(e)),
+    }
+    let message = decoder.message().ok_or(ProxyError::ConnectionClosed)?;
+    let reply = Reply::from_message(&message)?;
+    Ok((take(reply), collect_annotations(&message)))
+}
+
+/// Keyword arguments given as name/value pairs: a dict with str keys.
+pub struct KwargsOf<'a>(pub &'a [(String, Value)]);
+
+impl Serialize for KwargsOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// Positional arguments: `()` is no arguments (an empty tuple, not Python's None).
+pub struct ArgsOf<'a, A>(pub &'a A);
+
+impl<A: Serialize> Serialize for ArgsOf<'_, A> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if std::mem::size_of::<A>() == 0 && std::any::type_name::<A>() == "()" {
+            return NO_ARGS.serialize(s);
+        }
+        self.0.serialize(s)
+    }
+}
+
+/// A slice written as a tuple.
+pub struct TupleOf<'a>(pub &'a [Value]);
+
+impl Serialize for TupleOf<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeTuple;
+        let mut t = s.serialize_tuple(self.0.len())?;
+        for v in self.0 {
+            t.serialize_element(v)?;
+        }
+        t.end()
+    }
+}
+
+/// One call of a batch: method, positional and keyword arguments.
+pub type BatchCall = (String, Vec<Value>, Vec<(String, Value)>);
+
+/// A batch's calls as its argument list: `(method, args, kwargs)` triples.
+pub struct BatchCalls<'a>(pub &'a [BatchCall]);
+
+impl Serialize for BatchCalls<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let mut seq = s.serialize_seq(Some(self.0.len()))?;
+        for (method, args, kwargs) in self.0 {
+            seq.serialize_element(&(method, TupleOf(args), KwargsOf(kwargs)))?;
+        }
+        seq.end()
+    }
+}

@@ -131,10 +131,12 @@ fn main() {
     let python = PythonEchoServer::start(&[("PYRO_THREADPOOL_SIZE", "200")]);
     let multiplex = DaemonProcess::start(ServerType::Multiplex, 200);
     let thread = DaemonProcess::start(ServerType::Thread, 200);
+    let tokio = DaemonProcess::start_tokio(200);
     let servers = [
         Server { name: "Python echoserver (multiplex)", uri: python.uri.clone(), pid: python.pid() },
         Server { name: "pyro5 daemon (multiplex)", uri: multiplex.uri.clone(), pid: multiplex.pid() },
         Server { name: "pyro5 daemon (thread)", uri: thread.uri.clone(), pid: thread.pid() },
+        Server { name: "pyro5-tokio daemon", uri: tokio.uri.clone(), pid: tokio.pid() },
     ];
     let secs = seconds();
     let hz = clock_ticks_per_second();
@@ -144,7 +146,7 @@ fn main() {
         rounds()
     );
 
-    // Each measurement runs over the three daemons in turn, so that all three see the same
+    // Each measurement runs over the daemons in turn, so that all see the same
     // machine state; of several rounds, the best figure of each daemon counts (other work on
     // the machine only ever makes a figure worse).
     let rounds = rounds();

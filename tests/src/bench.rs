@@ -84,12 +84,19 @@ impl DaemonProcess {
     /// # Panics
     /// When it cannot start or prints no URI.
     pub fn start(server_type: ServerType, max_connections: usize) -> Self {
+        Self::start_spec(&format!("{server_type}:{max_connections}"))
+    }
+
+    /// [`start`](Self::start) with `pyro5-tokio`'s daemon (a task per connection on tokio's
+    /// multi-threaded runtime, calls inline), at most `max_connections` connections.
+    pub fn start_tokio(max_connections: usize) -> Self {
+        Self::start_spec(&format!("{TOKIO}:{max_connections}"))
+    }
+
+    fn start_spec(spec: &str) -> Self {
         let exe = std::env::current_exe().expect("the benchmark's own path");
         let mut command = Command::new(exe);
-        command
-            .env(DAEMON_CHILD_ENV, format!("{server_type}:{max_connections}"))
-            .stdin(Stdio::piped())
-            .stderr(Stdio::inherit());
+        command.env(DAEMON_CHILD_ENV, spec).stdin(Stdio::piped()).stderr(Stdio::inherit());
         let (child, uri) = crate::echo_daemon::start_echo_process(command, "the daemon process");
         Self { child, uri }
     }
@@ -115,7 +122,10 @@ impl Drop for DaemonProcess {
 pub fn serve_if_daemon_child() -> bool {
     let Ok(spec) = std::env::var(DAEMON_CHILD_ENV) else { return false };
     let (server_type, max) = spec.split_once(':').expect("<server type>:<connections>");
-    let server_type: ServerType = server_type.parse().expect("a server type");
+    let tokio = server_type == TOKIO;
+    // pyro5-tokio takes its connection limit from a multiplex configuration.
+    let server_type: ServerType =
+        if tokio { ServerType::Multiplex } else { server_type.parse().expect("a server type") };
     let max: usize = max.parse().expect("a connection count");
     let config = Config::from_env().expect("the PYRO_* variables");
     let mut daemon_config =
@@ -133,9 +143,17 @@ pub fn serve_if_daemon_child() -> bool {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         std::process::exit(0);
     });
-    daemon.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
+    if tokio {
+        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+        runtime.block_on(pyro5_tokio::Daemon::new(daemon).serve()).expect("serve");
+    } else {
+        daemon.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
+    }
     true
 }
+
+/// The server type name of [`DaemonProcess::start_tokio`]'s daemon.
+const TOKIO: &str = "tokio";
 
 /// CPU time in clock ticks: in the process's own code and in the kernel for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

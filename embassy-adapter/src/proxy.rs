@@ -302,7 +302,7 @@ impl<'a, const NAMES: usize> Proxy<'a, NAMES> {
         if spec.oneway {
             let none =
                 R::deserialize(().into_deserializer()).map_err(|_: serde::de::value::Error| ProxyError::Oneway)?;
-            self.send_oneway(&spec, args, kwargs).await?;
+            self.invoke(&spec, args, kwargs).await?;
             return Ok(none);
         }
         self.invoke(&spec, args, kwargs).await?;
@@ -321,7 +321,7 @@ impl<'a, const NAMES: usize> Proxy<'a, NAMES> {
     /// errors.
     pub async fn oneway<A: ?Sized + Serialize>(&mut self, method: &str, args: &A) -> Result<(), ProxyError<'static>> {
         let spec = self.metadata.method(self.object, method, true)?;
-        self.send_oneway(&spec, args, None::<&()>).await
+        self.invoke(&spec, args, None::<&()>).await
     }
 
     /// Read the remote attribute (property) `name`.
@@ -525,7 +525,8 @@ impl<'a, const NAMES: usize> Proxy<'a, NAMES> {
         }
     }
 
-    /// Send a call and wait for its reply, which [`ClientConnection::reply`] then shows.
+    /// Send a call and, unless it is oneway, wait for its reply, which
+    /// [`ClientConnection::reply`] then shows.
     async fn invoke<A, K>(
         &mut self,
         spec: &CallSpec<'_>,
@@ -537,30 +538,19 @@ impl<'a, const NAMES: usize> Proxy<'a, NAMES> {
         K: ?Sized + Serialize,
     {
         self.usable()?;
-        self.give_up_ahead();
+        if !spec.oneway {
+            self.give_up_ahead();
+        }
         let (_, deadline) = self.deadline();
         let sent = self.conn.call(spec, args, kwargs, &Extras::default(), Some(deadline))?;
+        if !sent.expects_reply {
+            return self.flush(deadline).await;
+        }
         if let Err(e) = self.flush(deadline).await {
             self.conn.abandon(sent.seq);
             return Err(e);
         }
         self.exchange(Wanted::Reply(sent.seq), deadline).await
-    }
-
-    async fn send_oneway<A, K>(
-        &mut self,
-        spec: &CallSpec<'_>,
-        args: &A,
-        kwargs: Option<&K>,
-    ) -> Result<(), ProxyError<'static>>
-    where
-        A: ?Sized + Serialize,
-        K: ?Sized + Serialize,
-    {
-        self.usable()?;
-        self.conn.call(spec, args, kwargs, &Extras::default(), None)?;
-        let (_, deadline) = self.deadline();
-        self.flush(deadline).await
     }
 
     /// Write what the connection queued, by `deadline` (ms). Bytes not taken by then stay

@@ -8,6 +8,7 @@ mod support;
 use std::time::{Duration as StdDuration, Instant as StdInstant};
 
 use embassy_futures::join::join;
+use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_time::{Duration, Instant, with_timeout};
 use pyro5_core::client::{ClientError, ItemStream, NO_ARGS};
@@ -977,6 +978,29 @@ async fn peer(net: Net) -> Result<Vec<(String, bool)>, String> {
     Ok(log)
 }
 
+/// Run `client` (given the client's stack) against [`peer`] in a world of its own: what
+/// the client made of it, and the peer's log.
+fn against_peer<T, F, Fut>(client: F) -> (T, Vec<(String, bool)>)
+where
+    T: Send + 'static,
+    F: FnOnce(Stack<'static>) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T, String>> + 'static,
+{
+    let world = World::start(Faults::default());
+    world
+        .run(LIMIT, |net| async move {
+            let (seen, log) = join(client(net.client), peer(net)).await;
+            Ok::<_, String>((seen?, log?))
+        })
+        .expect("the peer scenario runs")
+}
+
+/// A json proxy of [`peer`]'s object.
+async fn connect_peer<'s>(client: Stack<'static>, storage: &'s mut Storage) -> Result<Proxy<'s>, String> {
+    let daemon = (support::world::DEVICE_IP, PEER_PORT);
+    Proxy::connect(client, daemon, "peer", SerializerId::Json, TIMEOUT, storage).await.map_err(|e| show(&e))
+}
+
 /// What a proxy of [`peer`]'s object saw.
 #[derive(Debug, PartialEq)]
 struct Ruled {
@@ -993,70 +1017,60 @@ struct Ruled {
 
 #[test]
 fn the_objects_metadata_rules_the_calls_and_a_timeout_keeps_the_connection() {
-    let world = World::start(Faults::default());
-    let (ruled, log) = world
-        .run(LIMIT, |net| async move {
-            let client = async {
-                let mut storage = Storage::new();
-                let daemon = (support::world::DEVICE_IP, PEER_PORT);
-                let mut p = Proxy::connect(net.client, daemon, "peer", SerializerId::Json, TIMEOUT, &mut storage)
-                    .await
-                    .map_err(|e| show(&e))?;
-                let names = |set: &pyro5_core::client::PackedNames<{ pyro5_embassy::METADATA_BYTES }>| {
-                    set.iter().map(str::to_string).collect::<Vec<_>>()
-                };
-                let meta = p.metadata();
-                let metadata = (names(&meta.methods), names(&meta.oneway), names(&meta.attrs));
-                let not_exposed = |outcome: Result<(), ProxyError<'_>>| match outcome {
-                    Err(e @ ProxyError::Protocol(ClientError::NotExposed)) => Ok(show(&e)),
-                    other => Err(format!("not refused: {:?}", other.map_err(|e| show(&e)))),
-                };
-                // Refused before anything is sent: the peer logs none of them.
-                let refused = vec![
-                    not_exposed(p.call::<_, IgnoredAny>("shutdown", NO_ARGS).await.map(|_| ()))?,
-                    not_exposed(p.oneway("shutdown", NO_ARGS).await)?,
-                    not_exposed(p.call_stream("size", NO_ARGS).await.map(|_| ()))?,
-                    not_exposed(p.get_attr::<i64>("echo").await.map(|_| ()))?,
-                    not_exposed(p.set_attr("colour", &1).await)?,
-                ];
-                // Oneway by the metadata: no result but None, and nothing sent for a result type
-                // that cannot be None.
-                let oneway_as_u32 = match p.call::<_, u32>("note", &("typed",)).await {
-                    Err(e @ ProxyError::Oneway) => show(&e),
-                    other => return Err(format!("a oneway call read as u32: {:?}", other.map_err(|e| show(&e)))),
-                };
-                // The peer never answers `note`: a call waiting for it would time out.
-                let started = Instant::now();
-                let noted: Option<i64> = p.call("note", &("sent",)).await.map_err(|e| show(&e))?;
-                let noted_at_once = noted.is_none() && started.elapsed() < Duration::from_millis(500);
-                let size: i64 = p.get_attr("size").await.map_err(|e| show(&e))?;
-                let set = p.set_attr("size", &9).await.is_ok();
-                // The peer holds the reply of `slow` until the next request.
-                p.set_timeout(Duration::from_millis(300));
-                let slow = match p.call::<_, String>("slow", &("late",)).await {
-                    Err(e) => show(&e),
-                    Ok(v) => return Err(format!("slow answered {v}")),
-                };
-                let open_after_timeout = p.is_open();
-                p.set_timeout(TIMEOUT);
-                let after_timeout: String = p.call("echo", &("next",)).await.map_err(|e| show(&e))?;
-                p.close().await;
-                Ok::<_, String>(Ruled {
-                    metadata,
-                    refused,
-                    oneway_as_u32,
-                    noted_at_once,
-                    size,
-                    set,
-                    slow,
-                    open_after_timeout,
-                    after_timeout,
-                })
-            };
-            let (ruled, log) = join(client, peer(net)).await;
-            Ok::<_, String>((ruled?, log?))
+    let (ruled, log) = against_peer(|client| async move {
+        let mut storage = Storage::new();
+        let mut p = connect_peer(client, &mut storage).await?;
+        let names = |set: &pyro5_core::client::PackedNames<{ pyro5_embassy::METADATA_BYTES }>| {
+            set.iter().map(str::to_string).collect::<Vec<_>>()
+        };
+        let meta = p.metadata();
+        let metadata = (names(&meta.methods), names(&meta.oneway), names(&meta.attrs));
+        let not_exposed = |outcome: Result<(), ProxyError<'_>>| match outcome {
+            Err(e @ ProxyError::Protocol(ClientError::NotExposed)) => Ok(show(&e)),
+            other => Err(format!("not refused: {:?}", other.map_err(|e| show(&e)))),
+        };
+        // Refused before anything is sent: the peer logs none of them.
+        let refused = vec![
+            not_exposed(p.call::<_, IgnoredAny>("shutdown", NO_ARGS).await.map(|_| ()))?,
+            not_exposed(p.oneway("shutdown", NO_ARGS).await)?,
+            not_exposed(p.call_stream("size", NO_ARGS).await.map(|_| ()))?,
+            not_exposed(p.get_attr::<i64>("echo").await.map(|_| ()))?,
+            not_exposed(p.set_attr("colour", &1).await)?,
+        ];
+        // Oneway by the metadata: no result but None, and nothing sent for a result type
+        // that cannot be None.
+        let oneway_as_u32 = match p.call::<_, u32>("note", &("typed",)).await {
+            Err(e @ ProxyError::Oneway) => show(&e),
+            other => return Err(format!("a oneway call read as u32: {:?}", other.map_err(|e| show(&e)))),
+        };
+        // The peer never answers `note`: a call waiting for it would time out.
+        let started = Instant::now();
+        let noted: Option<i64> = p.call("note", &("sent",)).await.map_err(|e| show(&e))?;
+        let noted_at_once = noted.is_none() && started.elapsed() < Duration::from_millis(500);
+        let size: i64 = p.get_attr("size").await.map_err(|e| show(&e))?;
+        let set = p.set_attr("size", &9).await.is_ok();
+        // The peer holds the reply of `slow` until the next request.
+        p.set_timeout(Duration::from_millis(300));
+        let slow = match p.call::<_, String>("slow", &("late",)).await {
+            Err(e) => show(&e),
+            Ok(v) => return Err(format!("slow answered {v}")),
+        };
+        let open_after_timeout = p.is_open();
+        p.set_timeout(TIMEOUT);
+        let after_timeout: String = p.call("echo", &("next",)).await.map_err(|e| show(&e))?;
+        p.close().await;
+        Ok::<_, String>(Ruled {
+            metadata,
+            refused,
+            oneway_as_u32,
+            noted_at_once,
+            size,
+            set,
+            slow,
+            open_after_timeout,
+            after_timeout,
         })
-        .expect("the peer scenario runs");
+    });
     eprintln!("{ruled:?}\n{log:?}");
     let strings = |names: &[&str]| names.iter().map(|n| n.to_string()).collect::<Vec<_>>();
     assert_eq!(ruled.metadata, (strings(&["echo", "slow", "note", "numbers"]), strings(&["note"]), strings(&["size"])));
@@ -1167,35 +1181,25 @@ fn streams_read_the_same_at_any_prefetch_and_close_early() {
 
 #[test]
 fn a_stream_read_to_its_end_is_not_closed_and_one_left_early_is() {
-    let world = World::start(Faults::default());
-    let (seen, log) = world
-        .run(LIMIT, |net| async move {
-            let client = async {
-                let mut storage = Storage::new();
-                let daemon = (support::world::DEVICE_IP, PEER_PORT);
-                let mut p = Proxy::connect(net.client, daemon, "peer", SerializerId::Json, TIMEOUT, &mut storage)
-                    .await
-                    .map_err(|e| show(&e))?;
-                p.set_prefetch(4);
-                let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
-                let mut items = Vec::new();
-                while let Some(item) = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
-                    items.push(item);
-                }
-                // The requests sent past the end were given up: the next call gets its own reply.
-                let echoed: String = p.call("echo", &("after the end",)).await.map_err(|e| show(&e))?;
-                let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
-                let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
-                p.close_stream(&mut stream).await.map_err(|e| show(&e))?;
-                let after_close = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
-                let echoed_again: String = p.call("echo", &("after the close",)).await.map_err(|e| show(&e))?;
-                p.close().await;
-                Ok::<_, String>((items, echoed, first, after_close, echoed_again))
-            };
-            let (seen, log) = join(client, peer(net)).await;
-            Ok::<_, String>((seen?, log?))
-        })
-        .expect("the peer scenario runs");
+    let (seen, log) = against_peer(|client| async move {
+        let mut storage = Storage::new();
+        let mut p = connect_peer(client, &mut storage).await?;
+        p.set_prefetch(4);
+        let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
+        let mut items = Vec::new();
+        while let Some(item) = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))? {
+            items.push(item);
+        }
+        // The requests sent past the end were given up: the next call gets its own reply.
+        let echoed: String = p.call("echo", &("after the end",)).await.map_err(|e| show(&e))?;
+        let mut stream = p.call_stream("numbers", NO_ARGS).await.map_err(|e| show(&e))?;
+        let first = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+        p.close_stream(&mut stream).await.map_err(|e| show(&e))?;
+        let after_close = p.next_item::<u32>(&mut stream).await.map_err(|e| show(&e))?;
+        let echoed_again: String = p.call("echo", &("after the close",)).await.map_err(|e| show(&e))?;
+        p.close().await;
+        Ok::<_, String>((items, echoed, first, after_close, echoed_again))
+    });
     eprintln!("{seen:?}\n{log:?}");
     assert_eq!(seen, (vec![1, 2], "after the end".to_string(), Some(1), None, "after the close".to_string()));
     let methods: Vec<&str> = log.iter().map(|(m, _)| m.as_str()).collect();
@@ -1212,31 +1216,15 @@ fn a_stream_read_to_its_end_is_not_closed_and_one_left_early_is() {
 
 #[test]
 fn metadata_larger_than_the_proxys_room_for_it_is_refused() {
-    let world = World::start(Faults::default());
-    let (refused, log) = world
-        .run(LIMIT, |net| async move {
-            let client = async {
-                let mut storage = Storage::new();
-                let daemon = (support::world::DEVICE_IP, PEER_PORT);
-                // "echo", "slow", "note" and "numbers" take 23 bytes.
-                match Proxy::<'_, 16>::connect_sized(
-                    net.client,
-                    daemon,
-                    "peer",
-                    SerializerId::Json,
-                    TIMEOUT,
-                    &mut storage,
-                )
-                .await
-                {
-                    Err(e) => Ok(show(&e)),
-                    Ok(_) => Err("23 bytes of names went into 16".to_string()),
-                }
-            };
-            let (refused, log) = join(client, peer(net)).await;
-            Ok::<_, String>((refused?, log?))
-        })
-        .expect("the peer scenario runs");
+    let (refused, log) = against_peer(|client| async move {
+        let mut storage = Storage::new();
+        let daemon = (support::world::DEVICE_IP, PEER_PORT);
+        // "echo", "slow", "note" and "numbers" take 23 bytes.
+        match Proxy::<'_, 16>::connect_sized(client, daemon, "peer", SerializerId::Json, TIMEOUT, &mut storage).await {
+            Err(e) => Ok(show(&e)),
+            Ok(_) => Err("23 bytes of names went into 16".to_string()),
+        }
+    });
     assert!(refused.contains("MetadataTooLarge"), "{refused}");
     assert_eq!(log, [], "nothing is called");
 }

@@ -7,141 +7,24 @@
 //! Unix only (it watches raw descriptors).
 //!
 //! Each daemon's listening socket is watched through its descriptor (`Daemon: AsRawFd`);
-//! a client of either is a `DaemonConnection` of its daemon, pumped the same way.
-
-#[cfg(unix)]
-pub use own_loop::serve;
+//! a client of either is a `DaemonConnection` of its daemon, pumped the same way. The loop
+//! is `common/own_loop.rs`, shared with `own_loop_udp`.
 
 /// The name the echo object is registered under.
 pub const ECHO_NAME: &str = "example.eventloop.echo";
 
 #[cfg(unix)]
-mod own_loop {
-    use std::collections::HashMap;
-    use std::io::{self, Read, Write};
-    use std::os::fd::AsRawFd;
-    use std::sync::atomic::{AtomicBool, Ordering};
-    use std::time::{Duration, Instant};
+#[path = "common/own_loop.rs"]
+mod own_loop;
 
-    use mio::unix::SourceFd;
-    use mio::{Events, Interest, Poll, Token};
-    use pyro5_std::{Daemon, DaemonConnection, Stream};
-
-    /// How often the loop looks at `stop` when nothing else happens.
-    const STOP_CHECK: Duration = Duration::from_millis(100);
-
-    /// Serve every daemon of `daemons` in one loop until `stop`: their listening sockets are
-    /// tokens `0..daemons.len()`, their clients the tokens after.
-    ///
-    /// # Errors
-    /// The poll's or a listening socket's error.
-    pub fn serve(daemons: &[&Daemon], stop: &AtomicBool) -> io::Result<()> {
-        let mut poll = Poll::new()?;
-        let mut events = Events::with_capacity(256);
-        for (i, daemon) in daemons.iter().enumerate() {
-            poll.registry().register(&mut SourceFd(&daemon.as_raw_fd()), Token(i), Interest::READABLE)?;
-        }
-        let mut clients: HashMap<Token, (Stream, DaemonConnection)> = HashMap::new();
-        let mut next_token = daemons.len();
-        for daemon in daemons {
-            accept(daemon, &poll, &mut clients, &mut next_token)?;
-        }
-        while !stop.load(Ordering::Acquire) {
-            let deadlines = clients
-                .values()
-                .filter_map(|(_, c)| c.poll_timeout())
-                .chain(daemons.iter().filter_map(|d| d.poll_timeout()));
-            let wake = deadlines.fold(Instant::now() + STOP_CHECK, Instant::min);
-            if let Err(e) = poll.poll(&mut events, Some(wake.saturating_duration_since(Instant::now()))) {
-                if e.kind() == io::ErrorKind::Interrupted {
-                    continue;
-                }
-                return Err(e);
-            }
-            for event in &events {
-                let token = event.token();
-                if let Some(daemon) = daemons.get(token.0) {
-                    accept(daemon, &poll, &mut clients, &mut next_token)?;
-                } else if let Some((stream, connection)) = clients.get_mut(&token) {
-                    pump(stream, connection);
-                }
-            }
-            let now = Instant::now();
-            for (stream, connection) in clients.values_mut() {
-                if connection.poll_timeout().is_some_and(|t| t <= now) {
-                    connection.handle_timeout();
-                    pump(stream, connection);
-                }
-            }
-            for daemon in daemons {
-                if daemon.poll_timeout().is_some_and(|t| t <= now) {
-                    daemon.handle_timeout();
-                }
-            }
-            clients.retain(|_, (stream, connection)| {
-                if connection.is_closed() {
-                    let _ = poll.registry().deregister(&mut SourceFd(&stream.as_raw_fd()));
-                }
-                !connection.is_closed()
-            });
-        }
-        clients.clear();
-        for daemon in daemons {
-            daemon.close();
-        }
-        Ok(())
-    }
-
-    /// Take every client waiting on `daemon`'s listening socket.
-    fn accept(
-        daemon: &Daemon,
-        poll: &Poll,
-        clients: &mut HashMap<Token, (Stream, DaemonConnection)>,
-        next_token: &mut usize,
-    ) -> io::Result<()> {
-        while let Some((stream, mut connection)) = daemon.accept()? {
-            if connection.is_closed() {
-                continue;
-            }
-            let token = Token(*next_token);
-            *next_token += 1;
-            let interest = Interest::READABLE.add(Interest::WRITABLE);
-            poll.registry().register(&mut SourceFd(&stream.as_raw_fd()), token, interest)?;
-            pump(&stream, &mut connection);
-            clients.insert(token, (stream, connection));
-        }
-        Ok(())
-    }
-
-    /// Move a client's bytes until its socket would block (or it is over).
-    fn pump(stream: &Stream, connection: &mut DaemonConnection) {
-        let mut socket = stream;
-        loop {
-            connection.serve_ready();
-            while !connection.tx_pending().is_empty() {
-                match socket.write(connection.tx_pending()) {
-                    Ok(0) => connection.commit(0),
-                    Ok(n) => connection.tx_advance(n),
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                    Err(_) => connection.commit(0),
-                }
-            }
-            if connection.is_closed() {
-                return;
-            }
-            let buf = connection.read_buf();
-            if buf.is_empty() {
-                continue;
-            }
-            match socket.read(buf) {
-                Ok(n) => connection.commit(n),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => connection.commit(0),
-            }
-        }
-    }
+/// Serve every daemon of `daemons` in one loop until `stop`: their listening sockets are
+/// tokens `0..daemons.len()`, their clients the tokens after.
+///
+/// # Errors
+/// The poll's or a listening socket's error.
+#[cfg(unix)]
+pub fn serve(daemons: &[&pyro5_std::Daemon], stop: &std::sync::atomic::AtomicBool) -> std::io::Result<()> {
+    own_loop::serve(daemons, mio::Poll::new()?, daemons.len(), stop, |_| {})
 }
 
 #[cfg(unix)]

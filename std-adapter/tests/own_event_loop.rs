@@ -19,8 +19,10 @@ use pyro5_std::{Daemon, DaemonConfig};
 #[allow(dead_code)]
 mod udp_example;
 
+// Both examples load the loop they share (`examples/common/own_loop.rs`) as a module of
+// their own; each is a crate on its own, here they are two modules of one.
 #[path = "../examples/own_loop_nameserver.rs"]
-#[allow(dead_code)]
+#[allow(dead_code, clippy::duplicate_mod)]
 mod nameserver_example;
 
 fn localhost() -> DaemonConfig {

@@ -47,6 +47,24 @@ impl EchoDaemon {
     }
 }
 
+/// Daemon configurations beyond IPv4 TCP: the IPv6 loopback (when the machine has one; a
+/// line says so when not) and, on Unix, a socket `pyro5-rs-<name>-<pid>.sock` in the
+/// temporary directory.
+pub fn other_transports(name: &str) -> Vec<DaemonConfig> {
+    let mut configs = Vec::new();
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        configs.push(DaemonConfig { host: "::1".into(), ..DaemonConfig::default() });
+    } else {
+        println!("no IPv6 loopback on this machine: IPv6 not tested");
+    }
+    #[cfg(unix)]
+    {
+        let path = std::env::temp_dir().join(format!("pyro5-rs-{name}-{}.sock", std::process::id()));
+        configs.push(DaemonConfig { unix_socket: Some(path), ..DaemonConfig::default() });
+    }
+    configs
+}
+
 impl Drop for EchoDaemon {
     fn drop(&mut self) {
         self.daemon.shutdown();

@@ -25,12 +25,13 @@ use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use pyro5_interop_tests::echo_daemon::EchoDaemon;
+use pyro5_interop_tests::echo_daemon::{EchoDaemon, other_transports};
+use pyro5_interop_tests::values::{dict, kw, remote, s};
 use pyro5_interop_tests::{hex, python, workspace_root};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::core::wire::AnnotationId;
 use pyro5_std::echo::OBJECT_ID;
-use pyro5_std::{Daemon, DaemonConfig, Proxy, ProxyError, RemoteError, Serializer, ServerType};
+use pyro5_std::{Daemon, DaemonConfig, Proxy, ProxyError, Serializer, ServerType};
 
 /// How long a Python server may take to print its URI.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
@@ -101,26 +102,6 @@ fn proxy(uri: &str, serializer: Serializer) -> Proxy {
     // A hang fails the test instead of stalling it.
     p.set_timeout(Some(Duration::from_secs(10)));
     p
-}
-
-fn s(text: &str) -> Value {
-    Value::Str(text.into())
-}
-
-fn kw(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-}
-
-fn dict(pairs: &[(&str, Value)]) -> Value {
-    Value::Dict(pairs.iter().map(|(k, v)| (s(k), v.clone())).collect())
-}
-
-#[track_caller]
-fn remote(result: Result<impl std::fmt::Debug, ProxyError>) -> RemoteError {
-    match result {
-        Err(ProxyError::Remote(e)) => e,
-        other => panic!("expected a remote exception, got {other:?}"),
-    }
 }
 
 /// Poll `f` until it holds, for at most `limit`.
@@ -326,18 +307,7 @@ fn sixteen_threads_each_with_its_own_proxy_against_our_daemon() {
 
 #[test]
 fn proxies_reach_our_daemon_over_ipv6_and_unix_sockets() {
-    let mut configs = Vec::new();
-    if std::net::TcpListener::bind("[::1]:0").is_ok() {
-        configs.push(DaemonConfig { host: "::1".into(), ..DaemonConfig::default() });
-    } else {
-        println!("no IPv6 loopback on this machine: IPv6 not tested");
-    }
-    #[cfg(unix)]
-    {
-        let path = std::env::temp_dir().join(format!("pyro5-rs-proxy-{}.sock", std::process::id()));
-        configs.push(DaemonConfig { unix_socket: Some(path), ..DaemonConfig::default() });
-    }
-    for config in configs {
+    for config in other_transports("proxy") {
         let server = EchoDaemon::start(config, OBJECT_ID, Some(Duration::from_secs(1)));
         for serializer in Serializer::ALL {
             let p = proxy(&server.uri, serializer);

@@ -11,12 +11,15 @@ use std::process::Child;
 use std::time::{Duration, Instant};
 
 use futures_core::Stream;
-use pyro5_interop_tests::echo_daemon::{EchoDaemon, PythonEchoServer, PythonTestServer, start_server_process};
+use pyro5_interop_tests::echo_daemon::{
+    EchoDaemon, PythonEchoServer, PythonTestServer, other_transports, start_server_process,
+};
+use pyro5_interop_tests::values::{dict, kw, remote, s};
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::echo::OBJECT_ID;
 use pyro5_std::{Daemon, DaemonConfig};
-use pyro5_tokio::{Proxy, ProxyError, RemoteError, Serializer};
+use pyro5_tokio::{Proxy, ProxyError, Serializer};
 
 const ERROR_TEXT: &str = "this is the generated error from echoserver echo() method";
 
@@ -25,21 +28,6 @@ fn proxy(uri: &str, serializer: Serializer) -> Proxy {
     p.set_serializer(serializer);
     p.set_timeout(Some(Duration::from_secs(20)));
     p
-}
-
-fn s(text: &str) -> Value {
-    Value::Str(text.into())
-}
-
-fn kw(pairs: &[(&str, Value)]) -> Vec<(String, Value)> {
-    pairs.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
-}
-
-fn remote<T: std::fmt::Debug>(result: Result<T, ProxyError>) -> RemoteError {
-    match result {
-        Err(ProxyError::Remote(e)) => e,
-        other => panic!("expected a remote exception, got {other:?}"),
-    }
 }
 
 /// The next item of a stream.
@@ -490,6 +478,21 @@ async fn a_restarted_daemon_is_reached_again_by_retry_and_reconnect() {
     }
 }
 
+/// `echo(n)` for `n` in `0..64`, each from a task of its own through a clone of `p`, all at
+/// once: every task gets its own number back (`what` names the case in a failure).
+async fn echo_from_tasks(p: &Proxy, what: &str) {
+    let handles: Vec<_> = (0..64i64)
+        .map(|n| {
+            let p = p.clone();
+            tokio::spawn(async move { p.call::<i64, _>("echo", (n,)).await })
+        })
+        .collect();
+    for (n, handle) in handles.into_iter().enumerate() {
+        let back = handle.await.expect("the task ran").unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(back, n as i64, "{what}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn our_restarted_daemon_is_reached_again() {
     let config = |port| DaemonConfig { host: "127.0.0.1".into(), port, ..DaemonConfig::default() };
@@ -502,44 +505,16 @@ async fn our_restarted_daemon_is_reached_again() {
     drop(first);
     let _second = EchoDaemon::start(config(port), OBJECT_ID, None);
     // Calls of several tasks that were on the lost connection: each retried on a new one.
-    let handles: Vec<_> = (0..64i64)
-        .map(|n| {
-            let p = p.clone();
-            tokio::spawn(async move { p.call::<i64, _>("echo", (n,)).await })
-        })
-        .collect();
-    for (n, handle) in handles.into_iter().enumerate() {
-        assert_eq!(handle.await.expect("the task ran").expect("reached again"), n as i64);
-    }
+    echo_from_tasks(&p, "reached again").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proxies_reach_our_daemon_over_ipv6_and_unix_sockets() {
-    let mut configs = Vec::new();
-    if std::net::TcpListener::bind("[::1]:0").is_ok() {
-        configs.push(DaemonConfig { host: "::1".into(), ..DaemonConfig::default() });
-    } else {
-        println!("no IPv6 loopback on this machine: IPv6 not tested");
-    }
-    #[cfg(unix)]
-    {
-        let path = std::env::temp_dir().join(format!("pyro5-rs-tokio-proxy-{}.sock", std::process::id()));
-        configs.push(DaemonConfig { unix_socket: Some(path), ..DaemonConfig::default() });
-    }
-    for config in configs {
+    for config in other_transports("tokio-proxy") {
         let server = EchoDaemon::start(config, OBJECT_ID, None);
         for serializer in Serializer::ALL {
             let p = proxy(&server.uri, serializer);
-            let handles: Vec<_> = (0..64i64)
-                .map(|n| {
-                    let p = p.clone();
-                    tokio::spawn(async move { p.call::<i64, _>("echo", (n,)).await })
-                })
-                .collect();
-            for (n, handle) in handles.into_iter().enumerate() {
-                let back = handle.await.expect("the task ran").unwrap_or_else(|e| panic!("{}: {e}", server.uri));
-                assert_eq!(back, n as i64, "{serializer}");
-            }
+            echo_from_tasks(&p, &format!("{} in {serializer}", server.uri)).await;
             let items: Vec<String> = p.call("generator", ()).await.expect("generator");
             assert_eq!(items.len(), 3);
         }
@@ -574,10 +549,6 @@ async fn names_are_resolved_through_the_name_server() {
     assert!(e.to_string().contains("unknown name: nobody"), "{e}");
     ns.shutdown();
     ns_thread.join().expect("the name server's thread").expect("its request loop");
-}
-
-fn dict(pairs: &[(&str, Value)]) -> Value {
-    Value::Dict(pairs.iter().map(|(k, v)| (s(k), v.clone())).collect())
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

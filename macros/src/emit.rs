@@ -39,6 +39,13 @@ impl Object<'_> {
         let get_attr = self.attr_fn(Role::Getter);
         let set_attr = self.attr_fn(Role::Setter);
         let next_item = self.next_item_fn();
+        let has_async = exposed.iter().any(|e| e.is_async).then(|| {
+            quote! {
+                fn has_async_methods(&self) -> bool {
+                    true
+                }
+            }
+        });
 
         quote! {
             impl #impl_generics #krate::server::PyroObject for #self_ty #where_clause {
@@ -70,6 +77,7 @@ impl Object<'_> {
                 #get_attr
                 #set_attr
                 #next_item
+                #has_async
             }
         }
     }
@@ -81,6 +89,7 @@ impl Object<'_> {
         let body = match e.role {
             // The first item is made by the first `next_item`, not here.
             Role::Cursor => quote! { __pyro5_reply.stream(0) },
+            _ if e.is_async => self.start_async(e),
             _ => self.call_and_answer(e),
         };
         quote! {
@@ -217,10 +226,9 @@ impl Object<'_> {
         }
     }
 
-    /// Call the method with what was read, and answer with what it returned.
-    fn call_and_answer(&self, e: &Exposed) -> TokenStream {
-        let ident = &e.ident;
-        let args = e.params.iter().map(|p| match p {
+    /// The arguments of the method's call, from what was read.
+    fn call_args(e: &Exposed) -> impl Iterator<Item = TokenStream> + '_ {
+        e.params.iter().map(|p| match p {
             Param::Python { index, .. } => {
                 let var = arg_var(*index);
                 quote!(#var)
@@ -228,8 +236,40 @@ impl Object<'_> {
             Param::Context => quote!(__pyro5_inv.context),
             Param::Reply => quote!(__pyro5_reply),
             Param::Cursor => quote!(__pyro5_cursor),
-        });
-        let call = quote! { self.#ident(#(#args),*) };
+        })
+    }
+
+    /// Call the method with what was read, and answer with what it returned.
+    fn call_and_answer(&self, e: &Exposed) -> TokenStream {
+        let ident = &e.ident;
+        let args = Self::call_args(e);
+        self.answer_call(e, &quote! { self.#ident(#(#args),*) })
+    }
+
+    /// An async method: a future owning a clone of the object and the arguments read, whose
+    /// answer is written once the connection takes it (`Reply::later`).
+    fn start_async(&self, e: &Exposed) -> TokenStream {
+        let krate = self.krate;
+        let ident = &e.ident;
+        let args = Self::call_args(e);
+        let answer = self.answer_call(e, &quote! { __pyro5_out });
+        // `Self: Clone` is asked for at the method.
+        let this = quote_spanned! {e.span=> ::core::clone::Clone::clone(&*self) };
+        quote! {
+            extern crate alloc as __pyro5_alloc;
+            let __pyro5_this = #this;
+            __pyro5_reply.later(__pyro5_alloc::boxed::Box::pin(async move {
+                let __pyro5_out = __pyro5_this.#ident(#(#args),*).await;
+                let __pyro5_answer: #krate::server::AsyncAnswer = __pyro5_alloc::boxed::Box::new(
+                    move |__pyro5_reply: #krate::server::Reply<'_, '_>| -> #krate::server::Replied { #answer },
+                );
+                __pyro5_answer
+            }))
+        }
+    }
+
+    /// Answer with what `call` (an expression) gives.
+    fn answer_call(&self, e: &Exposed, call: &TokenStream) -> TokenStream {
         let span = e.ret_span;
         if e.answer == Answer::Unit {
             return quote! {

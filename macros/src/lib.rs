@@ -163,6 +163,35 @@
 //! `None`). Both may return a `Result`, and take a `&CallContext` too. Writing an attribute that has only a getter (or reading one that has
 //! only a setter) raises Pyro's `AttributeError`. Attributes are not methods.
 //!
+//! # Async methods
+//! `async fn` methods are served by an async daemon (`pyro5_tokio::Daemon`): while one
+//! awaits, the daemon serves other clients. Each call's future owns what it uses, so an
+//! async method
+//! - takes `&self`, and the type is `Clone + Send + 'static` (the call runs on a clone: keep
+//!   shared state behind an `Arc`, with a lock where it changes);
+//! - takes only owned parameters from Python (`String`, not `&str`; no `&CallContext`);
+//! - returns a value or a `Result` (not an iterator), and may be `#[oneway]`.
+//!
+//! ```ignore
+//! #[derive(Clone)]
+//! struct Sensors { last: Arc<Mutex<f64>> }
+//!
+//! #[expose]
+//! impl Sensors {
+//!     async fn read_slowly(&self, channel: String) -> f64 {
+//!         tokio::time::sleep(Duration::from_millis(200)).await;
+//!         *self.last.lock().unwrap()
+//!     }
+//!     fn last(&self) -> f64 { *self.last.lock().unwrap() }
+//! }
+//! ```
+//! The generated `invoke` reads the arguments, then answers with
+//! [`Reply::later`](../pyro5_core/server/struct.Reply.html#method.later) and the future;
+//! the core needs feature `alloc`. A daemon that runs no futures (`pyro5-std`'s thread and
+//! multiplex servers) refuses such an object when it is registered, with an error that says
+//! to serve it with the async daemon; an async method called inside a batch raises Pyro's
+//! error naming it.
+//!
 //! # What is generated
 //! `metadata()` returns `Metadata` built from `&'static` slices of the names; `invoke`,
 //! `get_attr`, `set_attr` and `next_item` match the name and, for a method, do what a

@@ -81,6 +81,8 @@ pub(crate) struct Exposed {
     pub ret_span: Span,
     /// The name's span, for errors about duplicates.
     pub span: Span,
+    /// An `async fn`: answered by a future the daemon runs.
+    pub is_async: bool,
 }
 
 impl Exposed {
@@ -162,10 +164,25 @@ pub(crate) fn analyze(f: &mut ImplItemFn) -> syn::Result<Option<Exposed>> {
              leave this one out with #[pyro5(skip)]",
         ));
     }
+    let mutable_receiver = receiver.mutability.map(|m| m.span());
     check_signature(f)?;
     let params = params(f, role, given_names)?;
     let (result, answer, ret_span) = returns(f, &marks, role, &params)?;
-    Ok(Some(Exposed { ident: f.sig.ident.clone(), name, role, params, result, answer, ret_span, span: name_span }))
+    let is_async = f.sig.asyncness.is_some();
+    if is_async {
+        check_async(f, mutable_receiver, role, &params, answer)?;
+    }
+    Ok(Some(Exposed {
+        ident: f.sig.ident.clone(),
+        name,
+        role,
+        params,
+        result,
+        answer,
+        ret_span,
+        span: name_span,
+        is_async,
+    }))
 }
 
 fn has_other_marks(m: &MethodAttrs) -> bool {
@@ -216,9 +233,6 @@ fn python_name(f: &ImplItemFn, m: &MethodAttrs, role: Role) -> syn::Result<(Stri
 
 fn check_signature(f: &ImplItemFn) -> syn::Result<()> {
     let sig = &f.sig;
-    if let Some(a) = &sig.asyncness {
-        return Err(syn::Error::new(a.span(), "async methods can't be exposed (Pyro calls are answered in place)"));
-    }
     if let Some(u) = &sig.unsafety {
         return Err(syn::Error::new(u.span(), "unsafe methods can't be exposed"));
     }
@@ -237,6 +251,71 @@ fn check_signature(f: &ImplItemFn) -> syn::Result<()> {
         ));
     }
     Ok(())
+}
+
+/// What an `async fn` may be: a method (oneway or not) on `&self`, whose parameters all come
+/// from Python as owned values and whose result is a value. Its future outlives the call's
+/// bytes and the borrow of the object (it owns a clone of the object).
+fn check_async(
+    f: &ImplItemFn,
+    mutable_receiver: Option<Span>,
+    role: Role,
+    params: &[Param],
+    answer: Answer,
+) -> syn::Result<()> {
+    let span = f.sig.asyncness.span();
+    if !matches!(role, Role::Method { .. }) {
+        return Err(syn::Error::new(span, "only methods can be async (not getters, setters or streams)"));
+    }
+    if let Some(receiver) = mutable_receiver {
+        return Err(syn::Error::new(
+            receiver,
+            "an async method takes `&self`: its call runs on a clone of the object (`Self: Clone`), so keep \
+             shared state behind an `Arc` (with a lock where it changes)",
+        ));
+    }
+    let typed = f.sig.inputs.iter().filter_map(|a| match a {
+        FnArg::Typed(t) => Some(t),
+        FnArg::Receiver(_) => None,
+    });
+    for (t, p) in typed.zip(params) {
+        match p {
+            Param::Python { .. } if has_reference(&t.ty) => {
+                return Err(syn::Error::new(
+                    t.ty.span(),
+                    "an async method takes owned parameters (`String`, not `&str`): the call's bytes are not \
+                     kept while it runs",
+                ));
+            }
+            Param::Python { .. } => {}
+            _ => {
+                return Err(syn::Error::new(
+                    t.ty.span(),
+                    "an async method takes only parameters from Python (no `&CallContext`, `Reply` or cursor)",
+                ));
+            }
+        }
+    }
+    if answer == Answer::Iter {
+        return Err(syn::Error::new(span, "an async method can't return an iterator: return a collection"));
+    }
+    Ok(())
+}
+
+/// Whether `ty` borrows (a reference or a lifetime anywhere in it).
+fn has_reference(ty: &Type) -> bool {
+    struct Finder(bool);
+    impl<'ast> syn::visit::Visit<'ast> for Finder {
+        fn visit_type_reference(&mut self, _: &'ast syn::TypeReference) {
+            self.0 = true;
+        }
+        fn visit_lifetime(&mut self, _: &'ast Lifetime) {
+            self.0 = true;
+        }
+    }
+    let mut finder = Finder(false);
+    syn::visit::Visit::visit_type(&mut finder, ty);
+    finder.0
 }
 
 /// The parameters after the receiver.

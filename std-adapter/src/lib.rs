@@ -67,7 +67,7 @@ mod transport;
 
 pub use config::{Config, ConfigError};
 pub use daemon::{
-    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, InstanceMode, ServerType, SharedObject,
+    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, InstanceMode, ServerType, SharedObject, Spawner,
 };
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};

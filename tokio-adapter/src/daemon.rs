@@ -53,6 +53,7 @@ pub struct Daemon {
 impl Daemon {
     /// Serve `daemon` (its objects registered before or after).
     pub fn new(daemon: pyro5_std::Daemon) -> Self {
+        run_async_methods(&daemon);
         Self { daemon, calls: Calls::Inline, stop: Arc::new(watch::Sender::new(false)) }
     }
 
@@ -92,6 +93,7 @@ impl Daemon {
     /// # Errors
     /// The listening socket's error.
     pub async fn serve(&self) -> io::Result<()> {
+        run_async_methods(&self.daemon);
         let listener = Listener::new(self.daemon.listener_socket()?)?;
         let mut stop = self.stop.subscribe();
         let mut tasks = JoinSet::new();
@@ -161,6 +163,16 @@ impl From<pyro5_std::Daemon> for Daemon {
     }
 }
 
+/// Let `daemon` take objects with async methods; the futures of their oneway calls run on
+/// the runtime this is called in (the one serving the daemon, once `serve` runs).
+fn run_async_methods(daemon: &pyro5_std::Daemon) {
+    let handle = tokio::runtime::Handle::try_current().ok();
+    daemon.run_async_methods(Arc::new(move |future| match &handle {
+        Some(handle) => drop(handle.spawn(future)),
+        None => log::error!("a oneway call of an async method was dropped: the daemon is not served"),
+    }));
+}
+
 /// The daemon's listening socket in tokio.
 enum Listener {
     Tcp(tokio::net::TcpListener),
@@ -217,21 +229,30 @@ where
 {
     'serving: loop {
         while let Some(call) = connection.poll_call() {
-            match calls {
-                Calls::Inline => connection.run(call),
+            let later = match calls {
+                Calls::Inline => connection.start(call),
                 Calls::Blocking => {
                     let ran = tokio::task::spawn_blocking(move || {
-                        connection.run(call);
-                        connection
+                        let later = connection.start(call);
+                        (connection, later)
                     })
                     .await;
                     match ran {
-                        Ok(back) => connection = back,
+                        Ok((back, later)) => {
+                            connection = back;
+                            later
+                        }
                         // The connection went down with the blocking task (cancelled at the
                         // runtime's end): its drop ended it.
                         Err(_) => return,
                     }
                 }
+            };
+            // An async method: its future runs as a task of its own (a panic stays there),
+            // the connection holding the call until it ends.
+            if let Some((call, future)) = later {
+                let answer = tokio::spawn(future).await.ok();
+                connection.finish(call, answer);
             }
         }
         while !connection.tx_pending().is_empty() {

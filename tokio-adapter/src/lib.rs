@@ -28,6 +28,45 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Async methods
+//!
+//! The tokio daemon runs `async fn` methods of an `#[expose]` impl: each call's future is a
+//! task, and while it awaits, the daemon serves other clients (pyro5-std's daemons refuse
+//! such objects). Plain methods of the same object run as [`Calls`] says.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::sync::atomic::{AtomicU64, Ordering};
+//! use std::time::Duration;
+//! use pyro5_std::{DaemonConfig, expose};
+//!
+//! /// Calls run on clones: the total is shared.
+//! #[derive(Clone, Default)]
+//! struct Counter {
+//!     total: Arc<AtomicU64>,
+//! }
+//!
+//! #[expose]
+//! impl Counter {
+//!     /// `counter.add_later(5, 100)` in Python: 100 ms later, the new total.
+//!     async fn add_later(&self, n: u64, millis: u64) -> u64 {
+//!         tokio::time::sleep(Duration::from_millis(millis)).await;
+//!         self.total.fetch_add(n, Ordering::SeqCst) + n
+//!     }
+//!
+//!     /// A plain method beside it.
+//!     fn total(&self) -> u64 {
+//!         self.total.load(Ordering::SeqCst)
+//!     }
+//! }
+//!
+//! # #[tokio::main] async fn main() -> std::io::Result<()> {
+//! let daemon = pyro5_tokio::Daemon::bind(DaemonConfig::default())?;
+//! let uri = daemon.register(Counter::default(), Some("counter")).unwrap();
+//! println!("counter uri: {uri}");
+//! # Ok(()) }
+//! ```
+//!
 //! # The async proxy
 //!
 //! [`Proxy`] is `Clone + Send + Sync`: tasks call through its clones at once and their

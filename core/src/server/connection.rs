@@ -392,7 +392,7 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
     /// # Errors
     /// [`StaleCall`] when `call` is not the call this connection holds.
     pub fn run(&mut self, call: CallHandle, server: &Server<'_>) -> Result<(), StaleCall> {
-        self.answer(call, server, Serve::Registry)
+        self.answer(call, server, Serve::Registry).map(drop)
     }
 
     /// Answer `call` with what `answer` writes (a value computed elsewhere: a worker, an
@@ -412,10 +412,43 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
             Some(f) => f(inv, reply),
             None => reply.raise(&super::PyException::pyro_error("answered twice")),
         };
-        self.answer(call, server, Serve::With(&mut once))
+        self.answer(call, server, Serve::With(&mut once)).map(drop)
     }
 
-    fn answer(&mut self, call: CallHandle, server: &Server<'_>, serve: Serve<'_>) -> Result<(), StaleCall> {
+    /// Run `call` as [`run`](Self::run) does, where async methods are welcome: an object
+    /// that answers with a future ([`Reply::later`](super::Reply::later), an `async fn`
+    /// method) gives back a [`Later`](super::Later). Run its future where you run futures
+    /// and give its answer to [`finish`](Self::finish) with its call; the connection holds
+    /// the call meanwhile (the client's next request waits, as Pyro's do). A oneway call's
+    /// `Later` has no call: the connection went on, the answer goes nowhere.
+    ///
+    /// # Errors
+    /// [`StaleCall`] when `call` is not the call this connection holds.
+    #[cfg(feature = "alloc")]
+    pub fn start(&mut self, call: CallHandle, server: &Server<'_>) -> Result<Option<super::Later>, StaleCall> {
+        let mut slot = None;
+        let (tag, generation, oneway) = (call.tag, call.generation, call.oneway);
+        let held = self.answer(call, server, Serve::Start(&mut slot))?;
+        Ok(slot.map(|future| super::Later { call: held.then_some(CallHandle { tag, generation, oneway }), future }))
+    }
+
+    /// Answer the call [`start`](Self::start) gave back with what its future ended with.
+    ///
+    /// # Errors
+    /// [`StaleCall`] when `call` is not the call this connection holds.
+    #[cfg(feature = "alloc")]
+    pub fn finish(
+        &mut self,
+        call: CallHandle,
+        answer: super::AsyncAnswer,
+        server: &Server<'_>,
+    ) -> Result<(), StaleCall> {
+        self.reply(call, server, move |_, reply| answer(reply))
+    }
+
+    /// Answer `call` as `serve` says; whether the call is still held (an async method's,
+    /// answered later).
+    fn answer(&mut self, call: CallHandle, server: &Server<'_>, serve: Serve<'_>) -> Result<bool, StaleCall> {
         let pending = self.pending_for(&call).ok_or(StaleCall)?;
         let Some(message) = self.decoder.message() else { return Err(StaleCall) };
         let env = Env { now_ms: self.now, ..pending.env };
@@ -426,11 +459,15 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
             &mut Tail { storage: &mut self.tx, offset: self.tx_end },
             serve,
         );
+        #[cfg(feature = "alloc")]
+        if action == Action::Later && !call.oneway {
+            return Ok(true);
+        }
         self.pending = None;
         self.next_message();
         self.last_activity = self.now;
         self.act(action, server, CloseReason::ReplyTooLarge);
-        Ok(())
+        Ok(false)
     }
 
     /// Show `call` to `f` as an object would see it: the object id, method, arguments
@@ -611,6 +648,8 @@ impl<R: RxStorage, T: RxStorage> ServerConnection<R, T> {
                 }
             }
             Action::Nothing => {}
+            #[cfg(feature = "alloc")]
+            Action::Later => {}
             Action::Close(reason) => {
                 debug!("connection {}: closing: {}", self.id().0, reason);
                 self.end(reason, false);

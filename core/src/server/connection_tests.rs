@@ -298,3 +298,114 @@ fn a_method_call_with_kwargs_none_fails_as_in_pythons_daemon() {
         assert!(text.contains("Echo.echo() argument after ** must be a mapping, not NoneType"), "{text}");
     });
 }
+
+/// Calls answered by a future (an async method), as the async adapters run them.
+#[cfg(feature = "alloc")]
+mod later {
+    use std::boxed::Box;
+    use std::string::String;
+
+    use super::*;
+    use crate::server::{AsyncAnswer, Later};
+
+    /// "echo" answers with a future; "note" is a oneway async method.
+    struct Deferring;
+
+    impl PyroObject for Deferring {
+        fn metadata(&self) -> Metadata<'static> {
+            Metadata { class_name: "Deferring", methods: &["echo", "note"], oneway: &["note"], attrs: &[] }
+        }
+        fn invoke(&mut self, inv: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
+            let f = Qualname { class_name: "Deferring", method: inv.method };
+            let message: String = match inv.args.required::<&str>(f, 0, "message") {
+                Ok(m) => m.into(),
+                Err(e) => return reply.raise(&e),
+            };
+            reply.later(Box::pin(async move {
+                let answer: AsyncAnswer = Box::new(move |reply| reply.ok(&std::format!("{message} later")));
+                answer
+            }))
+        }
+        fn has_async_methods(&self) -> bool {
+            true
+        }
+    }
+
+    fn with_deferring(f: impl FnOnce(&Server<'_>)) {
+        let object = RefCell::new(Deferring);
+        let mut objects = ObjectTable::<1>::new();
+        objects.register("echo", &object).unwrap();
+        let streams = RefCell::new(Streams::<1>::new());
+        let config = ServerConfig { idle_timeout_ms: Some(1_000), ..ServerConfig::default() };
+        f(&Server::new(&objects, &streams, &config));
+    }
+
+    /// Run a future that does not wait for anything.
+    fn ready(later: Later) -> AsyncAnswer {
+        let mut future = later.future;
+        let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+        match future.as_mut().poll(&mut cx) {
+            core::task::Poll::Ready(answer) => answer,
+            core::task::Poll::Pending => panic!("the future waits for nothing"),
+        }
+    }
+
+    #[test]
+    fn an_async_methods_call_is_held_until_its_future_answers() {
+        with_deferring(|server| {
+            let mut c = connected(server);
+            let mut two = call_frame(3, "echo", "first", Flags::empty());
+            two.extend(call_frame(4, "echo", "second", Flags::empty()));
+            c.feed(&two, 10);
+            let Some(ServerEvent::Call(call)) = c.poll_event(server) else { panic!("a call") };
+            let later = c.start(call, server).unwrap().expect("answered later");
+            assert!(later.call.is_some());
+            // Held: no reply, no next call, no idle timeout.
+            assert!(c.tx_pending().is_empty() && c.poll_event(server).is_none());
+            assert_eq!(c.poll_timeout(), None);
+            let Later { call, future } = later;
+            let answer = ready(Later { call: None, future });
+            c.finish(call.unwrap(), answer, server).unwrap();
+            let reply = take(&mut c, 20);
+            assert_eq!((header(&reply).kind, header(&reply).seq), (MessageKind::Result, 3));
+            assert_eq!(&reply[HEADER_LEN..], b"# serpent utf-8 python3.2\n'first later'");
+            // The pipelined request is next, in its turn.
+            let Some(ServerEvent::Call(next)) = c.poll_event(server) else { panic!("the second call") };
+            let later = c.start(next, server).unwrap().unwrap();
+            let Later { call, future } = later;
+            c.finish(call.unwrap(), ready(Later { call: None, future }), server).unwrap();
+            assert_eq!(&take(&mut c, 30)[HEADER_LEN..], b"# serpent utf-8 python3.2\n'second later'");
+        });
+    }
+
+    #[test]
+    fn a_daemon_that_runs_no_futures_answers_with_pyros_error() {
+        with_deferring(|server| {
+            let mut c = connected(server);
+            c.feed(&call_frame(5, "echo", "x", Flags::empty()), 10);
+            c.serve_ready(server);
+            let reply = take(&mut c, 20);
+            assert!(header(&reply).flags.contains(Flags::EXCEPTION));
+            let text = String::from_utf8_lossy(&reply[HEADER_LEN..]).into_owned();
+            assert!(text.contains("Pyro5.errors.PyroError"), "{text}");
+            assert!(
+                text.contains("Deferring.echo() is an async method, and this daemon runs no async methods"),
+                "{text}"
+            );
+            assert!(!c.read_buf().is_empty(), "the connection goes on");
+        });
+    }
+
+    #[test]
+    fn a_oneway_async_call_lets_the_connection_go_on() {
+        with_deferring(|server| {
+            let mut c = connected(server);
+            c.feed(&call_frame(6, "note", "n", Flags::ONEWAY), 10);
+            let Some(ServerEvent::Call(call)) = c.poll_event(server) else { panic!("a call") };
+            let later = c.start(call, server).unwrap().expect("a future to run");
+            assert!(later.call.is_none());
+            assert!(c.tx_pending().is_empty() && !c.read_buf().is_empty());
+            let _ = ready(later);
+        });
+    }
+}

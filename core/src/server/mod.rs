@@ -73,6 +73,8 @@
 mod connection;
 mod daemon_object;
 mod exception;
+#[cfg(feature = "alloc")]
+mod later;
 mod object;
 mod registry;
 mod reply;
@@ -85,6 +87,8 @@ pub use exception::{
     PROTOCOL_ERROR, PYRO_ERROR, PyException, PythonException, RUNTIME_ERROR, SECURITY_ERROR, SERIALIZE_ERROR,
     STOP_ITERATION, StopIteration, TIMEOUT_ERROR, TYPE_ERROR, VALUE_ERROR, ZERO_DIVISION_ERROR,
 };
+#[cfg(feature = "alloc")]
+pub use later::{AsyncAnswer, AsyncCall, Later};
 pub use object::{
     ArgError, Args, ArgumentError, CallContext, ConnectionId, Invocation, Metadata, PyroObject, Qualname, StreamCursor,
     is_private_name, unknown_attribute,

@@ -240,6 +240,13 @@ pub trait PyroObject {
         let _ = (method, cursor);
         reply.stop()
     }
+
+    /// Whether some method answers with a future ([`Reply::later`]: an `async fn` method of
+    /// an `#[expose]` impl). A daemon that runs no futures refuses such an object when it is
+    /// registered, rather than fail its calls.
+    fn has_async_methods(&self) -> bool {
+        false
+    }
 }
 
 /// Pyro's answer for an attribute that is not an exposed property.

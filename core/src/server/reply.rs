@@ -36,6 +36,9 @@ pub(crate) enum Outcome {
     Iter(super::streams::BoxedIter),
     /// The stream ended.
     Stop,
+    /// The call goes on in a future (an async method).
+    #[cfg(feature = "alloc")]
+    Later(super::AsyncCall),
 }
 
 /// Where a reply goes.
@@ -59,6 +62,9 @@ pub struct Reply<'r, 's> {
     pub(crate) class_name: &'r str,
     pub(crate) method: &'r str,
     pub(crate) daemon_annotations: &'r [crate::wire::Annotation<'r>],
+    /// Whether the adapter runs futures (`later`).
+    #[cfg_attr(not(feature = "alloc"), allow(dead_code))]
+    pub(crate) later_allowed: bool,
 }
 
 impl core::fmt::Debug for Reply<'_, '_> {
@@ -163,6 +169,27 @@ impl Reply<'_, '_> {
     #[cfg(feature = "alloc")]
     pub fn stream_iter(self, iter: super::streams::BoxedIter) -> Replied {
         *self.outcome = Outcome::Iter(iter);
+        Replied(())
+    }
+
+    /// Answer later, with what `call` ends with (an `async fn` method: `#[expose]` writes
+    /// this). The connection holds the call until the adapter that runs futures hands the
+    /// answer back; an adapter that runs none (or a batch) gets Pyro's error instead, which
+    /// names the method.
+    #[cfg(feature = "alloc")]
+    pub fn later(self, call: super::AsyncCall) -> Replied {
+        let function = super::Qualname { class_name: self.class_name, method: self.method };
+        if self.mode == Mode::BatchItem {
+            let message = format_args!("{function}() is an async method: it cannot be called in a batch");
+            return self.raise(&Raised { class: super::PYRO_ERROR, message });
+        }
+        if !self.later_allowed {
+            let message = format_args!(
+                "{function}() is an async method, and this daemon runs no async methods (serve the object with an async daemon)"
+            );
+            return self.raise(&Raised { class: super::PYRO_ERROR, message });
+        }
+        *self.outcome = Outcome::Later(call);
         Replied(())
     }
 

@@ -34,6 +34,9 @@ pub(crate) struct Env {
 /// the daemon object), or by code that computed the answer itself (a deferred call).
 pub(crate) enum Serve<'f> {
     Registry,
+    /// The registry, and an async method's future goes to the slot.
+    #[cfg(feature = "alloc")]
+    Start(&'f mut Option<super::AsyncCall>),
     With(&'f mut dyn FnMut(&Invocation<'_>, Reply<'_, '_>) -> super::Replied),
 }
 
@@ -53,6 +56,9 @@ pub(crate) enum Action {
     },
     /// Nothing to send (a oneway call).
     Nothing,
+    /// The call goes on in a future; its answer comes later.
+    #[cfg(feature = "alloc")]
+    Later,
     /// Close the connection without a reply (Pyro5 does so for a broken byte stream).
     Close(CloseReason),
 }
@@ -335,6 +341,7 @@ impl Session {
             outcome: &mut outcome,
             format,
             mode: if oneway { Mode::Discard } else { Mode::Result },
+            later: false,
         };
         if header.flags.contains(Flags::KEEP_SERIALIZED) {
             let e = PyException::new(
@@ -350,6 +357,19 @@ impl Session {
                     batched = header.flags.contains(Flags::BATCH);
                     match serve {
                         Serve::Registry => request.call(&context, &call, batched),
+                        #[cfg(feature = "alloc")]
+                        Serve::Start(slot) => {
+                            request.later = true;
+                            request.call(&context, &call, batched);
+                            if matches!(request.outcome, Outcome::Later(_)) {
+                                if let Outcome::Later(work) =
+                                    core::mem::replace(&mut *request.outcome, Outcome::Pending)
+                                {
+                                    *slot = Some(work);
+                                }
+                                return Action::Later;
+                            }
+                        }
                         Serve::With(answer) => {
                             batched = false;
                             let method = call.method();
@@ -370,6 +390,9 @@ impl Session {
             Outcome::Value => {}
             Outcome::Exception | Outcome::Stop => flags |= Flags::EXCEPTION,
             Outcome::Pending => return Action::Close(CloseReason::ReplyTooLarge),
+            // Taken above where the adapter runs futures; refused by `Reply::later` elsewhere.
+            #[cfg(feature = "alloc")]
+            Outcome::Later(_) => return Action::Close(CloseReason::ReplyTooLarge),
             // Streams are registered where the call returned them.
             Outcome::Stream(_) => flags |= Flags::EXCEPTION | Flags::ITEM_STREAM_RESULT,
             #[cfg(feature = "alloc")]
@@ -531,6 +554,8 @@ pub(crate) struct Request<'r, 's, 'v> {
     pub(crate) outcome: &'r mut Outcome,
     pub(crate) format: SerializerId,
     pub(crate) mode: Mode,
+    /// Whether an object may answer with a future.
+    pub(crate) later: bool,
 }
 
 impl<'s> Request<'_, 's, '_> {
@@ -543,6 +568,7 @@ impl<'s> Request<'_, 's, '_> {
             class_name,
             method,
             daemon_annotations: self.server.config.annotations,
+            later_allowed: self.later,
         }
     }
 

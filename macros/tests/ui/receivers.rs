@@ -18,7 +18,21 @@ impl Thermo {
     #[cfg(test)]
     fn only_in_tests(&self) {}
 
-    async fn later(&self) {}
+    /// Async methods run on a clone of the object: `&self` only.
+    async fn later(&mut self) {}
+
+    /// Their future outlives the request's bytes.
+    async fn borrowed(&self, text: &str) -> usize {
+        text.len()
+    }
+
+    /// Only Python's arguments.
+    async fn with_context(&self, _ctx: &pyro5_core::server::CallContext<'_>) {}
+
+    #[getter]
+    async fn reading(&self) -> u32 {
+        0
+    }
 
     fn generic<T: Default>(&self) -> u32 {
         0

@@ -8,7 +8,9 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use pyro5_core::server::{CallHandle, CloseReason, ConnectionId, ServerConnection, ServerEvent};
+use pyro5_core::server::{
+    AsyncAnswer, AsyncCall, CallHandle, CloseReason, ConnectionId, Later, ServerConnection, ServerEvent,
+};
 
 use super::buffers::Buffer;
 use super::{Inner, REFUSAL_TIME, ServerType, millis};
@@ -239,6 +241,60 @@ impl DaemonConnection {
             });
         }));
         if ran.is_err() {
+            self.panicked();
+        }
+    }
+
+    /// Run `call` as [`run`](Self::run) does, where the loop runs futures: a call of an
+    /// async method (`async fn` in an `#[expose]` impl) comes back with its future. Run the
+    /// future, then [`finish`](Self::finish) the call with its answer; the connection holds
+    /// the call meanwhile (the client's next request waits). The future owns all it uses
+    /// (`Send + 'static`): spawn it. A oneway async call's future goes to the daemon's
+    /// [`Spawner`](super::Spawner) here. For daemons that
+    /// [`run_async_methods`](super::Daemon::run_async_methods).
+    pub fn start(&mut self, call: CallHandle) -> Option<(CallHandle, AsyncCall)> {
+        if self.broken {
+            return None;
+        }
+        let inner = self.inner.clone();
+        let core = &mut self.core;
+        let started = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.with_server(|server| core.start(call, server).ok().flatten())
+        }));
+        match started {
+            Ok(Some(Later { call: Some(call), future })) => Some((call, future)),
+            Ok(Some(Later { call: None, future })) => {
+                self.inner.run_detached(future);
+                None
+            }
+            Ok(None) => None,
+            Err(_) => {
+                self.panicked();
+                None
+            }
+        }
+    }
+
+    /// Answer the call [`start`](Self::start) gave back with what its future ended with;
+    /// `None` when the future did not end (it panicked, or was dropped): the connection
+    /// ends then, as with an object that panics.
+    pub fn finish(&mut self, call: CallHandle, answer: Option<AsyncAnswer>) {
+        let Some(answer) = answer else {
+            log::error!("connection {:?}: an async Pyro method did not finish; closing the connection", self.peer);
+            self.broken = true;
+            return;
+        };
+        if self.broken {
+            return;
+        }
+        let inner = self.inner.clone();
+        let core = &mut self.core;
+        let finished = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            inner.with_server(|server| {
+                let _ = core.finish(call, answer, server);
+            });
+        }));
+        if finished.is_err() {
             self.panicked();
         }
     }

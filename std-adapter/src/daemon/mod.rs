@@ -22,7 +22,7 @@ use pyro5_core::limits::Limits;
 use pyro5_core::rng::Rng;
 use pyro5_core::server::streams::StreamsVec;
 use pyro5_core::server::{
-    ConnectionId, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig, StreamStore, WireTap,
+    AsyncCall, ConnectionId, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig, StreamStore, WireTap,
 };
 use pyro5_core::wire::{Annotation, AnnotationId};
 
@@ -163,6 +163,9 @@ pub enum DaemonError {
     IdTaken(String),
     /// The id is not registered (Pyro: "object isn't registered").
     NotRegistered(String),
+    /// The object (of this Python class) has async methods, and no async daemon serves this
+    /// daemon.
+    AsyncMethods(String),
 }
 
 impl fmt::Display for DaemonError {
@@ -170,6 +173,11 @@ impl fmt::Display for DaemonError {
         match self {
             Self::IdTaken(id) => write!(f, "an object or class is already registered with that id: {id}"),
             Self::NotRegistered(id) => write!(f, "object isn't registered: {id}"),
+            Self::AsyncMethods(class) => write!(
+                f,
+                "{class} has async methods, which only an async daemon runs: serve this daemon with pyro5_tokio::Daemon \
+                 (make it first, then register), or make the methods plain fns"
+            ),
         }
     }
 }
@@ -196,9 +204,29 @@ pub(crate) struct Inner {
     pub(crate) location: String,
     pub(crate) nat_location: Option<String>,
     pub(crate) server_type_text: String,
+    /// Runs the futures of async methods' oneway calls; set by an async daemon serving this
+    /// one (objects with async methods are refused without it).
+    pub(crate) spawner: RwLock<Option<Spawner>>,
 }
 
+/// Runs a future to its end somewhere (an async runtime's `spawn`); its answer goes nowhere.
+pub type Spawner = Arc<dyn Fn(AsyncCall) + Send + Sync>;
+
 impl Inner {
+    /// Where the futures of oneway async calls go, if this daemon runs async methods.
+    pub(crate) fn spawner(&self) -> Option<Spawner> {
+        self.spawner.read().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+
+    /// Run the future of a oneway async call (its answer goes nowhere).
+    pub(crate) fn run_detached(&self, future: AsyncCall) {
+        match self.spawner() {
+            Some(spawn) => spawn(future),
+            // Not reached: the object was refused at registration.
+            None => log::error!("a oneway call of an async method was dropped: no async daemon serves this daemon"),
+        }
+    }
+
     pub(crate) fn limits(&self) -> Limits {
         Limits::with_max_message_size(self.config.max_message_size)
     }
@@ -367,6 +395,7 @@ impl Daemon {
             connections: AtomicUsize::new(0),
             refusing: AtomicUsize::new(0),
             oneway: oneway::OnewayPool::new(config_oneway_threads),
+            spawner: RwLock::new(None),
             buffers: Arc::default(),
             rng: Mutex::new(Rng::from_seed(system_seed())),
             location,
@@ -433,6 +462,11 @@ impl Daemon {
     /// # Errors
     /// [`DaemonError::IdTaken`].
     pub fn register_shared(&self, object: SharedObject, id: Option<&str>) -> Result<String, DaemonError> {
+        let (is_async, class) = {
+            let object = object.lock().unwrap_or_else(PoisonError::into_inner);
+            (object.has_async_methods(), object.metadata().class_name)
+        };
+        self.check_async(is_async, class)?;
         let id = self.object_id(id);
         if id == pyro5_core::server::DAEMON_OBJECT_ID || !self.inner.registry.insert_object(id.clone(), object) {
             return Err(DaemonError::IdTaken(id));
@@ -450,12 +484,35 @@ impl Daemon {
         O: PyroObject + Send + 'static,
         F: Fn() -> O + Send + Sync + 'static,
     {
-        let id = self.object_id(id);
         let creator: Creator = Arc::new(move || Box::new(creator()) as Box<dyn PyroObject + Send>);
-        if id == pyro5_core::server::DAEMON_OBJECT_ID || !self.inner.registry.insert_class(id.clone(), mode, creator) {
+        let (is_async, metadata) = {
+            let sample = creator();
+            (sample.has_async_methods(), sample.metadata())
+        };
+        self.check_async(is_async, metadata.class_name)?;
+        let id = self.object_id(id);
+        if id == pyro5_core::server::DAEMON_OBJECT_ID
+            || !self.inner.registry.insert_class(id.clone(), mode, creator, metadata)
+        {
             return Err(DaemonError::IdTaken(id));
         }
         Ok(self.uri_for(&id))
+    }
+
+    /// Run async methods (`async fn` in an `#[expose]` impl): the loop serving this daemon
+    /// runs their futures (it takes calls with [`DaemonConnection::start`]), and `spawner`
+    /// runs those of oneway calls. An async daemon (`pyro5_tokio::Daemon`) sets this; without
+    /// it, objects with async methods are refused at registration
+    /// ([`DaemonError::AsyncMethods`]), since the thread and multiplex servers run no futures.
+    pub fn run_async_methods(&self, spawner: Spawner) {
+        *self.inner.spawner.write().unwrap_or_else(PoisonError::into_inner) = Some(spawner);
+    }
+
+    fn check_async(&self, is_async: bool, class: &str) -> Result<(), DaemonError> {
+        if is_async && self.inner.spawner().is_none() {
+            return Err(DaemonError::AsyncMethods(class.to_string()));
+        }
+        Ok(())
     }
 
     /// Stop serving `id`.

@@ -11,7 +11,7 @@ use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 use std::time::Duration;
 
-use pyro5_core::server::{ConnectionId, ServerConnection};
+use pyro5_core::server::{ConnectionId, ServerConnection, ServerEvent};
 
 use super::Inner;
 
@@ -97,7 +97,12 @@ fn work(receiver: &Mutex<Receiver<Job>>, daemon: &Weak<Inner>) {
                     inner.seed(),
                 );
                 call.feed(&job.request, inner.now_ms());
-                call.serve_ready(server);
+                while let Some(ServerEvent::Call(handle)) = call.poll_event(server) {
+                    // An async method's future goes to the async daemon's runtime.
+                    if let Ok(Some(later)) = call.start(handle, server) {
+                        inner.run_detached(later.future);
+                    }
+                }
             });
         });
         if std::panic::catch_unwind(run).is_err() {

@@ -61,8 +61,13 @@ impl SharedRegistry {
         self.insert(id, Entry::Object(object))
     }
 
-    pub(crate) fn insert_class(&self, id: String, mode: InstanceMode, creator: Creator) -> bool {
-        let metadata = creator().metadata();
+    pub(crate) fn insert_class(
+        &self,
+        id: String,
+        mode: InstanceMode,
+        creator: Creator,
+        metadata: Metadata<'static>,
+    ) -> bool {
         self.insert(id, Entry::Class { mode, creator, metadata, single: Mutex::new(None) })
     }
 
@@ -157,6 +162,9 @@ impl PyroObject for Boxed {
         reply: pyro5_core::server::Reply<'_, '_>,
     ) -> pyro5_core::server::Replied {
         self.0.next_item(method, cursor, reply)
+    }
+    fn has_async_methods(&self) -> bool {
+        self.0.has_async_methods()
     }
 }
 

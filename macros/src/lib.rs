@@ -269,6 +269,12 @@ pub fn expose_through_std(attr: proc_macro::TokenStream, item: proc_macro::Token
 /// trait's followed by `Proxy`), `#[proxy(crate = "path::to::pyro5_std")]` (default
 /// `::pyro5_std`, for a re-export of it).
 ///
+/// When the trait's remote methods are `async fn`, the struct wraps a `pyro5_tokio::Proxy`
+/// instead (default path `::pyro5_tokio`): every method awaits its call, a generator
+/// returns `Result<RemoteStream, E>`, and tasks share the typed proxy (`&self` methods) with
+/// their calls pipelined on its connection. A trait's remote methods are all blocking or all
+/// async. See `pyro5_tokio`'s documentation for an example.
+///
 /// # Example
 /// Serve Pyro's test echo server in this process and call it through a typed proxy:
 /// ```

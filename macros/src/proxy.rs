@@ -1,6 +1,7 @@
 //! `#[proxy]`: a typed client for a Pyro object, generated from a trait whose methods are the
 //! object's. The trait is emitted unchanged (markers removed), with a struct wrapping a
-//! `pyro5_std::Proxy` that implements it, one remote call per method.
+//! `pyro5_std::Proxy` (a `pyro5_tokio::Proxy` when the methods are `async`) that implements
+//! it, one remote call per method.
 //!
 //! - `args.rs`: the attribute's own arguments (`crate`, `name`).
 //! - `method.rs`: what one trait method becomes (call, iterator, getter, setter, or a local
@@ -54,9 +55,19 @@ pub(crate) fn expand(attr: TokenStream, item: TokenStream) -> TokenStream {
             Err(e) => combine(&mut errors, e),
         }
     }
+    // One kind of proxy: blocking (pyro5-std) or async (pyro5-tokio).
+    let is_async = remote.first().is_some_and(|m| m.is_async);
+    if let Some(odd) = remote.iter().find(|m| m.is_async != is_async) {
+        let e = syn::Error::new(
+            odd.sig.ident.span(),
+            "a #[proxy] trait's remote methods are all blocking (a pyro5_std::Proxy) or all `async` \
+             (a pyro5_tokio::Proxy); split the trait",
+        );
+        combine(&mut errors, e);
+    }
     match (errors, args) {
         (None, Some(args)) => {
-            let proxy = emit::emit(&item, &args, &remote);
+            let proxy = emit::emit(&item, &args, &remote, is_async);
             quote! {
                 #item
                 #proxy

@@ -93,9 +93,31 @@
 //! # Ok(()) }
 //! ```
 
+//!
+//! # Typed async proxies
+//!
+//! `#[proxy]` on a trait of `async fn` methods writes a client struct on this crate's
+//! [`Proxy`]:
+//!
+//! ```no_run
+//! use pyro5_tokio::{ProxyError, RemoteStream, proxy};
+//!
+//! /// What this program calls of Python's `Pyro5.utils.echoserver`.
+//! #[proxy]
+//! trait Echo {
+//!     async fn echo(&self, message: &str) -> Result<String, ProxyError>;
+//!     async fn generator(&self) -> Result<RemoteStream, ProxyError>;
+//! }
+//!
+//! # async fn run() -> Result<(), ProxyError> {
+//! let echo = EchoProxy::new("PYRO:test.echoserver@localhost:9999")?;
+//! assert_eq!(echo.echo("hi").await?, "hi");
+//! # Ok(()) }
+//! ```
+
 mod daemon;
 mod proxy;
 
 pub use daemon::{Calls, Daemon};
 pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, RemoteStream};
-pub use pyro5_std::{ProxyError, ProxyMetadata, RemoteError, Serializer};
+pub use pyro5_std::{ProxyError, ProxyMetadata, RemoteError, Serializer, core, proxy};

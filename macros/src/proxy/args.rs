@@ -4,12 +4,14 @@ use proc_macro2::TokenStream;
 use syn::parse::Parser;
 use syn::{Ident, LitStr, Path};
 
-/// `#[proxy]`, `#[proxy(name = "EchoClient")]`, `#[proxy(crate = "my::pyro5_std")]`.
+/// `#[proxy]`, `#[proxy(name = "EchoClient")]`, `#[proxy(crate = "my::pyro5_std")]`
+/// (`my::pyro5_tokio` for async methods).
 pub(crate) struct ProxyArgs {
     /// The generated struct: `<Trait>Proxy` unless given.
     pub name: Ident,
-    /// Where `pyro5_std` is: `::pyro5_std` unless given.
-    pub krate: Path,
+    /// Where the proxy's crate is, if given: `pyro5_std` for blocking methods,
+    /// `pyro5_tokio` for async ones.
+    pub krate: Option<Path>,
 }
 
 impl ProxyArgs {
@@ -36,7 +38,8 @@ impl ProxyArgs {
                 Ok(())
             } else {
                 Err(meta.error(
-                    "unknown #[proxy] argument; expected `name = \"StructName\"` or `crate = \"path::to::pyro5_std\"`",
+                    "unknown #[proxy] argument; expected `name = \"StructName\"` or `crate = \"path::to::pyro5_std\"` \
+                     (`pyro5_tokio` for async methods)",
                 ))
             }
         });
@@ -45,6 +48,6 @@ impl ProxyArgs {
             let unraw = syn::ext::IdentExt::unraw(trait_name);
             Ident::new(&format!("{unraw}Proxy"), trait_name.span())
         });
-        Ok(Self { name, krate: krate.unwrap_or_else(|| syn::parse_quote!(::pyro5_std)) })
+        Ok(Self { name, krate })
     }
 }

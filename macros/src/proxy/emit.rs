@@ -15,8 +15,14 @@ use super::args::ProxyArgs;
 use super::method::{Kind, Remote, is_unit};
 
 /// The struct and its impls for `item`.
-pub(super) fn emit(item: &ItemTrait, args: &ProxyArgs, remote: &[Remote]) -> TokenStream {
+pub(super) fn emit(item: &ItemTrait, args: &ProxyArgs, remote: &[Remote], is_async: bool) -> TokenStream {
     let ProxyArgs { name, krate } = args;
+    let krate: syn::Path = match krate {
+        Some(krate) => krate.clone(),
+        None if is_async => syn::parse_quote!(::pyro5_tokio),
+        None => syn::parse_quote!(::pyro5_std),
+    };
+    let krate = &krate;
     let (vis, trait_name) = (&item.vis, &item.ident);
     let doc = format!(
         "A typed proxy for [`{trait_name}`]: each of its methods calls the remote object through a \
@@ -68,7 +74,8 @@ pub(super) fn emit(item: &ItemTrait, args: &ProxyArgs, remote: &[Remote]) -> Tok
 
 /// One method: `Proxy::call`, `call_iter`, `get_attr` or `set_attr`.
 fn method(m: &Remote, krate: &syn::Path) -> TokenStream {
-    let Remote { sig, cfgs, name, kind, args, arg_span, ok, err } = m;
+    let Remote { sig, cfgs, name, kind, args, arg_span, ok, err, is_async } = m;
+    let wait = is_async.then(|| quote!(.await));
     let proxy = quote_spanned!(ok.span()=> #krate::Proxy);
     // An argument that can't be serialized is reported at the parameter (or the method).
     let tuple = quote!((#(#args,)*));
@@ -77,14 +84,14 @@ fn method(m: &Remote, krate: &syn::Path) -> TokenStream {
         // `()`: whatever the method returns is dropped, as a Python caller ignoring it.
         Kind::Call if is_unit(ok) => quote_spanned!(ok.span()=>
             ::core::result::Result::map(
-                #proxy::call::<#krate::core::ser::value::Value, #args_ty>(&self.0, #name, #tuple),
+                #proxy::call::<#krate::core::ser::value::Value, #args_ty>(&self.0, #name, #tuple)#wait,
                 ::core::mem::drop,
             )
         ),
-        Kind::Call => quote_spanned!(ok.span()=> #proxy::call::<#ok, #args_ty>(&self.0, #name, #tuple)),
-        Kind::Iter => quote_spanned!(ok.span()=> #proxy::call_iter::<#args_ty>(&self.0, #name, #tuple)),
-        Kind::Getter => quote_spanned!(ok.span()=> #proxy::get_attr::<#ok>(&self.0, #name)),
-        Kind::Setter => quote!(#proxy::set_attr::<#args_ty>(&self.0, #name, #(#args)*)),
+        Kind::Call => quote_spanned!(ok.span()=> #proxy::call::<#ok, #args_ty>(&self.0, #name, #tuple)#wait),
+        Kind::Iter => quote_spanned!(ok.span()=> #proxy::call_iter::<#args_ty>(&self.0, #name, #tuple)#wait),
+        Kind::Getter => quote_spanned!(ok.span()=> #proxy::get_attr::<#ok>(&self.0, #name)#wait),
+        Kind::Setter => quote!(#proxy::set_attr::<#args_ty>(&self.0, #name, #(#args)*)#wait),
     };
     let convert = quote_spanned!(err.span()=>
         ::core::result::Result::map_err(#call, <#err as ::core::convert::From<#krate::ProxyError>>::from)

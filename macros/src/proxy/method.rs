@@ -43,6 +43,8 @@ pub(crate) struct Remote {
     pub ok: Type,
     /// The `Err` type of the returned `Result` (made from a `ProxyError` with `From`).
     pub err: Type,
+    /// An `async fn`: called through `pyro5_tokio::Proxy`.
+    pub is_async: bool,
 }
 
 /// The markers on one method (`#[pyro5(...)]`), removed from the trait.
@@ -90,7 +92,8 @@ pub(crate) fn analyze(f: &mut TraitItemFn) -> syn::Result<Option<Remote>> {
             return Err(errors.unwrap_or_else(|| syn::Error::new(f.sig.ident.span(), "unsupported method")));
         }
     };
-    let kind = if kind == Kind::Call && last_ident(&ok).is_some_and(|i| i == "RemoteIter") { Kind::Iter } else { kind };
+    let iterates = last_ident(&ok).is_some_and(|i| i == "RemoteIter" || i == "RemoteStream");
+    let kind = if kind == Kind::Call && iterates { Kind::Iter } else { kind };
     let mut sig = f.sig.clone();
     let mut args = Vec::new();
     let mut arg_span = f.sig.ident.span();
@@ -106,7 +109,8 @@ pub(crate) fn analyze(f: &mut TraitItemFn) -> syn::Result<Option<Remote>> {
     }
     check_params(f, kind, &args, &ok)?;
     let cfgs = f.attrs.iter().filter(|a| a.path().is_ident("cfg")).cloned().collect();
-    Ok(Some(Remote { sig, cfgs, name, kind, args, arg_span, ok, err }))
+    let is_async = f.sig.asyncness.is_some();
+    Ok(Some(Remote { sig, cfgs, name, kind, args, arg_span, ok, err, is_async }))
 }
 
 fn take_marks(attrs: &mut Vec<Attribute>) -> syn::Result<Marks> {
@@ -214,7 +218,7 @@ fn kind_and_name(f: &TraitItemFn, m: &Marks) -> syn::Result<(Kind, LitStr)> {
     Ok((kind, name))
 }
 
-/// `&self` or `&mut self`, not async, not variadic.
+/// `&self` or `&mut self`, not variadic.
 fn check_signature(sig: &Signature) -> syn::Result<()> {
     let receiver = match sig.inputs.first() {
         Some(FnArg::Receiver(r)) => r,
@@ -234,9 +238,6 @@ fn check_signature(sig: &Signature) -> syn::Result<()> {
             "a #[proxy] method takes `&self` (threads may share the proxy, their calls pipelined on its \
              connection) or `&mut self`",
         ));
-    }
-    if let Some(a) = &sig.asyncness {
-        return Err(syn::Error::new(a.span(), "#[proxy] methods are blocking calls; async methods are not supported"));
     }
     if let Some(v) = &sig.variadic {
         return Err(syn::Error::new(v.span(), "variadic methods can't be called remotely"));

@@ -9,6 +9,7 @@ trait Receivers {
     fn owned(self) -> Result<u32, ProxyError>;
     fn boxed(self: Box<Self>) -> Result<u32, ProxyError>;
     fn associated() -> Result<u32, ProxyError>;
+    /// Async among blocking ones: one kind of proxy per trait.
     async fn later(&mut self) -> Result<u32, ProxyError>;
     fn counted<const N: usize>(&mut self) -> Result<u32, ProxyError>;
     /// Fine: a local method may take any receiver.

@@ -5,7 +5,7 @@
 //!
 //! Optional: skipped with a printed reason when Wine, the mingw C compiler or the Windows
 //! build is missing. The test command installs the first two (as root) and builds
-//! `cargo build -p pyro5-std --target x86_64-pc-windows-gnu --features cli --bins` before the tests.
+//! `cargo build -p pyro5-tools --target x86_64-pc-windows-gnu --bins` before the tests.
 //!
 //! Wine 8 (Debian 12) lacks `bcryptprimitives.dll`, whose `ProcessPrng` Rust's standard
 //! library imports on Windows; the test compiles a stand-in over `RtlGenRandom` with mingw
@@ -54,7 +54,7 @@ fn prepare(work: &Path) -> Result<PathBuf, String> {
     let program = windows_build_dir().join("pyro5-echoserver.exe");
     if !program.exists() {
         return Err(format!(
-            "{} is missing: build it with `cargo build -p pyro5-std --target {TARGET} --bins` (scripts/test does)",
+            "{} is missing: build it with `cargo build -p pyro5-tools --target {TARGET} --bins` (scripts/test does)",
             program.display()
         ));
     }

@@ -1,10 +1,11 @@
 //! `--servertype tokio`: `pyro5-echoserver` and `pyro5-ns` serving their objects with
 //! `pyro5-tokio`'s daemon, to the real Python Pyro5 client. The echo suite in all four
-//! serializers (tests/python/echo_suite.py, which passes against Python's own echo server)
-//! and 32 concurrent clients; `shutdown()` ends the process. The name server answers Python's
-//! `locate_ns(host, port)` proxy as Python's own name server does, keeps its `sql:` storage,
-//! and prints what the other server types print; `pyro5-echoserver -N` registers with its own
-//! name server, found by Python through `PYRONAME`.
+//! serializers (tests/python/echo_suite.py, which passes against Python's own echo server),
+//! 32 concurrent clients, slow calls beside quick ones; `shutdown()` ends the process, Ctrl-C
+//! too, and it prints what the other server types print, over TCP and a Unix socket. The name
+//! server answers Python's `locate_ns(host, port)` proxy as Python's own name server does,
+//! keeps its `sql:` storage, and prints what the other server types print; `pyro5-echoserver
+//! -N` registers with its own name server, found by Python through `PYRONAME`.
 
 use std::io::{BufRead, BufReader};
 use std::net::TcpListener;
@@ -275,4 +276,87 @@ fn echoserver_dash_n_capital_registers_with_its_name_server_found_through_pyrona
     let uri = lines[4].strip_prefix("echo uri: ").expect("the uri line");
     assert_eq!(String::from_utf8_lossy(&out.stdout), format!("hi\n['Pyro.NameServer', 'test.echoserver']\n{uri}\n"));
     assert!(server.wait_exit().success());
+}
+
+/// `pyro5-echoserver -v` with `args` and `--servertype server_type`, called once through
+/// the URI it printed and told to shut down: its whole output (the URI as `<uri>`), and how
+/// it ended.
+fn verbose_run(server_type: &str, args: &[&str]) -> (Vec<String>, std::process::ExitStatus) {
+    let mut server = Command::new(env!("CARGO_BIN_EXE_pyro5-echoserver"))
+        .args(["-v", "--servertype", server_type])
+        .args(args)
+        .stdout(Stdio::piped())
+        .spawn()
+        .map(Server)
+        .expect("start");
+    let mut reader = BufReader::new(server.0.stdout.take().expect("piped"));
+    let mut lines = Vec::new();
+    let mut uri = None;
+    while lines.last().is_none_or(|l: &String| l != "echoserver running.") {
+        let mut line = String::new();
+        if reader.read_line(&mut line).expect("read") == 0 {
+            panic!("pyro5-echoserver stopped: {lines:?}");
+        }
+        if let Some(found) = line.trim_end().strip_prefix("echo uri: ") {
+            uri = Some(found.to_string());
+            line = "echo uri: <uri>".to_string();
+        }
+        lines.push(line.trim_end().to_string());
+    }
+    let uri = uri.expect("the uri line");
+    let script = format!("import Pyro5.api\np = Pyro5.api.Proxy({uri:?})\nprint(p.echo('hi'))\np.shutdown()");
+    let out = Command::new(python()).args(["-c", &script]).output().expect("python");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "hi\n");
+    let status = server.wait_exit();
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut reader, &mut rest).expect("read");
+    // The call log's lines start with the time.
+    lines.extend(rest.lines().map(|line| line.split_once(" - ").map_or(line, |(_, what)| what).to_string()));
+    (lines, status)
+}
+
+#[test]
+fn verbose_output_and_shutdown_are_the_other_server_types_over_tcp_and_unix_sockets() {
+    let (multiplex, status) = verbose_run("multiplex", &["-p", "0"]);
+    assert!(status.success());
+    let (tokio, status) = verbose_run("tokio", &["-p", "0"]);
+    assert!(status.success());
+    assert_eq!(tokio, multiplex);
+    assert_eq!(
+        tokio,
+        [
+            "Starting Pyro's built-in test echo server.",
+            "not using a name server.",
+            "object name: test.echoserver",
+            "echo uri: <uri>",
+            "echoserver running.",
+            "echo: 'hi'",
+            "shutting down"
+        ]
+    );
+    if cfg!(unix) {
+        let socket = std::env::temp_dir().join(format!("pyro5-tools-tokio-{}.sock", std::process::id()));
+        let (unix, status) = verbose_run("tokio", &["-u", &socket.to_string_lossy()]);
+        assert!(status.success());
+        assert_eq!(unix, tokio);
+        let _ = std::fs::remove_file(&socket);
+    }
+}
+
+/// Ctrl-C ends the server at once, as it ends the std server types (no handler of its own
+/// on either).
+#[cfg(unix)]
+#[test]
+fn ctrl_c_ends_it_as_it_ends_the_other_server_types() {
+    use std::os::unix::process::ExitStatusExt;
+    for server_type in ["multiplex", "tokio"] {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_pyro5-echoserver"));
+        command.args(["-H", "127.0.0.1", "-p", "0", "--servertype", server_type]);
+        let (child, _) = start_echo_process(command, "pyro5-echoserver");
+        let mut server = Server(child);
+        let sent = Command::new("kill").args(["-INT", &server.0.id().to_string()]).status().expect("kill");
+        assert!(sent.success());
+        assert_eq!(server.wait_exit().signal(), Some(2), "{server_type}");
+    }
 }

@@ -10,13 +10,13 @@
 //!   depends on `pyro5-std` alone.
 //! - [`Config`]: Pyro's configuration items, read from `PYRO_*` variables as Python reads
 //!   them ([`config`]; `docs/configuration.md` lists every item).
-//! - [`echo::EchoServer`] and the tools: `pyro5-echoserver` (Python's test echo server) and
-//!   `pyro5-decode` (decode wire messages given in hex).
+//! - [`echo::EchoServer`]: Python's test echo server object; [`describe`]: a decoded wire
+//!   message as text. The command-line tools (`pyro5-echoserver`, `pyro5-ns`, `pyro5-nsc`,
+//!   `pyro5-call`, `pyro5-decode`, `pyro5-check-config`) are the `pyro5-tools` crate's, built
+//!   on this one ([`config::tool_setup`] is what each does first).
 //!
-//! Features: `cli` builds the command-line tools (`pyro5-echoserver`, `pyro5-ns`,
-//! `pyro5-nsc`, `pyro5-call`, `pyro5-decode`; it brings `clap` and `sqlite`); `sqlite` adds
-//! the name server's persistent `naming::SqlStorage` (a bundled SQLite C build). Neither is
-//! on by default, so the library alone pulls no argument parser and no C code.
+//! Feature `sqlite` adds the name server's persistent `naming::SqlStorage` (a bundled SQLite
+//! C build). It is off by default, so the library alone pulls no C code.
 //!
 //! Serving an object and calling it, both from Rust:
 //! ```

@@ -1,6 +1,6 @@
 //! Config items through the library API (`Daemon::with_config`, `Proxy::with_config`,
 //! `locate_ns_with`): each changes what the daemon, the proxy or the name server lookup
-//! does. The tools' view of the same items is `config_env.rs`.
+//! does. The tools' view of the same items is `tools/tests/config_env.rs`.
 
 use std::net::TcpListener;
 use std::process::Command;

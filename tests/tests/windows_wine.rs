@@ -1,11 +1,12 @@
 //! Our echo server built for Windows (`x86_64-pc-windows-gnu`) run under Wine and called by
 //! the real Python Pyro5 client on Linux: every echo method in every serializer on both
-//! server types (the multiplex one polls sockets through mio's Windows backend), concurrent
-//! clients, `shutdown()`, and the error for a Unix domain socket.
+//! server types (the multiplex one polls sockets through mio's Windows backend) and on
+//! `--servertype tokio`, concurrent clients, `shutdown()`, and the error for a Unix domain
+//! socket.
 //!
 //! Optional: skipped with a printed reason when Wine, the mingw C compiler or the Windows
 //! build is missing. The test command installs the first two (as root) and builds
-//! `cargo build -p pyro5-std --target x86_64-pc-windows-gnu --features cli --bins` before the tests.
+//! `cargo build -p pyro5-tools --target x86_64-pc-windows-gnu --bins` before the tests.
 //!
 //! Wine 8 (Debian 12) lacks `bcryptprimitives.dll`, whose `ProcessPrng` Rust's standard
 //! library imports on Windows; the test compiles a stand-in over `RtlGenRandom` with mingw
@@ -54,7 +55,7 @@ fn prepare(work: &Path) -> Result<PathBuf, String> {
     let program = windows_build_dir().join("pyro5-echoserver.exe");
     if !program.exists() {
         return Err(format!(
-            "{} is missing: build it with `cargo build -p pyro5-std --target {TARGET} --bins` (scripts/test does)",
+            "{} is missing: build it with `cargo build -p pyro5-tools --target {TARGET} --bins` (scripts/test does)",
             program.display()
         ));
     }
@@ -130,7 +131,7 @@ fn python_client_calls_the_windows_echo_server_under_wine() {
     };
     let prefix = work.join("prefix");
 
-    for server_type in ["multiplex", "thread"] {
+    for server_type in ["multiplex", "thread", "tokio"] {
         let (mut server, uri) = start_echo_server(&wine, &prefix, &program, server_type);
         println!("{server_type} server under Wine: {uri}");
         run_script("echo_suite.py", &[&uri]);

@@ -2,8 +2,8 @@
 //! echoserver [-- PORT] [--blocking]` serves `test.echoserver` on localhost (a free port by
 //! default) and prints `echo uri: ...` as `python -m Pyro5.utils.echoserver` does; calls run
 //! inline, or with `--blocking` on tokio's blocking pool. The echo object's `shutdown()`
-//! stops it gracefully. (`pyro5-echoserver` has no tokio server type: the `pyro5-std` tools
-//! cannot depend on this crate.)
+//! stops it gracefully. (`pyro5-echoserver --servertype tokio`, in `pyro5-tools`, serves it
+//! the same way, calls on the blocking pool, with the rest of the echo server's options.)
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;

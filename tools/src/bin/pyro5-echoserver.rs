@@ -1,5 +1,6 @@
 //! `pyro5-echoserver`: Pyro's test echo server (`python -m Pyro5.utils.echoserver`), with
-//! the same options, object and output.
+//! the same options, object and output, and `--servertype` (`thread`, `multiplex` as
+//! Python's, or `tokio`) for the echo server and the name server `-N` starts.
 
 use std::process::ExitCode;
 use std::sync::atomic::Ordering;
@@ -8,7 +9,8 @@ use clap::Parser;
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
 use pyro5_std::locate;
 use pyro5_std::naming::{AutoClean, AutoCleaner, NameServer};
-use pyro5_std::{Config, Daemon, DaemonConfig, ServerType};
+use pyro5_std::{Config, Daemon, DaemonConfig};
+use pyro5_tools::ServerType;
 
 /// Pyro test echo/nameserver command line launcher.
 #[derive(Parser, Debug)]
@@ -35,7 +37,8 @@ struct Args {
     /// don't output anything
     #[arg(short, long)]
     quiet: bool,
-    /// server type: multiplex (as Python's echo server) or thread
+    /// server type: multiplex (as Python's echo server), thread or tokio (pyro5-tokio's async
+    /// daemon); the name server of -N runs on it too
     #[arg(long, default_value = "multiplex")]
     servertype: ServerType,
 }
@@ -57,7 +60,7 @@ fn main() -> ExitCode {
     let mut name_server = None;
     if args.nameserver {
         args.naming = true;
-        match start_name_server(&config, &args.host) {
+        match start_name_server(&config, &args.host, args.servertype) {
             Ok(started) => name_server = Some(started),
             Err(e) => {
                 eprintln!("pyro5-echoserver: cannot start the name server: {e}");
@@ -65,13 +68,12 @@ fn main() -> ExitCode {
             }
         }
     }
-    let daemon_config = DaemonConfig {
+    let daemon_config = args.servertype.daemon_config(DaemonConfig {
         host: args.host.clone(),
         port: args.port,
         unix_socket: args.unixsocket.clone(),
-        server_type: args.servertype,
         ..DaemonConfig::from(&config)
-    };
+    });
     let daemon = match Daemon::new(daemon_config) {
         Ok(daemon) => daemon,
         Err(e) => {
@@ -120,7 +122,7 @@ fn main() -> ExitCode {
         println!("echo uri: {uri}");
         println!("echoserver running.");
     }
-    match daemon.request_loop_while(|| !must_shutdown.load(Ordering::Acquire)) {
+    match pyro5_tools::serve(&daemon, args.servertype, move || !must_shutdown.load(Ordering::Acquire)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("pyro5-echoserver: {e}");
@@ -138,17 +140,26 @@ struct StartedNameServer {
 }
 
 /// Start a name server on `host` at the name server port (`NS_PORT`) in a thread of this
-/// process, with autoclean when `NS_AUTOCLEAN` asks for it (as Python's name server
-/// daemon).
-fn start_name_server(config: &Config, host: &str) -> Result<StartedNameServer, Box<dyn std::error::Error>> {
+/// process, served as `server_type` says (Python's echo server runs its name server
+/// multiplexed too), with autoclean when `NS_AUTOCLEAN` asks for it (as Python's name
+/// server daemon).
+fn start_name_server(
+    config: &Config,
+    host: &str,
+    server_type: ServerType,
+) -> Result<StartedNameServer, Box<dyn std::error::Error>> {
     let autoclean = AutoClean::from_config(config)?;
     let port = config.ns_port;
-    let daemon = Daemon::new(DaemonConfig { host: host.to_string(), port, ..DaemonConfig::from(config) })?;
+    let daemon = Daemon::new(server_type.daemon_config(DaemonConfig {
+        host: host.to_string(),
+        port,
+        ..DaemonConfig::from(config)
+    }))?;
     let ns = NameServer::new();
     ns.serve(&daemon)?;
     let cleaner = autoclean.map(|config| ns.start_autoclean(config)).transpose()?;
     let serving = daemon.clone();
-    std::thread::spawn(move || serving.request_loop());
+    std::thread::spawn(move || pyro5_tools::serve(&serving, server_type, || true));
     let port = daemon.port().unwrap_or(port);
     Ok(StartedNameServer { host: host.to_string(), port, _cleaner: cleaner })
 }

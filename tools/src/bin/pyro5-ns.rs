@@ -3,6 +3,8 @@
 //! the option defaults come from `HOST`, `NS_PORT`, `NS_BCHOST`, `NS_BCPORT`, `NATHOST`
 //! and `NATPORT`; `NS_AUTOCLEAN` (seconds; 0 = off, otherwise at least 3) removes
 //! registrations whose server stays unreachable (see `pyro5_std::naming::AutoCleaner`).
+//! `--servertype` (not in Python's) picks the loop: `thread` or `multiplex` (default:
+//! `SERVERTYPE`, as Python's name server daemon) or `tokio` (`pyro5-tokio`'s async daemon).
 
 use std::net::ToSocketAddrs;
 use std::process::ExitCode;
@@ -10,6 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 use pyro5_std::naming::{AutoClean, BroadcastServer, MemoryStorage, NameServer, SqlStorage};
 use pyro5_std::{Daemon, DaemonConfig};
+use pyro5_tools::ServerType;
 
 /// Pyro name server command line launcher.
 #[derive(Parser, Debug)]
@@ -51,6 +54,10 @@ struct Args {
     /// don't start a broadcast server
     #[arg(short = 'x', long)]
     nobc: bool,
+    /// server type: thread, multiplex or tokio (pyro5-tokio's async daemon) (default:
+    /// SERVERTYPE)
+    #[arg(long)]
+    servertype: Option<ServerType>,
 }
 
 fn main() -> ExitCode {
@@ -66,6 +73,7 @@ fn main() -> ExitCode {
     let bcport = args.bcport.unwrap_or(config.ns_bcport);
     let nathost = args.nathost.take().or_else(|| config.nathost.clone());
     let natport = args.natport.unwrap_or(config.natport);
+    let server_type = args.servertype.unwrap_or(ServerType::from(config.servertype));
     let autoclean = match AutoClean::from_config(&config) {
         Ok(autoclean) => autoclean,
         Err(e) => {
@@ -90,14 +98,14 @@ fn main() -> ExitCode {
             }
         },
     };
-    let daemon_config = DaemonConfig {
+    let daemon_config = server_type.daemon_config(DaemonConfig {
         host: host.clone(),
         port,
         unix_socket: args.unixsocket.clone(),
         nat_host: nathost.clone(),
         nat_port: natport,
         ..DaemonConfig::from(&config)
-    };
+    });
     let daemon = match Daemon::new(daemon_config) {
         Ok(daemon) => daemon,
         Err(e) => {
@@ -158,7 +166,7 @@ fn main() -> ExitCode {
     } else {
         println!("URI = {uri}");
     }
-    let result = daemon.request_loop();
+    let result = pyro5_tools::serve(&daemon, server_type, || true);
     if let Some(cleaner) = cleaner {
         cleaner.stop();
     }

@@ -121,13 +121,13 @@ pub(crate) fn resolve_with_timeout(
     uri: &str,
     timeout: Option<Duration>,
 ) -> Result<String, ProxyError> {
-    let (host, port, call) = match Resolution::of(uri)? {
+    let lookup = match Resolution::of(uri)? {
         Resolution::Direct(text) => return Ok(text),
-        Resolution::Ask { host, port, call } => (host, port, call),
+        Resolution::Ask(lookup) => lookup,
     };
-    let mut ns = locate_ns_with(config, host.as_deref(), port)?;
+    let mut ns = locate_ns_with(config, lookup.host.as_deref(), lookup.port)?;
     ns.proxy().set_timeout(timeout);
-    ns.ask_with_delay(&call, config.ns_lookup_delay_duration())
+    ns.ask_with_delay(&lookup.call, config.ns_lookup_delay_duration())
 }
 
 /// A client of the name server: its methods, typed (`docs/name-server.md`, "Remote methods";

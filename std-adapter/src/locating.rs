@@ -134,17 +134,21 @@ fn ns_uri(host: &str, port: u16) -> String {
 pub enum Resolution {
     /// A `PYRO:` URI: nothing to ask, this is its text.
     Direct(String),
-    /// Locate the name server at `host`/`port` (as [`attempts`] takes them) and make `call`
-    /// there, waiting up to `NS_LOOKUP_DELAY` for an answer ([`Retry`]): its answer is the
-    /// `PYRO:` URI text.
-    Ask {
-        /// The URI's host (`./u:socket` for a Unix socket), if it has one.
-        host: Option<String>,
-        /// The URI's port, if it has one.
-        port: Option<u16>,
-        /// A `PYRONAME`'s lookup or a `PYROMETA`'s choice.
-        call: Call<String>,
-    },
+    /// A `PYRONAME:` or `PYROMETA:` URI: a name server to ask.
+    Ask(Lookup),
+}
+
+/// Resolving a name: locate the name server at [`host`](Self::host)/[`port`](Self::port)
+/// (as [`attempts`] takes them) and make [`call`](Self::call) there, waiting up to
+/// `NS_LOOKUP_DELAY` for an answer ([`Retry`]); its answer is the `PYRO:` URI text.
+#[derive(Debug)]
+pub struct Lookup {
+    /// The URI's host (`./u:socket` for a Unix socket), if it has one.
+    pub host: Option<String>,
+    /// The URI's port, if it has one.
+    pub port: Option<u16>,
+    /// A `PYRONAME`'s lookup or a `PYROMETA`'s choice.
+    pub call: Call<String>,
 }
 
 impl Resolution {
@@ -173,7 +177,7 @@ impl Resolution {
             Some(tags) => Call::choose(tags.map(str::to_string).collect()),
             None => Call::lookup(parsed.object()),
         };
-        Ok(Self::Ask { host, port, call })
+        Ok(Self::Ask(Lookup { host, port, call }))
     }
 }
 
@@ -634,14 +638,16 @@ mod tests {
     #[test]
     fn resolutions_of_each_protocol() {
         assert!(matches!(Resolution::of("PYRO:obj@h:1"), Ok(Resolution::Direct(t)) if t == "PYRO:obj@h:1"));
-        let Ok(Resolution::Ask { host, port, call }) = Resolution::of("PYRONAME:a.b@:1234") else { panic!() };
+        let Ok(Resolution::Ask(Lookup { host, port, call })) = Resolution::of("PYRONAME:a.b@:1234") else { panic!() };
         assert_eq!(
             (host.as_deref(), port, call.method, call.args.as_slice()),
             (Some(""), Some(1234), "lookup", &[Value::Str("a.b".into())][..])
         );
-        let Ok(Resolution::Ask { host, port, call }) = Resolution::of("PYRONAME:a.b@./u:/tmp/ns") else { panic!() };
+        let Ok(Resolution::Ask(Lookup { host, port, call })) = Resolution::of("PYRONAME:a.b@./u:/tmp/ns") else {
+            panic!()
+        };
         assert_eq!((host.as_deref(), port, call.method), (Some("./u:/tmp/ns"), None, "lookup"));
-        let Ok(Resolution::Ask { host, port, call }) = Resolution::of("PYROMETA:t1,t2") else { panic!() };
+        let Ok(Resolution::Ask(Lookup { host, port, call })) = Resolution::of("PYROMETA:t1,t2") else { panic!() };
         assert_eq!((host, port, call.method), (None, None, "yplookup"));
         assert!(matches!(Resolution::of("PYRONAME:x@h:70000"), Err(ProxyError::Uri(_))));
         assert!(matches!(Resolution::of("nothing"), Err(ProxyError::Uri(_))));

@@ -88,22 +88,12 @@ pub async fn resolve(uri: &str) -> Result<String, ProxyError> {
 /// # Errors
 /// As [`resolve`].
 pub async fn resolve_with(config: &Config, uri: &str) -> Result<String, ProxyError> {
-    resolve_with_timeout(config, uri, config.commtimeout_duration()).await
-}
-
-/// [`resolve_with`], talking to the name server with `timeout`.
-pub(crate) async fn resolve_with_timeout(
-    config: &Config,
-    uri: &str,
-    timeout: Option<Duration>,
-) -> Result<String, ProxyError> {
-    let (host, port, call) = match Resolution::of(uri)? {
+    let lookup = match Resolution::of(uri)? {
         Resolution::Direct(text) => return Ok(text),
-        Resolution::Ask { host, port, call } => (host, port, call),
+        Resolution::Ask(lookup) => lookup,
     };
-    let mut ns = locate_ns_with(config, host.as_deref(), port).await?;
-    ns.proxy_mut().set_timeout(timeout);
-    ns.ask_with_delay(&call, config.ns_lookup_delay_duration()).await
+    let ns = locate_ns_with(config, lookup.host.as_deref(), lookup.port).await?;
+    ns.ask_with_delay(&lookup.call, config.ns_lookup_delay_duration()).await
 }
 
 /// Ask for the name server's URI by broadcast: the answer's text, if any came.

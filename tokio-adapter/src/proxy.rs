@@ -640,9 +640,10 @@ impl Proxy {
     /// names ([`crate::naming`]'s async lookup, with this clone's timeout).
     async fn resolve_name(&self) -> Result<(), ProxyError> {
         let Some(name) = self.state().aim.name.as_ref().map(|(name, _)| name.clone()) else { return Ok(()) };
+        let mut config = self.inner.config.clone();
+        config.commtimeout = self.settings.timeout.map_or(0.0, |t| t.as_secs_f64());
         // Boxed: resolving makes a proxy for the name server, whose connect comes here.
-        let text =
-            Box::pin(crate::naming::resolve_with_timeout(&self.inner.config, &name, self.settings.timeout)).await?;
+        let text = Box::pin(crate::naming::resolve_with(&config, &name)).await?;
         self.state().aim.resolved(&text)
     }
 

@@ -276,24 +276,17 @@ impl Call<String> {
     /// with desired metadata properties {...}" (tags as Python shows strings) when nothing
     /// has every tag.
     pub fn choose(tags: Vec<String>) -> Self {
-        let mut call = Call::yplookup_all(&tags);
-        Self {
-            method: call.method,
-            args: std::mem::take(&mut call.args),
-            kwargs: Vec::new(),
-            read: Box::new(move |value| {
-                let found = call.answer(value)?;
-                let pick = fastrand::usize(..found.len().max(1));
-                found.into_values().nth(pick).ok_or_else(|| {
-                    let shown: Vec<String> = tags.iter().map(|t| python_str_repr(t)).collect();
-                    ProxyError::Naming(format!(
-                        "no registrations available with desired metadata properties {{{}}}",
-                        shown.join(", ")
-                    ))
-                })
-            }),
-            wanting: |_| false,
-        }
+        Self::new("yplookup", yplookup_all_args(&tags), Vec::new(), move |value| {
+            let found = uri_map(value)?;
+            let pick = fastrand::usize(..found.len().max(1));
+            found.into_values().nth(pick).ok_or_else(|| {
+                let shown: Vec<String> = tags.iter().map(|t| python_str_repr(t)).collect();
+                ProxyError::Naming(format!(
+                    "no registrations available with desired metadata properties {{{}}}",
+                    shown.join(", ")
+                ))
+            })
+        })
     }
 }
 
@@ -360,20 +353,27 @@ impl Call<BTreeMap<String, String>> {
     /// `yplookup(meta_all=set(tags), return_metadata=False)`: name → URI text, as Pyro's
     /// `PYROMETA` resolution asks. Under a lookup delay an empty answer is asked for again.
     pub fn yplookup_all(tags: &[String]) -> Self {
-        let args = vec![set_of(tags), Value::None, Value::Bool(false)];
-        let mut call = Self::new("yplookup", args, Vec::new(), |value| {
-            let Value::Dict(entries) = value else { return Err(unexpected("yplookup", value)) };
-            entries
-                .iter()
-                .map(|(k, v)| match (k.as_str(), uri_text(v)) {
-                    (Some(k), Some(v)) => Ok((k.to_string(), v)),
-                    _ => Err(unexpected("yplookup", value)),
-                })
-                .collect()
-        });
+        let mut call = Self::new("yplookup", yplookup_all_args(tags), Vec::new(), uri_map);
         call.wanting = BTreeMap::is_empty;
         call
     }
+}
+
+/// The arguments of `yplookup(meta_all=set(tags), meta_any=None, return_metadata=False)`.
+fn yplookup_all_args(tags: &[String]) -> Vec<Value> {
+    vec![set_of(tags), Value::None, Value::Bool(false)]
+}
+
+/// A `yplookup` answer without metadata: name → URI text.
+fn uri_map(value: &Value) -> Result<BTreeMap<String, String>, ProxyError> {
+    let Value::Dict(entries) = value else { return Err(unexpected("yplookup", value)) };
+    entries
+        .iter()
+        .map(|(k, v)| match (k.as_str(), uri_text(v)) {
+            (Some(k), Some(v)) => Ok((k.to_string(), v)),
+            _ => Err(unexpected("yplookup", value)),
+        })
+        .collect()
 }
 
 /// The pace of Pyro's lookup loop (`Pyro5.nameserver.lookup`/`yplookup` with
@@ -543,13 +543,17 @@ mod tests {
     use super::*;
     use crate::proxy::RemoteError;
 
-    fn naming_error(text: &str) -> ProxyError {
-        ProxyError::Remote(RemoteError {
+    fn naming_remote(text: &str) -> RemoteError {
+        RemoteError {
             class: pyro5_core::server::NAMING_ERROR.into(),
             args: vec![Value::Str(text.into())],
             attributes: Vec::new(),
             traceback: Vec::new(),
-        })
+        }
+    }
+
+    fn naming_error(text: &str) -> ProxyError {
+        ProxyError::Remote(naming_remote(text))
     }
 
     fn connect(uri: &str) -> Attempt {
@@ -715,7 +719,7 @@ mod tests {
 
     #[test]
     fn only_naming_errors_and_timeouts_are_retried() {
-        let Err(ProxyError::Remote(naming)) = Err::<(), _>(naming_error("unknown name: x")) else { unreachable!() };
+        let naming = naming_remote("unknown name: x");
         let other = RemoteError { class: "builtins.ValueError".into(), ..naming.clone() };
         assert!(is_retried(&ProxyError::Remote(naming)));
         assert!(is_retried(&ProxyError::Timeout));

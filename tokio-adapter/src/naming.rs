@@ -15,8 +15,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use pyro5_std::Config;
+pub use pyro5_std::locating::Listing;
 use pyro5_std::locating::{
-    Attempt, Broadcast, Call, GET_NSURI, Listing, Resolution, Retry, attempts, broadcast_answer, not_found,
+    Attempt, Broadcast, Call, GET_NSURI, Resolution, Retry, attempts, broadcast_answer, not_found,
 };
 use tokio::net::UdpSocket;
 

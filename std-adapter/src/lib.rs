@@ -59,6 +59,7 @@ pub mod config;
 mod daemon;
 pub mod echo;
 pub mod locate;
+pub mod locating;
 pub mod naming;
 mod object_proxy;
 mod proxy;

@@ -92,6 +92,25 @@
 //! }
 //! # Ok(()) }
 //! ```
+//!
+//! # The name server
+//!
+//! [`locate_ns`] finds a name server as Python's `Pyro5.core.locate_ns` does (the given host,
+//! else this machine, a UDP broadcast, then `NS_HOST`) and gives an async
+//! [`NameServerProxy`] (`Clone`, `&self` methods, shared by tasks); [`resolve`] turns a
+//! `PYRONAME:`/`PYROMETA:` URI into the `PYRO:` one, as a [`Proxy`] made from such a URI does
+//! on connecting. All of it awaits tokio sockets and timers: no thread waits on a lookup or
+//! a broadcast ([`naming`]).
+//!
+//! ```no_run
+//! # async fn run() -> Result<(), pyro5_tokio::ProxyError> {
+//! let ns = pyro5_tokio::locate_ns(Some("localhost"), None).await?;
+//! println!("echo server at {}", ns.lookup("test.echoserver").await?);
+//! let echo = pyro5_tokio::Proxy::new("PYRONAME:test.echoserver@localhost:9090")?;
+//! let back: String = echo.call("echo", ("hello",)).await?;
+//! assert_eq!(back, "hello");
+//! # Ok(()) }
+//! ```
 
 //!
 //! # Typed async proxies
@@ -116,8 +135,10 @@
 //! ```
 
 mod daemon;
+pub mod naming;
 mod proxy;
 
 pub use daemon::{Calls, Daemon};
+pub use naming::{NameServerProxy, locate_ns, locate_ns_with, resolve, resolve_with};
 pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, RemoteStream};
 pub use pyro5_std::{ProxyError, ProxyMetadata, RemoteError, Serializer, core, proxy};

@@ -97,8 +97,7 @@ struct Settings {
 /// Python's proxy would fail that call first).
 ///
 /// A `PYRONAME:` or `PYROMETA:` URI is resolved through the name server each time the proxy
-/// connects, as in Pyro. The lookup is `pyro5_std`'s blocking one, run on tokio's blocking
-/// thread pool ([`tokio::task::spawn_blocking`]).
+/// connects, as in Pyro, by [`crate::naming`]'s async client (no thread waits on it).
 ///
 /// LOGWIRE is not supported by this proxy (pyro5-std's proxy logs the wire).
 #[derive(Clone)]
@@ -638,14 +637,13 @@ impl Proxy {
     }
 
     /// Resolve a `PYRONAME`/`PYROMETA` URI through the name server and aim at what it
-    /// names (pyro5-std's blocking lookup, on the blocking thread pool).
+    /// names ([`crate::naming`]'s async lookup, with this clone's timeout).
     async fn resolve_name(&self) -> Result<(), ProxyError> {
         let Some(name) = self.state().aim.name.as_ref().map(|(name, _)| name.clone()) else { return Ok(()) };
         let mut config = self.inner.config.clone();
         config.commtimeout = self.settings.timeout.map_or(0.0, |t| t.as_secs_f64());
-        let text = tokio::task::spawn_blocking(move || pyro5_std::locate::resolve_with(&config, &name))
-            .await
-            .map_err(|e| ProxyError::Naming(format!("the name lookup failed: {e}")))??;
+        // Boxed: resolving makes a proxy for the name server, whose connect comes here.
+        let text = Box::pin(crate::naming::resolve_with(&config, &name)).await?;
         self.state().aim.resolved(&text)
     }
 

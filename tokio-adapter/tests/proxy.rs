@@ -521,8 +521,8 @@ async fn proxies_reach_our_daemon_over_ipv6_and_unix_sockets() {
     }
 }
 
-/// `PYRONAME:` and `PYROMETA:` URIs resolved through our name server (pyro5-std's lookup, on
-/// the blocking thread pool); `bind` keeps the `PYRO:` URI.
+/// `PYRONAME:` and `PYROMETA:` URIs resolved through our name server (`pyro5_tokio::naming`;
+/// more in `tests/naming.rs`); `bind` keeps the `PYRO:` URI.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn names_are_resolved_through_the_name_server() {
     let ns = Daemon::new(DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() }).expect("bind");

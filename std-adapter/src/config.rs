@@ -156,23 +156,27 @@ pub struct Config {
     pub loglevel: Option<String>,
     /// `LOGWIRE`: log every message sent and received at debug level (default `False`).
     pub logwire: bool,
-    /// `SSL`: TLS connections (default `False`; parsed and shown, TLS is not implemented).
+    /// `SSL`: TLS on every connection of daemons and proxies (default `False`; see
+    /// [`tls`](crate::tls)).
     pub ssl: bool,
-    /// `SSL_SERVERCERT` (parsed and shown).
+    /// `SSL_SERVERCERT`: a daemon's certificate chain (PEM file).
     pub ssl_servercert: String,
-    /// `SSL_SERVERKEY` (parsed and shown).
+    /// `SSL_SERVERKEY`: its private key (PEM file; empty: in the certificate's file).
     pub ssl_serverkey: String,
-    /// `SSL_SERVERKEYPASSWD` (parsed and shown).
+    /// `SSL_SERVERKEYPASSWD`: the key's password (protected keys are refused with a clear
+    /// error: decrypt them).
     pub ssl_serverkeypasswd: String,
-    /// `SSL_REQUIRECLIENTCERT` (parsed and shown).
+    /// `SSL_REQUIRECLIENTCERT`: a daemon asks clients for a certificate and checks it
+    /// against `SSL_CACERTS`.
     pub ssl_requireclientcert: bool,
-    /// `SSL_CLIENTCERT` (parsed and shown).
+    /// `SSL_CLIENTCERT`: a proxy's certificate (PEM file), shown when the daemon asks.
     pub ssl_clientcert: String,
-    /// `SSL_CLIENTKEY` (parsed and shown).
+    /// `SSL_CLIENTKEY`: its private key (PEM file; empty: in the certificate's file).
     pub ssl_clientkey: String,
-    /// `SSL_CLIENTKEYPASSWD` (parsed and shown).
+    /// `SSL_CLIENTKEYPASSWD`: the key's password (as `SSL_SERVERKEYPASSWD`).
     pub ssl_clientkeypasswd: String,
-    /// `SSL_CACERTS` (parsed and shown).
+    /// `SSL_CACERTS`: trusted authorities or pinned peer certificates (a PEM file or a
+    /// directory of them).
     pub ssl_cacerts: String,
     /// Not a Python item (Python's multiplexed server has no cap): the multiplexed
     /// server's most connections at once; further clients get a CONNECTFAIL. Set in code.
@@ -442,7 +446,7 @@ impl Config {
 
 /// What every tool does first: [`Config::from_env`] and [`init_logging`]. A bad
 /// `PYRO_*` variable or log file prints `tool: <Python's error text>` on stderr and gives
-/// the exit status to stop with (1). `SSL` on prints a warning: TLS is not implemented.
+/// the exit status to stop with (1).
 ///
 /// # Errors
 /// The exit status, after the message was printed.
@@ -455,9 +459,6 @@ pub fn tool_setup(tool: &str) -> Result<Config, std::process::ExitCode> {
         eprintln!("{tool}: cannot set up logging to {}: {e}", config.logfile);
         std::process::ExitCode::FAILURE
     })?;
-    if config.ssl {
-        eprintln!("{tool}: warning: PYRO_SSL is set, but TLS is not implemented here: connections are NOT encrypted");
-    }
     Ok(config)
 }
 

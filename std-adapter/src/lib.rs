@@ -64,11 +64,13 @@ pub mod naming;
 mod object_proxy;
 mod proxy;
 mod serve;
+pub mod tls;
 mod transport;
 
 pub use config::{Config, ConfigError};
 pub use daemon::{
-    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, InstanceMode, ServerType, SharedObject, Spawner,
+    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, InstanceMode, PeerCertificates, ServerType,
+    SharedObject, Spawner,
 };
 pub use object_proxy::ObjectProxy;
 pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};

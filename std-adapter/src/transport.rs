@@ -5,7 +5,10 @@ use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 #[cfg(unix)]
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
+
+use crate::tls::TlsStream;
 
 /// The error for a Unix domain socket (`./u:` location) asked for on a system without them:
 /// kind [`io::ErrorKind::Unsupported`].
@@ -32,6 +35,8 @@ pub enum Stream {
     /// A Unix domain socket.
     #[cfg(unix)]
     Unix(UnixStream),
+    /// TLS (Pyro's `SSL`) over one of the others.
+    Tls(Box<TlsStream>),
 }
 
 /// A daemon's listening socket, duplicated ([`Daemon::listener_socket`](crate::Daemon::listener_socket)).
@@ -244,6 +249,7 @@ impl Stream {
             Self::Tcp(s) => s.set_read_timeout(t),
             #[cfg(unix)]
             Self::Unix(s) => s.set_read_timeout(t),
+            Self::Tls(s) => s.socket().set_read_timeout(t),
         }
     }
 
@@ -252,6 +258,7 @@ impl Stream {
             Self::Tcp(s) => s.set_write_timeout(t),
             #[cfg(unix)]
             Self::Unix(s) => s.set_write_timeout(t),
+            Self::Tls(s) => s.socket().set_write_timeout(t),
         }
     }
 
@@ -260,6 +267,7 @@ impl Stream {
             Self::Tcp(s) => s.set_nonblocking(on),
             #[cfg(unix)]
             Self::Unix(s) => s.set_nonblocking(on),
+            Self::Tls(s) => s.socket().set_nonblocking(on),
         }
     }
 
@@ -268,6 +276,52 @@ impl Stream {
             Self::Tcp(s) => drop(s.shutdown(std::net::Shutdown::Both)),
             #[cfg(unix)]
             Self::Unix(s) => drop(s.shutdown(std::net::Shutdown::Both)),
+            Self::Tls(s) => s.socket().shutdown(),
+        }
+    }
+
+    /// Put TLS on an accepted socket (the daemon side; the handshake runs as it is read).
+    pub(crate) fn accept_tls(self, config: Option<&Arc<rustls::ServerConfig>>) -> io::Result<Self> {
+        match config {
+            Some(config) => Ok(Self::Tls(Box::new(TlsStream::server(self, config.clone())?))),
+            None => Ok(self),
+        }
+    }
+
+    /// Put TLS on a connected socket (the proxy side: the handshake is done here, the daemon's
+    /// certificate checked for `host`).
+    pub(crate) fn connect_tls(self, config: Option<&Arc<rustls::ClientConfig>>, host: &str) -> io::Result<Self> {
+        match config {
+            Some(config) => Ok(Self::Tls(Box::new(TlsStream::client(self, config.clone(), host)?))),
+            None => Ok(self),
+        }
+    }
+
+    /// The TCP socket (under TLS too).
+    #[cfg_attr(unix, allow(dead_code))]
+    pub(crate) fn tcp_socket(&self) -> Option<&TcpStream> {
+        match self {
+            Self::Tcp(s) => Some(s),
+            Self::Tls(s) => s.socket().tcp_socket(),
+            #[cfg(unix)]
+            Self::Unix(_) => None,
+        }
+    }
+
+    /// The peer's certificate (DER) on a TLS connection whose handshake is done.
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        match self {
+            Self::Tls(s) => s.peer_certificate(),
+            _ => None,
+        }
+    }
+
+    /// Whether TLS bytes wait to be written (a full non-blocking socket): write them with
+    /// `flush` when it is writable.
+    pub fn wants_write(&self) -> bool {
+        match self {
+            Self::Tls(s) => s.wants_write(),
+            _ => false,
         }
     }
 
@@ -277,6 +331,7 @@ impl Stream {
         match self {
             Self::Tcp(s) => s.as_fd(),
             Self::Unix(s) => s.as_fd(),
+            Self::Tls(s) => s.socket().raw_fd(),
         }
     }
 }
@@ -287,6 +342,7 @@ impl Read for Stream {
             Self::Tcp(s) => s.read(buf),
             #[cfg(unix)]
             Self::Unix(s) => s.read(buf),
+            Self::Tls(s) => (&**s).read(buf),
         }
     }
 }
@@ -297,6 +353,7 @@ impl Read for &Stream {
             Stream::Tcp(s) => (&*s).read(buf),
             #[cfg(unix)]
             Stream::Unix(s) => (&*s).read(buf),
+            Stream::Tls(s) => (&**s).read(buf),
         }
     }
 }
@@ -307,10 +364,26 @@ impl Write for &Stream {
             Stream::Tcp(s) => (&*s).write(buf),
             #[cfg(unix)]
             Stream::Unix(s) => (&*s).write(buf),
+            Stream::Tls(s) => (&**s).write(buf),
+        }
+    }
+    /// Several buffers in one system call (TLS writes its records so, in one segment).
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write_vectored(bufs),
+            #[cfg(unix)]
+            Stream::Unix(s) => (&*s).write_vectored(bufs),
+            Stream::Tls(s) => {
+                let first = bufs.iter().find(|b| !b.is_empty()).map_or(&[][..], |b| &**b);
+                (&**s).write(first)
+            }
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        match self {
+            Stream::Tls(s) => s.flush_tls(),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -320,10 +393,11 @@ impl Write for Stream {
             Self::Tcp(s) => s.write(buf),
             #[cfg(unix)]
             Self::Unix(s) => s.write(buf),
+            Self::Tls(s) => (&**s).write(buf),
         }
     }
     fn flush(&mut self) -> io::Result<()> {
-        Ok(())
+        (&*self).flush()
     }
 }
 
@@ -334,8 +408,7 @@ mod tests {
     fn tcp(stream: &Stream) -> &TcpStream {
         match stream {
             Stream::Tcp(s) => s,
-            #[cfg(unix)]
-            Stream::Unix(_) => panic!("not tcp"),
+            _ => panic!("not tcp"),
         }
     }
 

@@ -16,6 +16,7 @@ pub mod device;
 pub mod echo_daemon;
 pub mod netns;
 pub mod tagged;
+pub mod tls;
 pub mod values;
 
 use std::io::Write;

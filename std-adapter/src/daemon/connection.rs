@@ -31,11 +31,13 @@ pub(crate) struct ClientConnection {
     /// (edge-triggered epoll wakes for every arrival), so the read that would only say
     /// "would block" is skipped (see [`pump`](Self::pump)).
     drained: bool,
+    /// The peer's TLS certificate was looked for.
+    certified: bool,
 }
 
 impl ClientConnection {
     pub(crate) fn new(connection: DaemonConnection, stream: Stream, nonblocking: bool) -> Self {
-        Self { stream, connection, nonblocking, drained: false }
+        Self { stream, connection, nonblocking, drained: false, certified: false }
     }
 
     /// Serve ready calls, write what is pending and read what the peer sent until the socket
@@ -69,6 +71,22 @@ impl ClientConnection {
                     }
                 }
             }
+            // TLS bytes a full socket did not take (the end of a reply, a handshake message).
+            if self.stream.wants_write() {
+                match self.stream.flush() {
+                    Ok(()) => {}
+                    Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
+                        conn.handle_timeout();
+                        if !conn.is_closed() {
+                            return Wait::Writable;
+                        }
+                    }
+                    Err(e) => {
+                        log::info!("connection {:?}: reply not sent: {e}", conn.peer());
+                        conn.commit(0);
+                    }
+                }
+            }
             if conn.is_closed() {
                 // Reports the end (and logs why).
                 conn.serve_ready();
@@ -85,8 +103,21 @@ impl ClientConnection {
             let asked = buf.len();
             match self.stream.read(buf) {
                 Ok(n) => {
-                    self.drained = SHORT_READ_DRAINS && open && self.nonblocking && n > 0 && n < asked;
+                    // (Under TLS a short read says nothing about the socket.)
+                    self.drained = SHORT_READ_DRAINS
+                        && open
+                        && self.nonblocking
+                        && n > 0
+                        && n < asked
+                        && !matches!(self.stream, Stream::Tls(_));
                     conn.commit(n);
+                    if n > 0 && !self.certified {
+                        // The TLS handshake is over once bytes come through it.
+                        self.certified = true;
+                        if let Some(cert) = self.stream.peer_certificate() {
+                            conn.set_peer_certificate(cert);
+                        }
+                    }
                 }
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
                     conn.handle_timeout();
@@ -96,7 +127,12 @@ impl ClientConnection {
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => {
-                    log::debug!("connection {:?}: read failed: {e}", conn.peer());
+                    if matches!(self.stream, Stream::Tls(_)) {
+                        // A refused certificate, a plaintext client, a stalled handshake.
+                        log::info!("connection {:?}: {e}", conn.peer());
+                    } else {
+                        log::debug!("connection {:?}: read failed: {e}", conn.peer());
+                    }
                     conn.commit(0);
                 }
             }

@@ -307,6 +307,14 @@ impl DaemonConnection {
         }
     }
 
+    /// The client's TLS certificate (DER), told by the loop once the TLS handshake is over:
+    /// from then on [`Daemon::peer_certificates`](super::Daemon::peer_certificates) has it
+    /// under this connection's id (for a handshake validator, or a method through its
+    /// call's context), until the connection ends.
+    pub fn set_peer_certificate(&mut self, der: Vec<u8>) {
+        self.inner.certificates.insert(self.core.id(), der);
+    }
+
     /// The daemon it belongs to.
     pub(crate) fn inner(&self) -> &Arc<Inner> {
         &self.inner
@@ -380,6 +388,7 @@ impl DaemonConnection {
 
 impl Drop for DaemonConnection {
     fn drop(&mut self) {
+        self.inner.certificates.remove(self.core.id());
         let core = &mut self.core;
         self.inner.with_server(|server| core.close(server));
         match self.standing {

@@ -112,6 +112,9 @@ pub struct DaemonConfig {
     pub max_oneway_threads: usize,
     /// Annotations sent with every reply (`Daemon.annotations()`).
     pub annotations: Vec<(AnnotationId, Vec<u8>)>,
+    /// TLS (Pyro's `SSL`, with the `SSL_*` items; `None`: plain TCP): every client
+    /// connection speaks TLS.
+    pub tls: Option<crate::tls::ServerTls>,
 }
 
 impl Default for DaemonConfig {
@@ -152,6 +155,7 @@ impl From<&Config> for DaemonConfig {
             max_streams: 1024,
             max_oneway_threads: 64,
             annotations: Vec::new(),
+            tls: crate::tls::ServerItems::of(config).map(crate::tls::ServerTls::Items),
         }
     }
 }
@@ -204,9 +208,35 @@ pub(crate) struct Inner {
     pub(crate) location: String,
     pub(crate) nat_location: Option<String>,
     pub(crate) server_type_text: String,
+    /// TLS on every client connection.
+    pub(crate) tls: Option<Arc<rustls::ServerConfig>>,
     /// Runs the futures of async methods' oneway calls; set by an async daemon serving this
     /// one (objects with async methods are refused without it).
     pub(crate) spawner: RwLock<Option<Spawner>>,
+    /// The TLS certificates of the clients that showed one.
+    pub(crate) certificates: PeerCertificates,
+}
+
+/// The TLS certificates clients showed, by connection
+/// ([`Daemon::peer_certificates`]): a handle shared with the daemon, cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct PeerCertificates(Arc<Mutex<std::collections::HashMap<ConnectionId, Arc<[u8]>>>>);
+
+impl PeerCertificates {
+    /// The certificate (DER) of the client on `connection` (a handshake validator's
+    /// connection id, or a call's `ctx.connection`); `None` without TLS, or when the client
+    /// showed none (the daemon asks for one only with `SSL_REQUIRECLIENTCERT`).
+    pub fn get(&self, connection: ConnectionId) -> Option<Arc<[u8]>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&connection).cloned()
+    }
+
+    pub(crate) fn insert(&self, connection: ConnectionId, der: Vec<u8>) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(connection, der.into());
+    }
+
+    pub(crate) fn remove(&self, connection: ConnectionId) {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&connection);
+    }
 }
 
 /// Runs a future to its end somewhere (an async runtime's `spawn`); its answer goes nowhere.
@@ -384,7 +414,9 @@ impl Daemon {
             ServerType::Multiplex => format!("<pyro5-rs multiplexed server on {location}>"),
         };
         let config_oneway_threads = config.max_oneway_threads;
+        let tls = config.tls.as_ref().map(crate::tls::ServerTls::rustls).transpose()?;
         let inner = Inner {
+            tls,
             streams: Mutex::new(StreamsVec::new(config.max_streams)),
             config,
             registry: SharedRegistry::default(),
@@ -396,6 +428,7 @@ impl Daemon {
             refusing: AtomicUsize::new(0),
             oneway: oneway::OnewayPool::new(config_oneway_threads),
             spawner: RwLock::new(None),
+            certificates: PeerCertificates::default(),
             buffers: Arc::default(),
             rng: Mutex::new(Rng::from_seed(system_seed())),
             location,
@@ -508,6 +541,13 @@ impl Daemon {
         *self.inner.spawner.write().unwrap_or_else(PoisonError::into_inner) = Some(spawner);
     }
 
+    /// The TLS certificates of the daemon's clients, by connection: capture this handle in a
+    /// handshake validator (Pyro's `validateHandshake` reading `conn.getpeercert()`) or an
+    /// object, to allow-list clients by certificate.
+    pub fn peer_certificates(&self) -> PeerCertificates {
+        self.inner.certificates.clone()
+    }
+
     fn check_async(&self, is_async: bool, class: &str) -> Result<(), DaemonError> {
         if is_async && self.inner.spawner().is_none() {
             return Err(DaemonError::AsyncMethods(class.to_string()));
@@ -611,6 +651,7 @@ impl Daemon {
             match self.listener.accept() {
                 Ok((stream, peer)) => {
                     stream.set_nonblocking(true)?;
+                    let stream = stream.accept_tls(self.inner.tls.as_ref())?;
                     return Ok(Some((stream, self.connection(peer))));
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),

@@ -171,6 +171,13 @@ fn accept_all(inner: &Arc<Inner>, listener: &Listener, poll: &Poll, clients: &mu
         if stream.set_nonblocking(true).is_err() {
             continue;
         }
+        let stream = match stream.accept_tls(inner.tls.as_ref()) {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::warn!("no TLS for a new connection: {e}");
+                continue;
+            }
+        };
         // Past the limit a refused connection, answered from the loop like any other (or,
         // past the refusals answered at once, a closed one).
         let connection = inner.connection(peer);
@@ -219,7 +226,7 @@ impl Watch {
         }
         #[cfg(windows)]
         {
-            let Stream::Tcp(stream) = stream;
+            let stream = stream.tcp_socket().ok_or_else(|| io::Error::from(io::ErrorKind::Unsupported))?;
             Ok(Self::Stream(mio::net::TcpStream::from_std(stream.try_clone()?)))
         }
     }

@@ -40,6 +40,13 @@ fn accept_loop(inner: &Arc<Inner>, listener: &Listener) -> io::Result<()> {
         if inner.is_shutting_down() {
             break;
         }
+        let stream = match stream.accept_tls(inner.tls.as_ref()) {
+            Ok(stream) => stream,
+            Err(e) => {
+                log::warn!("no TLS for a new connection: {e}");
+                continue;
+            }
+        };
         workers.retain(|w| !w.is_finished());
         // Reads and writes wake up every tick to check the deadlines and for shutdown.
         let _ = stream.set_read_timeout(Some(TICK));

@@ -383,6 +383,8 @@ pub struct Proxy {
     /// The configuration it was made with: where to find the name server, IP version,
     /// `SOCK_NODELAY`, `LOGWIRE`.
     config: Arc<Config>,
+    /// TLS (`SSL`), or why its settings are unusable (reported when connecting).
+    tls: Result<Option<Arc<rustls::ClientConfig>>, Arc<crate::tls::TlsError>>,
 }
 
 impl fmt::Debug for Proxy {
@@ -439,6 +441,7 @@ impl Proxy {
             limits: Limits::with_max_message_size(config.max_message_size),
             single_owner: false,
             keep_on_timeout: false,
+            tls: crate::tls::client_config(config).map_err(Arc::new),
             config: Arc::new(config.clone()),
         })
     }
@@ -769,7 +772,19 @@ impl Proxy {
         }
         .map_err(|error| ProxyError::Connect { location: aim.location(), error })?;
         let _ = stream.set_write_timeout(self.timeout);
-        Ok(stream)
+        let tls = self.tls.as_ref().map_err(|e| ProxyError::Connect {
+            location: aim.location(),
+            error: io::Error::new(io::ErrorKind::InvalidInput, e.to_string()),
+        })?;
+        if let (Some(_), Target::Tcp { .. }) = (tls, &aim.target) {
+            // The handshake runs within the proxy's timeout, as the connect did.
+            let _ = stream.set_read_timeout(self.timeout);
+        }
+        let host = match &aim.target {
+            Target::Tcp { host, .. } => host.as_str(),
+            _ => "localhost",
+        };
+        stream.connect_tls(tls.as_ref(), host).map_err(|error| ProxyError::Connect { location: aim.location(), error })
     }
 
     /// The proxy's state with an open, handshaken connection (made now if there was none).

@@ -464,6 +464,11 @@ impl TlsStream {
         Ok(())
     }
 
+    /// Whether the handshake is still going after [`HANDSHAKE_TIMEOUT`].
+    pub(crate) fn handshake_overdue(&self) -> bool {
+        self.started.elapsed() > HANDSHAKE_TIMEOUT && self.state().connection.is_handshaking()
+    }
+
     /// The socket under the TLS.
     pub(crate) fn socket(&self) -> &Stream {
         &self.socket
@@ -541,7 +546,7 @@ impl TlsStream {
             let n = match (&self.socket).read(&mut chunk) {
                 Ok(n) => n,
                 Err(e) if matches!(e.kind(), io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut) => {
-                    if self.state().connection.is_handshaking() && self.started.elapsed() > HANDSHAKE_TIMEOUT {
+                    if self.handshake_overdue() {
                         return Err(io::Error::new(
                             io::ErrorKind::ConnectionAborted,
                             format!("TLS handshake not finished within {} s", HANDSHAKE_TIMEOUT.as_secs()),

@@ -297,6 +297,15 @@ impl Stream {
         }
     }
 
+    /// A TLS handshake that is not over after [`HANDSHAKE_TIMEOUT`](crate::tls::HANDSHAKE_TIMEOUT):
+    /// the next read ends the connection.
+    pub(crate) fn handshake_overdue(&self) -> bool {
+        match self {
+            Self::Tls(s) => s.handshake_overdue(),
+            _ => false,
+        }
+    }
+
     /// The TCP socket (under TLS too).
     #[cfg_attr(unix, allow(dead_code))]
     pub(crate) fn tcp_socket(&self) -> Option<&TcpStream> {

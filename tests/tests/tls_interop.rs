@@ -269,3 +269,49 @@ fn tls_settings_that_cannot_work_are_clear_errors() {
     let e = Daemon::with_config(&protected).unwrap_err();
     assert!(e.to_string().contains("protected by a password"), "{e}");
 }
+
+/// A client that stalls its TLS handshake is closed after the handshake timeout, one that
+/// sends garbage at once; meanwhile TLS clients are served (thread and multiplex at once).
+#[test]
+fn stalled_and_garbage_handshakes_end_only_their_connection() {
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::{Duration, Instant};
+    let certs = TestCertificates::new("stall");
+    let servers: Vec<_> = [ServerType::Thread, ServerType::Multiplex]
+        .into_iter()
+        .map(|servertype| serve_echo(&server_config(&certs, servertype, false), "test.echoserver"))
+        .collect();
+    let started = Instant::now();
+    let mut stalled = Vec::new();
+    for (daemon, uri, _) in &servers {
+        let port = daemon.port().expect("tcp");
+        let silent = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        silent.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
+        let mut garbage = TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        garbage.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
+        garbage.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let mut answer = Vec::new();
+        let _ = garbage.read_to_end(&mut answer);
+        assert!(started.elapsed() < Duration::from_secs(5), "garbage is refused at once");
+        let out = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
+            .arg("-c")
+            .arg(ONE_CALL)
+            .arg(uri)
+            .output()
+            .expect("run python");
+        assert_eq!(stdout(&out).trim(), "ok over tls");
+        stalled.push(silent);
+    }
+    for mut silent in stalled {
+        let mut rest = Vec::new();
+        let read = silent.read_to_end(&mut rest);
+        assert!(read.is_ok() || started.elapsed() < Duration::from_secs(25), "closed: {read:?}");
+        let waited = started.elapsed();
+        assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(25), "after {waited:?}");
+    }
+    for (daemon, _, thread) in servers {
+        daemon.shutdown();
+        thread.join().expect("the loop ends").expect("served");
+    }
+}

@@ -123,7 +123,9 @@ impl Clients {
         let now = inner.now_ms();
         let mut over = Vec::new();
         for (token, client) in &mut self.map {
-            if client.connection.connection.deadline_ms().is_some_and(|deadline| now >= deadline) {
+            let stalled = client.connection.stream.handshake_overdue();
+            if stalled || client.connection.connection.deadline_ms().is_some_and(|deadline| now >= deadline) {
+                // (A stalled TLS handshake ends at the read its pump tries.)
                 client.connection.connection.handle_timeout();
                 if !client.serve(poll.registry(), *token, false) {
                     over.push(*token);

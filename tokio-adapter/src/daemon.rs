@@ -134,16 +134,16 @@ impl Daemon {
     }
 
     fn spawn(&self, tasks: &mut JoinSet<()>, client: Client) {
-        let calls = self.calls;
+        let (calls, stop, tls) = (self.calls, self.stop.subscribe(), self.daemon.tls_config());
         match client {
             Client::Tcp(socket, peer) => {
                 let connection = self.daemon.connection(Some(peer));
-                tasks.spawn(drive(connection, socket, calls, self.stop.subscribe()));
+                tasks.spawn(serve_client(connection, socket, tls, calls, stop));
             }
             #[cfg(unix)]
             Client::Unix(socket) => {
                 let connection = self.daemon.connection(None);
-                tasks.spawn(drive(connection, socket, calls, self.stop.subscribe()));
+                tasks.spawn(serve_client(connection, socket, tls, calls, stop));
             }
         }
     }
@@ -212,6 +212,35 @@ impl Listener {
             #[cfg(unix)]
             Self::Unix(l) => Ok(Client::Unix(l.accept().await?.0)),
         }
+    }
+}
+
+/// Serve one client, with TLS first when the daemon has it (`SSL`): a handshake that fails
+/// or does not finish in time ends the connection, logged.
+async fn serve_client<S>(
+    mut connection: DaemonConnection,
+    socket: S,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    calls: Calls,
+    stop: watch::Receiver<bool>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let Some(tls) = tls else { return drive(connection, socket, calls, stop).await };
+    let accepting = tokio_rustls::TlsAcceptor::from(tls).accept(socket);
+    match tokio::time::timeout(pyro5_std::tls::HANDSHAKE_TIMEOUT, accepting).await {
+        Ok(Ok(socket)) => {
+            if let Some(cert) = socket.get_ref().1.peer_certificates().and_then(|c| c.first()) {
+                connection.set_peer_certificate(cert.as_ref().to_vec());
+            }
+            drive(connection, socket, calls, stop).await;
+        }
+        Ok(Err(e)) => log::info!("connection {:?}: TLS handshake failed: {e}", connection.peer()),
+        Err(_) => log::info!(
+            "connection {:?}: TLS handshake not finished within {} s",
+            connection.peer(),
+            pyro5_std::tls::HANDSHAKE_TIMEOUT.as_secs()
+        ),
     }
 }
 

@@ -46,6 +46,8 @@ struct Inner {
     connecting: tokio::sync::Mutex<()>,
     epoch: Instant,
     config: Config,
+    /// TLS (`SSL`), or why its settings are unusable (reported when connecting).
+    tls: Result<Option<Arc<tokio_rustls::rustls::ClientConfig>>, Arc<pyro5_std::tls::TlsError>>,
 }
 
 struct State {
@@ -167,6 +169,7 @@ impl Proxy {
             connecting: tokio::sync::Mutex::new(()),
             epoch: Instant::now(),
             config: config.clone(),
+            tls: pyro5_std::tls::client_config(config).map_err(Arc::new),
         };
         Ok(Self { inner: Arc::new(inner), settings })
     }
@@ -658,12 +661,27 @@ impl Proxy {
                         _ => true,
                     };
                     let mut last = io::Error::new(io::ErrorKind::NotFound, format!("no address for {host}"));
+                    let tls = self
+                        .inner
+                        .tls
+                        .as_ref()
+                        .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
                     for addr in tokio::net::lookup_host((host.as_str(), *port)).await?.filter(wanted) {
                         match tokio::net::TcpStream::connect(addr).await {
                             Ok(stream) => {
                                 // Calls of several tasks are pipelined: each request goes at
                                 // once (no Nagle).
                                 stream.set_nodelay(true)?;
+                                if let Some(tls) = tls {
+                                    // The daemon's certificate is checked for the URI's host.
+                                    let name = pyro5_std::tls::server_name(host)?;
+                                    let stream = tokio_rustls::TlsConnector::from(tls.clone())
+                                        .connect(name, stream)
+                                        .await
+                                        .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake failed: {e}")))?;
+                                    let (read, write) = tokio::io::split(stream);
+                                    return Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf));
+                                }
                                 let (read, write) = stream.into_split();
                                 return Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf));
                             }

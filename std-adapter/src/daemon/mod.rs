@@ -541,6 +541,14 @@ impl Daemon {
         *self.inner.spawner.write().unwrap_or_else(PoisonError::into_inner) = Some(spawner);
     }
 
+    /// The TLS configuration of the daemon's connections (`SSL`), for a loop that accepts
+    /// clients itself (an async runtime's listener: put TLS on each client before it drives
+    /// the [`DaemonConnection`], and tell it the client's certificate). [`accept`](Self::accept)
+    /// does this by itself.
+    pub fn tls_config(&self) -> Option<Arc<rustls::ServerConfig>> {
+        self.inner.tls.clone()
+    }
+
     /// The TLS certificates of the daemon's clients, by connection: capture this handle in a
     /// handshake validator (Pyro's `validateHandshake` reading `conn.getpeercert()`) or an
     /// object, to allow-list clients by certificate.

@@ -315,3 +315,39 @@ fn stalled_and_garbage_handshakes_end_only_their_connection() {
         thread.join().expect("the loop ends").expect("served");
     }
 }
+
+/// A TLS name server of ours: Python (`PYRO_SSL*`) registers nothing but resolves a
+/// `PYRONAME` through it and calls the TLS echo object it names; our proxy does the same.
+#[test]
+fn pyroname_resolution_through_a_tls_name_server() {
+    let certs = TestCertificates::new("names");
+    let config = server_config(&certs, ServerType::Thread, false);
+    let ns_daemon = Daemon::with_config(&config).expect("bind");
+    let ns = pyro5_std::naming::NameServer::new();
+    ns.serve(&ns_daemon).expect("serve the name server");
+    let ns_port = ns_daemon.port().expect("tcp");
+    let serving = ns_daemon.clone();
+    let ns_thread = std::thread::spawn(move || serving.request_loop());
+    let (daemon, uri, thread) = serve_echo(&config, "test.echoserver");
+    ns.register("example.tls.echo", &uri, false, None).expect("register");
+
+    let code = r#"
+import sys, Pyro5.api
+with Pyro5.api.Proxy("PYRONAME:example.tls.echo@localhost:" + sys.argv[1]) as p:
+    print(p.echo("named over tls"))
+"#;
+    let out = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
+        .arg("-c")
+        .arg(code)
+        .arg(ns_port.to_string())
+        .output()
+        .expect("run python");
+    assert_eq!(succeeded(&out).trim(), "named over tls");
+    let ours = Config { ssl: true, ssl_cacerts: path(&certs.ca()), ..Config::default() };
+    let proxy = Proxy::with_config(&format!("PYRONAME:example.tls.echo@localhost:{ns_port}"), &ours).unwrap();
+    assert_eq!(proxy.call::<String, _>("echo", ("named",)).unwrap(), "named");
+    for (daemon, thread) in [(daemon, thread), (ns_daemon, ns_thread)] {
+        daemon.shutdown();
+        thread.join().expect("the loop ends").expect("served");
+    }
+}

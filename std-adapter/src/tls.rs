@@ -178,17 +178,44 @@ pub fn server_config(items: &ServerItems) -> Result<Arc<ServerConfig>, TlsError>
     };
     let mut server = builder.with_single_cert(certs, key).map_err(TlsError::Rustls)?;
     server.ignore_client_order = true;
+    // Pyro clients do not resume sessions; tickets sent after the handshake would only hold
+    // up the first reply (Nagle's algorithm waiting for their acknowledgement).
+    server.send_tls13_tickets = 0;
     Ok(Arc::new(server))
 }
 
-/// The proxy side of `config`'s TLS settings; `None` when `SSL` is off.
+/// The proxy side of `config`'s TLS settings; `None` when `SSL` is off. Made once per set
+/// of items in a process, as Python keeps its client context (reading the system's
+/// authorities takes milliseconds; a proxy is made in microseconds).
 ///
 /// # Errors
 /// A certificate or key that cannot be read or used ([`TlsError`]).
 pub fn client_config(config: &Config) -> Result<Option<Arc<ClientConfig>>, TlsError> {
+    type Key = [String; 4];
+    static MADE: Mutex<Vec<(Key, Arc<ClientConfig>)>> = Mutex::new(Vec::new());
     if !config.ssl {
         return Ok(None);
     }
+    let key: Key = [
+        config.ssl_cacerts.clone(),
+        config.ssl_clientcert.clone(),
+        config.ssl_clientkey.clone(),
+        config.ssl_clientkeypasswd.clone(),
+    ];
+    let mut made = MADE.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, client)) = made.iter().find(|(k, _)| *k == key) {
+        return Ok(Some(client.clone()));
+    }
+    let client = new_client_config(config)?;
+    // A handful of settings in a process; a bound all the same.
+    if made.len() >= 16 {
+        made.remove(0);
+    }
+    made.push((key, client.clone()));
+    Ok(Some(client))
+}
+
+fn new_client_config(config: &Config) -> Result<Arc<ClientConfig>, TlsError> {
     let pinned = if config.ssl_cacerts.is_empty() { Vec::new() } else { ca_certificates(&config.ssl_cacerts)? };
     let mut roots = RootCertStore::empty();
     let system = rustls_native_certs::load_native_certs();
@@ -213,7 +240,7 @@ pub fn client_config(config: &Config) -> Result<Option<Arc<ClientConfig>>, TlsEr
         let key = private_key("SSL_CLIENTKEY", Path::new(key_file), &config.ssl_clientkeypasswd)?;
         builder.with_client_auth_cert(certs, key).map_err(TlsError::Rustls)?
     };
-    Ok(Some(Arc::new(client)))
+    Ok(Arc::new(client))
 }
 
 /// rustls on *ring*: it builds with a C compiler alone, the Windows cross build included.

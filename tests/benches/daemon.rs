@@ -1,6 +1,8 @@
-//! The daemon benchmark: our echo daemon and Python's (`Pyro5.utils.echoserver`, which runs
-//! the multiplexed server) each in a process of its own, under the same load of the same
-//! Python Pyro5 client script, measured side by side in one run:
+//! The daemon benchmark: our echo daemon (pyro5-std's multiplexed and thread servers,
+//! pyro5-tokio's on tokio's multi-threaded and on its current-thread runtime) and Python's
+//! (`Pyro5.utils.echoserver`, which runs the multiplexed server) each in a process of its own,
+//! under the same load of the same Python Pyro5 client script, measured side by side in one
+//! run:
 //!
 //! - the daemon's CPU time per small call (`echo("hello")`, 4 client processes), from
 //!   `/proc/<pid>/stat`;
@@ -142,11 +144,13 @@ fn main() {
     let multiplex = DaemonProcess::start(ServerType::Multiplex, MAX_CONNECTIONS);
     let thread = DaemonProcess::start(ServerType::Thread, MAX_CONNECTIONS);
     let tokio = DaemonProcess::start_tokio(MAX_CONNECTIONS);
+    let tokio_current = DaemonProcess::start_tokio_current_thread(MAX_CONNECTIONS);
     let servers = [
         Server { name: "Python echoserver (multiplex)", uri: python.uri.clone(), pid: python.pid() },
         Server { name: "pyro5 daemon (multiplex)", uri: multiplex.uri.clone(), pid: multiplex.pid() },
         Server { name: "pyro5 daemon (thread)", uri: thread.uri.clone(), pid: thread.pid() },
-        Server { name: "pyro5-tokio daemon", uri: tokio.uri.clone(), pid: tokio.pid() },
+        Server { name: "pyro5-tokio (multi-thread)", uri: tokio.uri.clone(), pid: tokio.pid() },
+        Server { name: "pyro5-tokio (current-thread)", uri: tokio_current.uri.clone(), pid: tokio_current.pid() },
     ];
     let secs = seconds();
     let hz = clock_ticks_per_second();

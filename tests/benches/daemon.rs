@@ -1,10 +1,12 @@
-//! The daemon benchmark: our echo daemon and Python's (`Pyro5.utils.echoserver`, which runs
-//! the multiplexed server) each in a process of its own, under the same load of the same
-//! Python Pyro5 client script, measured side by side in one run:
+//! The daemon benchmark: our echo daemon (pyro5-std's multiplexed and thread servers,
+//! pyro5-tokio's on tokio's multi-threaded and on its current-thread runtime) and Python's
+//! (`Pyro5.utils.echoserver`, which runs the multiplexed server) each in a process of its own,
+//! under the same load of the same Python Pyro5 client script, measured side by side in one
+//! run:
 //!
 //! - the daemon's CPU time per small call (`echo("hello")`, 4 client processes), from
 //!   `/proc/<pid>/stat`;
-//! - calls/s of 1 client (sequential calls), 4 and 16 client processes;
+//! - calls/s of 1 client (sequential calls), 4, 16 and 64 client processes;
 //! - MB/s echoing a 1 MiB str with marshal (1 client).
 //!
 //! `cargo bench -p pyro5-interop-tests --bench daemon` (`DAEMON_BENCH_SECONDS` per
@@ -20,6 +22,11 @@ use pyro5_std::ServerType;
 
 /// The client processes of the CPU measurement.
 const CPU_PROCS: usize = 4;
+/// The connection limit of every daemon, well above the 64 client processes of the largest
+/// run: `PYRO_THREADPOOL_SIZE` of Python's (its multiplexed server has no limit of its own),
+/// `max_connections` of our thread server, `max_connections_multiplex` of our multiplexed
+/// server and of pyro5-tokio's.
+const MAX_CONNECTIONS: usize = 200;
 /// The payload of the large echo: 1 MiB.
 const LARGE: usize = 1 << 20;
 
@@ -49,6 +56,7 @@ struct Row {
     seq: f64,
     procs_4: f64,
     procs_16: f64,
+    procs_64: f64,
     /// MB/s (10^6 bytes of echoed str a second) of the 1 MiB marshal echo.
     large: f64,
 }
@@ -75,6 +83,7 @@ impl Row {
         self.seq = self.seq.max(other.seq);
         self.procs_4 = self.procs_4.max(other.procs_4);
         self.procs_16 = self.procs_16.max(other.procs_16);
+        self.procs_64 = self.procs_64.max(other.procs_64);
         self.large = self.large.max(other.large);
     }
 }
@@ -92,6 +101,9 @@ fn round(servers: &[Server]) -> Vec<Row> {
     if full_run() {
         for (server, row) in servers.iter().zip(&mut rows) {
             row.procs_16 = small(&server.uri, &["--mode", "par", "--procs", "16"]).rate;
+        }
+        for (server, row) in servers.iter().zip(&mut rows) {
+            row.procs_64 = small(&server.uri, &["--mode", "par", "--procs", "64"]).rate;
         }
     }
     let large = LARGE.to_string();
@@ -128,21 +140,24 @@ fn main() {
     if !full_run() {
         println!("smoke run (cargo bench -p pyro5-interop-tests --bench daemon measures for real)");
     }
-    let python = PythonEchoServer::start(&[("PYRO_THREADPOOL_SIZE", "200")]);
-    let multiplex = DaemonProcess::start(ServerType::Multiplex, 200);
-    let thread = DaemonProcess::start(ServerType::Thread, 200);
-    let tokio = DaemonProcess::start_tokio(200);
+    let python = PythonEchoServer::start(&[("PYRO_THREADPOOL_SIZE", &MAX_CONNECTIONS.to_string())]);
+    let multiplex = DaemonProcess::start(ServerType::Multiplex, MAX_CONNECTIONS);
+    let thread = DaemonProcess::start(ServerType::Thread, MAX_CONNECTIONS);
+    let tokio = DaemonProcess::start_tokio(MAX_CONNECTIONS);
+    let tokio_current = DaemonProcess::start_tokio_current_thread(MAX_CONNECTIONS);
     let servers = [
         Server { name: "Python echoserver (multiplex)", uri: python.uri.clone(), pid: python.pid() },
         Server { name: "pyro5 daemon (multiplex)", uri: multiplex.uri.clone(), pid: multiplex.pid() },
         Server { name: "pyro5 daemon (thread)", uri: thread.uri.clone(), pid: thread.pid() },
-        Server { name: "pyro5-tokio daemon", uri: tokio.uri.clone(), pid: tokio.pid() },
+        Server { name: "pyro5-tokio (multi-thread)", uri: tokio.uri.clone(), pid: tokio.pid() },
+        Server { name: "pyro5-tokio (current-thread)", uri: tokio_current.uri.clone(), pid: tokio_current.pid() },
     ];
     let secs = seconds();
     let hz = clock_ticks_per_second();
     println!(
         "each daemon in its own process; Python Pyro5 clients (bench_client.py), {secs} s a measurement, \
-         the best of {} round(s); CPU = utime+stime of /proc/<pid>/stat at {hz} ticks/s",
+         the best of {} round(s); CPU = utime+stime of /proc/<pid>/stat at {hz} ticks/s; every daemon takes \
+         {MAX_CONNECTIONS} connections (PYRO_THREADPOOL_SIZE of Python's)",
         rounds()
     );
 
@@ -158,13 +173,22 @@ fn main() {
     }
 
     println!(
-        "\n{:<32}{:>14}{:>10}{:>10}{:>8}{:>12}{:>12}{:>12}{:>14}",
-        "daemon", "CPU µs/call", "user", "system", "ticks", "seq/s", "4 procs/s", "16 procs/s", "1 MiB MB/s"
+        "\n{:<32}{:>14}{:>10}{:>10}{:>8}{:>12}{:>12}{:>12}{:>12}{:>14}",
+        "daemon",
+        "CPU µs/call",
+        "user",
+        "system",
+        "ticks",
+        "seq/s",
+        "4 procs/s",
+        "16 procs/s",
+        "64 procs/s",
+        "1 MiB MB/s"
     );
     for (server, row) in servers.iter().zip(&rows) {
-        let procs_16 = if full_run() { format!("{:.0}", row.procs_16) } else { "-".into() };
+        let many = |rate: f64| if full_run() { format!("{rate:.0}") } else { "-".into() };
         println!(
-            "{:<32}{:>14.1}{:>10.1}{:>10.1}{:>8}{:>12.0}{:>12.0}{:>12}{:>14.0}",
+            "{:<32}{:>14.1}{:>10.1}{:>10.1}{:>8}{:>12.0}{:>12.0}{:>12}{:>12}{:>14.0}",
             server.name,
             row.cpu_per_call(hz),
             row.per_call(row.cpu_ticks.user, hz),
@@ -172,7 +196,8 @@ fn main() {
             row.cpu_ticks.total(),
             row.seq,
             row.procs_4,
-            procs_16,
+            many(row.procs_16),
+            many(row.procs_64),
             row.large
         );
     }
@@ -198,6 +223,7 @@ fn main() {
             vec![("seq calls/s", ours.seq / theirs.seq, 1.5), ("4 procs calls/s", ours.procs_4 / theirs.procs_4, 2.0)];
         if full_run() {
             ratios.push(("16 procs calls/s", ours.procs_16 / theirs.procs_16, 2.0));
+            ratios.push(("64 procs calls/s", ours.procs_64 / theirs.procs_64, 2.0));
         }
         ratios.push(("1 MiB marshal MB/s", ours.large / theirs.large, 1.3));
         for (what, ratio, target) in ratios {

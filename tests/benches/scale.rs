@@ -1,6 +1,7 @@
-//! The scale benchmark: 10,000 connections to our multiplexed echo daemon (in a process of
-//! its own, so that its memory is its own), 1,000 of them calling `echo` continuously while
-//! the 9,000 others stay idle, then one call on every one of them.
+//! The scale benchmark: 10,000 connections to our echo daemon (in a process of its own, so
+//! that its memory is its own), 1,000 of them calling `echo` continuously while the 9,000
+//! others stay idle, then one call on every one of them; run on pyro5-std's multiplexed
+//! daemon, then on pyro5-tokio's, and printed side by side.
 //!
 //! The client side is raw non-blocking sockets polled with mio in a few threads, each
 //! connection speaking Pyro through pyro5-core's sans-IO `ClientSession` (serpent): every
@@ -420,29 +421,64 @@ mod linux {
         format!("{:.1} MiB", kib as f64 / 1024.0)
     }
 
-    pub fn main() {
-        if serve_if_daemon_child() || std::env::args().any(|a| a == "--list") {
-            return;
+    /// A daemon under test.
+    #[derive(Clone, Copy)]
+    enum Server {
+        /// pyro5-std's multiplexed server.
+        Multiplex,
+        /// pyro5-tokio's daemon (a task per connection).
+        Tokio,
+    }
+
+    impl Server {
+        fn name(self) -> &'static str {
+            match self {
+                Self::Multiplex => "pyro5 daemon (multiplex)",
+                Self::Tokio => "pyro5-tokio daemon",
+            }
         }
-        if !full_run() {
-            println!("smoke run (cargo bench -p pyro5-interop-tests --bench scale measures for real)");
+
+        fn start(self, max_connections: usize) -> DaemonProcess {
+            match self {
+                Self::Multiplex => DaemonProcess::start(ServerType::Multiplex, max_connections),
+                Self::Tokio => DaemonProcess::start_tokio(max_connections),
+            }
         }
-        let plan = plan();
-        let connections = raise_fd_limit(plan.connections);
-        let active = plan.active.min(connections);
-        let daemon = DaemonProcess::start(ServerType::Multiplex, connections + 100);
+    }
+
+    /// What was measured of one daemon.
+    struct Outcome {
+        opened: u64,
+        open_seconds: f64,
+        calls: u64,
+        calls_per_second: f64,
+        /// Daemon CPU time under load, in clock ticks.
+        cpu_ticks: u64,
+        answered: u64,
+        errors: u64,
+        first_errors: Vec<String>,
+        /// `VmRSS` in KiB: after binding, all idle, under load, after all closed.
+        rss: [u64; 4],
+    }
+
+    impl Outcome {
+        fn cpu_per_call(&self) -> f64 {
+            self.cpu_ticks as f64 * 1e6 / clock_ticks_per_second() as f64 / self.calls.max(1) as f64
+        }
+
+        fn kib_per_connection(&self) -> f64 {
+            self.rss[1].saturating_sub(self.rss[0]) as f64 / self.opened.max(1) as f64
+        }
+    }
+
+    /// The whole run against `server` in a process of its own: open, load, check, close.
+    fn run(server: Server, connections: usize, active: usize, seconds: f64) -> Outcome {
+        let daemon = server.start(connections + 100);
         let pid = daemon.pid();
         let rss = || rss_kib(pid).expect("read the daemon's /proc/<pid>/status");
         let rss_start = rss();
         let port: u16 = daemon.uri.rsplit(':').next().and_then(|p| p.parse().ok()).expect("the uri's port");
         let addr = SocketAddr::from(([127, 0, 0, 1], port));
-        println!(
-            "our multiplexed daemon in its own process (max_connections_multiplex {}); {connections} \
-             connections from {THREADS} client threads (mio, pyro5-core's ClientSession, serpent), \
-             {active} of them calling echo for {} s",
-            connections + 100,
-            plan.seconds
-        );
 
         let steps = Arc::new(Barrier::new(THREADS + 1));
         let threads: Vec<_> = (0..THREADS)
@@ -451,7 +487,6 @@ mod linux {
                 let thread_active = active * (t + 1) / THREADS - active * t / THREADS;
                 let poll = Poll::new().expect("a mio poll");
                 let steps = steps.clone();
-                let seconds = plan.seconds;
                 std::thread::spawn(move || client_thread(poll, addr, ids, thread_active, seconds, steps))
             })
             .collect();
@@ -462,8 +497,8 @@ mod linux {
         steps.wait(); // load starts
         let load_start = Instant::now();
         let mut rss_load = 0;
-        while load_start.elapsed().as_secs_f64() < plan.seconds * 0.9 {
-            std::thread::sleep(Duration::from_secs_f64((plan.seconds / 10.0).min(0.5)));
+        while load_start.elapsed().as_secs_f64() < seconds * 0.9 {
+            std::thread::sleep(Duration::from_secs_f64((seconds / 10.0).min(0.5)));
             rss_load = rss_load.max(rss());
         }
         steps.wait(); // load over
@@ -476,38 +511,82 @@ mod linux {
 
         let sum = |f: fn(&Report) -> u64| reports.iter().map(f).sum::<u64>();
         let max = |f: fn(&Report) -> f64| reports.iter().map(f).fold(0.0, f64::max);
-        let opened = sum(|r| r.opened as u64);
-        let errors = sum(|r| r.errors as u64);
-        let answered = sum(|r| r.answered as u64);
         let calls = sum(|r| r.load_calls);
-        let open_seconds = max(|r| r.open_seconds);
-        println!("\nopened and handshaken  {opened} of {connections} in {open_seconds:.2} s");
-        println!("calls under load       {:.0} calls/s ({calls} calls)", calls as f64 / max(|r| r.load_seconds));
-        println!(
-            "daemon CPU under load  {:.1} µs a call ({cpu_load} ticks)",
-            cpu_load as f64 * 1e6 / clock_ticks_per_second() as f64 / calls.max(1) as f64
-        );
-        println!("answered one call      {answered} of {connections} connections afterwards");
-        println!("errors                 {errors}{}", if errors == 0 { "" } else { " (must be 0)" });
-        for report in &reports {
-            for e in &report.first_errors {
-                println!("  {e}");
-            }
+        Outcome {
+            opened: sum(|r| r.opened as u64),
+            open_seconds: max(|r| r.open_seconds),
+            calls,
+            calls_per_second: calls as f64 / max(|r| r.load_seconds),
+            cpu_ticks: cpu_load,
+            answered: sum(|r| r.answered as u64),
+            errors: sum(|r| r.errors as u64),
+            first_errors: reports.into_iter().flat_map(|r| r.first_errors).collect(),
+            rss: [rss_start, rss_idle, rss_load, rss_closed],
         }
-        println!("\ndaemon memory (VmRSS)");
+    }
+
+    pub fn main() {
+        if serve_if_daemon_child() || std::env::args().any(|a| a == "--list") {
+            return;
+        }
+        if !full_run() {
+            println!("smoke run (cargo bench -p pyro5-interop-tests --bench scale measures for real)");
+        }
+        let plan = plan();
+        let connections = raise_fd_limit(plan.connections);
+        let active = plan.active.min(connections);
+        println!(
+            "each daemon in its own process (at most {} connections), one after the other; {connections} \
+             connections from {THREADS} client threads (mio, pyro5-core's ClientSession, serpent), \
+             {active} of them calling echo for {} s",
+            connections + 100,
+            plan.seconds
+        );
+        let servers = [Server::Multiplex, Server::Tokio];
+        let outcomes: Vec<Outcome> = servers.iter().map(|&s| run(s, connections, active, plan.seconds)).collect();
+
+        let header = |what: &str| {
+            print!("\n{what:<32}");
+            for server in servers {
+                print!("{:>28}", server.name());
+            }
+            println!();
+        };
+        let row = |what: &str, cell: &dyn Fn(&Outcome) -> String| {
+            print!("{what:<32}");
+            for outcome in &outcomes {
+                print!("{:>28}", cell(outcome));
+            }
+            println!();
+        };
+        header("");
+        row("opened and handshaken", &|o| format!("{} in {:.2} s", o.opened, o.open_seconds));
+        row("calls/s under load", &|o| format!("{:.0}", o.calls_per_second));
+        row("calls under load", &|o| o.calls.to_string());
+        row("daemon CPU µs a call", &|o| format!("{:.1} ({} ticks)", o.cpu_per_call(), o.cpu_ticks));
+        row("answered one call afterwards", &|o| o.answered.to_string());
+        row("errors (must be 0)", &|o| o.errors.to_string());
+        header("daemon memory (VmRSS)");
         let idle = format!("{connections} connections idle");
         let load = format!("{active} of them calling");
-        for (when, kib) in
-            [("after bind", rss_start), (&idle, rss_idle), (&load, rss_load), ("after all closed", rss_closed)]
-        {
-            println!("  {when:<28}{:>12}", mib(kib));
+        for (i, when) in ["after bind", &idle, &load, "after all closed"].into_iter().enumerate() {
+            row(when, &|o| mib(o.rss[i]));
         }
-        let per_connection = rss_idle.saturating_sub(rss_start) as f64 / opened.max(1) as f64;
-        println!("  {:<28}{:>12}", "per idle connection", format!("{per_connection:.1} KiB"));
-        assert!(
-            errors == 0 && answered as usize == connections,
-            "{errors} errors, {answered} of {connections} connections answered"
-        );
+        row("per idle connection", &|o| format!("{:.1} KiB", o.kib_per_connection()));
+        for (server, outcome) in servers.iter().zip(&outcomes) {
+            for e in &outcome.first_errors {
+                println!("{}: {e}", server.name());
+            }
+        }
+        for (server, outcome) in servers.iter().zip(&outcomes) {
+            assert!(
+                outcome.errors == 0 && outcome.answered as usize == connections,
+                "{}: {} errors, {} of {connections} connections answered",
+                server.name(),
+                outcome.errors,
+                outcome.answered
+            );
+        }
     }
 }
 

@@ -93,6 +93,12 @@ impl DaemonProcess {
         Self::start_spec(&format!("{TOKIO}:{max_connections}"))
     }
 
+    /// [`start_tokio`](Self::start_tokio) on tokio's current-thread runtime: every
+    /// connection's task (and so every call) on the one thread.
+    pub fn start_tokio_current_thread(max_connections: usize) -> Self {
+        Self::start_spec(&format!("{TOKIO_CURRENT_THREAD}:{max_connections}"))
+    }
+
     fn start_spec(spec: &str) -> Self {
         let exe = std::env::current_exe().expect("the benchmark's own path");
         let mut command = Command::new(exe);
@@ -122,10 +128,14 @@ impl Drop for DaemonProcess {
 pub fn serve_if_daemon_child() -> bool {
     let Ok(spec) = std::env::var(DAEMON_CHILD_ENV) else { return false };
     let (server_type, max) = spec.split_once(':').expect("<server type>:<connections>");
-    let tokio = server_type == TOKIO;
+    let tokio = match server_type {
+        TOKIO => Some(tokio::runtime::Builder::new_multi_thread()),
+        TOKIO_CURRENT_THREAD => Some(tokio::runtime::Builder::new_current_thread()),
+        _ => None,
+    };
     // pyro5-tokio takes its connection limit from a multiplex configuration.
     let server_type: ServerType =
-        if tokio { ServerType::Multiplex } else { server_type.parse().expect("a server type") };
+        if tokio.is_some() { ServerType::Multiplex } else { server_type.parse().expect("a server type") };
     let max: usize = max.parse().expect("a connection count");
     let config = Config::from_env().expect("the PYRO_* variables");
     let mut daemon_config =
@@ -143,8 +153,8 @@ pub fn serve_if_daemon_child() -> bool {
         let _ = std::io::copy(&mut std::io::stdin(), &mut std::io::sink());
         std::process::exit(0);
     });
-    if tokio {
-        let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime");
+    if let Some(mut builder) = tokio {
+        let runtime = builder.enable_all().build().expect("a tokio runtime");
         runtime.block_on(pyro5_tokio::Daemon::new(daemon).serve()).expect("serve");
     } else {
         daemon.request_loop_while(|| !stop.load(Ordering::Acquire)).expect("request loop");
@@ -154,6 +164,8 @@ pub fn serve_if_daemon_child() -> bool {
 
 /// The server type name of [`DaemonProcess::start_tokio`]'s daemon.
 const TOKIO: &str = "tokio";
+/// The server type name of [`DaemonProcess::start_tokio_current_thread`]'s daemon.
+const TOKIO_CURRENT_THREAD: &str = "tokio-current-thread";
 
 /// CPU time in clock ticks: in the process's own code and in the kernel for it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -252,10 +252,13 @@ enum Woke {
 }
 
 /// Serve one client: the loop of `docs/server-connection.md` with `.await`.
-async fn drive<S>(mut connection: DaemonConnection, mut socket: S, calls: Calls, mut stop: watch::Receiver<bool>)
+async fn drive<S>(mut connection: DaemonConnection, mut socket: S, calls: Calls, stop: watch::Receiver<bool>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
+    // One wait for the stop, kept across the reads: a `changed()` per read would add and
+    // remove a waiter (under the watch's lock) on every call.
+    let mut stopped = std::pin::pin!(stopped(stop.clone()));
     'serving: loop {
         while let Some(call) = connection.poll_call() {
             let later = match calls {
@@ -287,6 +290,7 @@ where
         while !connection.tx_pending().is_empty() {
             let deadline = connection.poll_timeout().map(Instant::from_std);
             let woke = tokio::select! {
+                biased;
                 written = socket.write(connection.tx_pending()) => Woke::Io(written),
                 () = sleep_or_never(deadline) => Woke::Deadline,
             };
@@ -301,8 +305,9 @@ where
             connection.serve_ready();
             break;
         }
-        if *stop.borrow_and_update() {
-            // Shutting down, and no call of this client is in progress.
+        if *stop.borrow() {
+            // Shutting down, and no call of this client is in progress (`stopped` is done:
+            // it is not polled again).
             break;
         }
         let deadline = connection.poll_timeout().map(Instant::from_std);
@@ -311,10 +316,13 @@ where
             // A request (or a receive error) waits to be handled: serve it first.
             continue 'serving;
         }
+        // The socket first: no random start (the default) and, when it is ready, no poll of
+        // the others.
         let woke = tokio::select! {
+            biased;
             read = socket.read(buf) => Woke::Io(read),
             () = sleep_or_never(deadline) => Woke::Deadline,
-            _ = stop.changed() => Woke::Stop,
+            () = &mut stopped => Woke::Stop,
         };
         match woke {
             Woke::Io(Ok(n)) => connection.commit(n),
@@ -327,6 +335,13 @@ where
         }
     }
     let _ = socket.shutdown().await;
+}
+
+/// Wait until the daemon stops (forever when it is gone: its tasks are ended with it).
+async fn stopped(mut stop: watch::Receiver<bool>) {
+    if stop.wait_for(|stopping| *stopping).await.is_err() {
+        std::future::pending::<()>().await;
+    }
 }
 
 /// Sleep until `deadline`, or forever when there is none.

@@ -77,6 +77,20 @@ fn python_clients_call_our_tls_daemons_with_the_echo_suite() {
             .expect("run python");
         let text = succeeded(&out);
         assert!(text.contains("msgpack:") && text.contains("checks ok"), "{servertype}: {text}");
+        // A TLS client on a plaintext daemon: a clear failure on both sides.
+        let (plain_daemon, plain_uri, plain_thread) =
+            serve_echo(&Config { host: "localhost".into(), servertype, ..Config::default() }, "test.echoserver");
+        let tls_to_plain = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
+            .arg("-c")
+            .arg(ONE_CALL)
+            .arg(&plain_uri)
+            .output()
+            .expect("run python");
+        assert!(stdout(&tls_to_plain).starts_with("error "), "{servertype}: {}", stdout(&tls_to_plain));
+        let ours_to_plain = Config { ssl: true, ssl_cacerts: path(&certs.ca()), commtimeout: 5.0, ..Config::default() };
+        assert!(our_proxy(&plain_uri, ours_to_plain).is_err());
+        plain_daemon.shutdown();
+        plain_thread.join().expect("the loop ends").expect("served");
         // A plaintext client gets no answer it can read, and the daemon goes on.
         let plain = Command::new(python()).arg("-c").arg(ONE_CALL).arg(&uri).output().expect("run python");
         let plain = stdout(&plain);
@@ -96,15 +110,16 @@ fn python_clients_call_our_tls_daemons_with_the_echo_suite() {
 /// Accepts clients whose certificate is the one given, as Pyro's ssl example checks the
 /// certificate in `validateHandshake`.
 struct CertificateCheck {
-    certificates: pyro5_std::PeerCertificates,
+    certificates: pyro5_std::Peers,
     allowed: Vec<u8>,
     seen: Arc<Mutex<Vec<bool>>>,
 }
 
 impl HandshakeValidator for CertificateCheck {
     fn validate(&self, connection: ConnectionId, _: &ConnectView<'_>, answer: HandshakeAnswer<'_, '_>) -> Answered {
-        let shown = self.certificates.get(connection);
-        let ok = shown.as_deref() == Some(self.allowed.as_slice());
+        let shown = self.certificates.certificate(connection);
+        let from_here = self.certificates.address(connection).is_some_and(|a| a.ip().is_loopback());
+        let ok = shown.as_deref() == Some(self.allowed.as_slice()) && from_here;
         self.seen.lock().unwrap().push(ok);
         if ok { answer.accept(&"hello") } else { answer.refuse(&"certificate not allowed") }
     }
@@ -124,7 +139,7 @@ fn client_certificates_are_required_checked_and_shown_to_the_validator() {
         let (daemon, uri, thread) = serve_echo(&config, "test.echoserver");
         let seen = Arc::new(Mutex::new(Vec::new()));
         daemon.set_handshake_validator(CertificateCheck {
-            certificates: daemon.peer_certificates(),
+            certificates: daemon.peers(),
             allowed: der_of(&certs.client().cert),
             seen: seen.clone(),
         });
@@ -145,7 +160,7 @@ fn client_certificates_are_required_checked_and_shown_to_the_validator() {
         assert_eq!(*seen.lock().unwrap(), [true], "{servertype}: only the trusted client got to the handshake");
         // Trusted by the authority but not allowed by the validator: Pyro's rejection.
         daemon.set_handshake_validator(CertificateCheck {
-            certificates: daemon.peer_certificates(),
+            certificates: daemon.peers(),
             allowed: Vec::new(),
             seen: seen.clone(),
         });
@@ -203,6 +218,10 @@ fn our_proxy_calls_pythons_tls_echo_server() {
 
     let (_one_way, uri) = server(false);
     assert_eq!(our_proxy(&uri, trusting.clone()).unwrap(), "over tls");
+    // The daemon's certificate, for checks of the program's own.
+    let proxy = Proxy::with_config(&uri, &trusting).unwrap();
+    proxy.bind().unwrap();
+    assert_eq!(proxy.peer_certificate(), Some(der_of(&certs.server().cert)));
     // Not trusted: the daemon's authority is not ours.
     let distrusting = Config { ssl: true, ssl_cacerts: path(&certs.other_ca()), ..Config::default() };
     match our_proxy(&uri, distrusting) {

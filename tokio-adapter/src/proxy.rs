@@ -57,6 +57,8 @@ struct State {
     link: Option<Arc<Link>>,
     metadata: Option<Arc<ProxyMetadata>>,
     handshake_response: Option<Value>,
+    /// The daemon's TLS certificate on the last connection.
+    peer_certificate: Option<Arc<[u8]>>,
     response_annotations: Vec<(AnnotationId, Vec<u8>)>,
 }
 
@@ -150,6 +152,7 @@ impl Proxy {
             link: None,
             metadata: None,
             handshake_response: None,
+            peer_certificate: None,
             response_annotations: Vec::new(),
         };
         let settings = Settings {
@@ -276,6 +279,12 @@ impl Proxy {
     /// Whether a connection is open.
     pub fn is_connected(&self) -> bool {
         self.state().link.as_ref().is_some_and(|l| !l.is_closed())
+    }
+
+    /// The daemon's TLS certificate (DER) on the last connection made (`SSL`), to check it
+    /// further than the trust the TLS settings give.
+    pub fn peer_certificate(&self) -> Option<Arc<[u8]>> {
+        self.state().peer_certificate.clone()
     }
 
     /// How many calls wait for their replies on the open connection (given-up calls whose
@@ -604,7 +613,7 @@ impl Proxy {
         let aim = self.state().aim.clone();
         let (target, object, uri, location) = (&aim.target, aim.object.clone(), aim.uri.clone(), aim.location());
         let deadline = self.deadline();
-        let (mut read, mut write) = self.connect_socket(target, deadline).await.map_err(|error| {
+        let (mut read, mut write, certificate) = self.connect_socket(target, deadline).await.map_err(|error| {
             let error = match error.kind() {
                 io::ErrorKind::TimedOut => io::Error::new(io::ErrorKind::TimedOut, "connect timed out"),
                 _ => error,
@@ -634,6 +643,7 @@ impl Proxy {
         let mut state = self.state();
         state.metadata = Some(metadata);
         state.handshake_response = handshake_response;
+        state.peer_certificate = certificate;
         state.response_annotations = response_annotations;
         state.link = Some(link.clone());
         Ok(link)
@@ -650,8 +660,9 @@ impl Proxy {
         self.state().aim.resolved(&text)
     }
 
-    /// Connect the socket (within `deadline`): its read and write halves.
-    async fn connect_socket(&self, target: &Target, deadline: Option<Instant>) -> io::Result<(ReadHalf, WriteHalf)> {
+    /// Connect the socket (within `deadline`): its read and write halves, and the daemon's
+    /// TLS certificate.
+    async fn connect_socket(&self, target: &Target, deadline: Option<Instant>) -> io::Result<Connected> {
         let connecting = async {
             match target {
                 Target::Tcp { host, port } => {
@@ -679,11 +690,13 @@ impl Proxy {
                                         .connect(name, stream)
                                         .await
                                         .map_err(|e| io::Error::new(e.kind(), format!("TLS handshake failed: {e}")))?;
+                                    let certificate = stream.get_ref().1.peer_certificates().and_then(|c| c.first());
+                                    let certificate = certificate.map(|c| Arc::from(c.as_ref()));
                                     let (read, write) = tokio::io::split(stream);
-                                    return Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf));
+                                    return Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf, certificate));
                                 }
                                 let (read, write) = stream.into_split();
-                                return Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf));
+                                return Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf, None));
                             }
                             Err(e) => last = e,
                         }
@@ -693,7 +706,7 @@ impl Proxy {
                 #[cfg(unix)]
                 Target::Unix(path) => {
                     let (read, write) = tokio::net::UnixStream::connect(path).await?.into_split();
-                    Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf))
+                    Ok((Box::new(read) as ReadHalf, Box::new(write) as WriteHalf, None))
                 }
                 #[cfg(not(unix))]
                 Target::Unix(_) => Err(io::Error::new(io::ErrorKind::Unsupported, "no Unix sockets here")),
@@ -710,6 +723,9 @@ impl Proxy {
 }
 
 type Handshake = (ProxyMetadata, Option<Value>, pyro5_std::calling::Annotations);
+
+/// A connected socket's halves and the daemon's TLS certificate.
+type Connected = (ReadHalf, WriteHalf, Option<Arc<[u8]>>);
 
 /// Send the queued CONNECT and read the answer: the object's metadata, the daemon's
 /// handshake answer and the annotations that came with it.

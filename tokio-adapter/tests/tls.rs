@@ -116,11 +116,11 @@ fn python_clients_call_the_tls_tokio_daemon() {
 }
 
 /// Accepts only clients that showed a certificate.
-struct ShowedOne(pyro5_std::PeerCertificates);
+struct ShowedOne(pyro5_std::Peers);
 
 impl HandshakeValidator for ShowedOne {
     fn validate(&self, connection: ConnectionId, _: &ConnectView<'_>, answer: HandshakeAnswer<'_, '_>) -> Answered {
-        match self.0.get(connection) {
+        match self.0.certificate(connection) {
             Some(der) if !der.is_empty() => answer.accept(&"hello"),
             _ => answer.refuse(&"no certificate"),
         }
@@ -131,7 +131,7 @@ impl HandshakeValidator for ShowedOne {
 fn required_client_certificates_reach_the_validator() {
     let certs = TestCertificates::new("tokio-clients");
     let served = Served::start(&server_config(&certs, true));
-    served.daemon.set_handshake_validator(ShowedOne(served.daemon.peer_certificates()));
+    served.daemon.set_handshake_validator(ShowedOne(served.daemon.peers()));
     let client = |pair: Option<pyro5_interop_tests::tls::Pair>| {
         let mut env = vec![("PYRO_SSL_CACERTS", path(&certs.ca()))];
         if let Some(pair) = pair {
@@ -187,6 +187,9 @@ async fn the_async_proxy_calls_pythons_tls_echo_server() {
     for (n, task) in tasks.into_iter().enumerate() {
         assert_eq!(task.await.unwrap().unwrap(), n as i64);
     }
+    use pyro5_std::tls::rustls::pki_types::{CertificateDer, pem::PemObject};
+    let expected = CertificateDer::from_pem_file(certs.server().cert).expect("a certificate");
+    assert_eq!(proxy.peer_certificate().as_deref(), Some(expected.as_ref()));
     let untrusting = Config { ssl_cacerts: path(&certs.other_ca()), ..with_cert.clone() };
     match Proxy::with_config(&uri, &untrusting).unwrap().call::<String, _>("echo", ("x",)).await {
         Err(ProxyError::Connect { error, .. }) => assert!(error.to_string().contains("TLS"), "{error}"),

@@ -123,6 +123,9 @@ impl Inner {
                 self.with_server(|server| core.close(server));
             }
         }
+        if standing == Standing::Counted {
+            self.peers.arrived(core.id(), peer);
+        }
         DaemonConnection { inner: self.clone(), core, peer, standing, broken: false }
     }
 
@@ -308,11 +311,11 @@ impl DaemonConnection {
     }
 
     /// The client's TLS certificate (DER), told by the loop once the TLS handshake is over:
-    /// from then on [`Daemon::peer_certificates`](super::Daemon::peer_certificates) has it
+    /// from then on [`Daemon::peers`](super::Daemon::peers) has it
     /// under this connection's id (for a handshake validator, or a method through its
     /// call's context), until the connection ends.
     pub fn set_peer_certificate(&mut self, der: Vec<u8>) {
-        self.inner.certificates.insert(self.core.id(), der);
+        self.inner.peers.certified(self.core.id(), der);
     }
 
     /// The daemon it belongs to.
@@ -388,7 +391,7 @@ impl DaemonConnection {
 
 impl Drop for DaemonConnection {
     fn drop(&mut self) {
-        self.inner.certificates.remove(self.core.id());
+        self.inner.peers.left(self.core.id());
         let core = &mut self.core;
         self.inner.with_server(|server| core.close(server));
         match self.standing {

@@ -213,34 +213,64 @@ pub(crate) struct Inner {
     /// Runs the futures of async methods' oneway calls; set by an async daemon serving this
     /// one (objects with async methods are refused without it).
     pub(crate) spawner: RwLock<Option<Spawner>>,
-    /// The TLS certificates of the clients that showed one.
-    pub(crate) certificates: PeerCertificates,
-}
-
-/// The TLS certificates clients showed, by connection
-/// ([`Daemon::peer_certificates`]): a handle shared with the daemon, cheap to clone.
-#[derive(Clone, Debug, Default)]
-pub struct PeerCertificates(Arc<Mutex<std::collections::HashMap<ConnectionId, Arc<[u8]>>>>);
-
-impl PeerCertificates {
-    /// The certificate (DER) of the client on `connection` (a handshake validator's
-    /// connection id, or a call's `ctx.connection`); `None` without TLS, or when the client
-    /// showed none (the daemon asks for one only with `SSL_REQUIRECLIENTCERT`).
-    pub fn get(&self, connection: ConnectionId) -> Option<Arc<[u8]>> {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).get(&connection).cloned()
-    }
-
-    pub(crate) fn insert(&self, connection: ConnectionId, der: Vec<u8>) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).insert(connection, der.into());
-    }
-
-    pub(crate) fn remove(&self, connection: ConnectionId) {
-        self.0.lock().unwrap_or_else(PoisonError::into_inner).remove(&connection);
-    }
+    /// Who is on each connection.
+    pub(crate) peers: Peers,
 }
 
 /// Runs a future to its end somewhere (an async runtime's `spawn`); its answer goes nowhere.
 pub type Spawner = Arc<dyn Fn(AsyncCall) + Send + Sync>;
+
+/// Who is on each connection of a daemon ([`Daemon::peers`]): the client's address and the
+/// TLS certificate it showed, for a handshake validator (Python's `validateHandshake` gets
+/// the connection, with `conn.getpeercert()`) or a method (`ctx.connection`). A handle
+/// shared with the daemon, cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Peers(Arc<Mutex<std::collections::HashMap<ConnectionId, Peer>>>);
+
+/// The client on one connection.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Peer {
+    /// Its address (`None` on a Unix socket).
+    pub address: Option<std::net::SocketAddr>,
+    /// The certificate it showed (DER), on a TLS connection whose client showed one (the
+    /// daemon asks for one only with `SSL_REQUIRECLIENTCERT`).
+    pub certificate: Option<Arc<[u8]>>,
+}
+
+impl Peers {
+    /// The client on `connection`, while the connection lasts.
+    pub fn get(&self, connection: ConnectionId) -> Option<Peer> {
+        self.lock().get(&connection).cloned()
+    }
+
+    /// The certificate (DER) of the client on `connection`, if it showed one.
+    pub fn certificate(&self, connection: ConnectionId) -> Option<Arc<[u8]>> {
+        self.lock().get(&connection).and_then(|p| p.certificate.clone())
+    }
+
+    /// The address of the client on `connection`.
+    pub fn address(&self, connection: ConnectionId) -> Option<std::net::SocketAddr> {
+        self.lock().get(&connection).and_then(|p| p.address)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, std::collections::HashMap<ConnectionId, Peer>> {
+        self.0.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    pub(crate) fn arrived(&self, connection: ConnectionId, address: Option<std::net::SocketAddr>) {
+        self.lock().insert(connection, Peer { address, certificate: None });
+    }
+
+    pub(crate) fn certified(&self, connection: ConnectionId, der: Vec<u8>) {
+        if let Some(peer) = self.lock().get_mut(&connection) {
+            peer.certificate = Some(der.into());
+        }
+    }
+
+    pub(crate) fn left(&self, connection: ConnectionId) {
+        self.lock().remove(&connection);
+    }
+}
 
 impl Inner {
     /// Where the futures of oneway async calls go, if this daemon runs async methods.
@@ -428,7 +458,7 @@ impl Daemon {
             refusing: AtomicUsize::new(0),
             oneway: oneway::OnewayPool::new(config_oneway_threads),
             spawner: RwLock::new(None),
-            certificates: PeerCertificates::default(),
+            peers: Peers::default(),
             buffers: Arc::default(),
             rng: Mutex::new(Rng::from_seed(system_seed())),
             location,
@@ -549,11 +579,11 @@ impl Daemon {
         self.inner.tls.clone()
     }
 
-    /// The TLS certificates of the daemon's clients, by connection: capture this handle in a
-    /// handshake validator (Pyro's `validateHandshake` reading `conn.getpeercert()`) or an
-    /// object, to allow-list clients by certificate.
-    pub fn peer_certificates(&self) -> PeerCertificates {
-        self.inner.certificates.clone()
+    /// Who is on each of the daemon's connections (address, TLS certificate): capture this
+    /// handle in a handshake validator (Pyro's `validateHandshake` reading
+    /// `conn.getpeercert()`) or an object, to allow-list clients.
+    pub fn peers(&self) -> Peers {
+        self.inner.peers.clone()
     }
 
     fn check_async(&self, is_async: bool, class: &str) -> Result<(), DaemonError> {

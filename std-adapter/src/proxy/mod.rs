@@ -576,6 +576,13 @@ impl Proxy {
         self.shared.lock().live.is_some()
     }
 
+    /// The daemon's TLS certificate (DER) on the open connection (`SSL`), to check it
+    /// further than the trust the TLS settings give (Pyro's ssl example compares its
+    /// subject and serial number).
+    pub fn peer_certificate(&self) -> Option<Vec<u8>> {
+        self.shared.lock().live.as_ref().and_then(|live| live.stream.peer_certificate())
+    }
+
     /// Close the connection (Pyro's `_pyroRelease`); the next call connects again. Calls
     /// waiting on it fail with [`ProxyError::ConnectionClosed`].
     pub fn release(&self) {

@@ -121,3 +121,32 @@ fn authority(name: &str) -> (CertificateParams, KeyPair) {
     params.distinguished_name.push(DnType::CommonName, name);
     (params, KeyPair::generate().expect("a key"))
 }
+
+/// A path as the text an `SSL_*` item or `PYRO_SSL_*` variable holds.
+pub fn item(path: &Path) -> String {
+    path.to_string_lossy().into_owned()
+}
+
+/// The pinned Python with `PYRO_SSL=1` and `env` (more `PYRO_SSL_*` variables).
+pub fn python_ssl(env: &[(&str, String)]) -> std::process::Command {
+    let mut command = std::process::Command::new(crate::python());
+    command.env("PYRO_SSL", "1");
+    command.envs(env.iter().map(|(k, v)| (*k, v.as_str())));
+    command
+}
+
+/// Python code making one echo call to the URI in `argv[1]`: prints `ok <answer>`, or
+/// `error <class>: <text>`.
+pub const ONE_CALL: &str = r#"
+import sys, Pyro5.api, Pyro5.errors
+try:
+    with Pyro5.api.Proxy(sys.argv[1]) as p:
+        print("ok", p.echo("over tls"))
+except Exception as e:
+    print("error %s: %s" % (type(e).__name__, e))
+"#;
+
+/// What a process printed on stdout.
+pub fn stdout_of(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}

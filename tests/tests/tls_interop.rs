@@ -10,16 +10,12 @@ use std::process::{Command, Output};
 use std::sync::{Arc, Mutex};
 
 use pyro5_interop_tests::echo_daemon::{serve_echo, start_echo_process};
-use pyro5_interop_tests::tls::TestCertificates;
+use pyro5_interop_tests::tls::{ONE_CALL, TestCertificates, item as path, python_ssl, stdout_of as stdout};
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::config::Config;
 use pyro5_std::core::ser::call::ConnectView;
 use pyro5_std::core::server::{Answered, ConnectionId, HandshakeAnswer, HandshakeValidator};
 use pyro5_std::{Daemon, Proxy, ProxyError, ServerType};
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
 
 /// Our daemon's TLS settings with `servertype`.
 fn server_config(certs: &TestCertificates, servertype: ServerType, require_client: bool) -> Config {
@@ -35,35 +31,11 @@ fn server_config(certs: &TestCertificates, servertype: ServerType, require_clien
     }
 }
 
-/// Python with `PYRO_SSL` and the given extra environment.
-fn python_ssl(env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(python());
-    command.env("PYRO_SSL", "1");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 fn succeeded(out: &Output) -> String {
     let text = stdout(out);
     assert!(out.status.success(), "python failed:\n{text}\n{}", String::from_utf8_lossy(&out.stderr));
     text
 }
-
-/// One echo call from Python; prints `ok <answer>` or `error <class>: <text>`.
-const ONE_CALL: &str = r#"
-import sys, Pyro5.api, Pyro5.errors
-try:
-    with Pyro5.api.Proxy(sys.argv[1]) as p:
-        print("ok", p.echo("over tls"))
-except Exception as e:
-    print("error %s: %s" % (type(e).__name__, e))
-"#;
 
 #[test]
 fn python_clients_call_our_tls_daemons_with_the_echo_suite() {

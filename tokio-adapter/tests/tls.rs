@@ -4,44 +4,17 @@
 //! proxy against Python's TLS echo server (with a client certificate; an untrusted daemon
 //! refused), and garbage in place of a handshake.
 
-use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::Duration;
 
 use pyro5_interop_tests::echo_daemon::start_echo_process;
-use pyro5_interop_tests::tls::TestCertificates;
+use pyro5_interop_tests::tls::{ONE_CALL, TestCertificates, item as path, python_ssl, stdout_of as stdout};
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::config::Config;
 use pyro5_std::core::ser::call::ConnectView;
 use pyro5_std::core::server::{Answered, ConnectionId, HandshakeAnswer, HandshakeValidator};
 use pyro5_std::echo::{EchoServer, OBJECT_ID};
 use pyro5_tokio::{Daemon, Proxy, ProxyError};
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
-}
-
-fn python_ssl(env: &[(&str, String)]) -> Command {
-    let mut command = Command::new(python());
-    command.env("PYRO_SSL", "1");
-    for (k, v) in env {
-        command.env(k, v);
-    }
-    command
-}
-
-fn stdout(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-const ONE_CALL: &str = r#"
-import sys, Pyro5.api
-try:
-    with Pyro5.api.Proxy(sys.argv[1]) as p:
-        print("ok", p.echo("over tls"))
-except Exception as e:
-    print("error %s: %s" % (type(e).__name__, e))
-"#;
 
 /// The echo object on a TLS tokio daemon (its own runtime thread); shut down when dropped.
 struct Served {

@@ -2,12 +2,11 @@
 //! (thread, multiplex, tokio) and `pyro5-ns` serve TLS to the Python client, and `pyro5-call`
 //! and `pyro5-nsc` call over TLS; certificates made at test time.
 
-use std::path::Path;
 use std::process::{Child, Command, Stdio};
 
 use pyro5_interop_tests::echo_daemon::start_echo_process;
 use pyro5_interop_tests::python;
-use pyro5_interop_tests::tls::TestCertificates;
+use pyro5_interop_tests::tls::{TestCertificates, item as path};
 
 struct Server(Child);
 
@@ -16,10 +15,6 @@ impl Drop for Server {
         let _ = self.0.kill();
         let _ = self.0.wait();
     }
-}
-
-fn path(p: &Path) -> String {
-    p.to_string_lossy().into_owned()
 }
 
 /// The server side of the TLS environment.
@@ -86,6 +81,8 @@ fn the_name_server_serves_tls_to_python_and_pyro5_nsc() {
         use std::io::{BufRead, BufReader};
         let mut lines = BufReader::new(ns.stdout.take().unwrap()).lines();
         assert!(lines.any(|l| l.is_ok_and(|l| l.contains("NS running"))), "the name server started");
+        // What it prints later is read (a closed pipe would end it).
+        std::thread::spawn(move || lines.for_each(drop));
     }
     let _ns = Server(ns);
     let code = r#"

@@ -69,9 +69,13 @@ fn python_clients_call_the_tls_tokio_daemon() {
         .expect("run python");
     let text = stdout(&out);
     assert!(out.status.success() && text.contains("msgpack:"), "{text}\n{}", String::from_utf8_lossy(&out.stderr));
-    // Garbage in place of a handshake ends only that connection.
+    // Garbage in place of a handshake ends only that connection; so does silence, after the
+    // handshake's time limit.
     use std::io::{Read, Write};
     let port = served.daemon.port().expect("tcp");
+    let started = std::time::Instant::now();
+    let mut silent = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    silent.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
     let mut garbage = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
     garbage.set_read_timeout(Some(Duration::from_secs(5))).unwrap();
     garbage.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
@@ -86,6 +90,10 @@ fn python_clients_call_the_tls_tokio_daemon() {
         .output()
         .expect("run python");
     assert_eq!(stdout(&again).trim(), "ok over tls");
+    let mut rest = Vec::new();
+    let _ = silent.read_to_end(&mut rest);
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_secs(9) && waited < Duration::from_secs(25), "closed after {waited:?}");
 }
 
 /// Accepts only clients that showed a certificate.

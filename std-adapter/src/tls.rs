@@ -1,5 +1,5 @@
 //! TLS, Pyro's `SSL`: rustls configurations made from the `SSL_*` items of a [`Config`], and
-//! the TLS layer of a [`Stream`](crate::transport::Stream).
+//! the TLS layer of a [`Stream`].
 //!
 //! As in Pyro, TLS wraps the socket before Pyro's handshake and changes nothing else (the
 //! wire protocol, URIs and names are the same). A daemon with `SSL` serves TLS with

@@ -599,14 +599,22 @@ impl Proxy {
             .with_room(deadline, |state| {
                 state.conn.set_serializer(self.settings.serializer);
                 let sent = state.conn.call(&spec, args, kwargs, &extras, deadline_ms)?;
-                Ok(sent.expects_reply.then(|| (sent.seq, state.register(sent.seq))))
+                Ok(if sent.expects_reply { Err((sent.seq, state.register(sent.seq))) } else { Ok(state.queued_end()) })
             })
             .await;
         let (seq, rx) = match queued {
-            Ok(Some(waiting)) => waiting,
-            Ok(None) => {
+            Ok(Err(waiting)) => waiting,
+            Ok(Ok(end)) => {
+                // Oneway: done once it is on the wire.
                 self.state().response_annotations.clear();
-                return Ok(Outcome::Nothing);
+                return match link.written_up_to(end, deadline).await {
+                    Ok(()) => Ok(Outcome::Nothing),
+                    Err(ProxyError::Timeout) => {
+                        self.timed_out(link);
+                        Err(ProxyError::Timeout)
+                    }
+                    Err(e) => Err(e),
+                };
             }
             Err(ProxyError::Timeout) => {
                 self.timed_out(link);

@@ -41,7 +41,9 @@ class Callback:
         self.noted.set()
 
     @Pyro5.api.expose
+    @Pyro5.api.callback
     def fail(self, text):
+        # @callback: Pyro raises it in this daemon too, after answering the caller.
         raise ValueError("callback failed: " + text)
 
 

@@ -671,7 +671,8 @@ impl Proxy {
         }
     }
 
-    /// The metadata, if connected once.
+    /// The metadata: from the last handshake, or (before the first) what the state the proxy
+    /// was received with carried ([`from_state`](Self::from_state)).
     pub fn metadata(&self) -> Option<ProxyMetadata> {
         self.shared.lock().metadata.as_deref().cloned()
     }

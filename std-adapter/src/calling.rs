@@ -443,7 +443,7 @@ mod tests {
     }
 
     #[test]
-    fn python_proxies_read_and_write_back_byte_for_byte_in_every_format() {
+    fn python_proxies_read_in_every_format_and_write_back_as_recorded() {
         for (format, name) in FORMATS {
             let bytes = recorded(name);
             let state: ProxyState = decode_payload(format, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));

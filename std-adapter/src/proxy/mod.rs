@@ -1181,4 +1181,32 @@ mod tests {
         assert_eq!(proxy.serializer, SerializerId::Msgpack);
         assert!(proxy.config.logwire);
     }
+
+    #[test]
+    fn a_received_state_makes_the_proxy_and_comes_back_with_its_own_oneway_methods() {
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        let received = ProxyState {
+            uri: "PYRO:cb@localhost:4000".into(),
+            oneway: names(&["note"]),
+            methods: names(&["note", "double"]),
+            attrs: BTreeSet::new(),
+            handshake: Value::Str("token".into()),
+            serializer: Some(Serializer::Json),
+        };
+        let mut config = Config::default();
+        config.set("COMMTIMEOUT", "2").unwrap();
+        let mut proxy = Proxy::from_state(received.clone(), &config).unwrap();
+        assert_eq!((proxy.serializer, proxy.timeout), (SerializerId::Json, Some(Duration::from_secs(2))));
+        assert_eq!(proxy.metadata().unwrap().methods, received.methods);
+        assert!(!proxy.is_connected());
+        assert_eq!(proxy.to_state(), received);
+        proxy.set_oneway("double");
+        let written = pyro5_core::ser::json::to_vec(&proxy).unwrap();
+        let back: ProxyState = pyro5_core::ser::json::from_slice(&written).unwrap();
+        assert_eq!(back.oneway, names(&["double", "note"]));
+        // A proxy made from a URI names no serializer and knows no metadata, as Python's.
+        let plain = Proxy::with_config("PYRO:x@localhost:1", &Config::default()).unwrap().to_state();
+        assert_eq!((plain.serializer, plain.methods.len(), plain.handshake), (None, 0, Value::Str("hello".into())));
+        assert!(Proxy::from_state(ProxyState { uri: "PYRO:x@localhost:99999".into(), ..received }, &config).is_err());
+    }
 }

@@ -4,17 +4,19 @@
 //! what turns them into this crate's types: where a URI points, which call a name makes,
 //! the shapes of arguments, and what a reply means as a [`ProxyError`].
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use pyro5_core::client::{CallSpec, ClientError, NO_ARGS, Payload, Reply};
 use pyro5_core::limits::Limits;
+use pyro5_core::ser::envelope::{CLASS_KEY, PROXY_CLASS, ProxyDict};
 use pyro5_core::ser::value::Value;
 use pyro5_core::uri::{Location, Protocol, Uri};
 use pyro5_core::wire::{Annotation, AnnotationId, Decoder, Message, Progress};
-use serde::Serialize;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Serialize};
 
-use crate::proxy::{ProxyError, ProxyMetadata, RemoteError};
+use crate::proxy::{ProxyError, ProxyMetadata, RemoteError, Serializer};
 
 /// Annotations as they came with a message: id and value.
 pub type Annotations = Vec<(AnnotationId, Vec<u8>)>;
@@ -269,5 +271,228 @@ impl Serialize for BatchCalls<'_> {
             seq.serialize_element(&(method, TupleOf(args), KwargsOf(kwargs)))?;
         }
         seq.end()
+    }
+}
+
+/// A proxy as Pyro serializes it, in every format: `{"__class__": "Pyro5.client.Proxy",
+/// "state": (uri, oneway, methods, attrs, handshake, serializer)}` (Python's
+/// `Proxy.__getstate__`; the three name collections are tuples, `serializer` a format name or
+/// `None`). Both proxies of this crate and `pyro5-tokio`'s are read from it and written as it,
+/// so a proxy passed in a call (a callback object, an autoproxied result) arrives as a proxy.
+///
+/// As in Python's `__setstate__`, the timeout and the retries are not part of it: the
+/// receiving side's configuration gives them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ProxyState {
+    /// The object's URI.
+    pub uri: String,
+    /// Methods called oneway.
+    pub oneway: BTreeSet<String>,
+    /// The exposed methods (empty when not known yet).
+    pub methods: BTreeSet<String>,
+    /// The exposed properties.
+    pub attrs: BTreeSet<String>,
+    /// The handshake data sent on connect (`"hello"` by default).
+    pub handshake: Value,
+    /// The serializer the proxy speaks, or `None` for the receiver's configured one.
+    pub serializer: Option<Serializer>,
+}
+
+impl ProxyState {
+    /// The metadata it carries, when it names any method or property (Python's proxy then
+    /// knows them before connecting).
+    pub fn known_metadata(&self) -> Option<ProxyMetadata> {
+        (!self.methods.is_empty() || !self.attrs.is_empty() || !self.oneway.is_empty()).then(|| ProxyMetadata {
+            methods: self.methods.clone(),
+            oneway: self.oneway.clone(),
+            attrs: self.attrs.clone(),
+        })
+    }
+}
+
+impl Serialize for ProxyState {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let uri = Uri::parse(&self.uri).map_err(serde::ser::Error::custom)?;
+        fn names(set: &BTreeSet<String>) -> Vec<&str> {
+            set.iter().map(String::as_str).collect()
+        }
+        let (oneway, methods, attrs) = (names(&self.oneway), names(&self.methods), names(&self.attrs));
+        ProxyDict {
+            uri: &uri,
+            oneway: &oneway,
+            methods: &methods,
+            attrs: &attrs,
+            handshake: &self.handshake,
+            serializer: self.serializer.map(Serializer::name),
+        }
+        .serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ProxyState {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = ProxyState;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                write!(f, "a serialized proxy: a {PROXY_CLASS} dict")
+            }
+            fn visit_map<M: MapAccess<'de>>(self, mut map: M) -> Result<ProxyState, M::Error> {
+                let (mut class_seen, mut state) = (false, None);
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        CLASS_KEY => {
+                            let class = map.next_value::<String>()?;
+                            if class != PROXY_CLASS {
+                                return Err(de::Error::custom(format_args!("expected a {PROXY_CLASS}, got a {class}")));
+                            }
+                            class_seen = true;
+                        }
+                        "state" => state = Some(map.next_value::<StateTuple>()?.0),
+                        _ => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                if !class_seen {
+                    return Err(de::Error::missing_field(CLASS_KEY));
+                }
+                state.ok_or_else(|| de::Error::missing_field("state"))
+            }
+        }
+        deserializer.deserialize_map(V)
+    }
+}
+
+/// The state sequence `(uri, oneway, methods, attrs, handshake, serializer)`; more elements
+/// are ignored, as Python's `__setstate__` reads the first six.
+struct StateTuple(ProxyState);
+
+impl<'de> Deserialize<'de> for StateTuple {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = StateTuple;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a proxy state: (uri, oneway, methods, attrs, handshake, serializer)")
+            }
+            fn visit_seq<S: SeqAccess<'de>>(self, mut seq: S) -> Result<StateTuple, S::Error> {
+                let missing = |n| de::Error::invalid_length(n, &"6 elements");
+                let uri: String = seq.next_element()?.ok_or_else(|| missing(0))?;
+                Uri::parse(&uri).map_err(|e| de::Error::custom(format_args!("proxy URI {uri:?}: {e}")))?;
+                let oneway: Vec<String> = seq.next_element()?.ok_or_else(|| missing(1))?;
+                let methods: Vec<String> = seq.next_element()?.ok_or_else(|| missing(2))?;
+                let attrs: Vec<String> = seq.next_element()?.ok_or_else(|| missing(3))?;
+                let handshake: Value = seq.next_element()?.ok_or_else(|| missing(4))?;
+                let serializer: Option<String> = seq.next_element()?.ok_or_else(|| missing(5))?;
+                while seq.next_element::<IgnoredAny>()?.is_some() {}
+                let serializer =
+                    serializer.map(|name| name.parse::<Serializer>()).transpose().map_err(de::Error::custom)?;
+                Ok(StateTuple(ProxyState {
+                    uri,
+                    oneway: oneway.into_iter().collect(),
+                    methods: methods.into_iter().collect(),
+                    attrs: attrs.into_iter().collect(),
+                    handshake,
+                    serializer,
+                }))
+            }
+        }
+        deserializer.deserialize_seq(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use pyro5_core::ser::call::decode_payload;
+    use pyro5_core::ser::{json, marshal, msgpack, serpent};
+    use pyro5_core::wire::SerializerId;
+
+    use super::*;
+
+    const FORMATS: [(SerializerId, &str); 4] = [
+        (SerializerId::Serpent, "serpent"),
+        (SerializerId::Marshal, "marshal"),
+        (SerializerId::Json, "json"),
+        (SerializerId::Msgpack, "msgpack"),
+    ];
+
+    fn recorded(format: &str) -> Vec<u8> {
+        let path = format!("{}/../testdata/payloads/{format}/proxy.bin", env!("CARGO_MANIFEST_DIR"));
+        std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"))
+    }
+
+    fn encode(format: SerializerId, value: &impl Serialize) -> Vec<u8> {
+        match format {
+            SerializerId::Serpent => serpent::to_vec(value).unwrap(),
+            SerializerId::Marshal => marshal::to_vec(value).unwrap(),
+            SerializerId::Json => json::to_vec(value).unwrap(),
+            _ => msgpack::to_vec(value).unwrap(),
+        }
+    }
+
+    fn plain() -> ProxyState {
+        ProxyState {
+            uri: "PYRO:obj@localhost:9999".into(),
+            oneway: BTreeSet::new(),
+            methods: BTreeSet::new(),
+            attrs: BTreeSet::new(),
+            handshake: Value::Str("hello".into()),
+            serializer: None,
+        }
+    }
+
+    #[test]
+    fn python_proxies_read_in_every_format_and_write_back_as_recorded() {
+        for (format, name) in FORMATS {
+            let bytes = recorded(name);
+            let state: ProxyState = decode_payload(format, &bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(state, plain(), "{name}");
+            assert_eq!(state.known_metadata(), None);
+            // Read through a dynamic value too (a proxy inside arguments read as `Value`).
+            let value: Value = decode_payload(format, &bytes).unwrap();
+            assert_eq!(pyro5_core::ser::value::from_value::<ProxyState>(value).unwrap(), plain(), "{name}");
+            if format != SerializerId::Marshal {
+                // marshal's recording refers back to its empty tuple; ours writes it again.
+                assert_eq!(encode(format, &state), bytes, "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn metadata_handshake_and_serializer_go_both_ways() {
+        let state = ProxyState {
+            oneway: ["tick".to_string()].into(),
+            methods: ["tick".to_string(), "done".to_string()].into(),
+            attrs: ["level".to_string()].into(),
+            handshake: Value::Dict(vec![(Value::Str("token".into()), Value::Int(7))]),
+            serializer: Some(Serializer::Msgpack),
+            ..plain()
+        };
+        for (format, name) in FORMATS {
+            let back: ProxyState = decode_payload(format, &encode(format, &state)).unwrap();
+            assert_eq!(back, state, "{name}");
+            let meta = back.known_metadata().unwrap();
+            assert_eq!((meta.methods.len(), meta.oneway.len(), meta.attrs.len()), (2, 1, 1));
+        }
+    }
+
+    #[test]
+    fn what_is_no_proxy_is_refused() {
+        let cases: [&[u8]; 6] = [
+            br#"{"__class__": "Pyro5.core.URI", "state": ["PYRO", "obj", null, "localhost", 9999]}"#,
+            br#"{"state": ["PYRO:obj@localhost:9999", [], [], [], "hello", null]}"#,
+            br#"{"__class__": "Pyro5.client.Proxy"}"#,
+            br#"{"__class__": "Pyro5.client.Proxy", "state": ["PYRO:obj@localhost:9999", [], []]}"#,
+            br#"{"__class__": "Pyro5.client.Proxy", "state": ["not a uri", [], [], [], "hello", null]}"#,
+            br#"{"__class__": "Pyro5.client.Proxy", "state": ["PYRO:o@h:1", [], [], [], "hello", "pickle"]}"#,
+        ];
+        for case in cases {
+            let read = decode_payload::<ProxyState>(SerializerId::Json, case);
+            assert!(read.is_err(), "{}", String::from_utf8_lossy(case));
+        }
+        // More than six state elements: the first six count, as in Python.
+        let longer = br#"{"__class__": "Pyro5.client.Proxy", "state": ["PYRO:obj@localhost:9999", [], [], [], "hello", null, 5.0]}"#;
+        assert_eq!(decode_payload::<ProxyState>(SerializerId::Json, longer).unwrap(), plain());
     }
 }

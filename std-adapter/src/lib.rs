@@ -73,7 +73,9 @@ pub use daemon::{
     Spawner,
 };
 pub use object_proxy::ObjectProxy;
-pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Serializer};
+pub use proxy::{
+    Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Reraise, Serializer,
+};
 use pyro5_core::wire::{Message, MessageKind};
 pub use serve::{ServeError, ServeOptions, Served, serve};
 pub use transport::{ListenerSocket, Stream};

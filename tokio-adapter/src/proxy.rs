@@ -25,8 +25,8 @@ use pyro5_core::limits::Limits;
 use pyro5_core::ser::value::{Value, from_value};
 use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, SerializerId, StreamId};
 use pyro5_std::calling::{
-    Aim, ArgsOf, Kind, KwargsOf, Target, TupleOf, annotations_of, closed_error, collect_annotations, decode_as,
-    decode_error, read_kept_reply as read_reply, remote_error,
+    Aim, ArgsOf, Kind, KwargsOf, ProxyState, Target, TupleOf, annotations_of, closed_error, collect_annotations,
+    decode_as, decode_error, read_kept_reply as read_reply, remote_error,
 };
 use pyro5_std::{Config, ProxyError, ProxyMetadata, Serializer};
 use serde::Serialize;
@@ -75,6 +75,9 @@ impl Drop for Inner {
 #[derive(Clone, Debug)]
 struct Settings {
     serializer: SerializerId,
+    /// The serializer named for this proxy (Pyro's `_pyroSerializer`), `None` when the
+    /// configured one is used.
+    named_serializer: Option<Serializer>,
     timeout: Option<Duration>,
     max_retries: u32,
     keep_on_timeout: bool,
@@ -128,6 +131,24 @@ enum Outcome<T> {
     Nothing,
 }
 
+/// A serialized proxy (a callback object, an autoproxied result) in any format arrives as an
+/// async proxy, made by [`Proxy::from_state`] with the `PYRO_*` configuration of this
+/// process.
+impl<'de> serde::Deserialize<'de> for Proxy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let received = <ProxyState as serde::Deserialize>::deserialize(deserializer)?;
+        let config = Config::from_env().map_err(serde::de::Error::custom)?;
+        Self::from_state(received, &config).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Written as Python writes a proxy ([`Proxy::to_state`]), to pass it on in a call.
+impl Serialize for Proxy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_state().serialize(s)
+    }
+}
+
 impl Proxy {
     /// A proxy for `PYRO:object@host:port`, `PYRO:object@./u:socket`, or what a
     /// `PYRONAME:`/`PYROMETA:` URI names; nothing is connected yet. Configured from the
@@ -157,6 +178,7 @@ impl Proxy {
         };
         let settings = Settings {
             serializer: config.serializer.id(),
+            named_serializer: None,
             timeout: config.commtimeout_duration(),
             max_retries: config.max_retries,
             keep_on_timeout: false,
@@ -188,6 +210,41 @@ impl Proxy {
     /// Speak `serializer` from the next call on (Pyro's `_pyroSerializer`).
     pub fn set_serializer(&mut self, serializer: Serializer) {
         self.settings.serializer = serializer.id();
+        self.settings.named_serializer = Some(serializer);
+    }
+
+    /// The proxy a serialized one describes (Python's `Proxy.__setstate__`), as
+    /// [`pyro5_std::Proxy::from_state`] makes it: URI, handshake, serializer and the metadata
+    /// it carries from the state, the rest from `config`. Deserializing a `Proxy` does this
+    /// with [`Config::from_env`].
+    ///
+    /// # Errors
+    /// [`ProxyError::Uri`] for a URI a proxy cannot connect to.
+    pub fn from_state(received: ProxyState, config: &Config) -> Result<Self, ProxyError> {
+        let mut proxy = Self::with_config(&received.uri, config)?;
+        proxy.state().metadata = received.known_metadata().map(Arc::new);
+        proxy.settings.handshake = received.handshake;
+        if let Some(serializer) = received.serializer {
+            proxy.set_serializer(serializer);
+        }
+        Ok(proxy)
+    }
+
+    /// What the proxy is when serialized (Python's `Proxy.__getstate__`): the URI, the
+    /// metadata known (with the methods made oneway by [`set_oneway`](Self::set_oneway)), the
+    /// handshake and the serializer named for it.
+    pub fn to_state(&self) -> ProxyState {
+        let (uri, metadata) = {
+            let state = self.state();
+            (state.aim.uri.clone(), state.metadata.clone())
+        };
+        let (mut oneway, methods, attrs) = match metadata.as_deref() {
+            Some(m) => (m.oneway.clone(), m.methods.clone(), m.attrs.clone()),
+            None => Default::default(),
+        };
+        oneway.extend(self.settings.extra_oneway.iter().cloned());
+        let handshake = self.settings.handshake.clone();
+        ProxyState { uri, oneway, methods, attrs, handshake, serializer: self.settings.named_serializer }
     }
 
     /// Give up a connection attempt or a call after `timeout` (Pyro's `_pyroTimeout`;
@@ -271,7 +328,8 @@ impl Proxy {
         Ok((*link.metadata).clone())
     }
 
-    /// The metadata, if connected once.
+    /// The metadata: from the last handshake, or (before the first) what the state the proxy
+    /// was received with carried ([`from_state`](Self::from_state)).
     pub fn metadata(&self) -> Option<ProxyMetadata> {
         self.state().metadata.as_deref().cloned()
     }
@@ -551,14 +609,22 @@ impl Proxy {
             .with_room(deadline, |state| {
                 state.conn.set_serializer(self.settings.serializer);
                 let sent = state.conn.call(&spec, args, kwargs, &extras, deadline_ms)?;
-                Ok(sent.expects_reply.then(|| (sent.seq, state.register(sent.seq))))
+                Ok(if sent.expects_reply { Err((sent.seq, state.register(sent.seq))) } else { Ok(state.queued_end()) })
             })
             .await;
         let (seq, rx) = match queued {
-            Ok(Some(waiting)) => waiting,
-            Ok(None) => {
+            Ok(Err(waiting)) => waiting,
+            Ok(Ok(end)) => {
+                // Oneway: done once it is on the wire.
                 self.state().response_annotations.clear();
-                return Ok(Outcome::Nothing);
+                return match link.written_up_to(end, deadline).await {
+                    Ok(()) => Ok(Outcome::Nothing),
+                    Err(ProxyError::Timeout) => {
+                        self.timed_out(link);
+                        Err(ProxyError::Timeout)
+                    }
+                    Err(e) => Err(e),
+                };
             }
             Err(ProxyError::Timeout) => {
                 self.timed_out(link);

@@ -34,8 +34,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::calling::{
-    Aim, ArgsOf, Kind, KwargsOf, Target, TupleOf, annotations_of, closed_error, collect_annotations, decode_as,
-    decode_error, remote_error,
+    Aim, ArgsOf, Kind, KwargsOf, ProxyState, Target, TupleOf, annotations_of, closed_error, collect_annotations,
+    decode_as, decode_error, remote_error,
 };
 use crate::config::{Config, ConfigError, log_wire};
 use crate::transport::Stream;
@@ -246,6 +246,51 @@ impl From<RemoteError> for ProxyError {
     }
 }
 
+/// A [`ProxyError`] raised on to the caller of a served method, as an exception a Python
+/// method did not catch reaches its caller: a remote exception (e.g. raised in a callback)
+/// with its own class and message, the proxy's own failures as Pyro's errors
+/// (`CommunicationError`, `ConnectionClosedError`, `TimeoutError`, `NamingError`, ...).
+/// An `#[expose]` method returning `Result<T, Reraise>` calls a proxy with `?`.
+#[derive(Debug)]
+pub struct Reraise(pub ProxyError);
+
+impl From<ProxyError> for Reraise {
+    fn from(e: ProxyError) -> Self {
+        Self(e)
+    }
+}
+
+impl fmt::Display for Reraise {
+    /// The message (Python's `str(e)`).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.0 {
+            ProxyError::Remote(e) => f.write_str(&e.message()),
+            other => other.fmt(f),
+        }
+    }
+}
+
+impl pyro5_core::server::PythonException for Reraise {
+    fn class(&self) -> &str {
+        match &self.0 {
+            ProxyError::Remote(e) => &e.class,
+            ProxyError::Communication(_)
+            | ProxyError::Connect { .. }
+            | ProxyError::Rejected { .. }
+            | ProxyError::Receive(_) => "Pyro5.errors.CommunicationError",
+            ProxyError::ConnectionClosed => "Pyro5.errors.ConnectionClosedError",
+            ProxyError::Timeout => "Pyro5.errors.TimeoutError",
+            ProxyError::Protocol(_) => "Pyro5.errors.ProtocolError",
+            ProxyError::NotExposed { .. } => "builtins.AttributeError",
+            ProxyError::Result(_) | ProxyError::Decode(_) => "Pyro5.errors.SerializeError",
+            ProxyError::NotAnIterator { .. } => "builtins.TypeError",
+            ProxyError::Naming(_) => "Pyro5.errors.NamingError",
+            ProxyError::Config(_) => "builtins.ValueError",
+            ProxyError::Uri(_) | ProxyError::NothingExposed(_) | ProxyError::NotOwner => "Pyro5.errors.PyroError",
+        }
+    }
+}
+
 /// What the object exposes, as its daemon reported at connect time: `methods`, `oneway`,
 /// `attrs`, each a set of names (the core's rules decide what may be called with them).
 pub type ProxyMetadata = ObjectMetadata<BTreeSet<String>>;
@@ -371,6 +416,9 @@ pub struct Proxy {
     extra_oneway: BTreeSet<String>,
     handshake: Value,
     serializer: SerializerId,
+    /// The serializer named for this proxy ([`set_serializer`](Self::set_serializer) or
+    /// the received state; Pyro's `_pyroSerializer`), `None` when the configured one is used.
+    named_serializer: Option<Serializer>,
     timeout: Option<Duration>,
     max_retries: u32,
     correlation_id: Option<CorrelationId>,
@@ -391,6 +439,27 @@ impl fmt::Debug for Proxy {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = self.shared.lock();
         write!(f, "<Proxy {}; connected={}>", state.aim.uri, state.live.is_some())
+    }
+}
+
+/// A proxy arrives as a proxy: the `Pyro5.client.Proxy` dict Pyro writes for one (a
+/// callback object a client passes, an autoproxied result) in any format, read as
+/// [`Proxy::from_state`] says with the `PYRO_*` configuration of this process. An `#[expose]`
+/// method takes one as a parameter and calls it back; its calls go out on its own
+/// connection, so the daemon serving the method is not held up.
+impl<'de> serde::Deserialize<'de> for Proxy {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let received = <ProxyState as serde::Deserialize>::deserialize(deserializer)?;
+        let config = Config::from_env().map_err(serde::de::Error::custom)?;
+        Self::from_state(received, &config).map_err(serde::de::Error::custom)
+    }
+}
+
+/// Written as Python writes a proxy ([`Proxy::to_state`]), so a proxy can be passed on in a
+/// call or returned from a method.
+impl Serialize for Proxy {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_state().serialize(s)
     }
 }
 
@@ -433,6 +502,7 @@ impl Proxy {
             extra_oneway: BTreeSet::new(),
             handshake: Value::Str("hello".into()),
             serializer: config.serializer.id(),
+            named_serializer: None,
             timeout: config.commtimeout_duration(),
             max_retries: config.max_retries,
             correlation_id: None,
@@ -455,6 +525,41 @@ impl Proxy {
     /// Speak `serializer` from the next call on (Pyro's `_pyroSerializer`).
     pub fn set_serializer(&mut self, serializer: Serializer) {
         self.serializer = serializer.id();
+        self.named_serializer = Some(serializer);
+    }
+
+    /// The proxy a serialized one describes (Python's `Proxy.__setstate__`): its URI,
+    /// handshake and serializer, and the metadata it carries as known until the handshake
+    /// tells it again; timeout, retries and the rest come from `config`, as Python takes
+    /// them from its own configuration. This is what deserializing a `Proxy` does, with
+    /// [`Config::from_env`].
+    ///
+    /// # Errors
+    /// [`ProxyError::Uri`] for a URI a proxy cannot connect to.
+    pub fn from_state(received: ProxyState, config: &Config) -> Result<Self, ProxyError> {
+        let mut proxy = Self::with_config(&received.uri, config)?;
+        proxy.shared.lock().metadata = received.known_metadata().map(Arc::new);
+        proxy.handshake = received.handshake;
+        if let Some(serializer) = received.serializer {
+            proxy.set_serializer(serializer);
+        }
+        Ok(proxy)
+    }
+
+    /// What the proxy is when serialized (Python's `Proxy.__getstate__`): the URI, the
+    /// metadata known (with the methods made oneway by [`set_oneway`](Self::set_oneway)), the
+    /// handshake and the serializer named for it. Serializing a `Proxy` writes this.
+    pub fn to_state(&self) -> ProxyState {
+        let (uri, metadata) = {
+            let state = self.shared.lock();
+            (state.aim.uri.clone(), state.metadata.clone())
+        };
+        let (mut oneway, methods, attrs) = match metadata.as_deref() {
+            Some(m) => (m.oneway.clone(), m.methods.clone(), m.attrs.clone()),
+            None => Default::default(),
+        };
+        oneway.extend(self.extra_oneway.iter().cloned());
+        ProxyState { uri, oneway, methods, attrs, handshake: self.handshake.clone(), serializer: self.named_serializer }
     }
 
     /// Give up waiting for a connection or a reply after `timeout` (Pyro's `_pyroTimeout`).
@@ -566,7 +671,8 @@ impl Proxy {
         }
     }
 
-    /// The metadata, if connected once.
+    /// The metadata: from the last handshake, or (before the first) what the state the proxy
+    /// was received with carried ([`from_state`](Self::from_state)).
     pub fn metadata(&self) -> Option<ProxyMetadata> {
         self.shared.lock().metadata.as_deref().cloned()
     }
@@ -1081,5 +1187,33 @@ mod tests {
         );
         assert_eq!(proxy.serializer, SerializerId::Msgpack);
         assert!(proxy.config.logwire);
+    }
+
+    #[test]
+    fn a_received_state_makes_the_proxy_and_comes_back_with_its_own_oneway_methods() {
+        let names = |list: &[&str]| list.iter().map(|n| n.to_string()).collect::<BTreeSet<_>>();
+        let received = ProxyState {
+            uri: "PYRO:cb@localhost:4000".into(),
+            oneway: names(&["note"]),
+            methods: names(&["note", "double"]),
+            attrs: BTreeSet::new(),
+            handshake: Value::Str("token".into()),
+            serializer: Some(Serializer::Json),
+        };
+        let mut config = Config::default();
+        config.set("COMMTIMEOUT", "2").unwrap();
+        let mut proxy = Proxy::from_state(received.clone(), &config).unwrap();
+        assert_eq!((proxy.serializer, proxy.timeout), (SerializerId::Json, Some(Duration::from_secs(2))));
+        assert_eq!(proxy.metadata().unwrap().methods, received.methods);
+        assert!(!proxy.is_connected());
+        assert_eq!(proxy.to_state(), received);
+        proxy.set_oneway("double");
+        let written = pyro5_core::ser::json::to_vec(&proxy).unwrap();
+        let back: ProxyState = pyro5_core::ser::json::from_slice(&written).unwrap();
+        assert_eq!(back.oneway, names(&["double", "note"]));
+        // A proxy made from a URI names no serializer and knows no metadata, as Python's.
+        let plain = Proxy::with_config("PYRO:x@localhost:1", &Config::default()).unwrap().to_state();
+        assert_eq!((plain.serializer, plain.methods.len(), plain.handshake), (None, 0, Value::Str("hello".into())));
+        assert!(Proxy::from_state(ProxyState { uri: "PYRO:x@localhost:99999".into(), ..received }, &config).is_err());
     }
 }

@@ -46,6 +46,8 @@ pub(super) struct Link {
     queued: Notify,
     /// A call left the calls in flight, or the connection closed.
     room: Notify,
+    /// The writer wrote bytes to the socket, or the connection closed.
+    sent: Notify,
     /// The proxy's clock.
     epoch: Instant,
     tasks: Mutex<Vec<JoinHandle<()>>>,
@@ -62,12 +64,22 @@ pub(super) struct LinkState {
     pongs: VecDeque<oneshot::Sender<Answer>>,
     /// The connection is over; nothing more is queued or read.
     closed: bool,
+    /// Bytes the writer took from the connection to send, since it opened.
+    taken: u64,
+    /// Bytes written to the socket, since it opened.
+    written: u64,
 }
 
 impl LinkState {
     /// Whether the connection is over.
     pub(super) fn is_closed(&self) -> bool {
         self.closed || self.conn.is_closed()
+    }
+
+    /// Where what is queued now ends, counted in bytes from the connection's start: a
+    /// request just queued is on the wire once [`Link::written_up_to`] reaches it.
+    pub(super) fn queued_end(&self) -> u64 {
+        self.taken.saturating_add(u64::try_from(self.conn.tx_pending().len()).unwrap_or(u64::MAX))
     }
 
     /// A oneshot channel for the reply to call `seq`: already answered if it came early.
@@ -163,9 +175,12 @@ impl Link {
                 early: HashMap::new(),
                 pongs: VecDeque::new(),
                 closed: false,
+                taken: 0,
+                written: 0,
             }),
             queued: Notify::new(),
             room: Notify::new(),
+            sent: Notify::new(),
             epoch,
             tasks: Mutex::new(Vec::new()),
         });
@@ -238,6 +253,35 @@ impl Link {
         }
     }
 
+    /// Wait until the writer wrote the bytes up to `end` (a [`LinkState::queued_end`]): a
+    /// oneway call is done once its request is on the wire, as Python's proxy returns after
+    /// sending it (so dropping the proxy right after does not lose it).
+    /// [`ProxyError::ConnectionClosed`] when the connection ended before,
+    /// [`ProxyError::Timeout`] at `deadline`.
+    pub(super) async fn written_up_to(&self, end: u64, deadline: Option<Instant>) -> Result<(), ProxyError> {
+        loop {
+            let mut notified = pin!(self.sent.notified());
+            notified.as_mut().enable();
+            {
+                let state = self.lock();
+                if state.written >= end {
+                    return Ok(());
+                }
+                if state.is_closed() {
+                    return Err(ProxyError::ConnectionClosed);
+                }
+            }
+            match deadline {
+                Some(d) => {
+                    if tokio::time::timeout_at(d.into(), notified).await.is_err() {
+                        return Err(ProxyError::Timeout);
+                    }
+                }
+                None => notified.await,
+            }
+        }
+    }
+
     /// A caller's deadline passed: give up the calls past theirs (the core's deadlines).
     pub(super) fn expire(&self) {
         let now = self.millis(Instant::now());
@@ -271,6 +315,7 @@ impl Link {
         drop(state);
         self.stop_tasks();
         self.room.notify_waiters();
+        self.sent.notify_waiters();
     }
 
     /// Stop the reader and the writer: their socket halves are dropped, the socket closes.
@@ -342,6 +387,7 @@ async fn write_loop(link: Arc<Link>, mut socket: WriteHalf) {
             bytes.clear();
             bytes.extend_from_slice(state.conn.tx_pending());
             state.conn.tx_advance(bytes.len());
+            state.taken = state.taken.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
         }
         if bytes.is_empty() {
             notified.await;
@@ -351,6 +397,11 @@ async fn write_loop(link: Arc<Link>, mut socket: WriteHalf) {
             link.close(ClientError::ConnectionClosed);
             return;
         }
+        {
+            let mut state = link.lock();
+            state.written = state.written.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+        }
+        link.sent.notify_waiters();
         if bytes.capacity() > READ_CHUNK {
             // A large request's storage is not kept for the life of the connection.
             bytes = Vec::new();

@@ -522,7 +522,7 @@ pub const WIRE_LOG_TARGET: &str = "Pyro5.wire";
 /// flags=0x.. ser=.. seq=.. num_annotations=.. corr_id=<uuid>` and the data's repr. `text`
 /// is `proxy`/`daemon wiredata sending`/`received`; handshake messages get Python's own
 /// texts (`proxy connect sending`, `daemon handshake response`, ...).
-pub(crate) fn log_wire(text: &str, frame: &[u8]) {
+pub fn log_wire(text: &str, frame: &[u8]) {
     use pyro5_core::wire::{HEADER_LEN, Header, MessageKind};
     if !log::log_enabled!(target: WIRE_LOG_TARGET, log::Level::Debug) {
         return;

@@ -695,7 +695,8 @@ impl Proxy {
             let now = millis(self.inner.epoch, Instant::now());
             conn.connect(&object, &settings.handshake, &extras, now, self.deadline_ms(deadline))?;
         }
-        let answer = handshake(&mut conn, &mut read, &mut write, deadline, self.inner.epoch).await;
+        let logwire = self.inner.config.logwire;
+        let answer = handshake(&mut conn, &mut read, &mut write, deadline, self.inner.epoch, logwire).await;
         let (metadata, handshake_response, response_annotations) = match answer {
             Ok(found) => found,
             Err(ClientError::Rejected(reason)) => {
@@ -705,7 +706,8 @@ impl Proxy {
             Err(e) => return Err(closed_error(e)),
         };
         let metadata = Arc::new(metadata);
-        let link = Link::start(conn, read, write, metadata.clone(), object, self.inner.epoch);
+        let link =
+            Link::start(conn, read, write, metadata.clone(), object, self.inner.epoch, self.inner.config.logwire);
         let mut state = self.state();
         state.metadata = Some(metadata);
         state.handshake_response = handshake_response;
@@ -801,8 +803,12 @@ async fn handshake(
     write: &mut WriteHalf,
     deadline: Option<Instant>,
     epoch: Instant,
+    logwire: bool,
 ) -> Result<Handshake, ClientError> {
     let request = conn.tx_pending().to_vec();
+    if logwire {
+        pyro5_std::config::log_wire("proxy wiredata sending", &request);
+    }
     write.write_all(&request).await.map_err(|_| ClientError::ConnectionClosed)?;
     conn.tx_advance(request.len());
     let mut buf = vec![0u8; 4096];
@@ -827,6 +833,9 @@ async fn handshake(
             let fed = conn.feed(rest, now);
             rest = rest.get(fed..).unwrap_or_default();
             while let Some(event) = conn.poll_event() {
+                if logwire && let Some(message) = conn.message() {
+                    pyro5_std::config::log_wire("proxy wiredata received", message.as_bytes());
+                }
                 match event {
                     ClientEvent::Connected => {
                         let message = conn.message().ok_or(ClientError::NotExpected)?;

@@ -16,6 +16,7 @@ use std::time::Instant;
 
 use pyro5_core::client::{ClientConnection, ClientError, ClientEvent};
 use pyro5_std::calling::closed_error;
+use pyro5_std::config::log_wire;
 use pyro5_std::{ProxyError, ProxyMetadata};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::sync::{Notify, oneshot};
@@ -68,6 +69,8 @@ pub(super) struct LinkState {
     taken: u64,
     /// Bytes written to the socket, since it opened.
     written: u64,
+    /// `LOGWIRE`: every message sent and received is logged.
+    logwire: bool,
 }
 
 impl LinkState {
@@ -117,6 +120,11 @@ impl LinkState {
     fn dispatch(&mut self) -> (bool, Option<ClientError>) {
         let mut freed = false;
         while let Some(event) = self.conn.poll_event() {
+            if self.logwire
+                && let Some(message) = self.conn.message()
+            {
+                log_wire("proxy wiredata received", message.as_bytes());
+            }
             match event {
                 ClientEvent::Reply { seq } => {
                     let bytes = self.conn.message().map(|m| m.as_bytes().to_vec());
@@ -165,6 +173,7 @@ impl Link {
         metadata: Arc<ProxyMetadata>,
         object: Arc<str>,
         epoch: Instant,
+        logwire: bool,
     ) -> Arc<Self> {
         let link = Arc::new(Self {
             metadata,
@@ -177,6 +186,7 @@ impl Link {
                 closed: false,
                 taken: 0,
                 written: 0,
+                logwire,
             }),
             queued: Notify::new(),
             room: Notify::new(),
@@ -388,6 +398,9 @@ async fn write_loop(link: Arc<Link>, mut socket: WriteHalf) {
             bytes.extend_from_slice(state.conn.tx_pending());
             state.conn.tx_advance(bytes.len());
             state.taken = state.taken.saturating_add(u64::try_from(bytes.len()).unwrap_or(u64::MAX));
+            if state.logwire && !bytes.is_empty() {
+                log_wire("proxy wiredata sending", &bytes);
+            }
         }
         if bytes.is_empty() {
             notified.await;

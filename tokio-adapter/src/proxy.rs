@@ -569,9 +569,15 @@ impl Proxy {
         decode: &(dyn Fn(Payload<'_>) -> Result<T, ClientError> + Sync),
     ) -> Result<Outcome<T>, ProxyError> {
         let mut attempt = 0;
+        // As Python's proxy: a connection the daemon closed while no call waited (idle
+        // timeout, restart) fails the next call, which a retry (`MAX_RETRIES`) or the call
+        // after makes anew.
+        let mut unreported = self.state().link.clone().is_some_and(|l| l.is_closed() && l.take_unreported());
         loop {
             let deadline = self.deadline();
-            let (result, used) = match self.link().await {
+            let linked =
+                if std::mem::take(&mut unreported) { Err(ProxyError::ConnectionClosed) } else { self.link().await };
+            let (result, used) = match linked {
                 Ok(link) => (self.invoke_on(&link, kind, args, kwargs, decode, deadline).await, Some(link)),
                 Err(e) => (Err(e), None),
             };
@@ -656,6 +662,7 @@ impl Proxy {
         if let Some(link) = self.open_link() {
             return Ok(link);
         }
+
         let _connecting = self.inner.connecting.lock().await;
         if let Some(link) = self.open_link() {
             return Ok(link);

@@ -624,3 +624,50 @@ async fn size_limits_compression_and_oneway_by_choice() {
         assert_eq!(p.in_flight(), 0, "{serializer}: nothing to wait for");
     }
 }
+
+/// A connection the daemon closed while the proxy was idle (`COMMTIMEOUT`): the next call
+/// fails with `ConnectionClosed` as Python's proxy's does, the one after connects again; with
+/// `MAX_RETRIES` the retry does it at once. Python's proxy, same daemon, same sequence.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_connection_closed_by_the_idle_daemon_fails_the_next_call_as_in_python() {
+    let config = DaemonConfig {
+        host: "127.0.0.1".into(),
+        comm_timeout: Some(Duration::from_millis(300)),
+        ..DaemonConfig::default()
+    };
+    let daemon = Daemon::new(config).expect("bind");
+    let uri = daemon.register_concurrent(pyro5_std::echo::EchoServer::new(), Some(OBJECT_ID)).expect("register");
+    let serving = daemon.clone();
+    let server = std::thread::spawn(move || serving.request_loop());
+
+    let python = std::process::Command::new(python())
+        .arg("-c")
+        .arg(
+            "import sys, time, Pyro5.api, Pyro5.errors\n\
+             p = Pyro5.api.Proxy(sys.argv[1])\n\
+             print(p.echo(1))\n\
+             time.sleep(1.0)\n\
+             for _ in range(2):\n\
+             \x20   try:\n\
+             \x20       print(p.echo(2))\n\
+             \x20   except Pyro5.errors.ConnectionClosedError:\n\
+             \x20       print('closed')\n",
+        )
+        .arg(&uri)
+        .output()
+        .expect("run python");
+    assert_eq!(String::from_utf8_lossy(&python.stdout).split_whitespace().collect::<Vec<_>>(), ["1", "closed", "2"]);
+
+    let p = proxy(&uri, Serializer::Serpent);
+    assert_eq!(p.call::<i64, _>("echo", (1,)).await.unwrap(), 1);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert!(matches!(p.call::<i64, _>("echo", (2,)).await, Err(ProxyError::ConnectionClosed)));
+    assert_eq!(p.call::<i64, _>("echo", (2,)).await.unwrap(), 2);
+    let mut retrying = proxy(&uri, Serializer::Serpent);
+    retrying.set_max_retries(1);
+    assert_eq!(retrying.call::<i64, _>("echo", (3,)).await.unwrap(), 3);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(retrying.call::<i64, _>("echo", (4,)).await.expect("the retry connects again"), 4);
+    daemon.shutdown();
+    server.join().expect("the loop ends").expect("served");
+}

@@ -71,6 +71,9 @@ pub(super) struct LinkState {
     written: u64,
     /// `LOGWIRE`: every message sent and received is logged.
     logwire: bool,
+    /// The daemon closed the connection while no call waited: the next call is told so
+    /// (Python's proxy finds out by its next call too), the one after connects again.
+    unreported: bool,
 }
 
 impl LinkState {
@@ -187,6 +190,7 @@ impl Link {
                 taken: 0,
                 written: 0,
                 logwire,
+                unreported: false,
             }),
             queued: Notify::new(),
             room: Notify::new(),
@@ -307,6 +311,24 @@ impl Link {
         }
     }
 
+    /// The daemon ended the connection (or the socket failed): as [`close`](Self::close),
+    /// remembering whether any call was told.
+    fn peer_closed(&self, error: ClientError) {
+        {
+            let mut state = self.lock();
+            if !state.closed {
+                state.unreported = state.waiters.is_empty() && state.pongs.is_empty();
+            }
+        }
+        self.close(error);
+    }
+
+    /// Whether the daemon ended the connection without a call to tell (once: the answer is
+    /// taken).
+    pub(super) fn take_unreported(&self) -> bool {
+        std::mem::take(&mut self.lock().unreported)
+    }
+
     /// End the connection: every caller still waiting gets `error` (as the proxy reports
     /// it), the socket is closed. Idempotent.
     pub(super) fn close(&self, error: ClientError) {
@@ -378,7 +400,7 @@ async fn read_loop(link: Arc<Link>, mut socket: ReadHalf) {
             link.room.notify_waiters();
         }
         if let Some(e) = lost.or((n == 0).then_some(ClientError::ConnectionClosed)) {
-            link.close(e);
+            link.peer_closed(e);
             return;
         }
     }

@@ -274,6 +274,21 @@ impl Serialize for BatchCalls<'_> {
     }
 }
 
+/// Read a proxy that arrived serialized (a callback object, an autoproxied result) and make
+/// it with `make` (a proxy type's `from_state`) and this process's `PYRO_*` configuration:
+/// the `Deserialize` of both proxies.
+///
+/// # Errors
+/// Not Pyro's proxy dict, a configuration that does not parse, or what `make` refuses.
+pub fn deserialize_proxy<'de, D: Deserializer<'de>, P>(
+    deserializer: D,
+    make: impl FnOnce(ProxyState, &crate::config::Config) -> Result<P, ProxyError>,
+) -> Result<P, D::Error> {
+    let received = ProxyState::deserialize(deserializer)?;
+    let config = crate::config::Config::from_env().map_err(de::Error::custom)?;
+    make(received, &config).map_err(de::Error::custom)
+}
+
 /// A proxy as Pyro serializes it, in every format: `{"__class__": "Pyro5.client.Proxy",
 /// "state": (uri, oneway, methods, attrs, handshake, serializer)}` (Python's
 /// `Proxy.__getstate__`; the three name collections are tuples, `serializer` a format name or

@@ -136,9 +136,7 @@ enum Outcome<T> {
 /// process.
 impl<'de> serde::Deserialize<'de> for Proxy {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let received = <ProxyState as serde::Deserialize>::deserialize(deserializer)?;
-        let config = Config::from_env().map_err(serde::de::Error::custom)?;
-        Self::from_state(received, &config).map_err(serde::de::Error::custom)
+        pyro5_std::calling::deserialize_proxy(deserializer, Self::from_state)
     }
 }
 

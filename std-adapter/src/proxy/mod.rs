@@ -449,9 +449,7 @@ impl fmt::Debug for Proxy {
 /// connection, so the daemon serving the method is not held up.
 impl<'de> serde::Deserialize<'de> for Proxy {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        let received = <ProxyState as serde::Deserialize>::deserialize(deserializer)?;
-        let config = Config::from_env().map_err(serde::de::Error::custom)?;
-        Self::from_state(received, &config).map_err(serde::de::Error::custom)
+        crate::calling::deserialize_proxy(deserializer, Self::from_state)
     }
 }
 

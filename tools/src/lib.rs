@@ -102,25 +102,28 @@ impl From<pyro5_std::ServerType> for ServerType {
     }
 }
 
+/// Python's two names as `pyro5-std` writes and reads them, and `tokio`.
+const TOKIO: &str = "tokio";
+
 impl fmt::Display for ServerType {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Self::Thread => "thread",
-            Self::Multiplex => "multiplex",
-            Self::Tokio => "tokio",
-        })
+        match self {
+            Self::Thread => pyro5_std::ServerType::Thread.fmt(f),
+            Self::Multiplex => pyro5_std::ServerType::Multiplex.fmt(f),
+            Self::Tokio => f.write_str(TOKIO),
+        }
     }
 }
 
 impl std::str::FromStr for ServerType {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "thread" => Ok(Self::Thread),
-            "multiplex" => Ok(Self::Multiplex),
-            "tokio" => Ok(Self::Tokio),
-            other => Err(format!("invalid server type '{other}' (thread, multiplex or tokio)")),
+        if s == TOKIO {
+            return Ok(Self::Tokio);
         }
+        s.parse::<pyro5_std::ServerType>()
+            .map(Self::from)
+            .map_err(|_| format!("invalid server type '{s}' (thread, multiplex or tokio)"))
     }
 }
 

@@ -22,8 +22,8 @@
 //! its chain to a trusted authority, its validity dates and its names.
 //!
 //! Private keys protected by a password (`SSL_SERVERKEYPASSWD`, `SSL_CLIENTKEYPASSWD`) are
-//! not read: decrypt them (`openssl pkey -in key.pem -out plain.pem`) and keep the file
-//! private; a clear error says so.
+//! read when they are PKCS#8 (`-----BEGIN ENCRYPTED PRIVATE KEY-----`, PBES2); OpenSSL's
+//! older encrypted format is refused with an error that says how to convert it.
 
 use std::fmt;
 use std::io::{self, Read, Write};
@@ -66,8 +66,15 @@ pub enum TlsError {
     NoCertificate(PathBuf),
     /// The file holds no PEM private key.
     NoKey(PathBuf),
-    /// The private key is protected by a password (not supported).
+    /// The private key is protected in OpenSSL's old way (not supported).
     EncryptedKey(PathBuf),
+    /// The PKCS#8 private key could not be decrypted with the password given.
+    KeyPassword {
+        /// The key's file.
+        path: PathBuf,
+        /// Why (no password, a wrong one, an unknown cipher).
+        why: String,
+    },
     /// rustls refused the certificates or key.
     Rustls(rustls::Error),
     /// No certificate authority to check peers against.
@@ -83,8 +90,14 @@ impl fmt::Display for TlsError {
             Self::NoKey(path) => write!(f, "no PEM private key in {}", path.display()),
             Self::EncryptedKey(path) => write!(
                 f,
-                "the private key in {} is protected by a password, which is not supported: decrypt it \
-                 (`openssl pkey -in key.pem -out plain.pem`) and keep the file private",
+                "the private key in {} is encrypted in OpenSSL's old format, which is not supported: convert it \
+                 to PKCS#8 (`openssl pkcs8 -topk8 -in key.pem -out key8.pem`), or decrypt it and keep the file private",
+                path.display()
+            ),
+            Self::KeyPassword { path, why } => write!(
+                f,
+                "cannot decrypt the private key in {} with the password given (SSL_SERVERKEYPASSWD or \
+                 SSL_CLIENTKEYPASSWD): {why}",
                 path.display()
             ),
             Self::Rustls(e) => write!(f, "TLS: {e}"),
@@ -265,15 +278,31 @@ fn certificates(item: &'static str, path: &Path) -> Result<Vec<CertificateDer<'s
     Ok(certs)
 }
 
-/// The PEM private key in `path`.
+/// The PEM private key in `path`; a PKCS#8 key protected by `password` (`-----BEGIN
+/// ENCRYPTED PRIVATE KEY-----`, what `openssl pkcs8 -topk8` and Python's tools write) is
+/// decrypted with it.
 fn private_key(item: &'static str, path: &Path, password: &str) -> Result<PrivateKeyDer<'static>, TlsError> {
+    use pkcs8::der::pem::PemLabel;
     let pem = read_file(item, path)?;
     let text = String::from_utf8_lossy(&pem);
-    if text.contains("ENCRYPTED PRIVATE KEY") || text.contains("Proc-Type: 4,ENCRYPTED") {
+    if text.contains("Proc-Type: 4,ENCRYPTED") {
         return Err(TlsError::EncryptedKey(path.to_path_buf()));
     }
-    let _ = password;
-    PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoKey(path.to_path_buf()))
+    let encrypted_label = pkcs8::EncryptedPrivateKeyInfoOwned::PEM_LABEL;
+    if !text.contains(&format!("BEGIN {encrypted_label}")) {
+        return PrivateKeyDer::from_pem_slice(&pem).map_err(|_| TlsError::NoKey(path.to_path_buf()));
+    }
+    if password.is_empty() {
+        return Err(TlsError::KeyPassword { path: path.to_path_buf(), why: "no password given".into() });
+    }
+    let wrong = |why: String| TlsError::KeyPassword { path: path.to_path_buf(), why };
+    let (label, der) = pkcs8::der::pem::decode_vec(&pem).map_err(|e| wrong(e.to_string()))?;
+    if label != encrypted_label {
+        return Err(TlsError::NoKey(path.to_path_buf()));
+    }
+    let info = pkcs8::EncryptedPrivateKeyInfoOwned::try_from(der.as_slice()).map_err(|e| wrong(e.to_string()))?;
+    let plain = info.decrypt(password).map_err(|e| wrong(e.to_string()))?;
+    Ok(PrivateKeyDer::Pkcs8(plain.as_bytes().to_vec().into()))
 }
 
 /// The certificates of `SSL_CACERTS`: a PEM file, or every PEM file of a directory.

@@ -258,7 +258,48 @@ fn tls_settings_that_cannot_work_are_clear_errors() {
         .unwrap();
     let protected = Config { ssl_serverkey: path(&encrypted), ..server_config(&certs, ServerType::Thread, false) };
     let e = Daemon::with_config(&protected).unwrap_err();
-    assert!(e.to_string().contains("protected by a password"), "{e}");
+    assert!(e.to_string().contains("cannot decrypt the private key") && e.to_string().contains("no password"), "{e}");
+    let legacy = certs.dir().join("legacy.key");
+    std::fs::write(&legacy, "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n").unwrap();
+    let old_format = Config { ssl_serverkey: path(&legacy), ..server_config(&certs, ServerType::Thread, false) };
+    let e = Daemon::with_config(&old_format).unwrap_err();
+    assert!(e.to_string().contains("openssl pkcs8 -topk8"), "{e}");
+}
+
+/// A daemon key protected by a password (PKCS#8, as `openssl pkcs8 -topk8` writes it):
+/// read with `SSL_SERVERKEYPASSWD`, a Python client served; a wrong password is a clear error.
+#[test]
+fn password_protected_keys_are_read_with_their_password() {
+    let certs = TestCertificates::new("keypass");
+    let protected = certs.dir().join("server-protected.key");
+    let made = Command::new("openssl")
+        .args(["pkcs8", "-topk8", "-v2", "aes-256-cbc", "-passout", "pass:s3cret", "-in"])
+        .arg(&certs.server().key)
+        .arg("-out")
+        .arg(&protected)
+        .status();
+    if !made.is_ok_and(|s| s.success()) {
+        println!("SKIPPED: the openssl command is not available to encrypt a key");
+        return;
+    }
+    let config = Config {
+        ssl_serverkey: path(&protected),
+        ssl_serverkeypasswd: "wrong".into(),
+        ..server_config(&certs, ServerType::Multiplex, false)
+    };
+    let e = Daemon::with_config(&config).unwrap_err();
+    assert!(e.to_string().contains("cannot decrypt the private key"), "{e}");
+    let config = Config { ssl_serverkeypasswd: "s3cret".into(), ..config };
+    let (daemon, uri, thread) = serve_echo(&config, "test.echoserver");
+    let out = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
+        .arg("-c")
+        .arg(ONE_CALL)
+        .arg(&uri)
+        .output()
+        .expect("run python");
+    assert_eq!(stdout(&out).trim(), "ok over tls");
+    daemon.shutdown();
+    thread.join().expect("the loop ends").expect("served");
 }
 
 /// A client that stalls its TLS handshake is closed after the handshake timeout, one that

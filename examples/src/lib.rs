@@ -23,6 +23,7 @@ use std::error::Error;
 use std::io::Write;
 
 use pyro5_std::core::server::PyroObject;
+use pyro5_std::core::wire::CorrelationId;
 use pyro5_std::locate::locate_ns;
 use pyro5_std::{Config, Daemon, DaemonError, InstanceMode};
 
@@ -90,4 +91,20 @@ pub fn serve(classes: Vec<Class>, daemon: Option<Daemon>, use_ns: bool) -> Resul
     drop(out);
     daemon.request_loop()?;
     Ok(())
+}
+
+/// A correlation id as Python's `uuid.UUID` prints it (`8-4-4-4-12` lowercase hex digits).
+pub fn uuid(id: CorrelationId) -> String {
+    let hex: String = id.0.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_correlation_id_prints_as_a_python_uuid() {
+        let id =
+            pyro5_std::core::wire::CorrelationId(*b"\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x23\x45\x67\x89\xab\xcd\xef");
+        assert_eq!(super::uuid(id), "12345678-9abc-def0-0123-456789abcdef");
+    }
 }

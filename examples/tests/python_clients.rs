@@ -166,6 +166,12 @@ fn uri_line(lines: &[String]) -> String {
     format!("{uri}\n")
 }
 
+/// The URI a server printed alone on a line, as a line for a client that asks for it.
+fn pyro_line(lines: &[String]) -> String {
+    let uri = lines.iter().find(|l| l.starts_with("PYRO:")).expect("the server printed a URI");
+    format!("{uri}\n")
+}
+
 /// Run `case`'s client against `server`: its stdout, stderr and how it ended, as one text.
 fn run(case: &Case, examples: &Path, server: Server) -> String {
     let dir = examples.join(case.folder);
@@ -229,6 +235,7 @@ fn masked(case: &Case, text: &str) -> String {
             (r"obj_[0-9a-f]{32}", "obj_<id>"),
             (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>"),
             (r"(localhost|127\.0\.0\.1|\[::1\]):\d+", "<address>"),
+            (r"\('(localhost|127\.0\.0\.1|::1)', \d+\)", "<address>"),
             (r"(?m)^ \|   .*\n", ""),
         ]
         .into_iter()
@@ -337,4 +344,39 @@ fn instance_ids(text: &str) -> String {
 #[test]
 fn instancemode() {
     compare(&Case { mask: instance_ids, ..Case::new("instancemode", env!("CARGO_BIN_EXE_instancemode")) });
+}
+
+#[test]
+fn handshake() {
+    compare(&Case {
+        name_server: false,
+        ready: "When asked",
+        input: |lines| pyro_line(lines) + "pancakes\n",
+        ..Case::new("handshake", env!("CARGO_BIN_EXE_handshake"))
+    });
+}
+
+#[test]
+fn handshake_refused() {
+    compare(&Case {
+        name_server: false,
+        ready: "When asked",
+        input: |lines| pyro_line(lines) + "waffles\n",
+        ..Case::new("handshake", env!("CARGO_BIN_EXE_handshake"))
+    });
+}
+
+#[test]
+fn streaming() {
+    compare(&Case { name_server: false, input: uri_line, ..Case::new("streaming", env!("CARGO_BIN_EXE_streaming")) });
+}
+
+#[test]
+fn callcontext() {
+    compare(&Case {
+        name_server: false,
+        ready: "Server is ready",
+        input: pyro_line,
+        ..Case::new("callcontext", env!("CARGO_BIN_EXE_callcontext"))
+    });
 }

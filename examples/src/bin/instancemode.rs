@@ -5,7 +5,7 @@
 //! (`instance.single`, `instance.session`, `instance.percall`) in the name server. An
 //! instance's identity is a number given when it is made (Python shows `self.id`).
 
-use pyro5_examples::{Class, serve};
+use pyro5_examples::{Class, serve, uuid};
 use pyro5_std::core::server::CallContext;
 use pyro5_std::{InstanceMode, expose};
 
@@ -19,12 +19,6 @@ fn new_id(class: &str) -> u64 {
     let id = NEXT_ID.fetch_add(1, Ordering::SeqCst);
     println!("created {class} instance with id {id}");
     id
-}
-
-/// A correlation id as Python's `uuid.UUID` prints it.
-fn uuid(bytes: [u8; 16]) -> String {
-    let hex: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
 struct SingleInstance {
@@ -48,7 +42,7 @@ struct SessionInstance {
 #[expose]
 impl SessionInstance {
     fn msg(&mut self, message: &str, ctx: &CallContext<'_>) -> (u64, Option<String>) {
-        let correlation_id = self.correlation_id.get_or_insert_with(|| uuid(ctx.correlation_id.0)).clone();
+        let correlation_id = self.correlation_id.get_or_insert_with(|| uuid(ctx.correlation_id)).clone();
         println!("[{}] SessionInstance.msg: {message}", self.id);
         (self.id, Some(correlation_id))
     }

@@ -380,3 +380,14 @@ fn callcontext() {
         ..Case::new("callcontext", env!("CARGO_BIN_EXE_callcontext"))
     });
 }
+
+#[test]
+fn warehouse() {
+    // Janet stores a thing and takes one; Henry stores nothing and takes what is not there.
+    compare(&Case {
+        server: "warehouse.py",
+        client: "visit.py",
+        input: |_| "teddy bear\nbike\n\nunicorn\n".to_string(),
+        ..Case::new("warehouse/phase3", env!("CARGO_BIN_EXE_warehouse"))
+    });
+}

@@ -133,6 +133,9 @@ struct Case {
     name_server: bool,
     /// What the server prints once it serves.
     ready: &'static str,
+    /// Other Python programs of the example that run beside the server (script, what it
+    /// prints once it runs), started before the client.
+    helpers: &'static [(&'static str, &'static str)],
     /// The client's stdin, from the server's output so far.
     input: fn(&[String]) -> String,
     /// The client never ends by design: it is stopped after this long.
@@ -152,6 +155,7 @@ impl Case {
             client: "client.py",
             name_server: true,
             ready: "Pyro daemon running.",
+            helpers: &[],
             input: |_| String::new(),
             hangs: None,
             limit: Duration::from_secs(60),
@@ -198,6 +202,15 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
         Server::Rust => Running::start(case.bin, command(Path::new(case.bin), &[]), ""),
     };
     let lines = served.wait_for(case.ready);
+    let helpers: Vec<Running> = case
+        .helpers
+        .iter()
+        .map(|(script, ready)| {
+            let mut helper = Running::start(script, command(python(), &[script]), "");
+            helper.wait_for(ready);
+            helper
+        })
+        .collect();
     let mut client = Running::start(case.client, command(python(), &[case.client]), &(case.input)(&lines));
     let started = Instant::now();
     let ended = loop {
@@ -217,6 +230,7 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
     // The client first: a server gone would make a waiting client fail.
     let _ = client.child.kill();
     let _ = client.child.wait();
+    drop(helpers);
     drop(served);
     // Give the readers a moment to take the rest of the output.
     thread::sleep(Duration::from_millis(200));
@@ -389,5 +403,23 @@ fn warehouse() {
         client: "visit.py",
         input: |_| "teddy bear\nbike\n\nunicorn\n".to_string(),
         ..Case::new("warehouse/phase3", env!("CARGO_BIN_EXE_warehouse"))
+    });
+}
+
+#[test]
+fn distributed_computing() {
+    // The numbers are random; one worker takes the items in order. How often the client
+    // finds no result yet depends on timing.
+    let mask = |text: &str| {
+        let text = replace(text, r"(?m)^Not all results available yet.*\n", "");
+        let text = replace(&text, r"Worker_\d+@\S+\)", "Worker_<pid>@<host>)");
+        replace(&text, r"(?m)^\d+ --> \[[\d, ]*\]$", "<number> --> <factors>")
+    };
+    compare(&Case {
+        server: "dispatcher.py",
+        helpers: &[("worker.py", "getting work from dispatcher.")],
+        limit: Duration::from_secs(300),
+        mask,
+        ..Case::new("distributed-computing", env!("CARGO_BIN_EXE_distributed-computing"))
     });
 }

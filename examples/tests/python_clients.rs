@@ -105,10 +105,17 @@ impl Running {
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
+impl Running {
+    /// Kill the process and wait for it.
+    fn stop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
     }
 }
 
@@ -127,6 +134,8 @@ struct Case {
     server: &'static str,
     /// Our server binary.
     bin: &'static str,
+    /// Our server's arguments.
+    bin_args: &'static [&'static str],
     /// The client script.
     client: &'static str,
     /// Whether a name server must run.
@@ -138,6 +147,9 @@ struct Case {
     helpers: &'static [(&'static str, &'static str)],
     /// The client's stdin, from the server's output so far.
     input: fn(&[String]) -> String,
+    /// Stop the server this long after the client started, and start it again once the
+    /// client printed the text given.
+    restart: Option<(Duration, &'static str)>,
     /// The client never ends by design: it is stopped after this long.
     hangs: Option<Duration>,
     /// The longest a client may take.
@@ -152,11 +164,13 @@ impl Case {
             folder,
             server: "server.py",
             bin,
+            bin_args: &[],
             client: "client.py",
             name_server: true,
             ready: "Pyro daemon running.",
             helpers: &[],
             input: |_| String::new(),
+            restart: None,
             hangs: None,
             limit: Duration::from_secs(60),
             mask: |text| text.to_string(),
@@ -197,10 +211,11 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
         ns.wait_for("NS running");
         ns
     });
-    let mut served = match server {
+    let serve = || match server {
         Server::Python => Running::start(case.server, command(python(), &["-u", case.server]), ""),
-        Server::Rust => Running::start(case.bin, command(Path::new(case.bin), &[]), ""),
+        Server::Rust => Running::start(case.bin, command(Path::new(case.bin), case.bin_args), ""),
     };
+    let mut served = serve();
     let lines = served.wait_for(case.ready);
     let helpers: Vec<Running> = case
         .helpers
@@ -213,9 +228,18 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
         .collect();
     let mut client = Running::start(case.client, command(python(), &[case.client]), &(case.input)(&lines));
     let started = Instant::now();
+    let mut restarted = false;
     let ended = loop {
         if let Some(status) = client.child.try_wait().unwrap() {
             break format!("exit code {:?}", status.code());
+        }
+        if let Some((_, told)) = case.restart.filter(|(after, _)| !restarted && started.elapsed() > *after) {
+            // Stop the server; start it again once the client says it lost it.
+            served.stop();
+            client.wait_for(told);
+            served = serve();
+            served.wait_for(case.ready);
+            restarted = true;
         }
         if case.hangs.is_some_and(|after| started.elapsed() > after) {
             break "stopped (it waits for ever by design)".to_string();
@@ -421,5 +445,40 @@ fn distributed_computing() {
         limit: Duration::from_secs(300),
         mask,
         ..Case::new("distributed-computing", env!("CARGO_BIN_EXE_distributed-computing"))
+    });
+}
+
+/// The calls of the autoreconnect clients, a second each: how many depends on timing.
+fn calls(text: &str) -> String {
+    replace(text, r"(call\.\.\.\n|Sleeping 1 second\n)+", "<calls>\n")
+}
+
+#[test]
+fn autoreconnect() {
+    compare(&Case {
+        name_server: false,
+        ready: "Server started",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("Server started, uri: ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        restart: Some((Duration::from_secs(3), "(restart the server now)")),
+        hangs: Some(Duration::from_secs(8)),
+        mask: calls,
+        ..Case::new("autoreconnect", env!("CARGO_BIN_EXE_autoreconnect"))
+    });
+}
+
+#[test]
+fn autoreconnect_ns() {
+    compare(&Case {
+        server: "serverNS.py",
+        bin_args: &["--ns"],
+        client: "clientNS.py",
+        ready: "Server started",
+        restart: Some((Duration::from_secs(3), "(restart the server now)")),
+        hangs: Some(Duration::from_secs(8)),
+        mask: calls,
+        ..Case::new("autoreconnect", env!("CARGO_BIN_EXE_autoreconnect"))
     });
 }

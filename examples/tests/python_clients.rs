@@ -482,3 +482,47 @@ fn autoreconnect_ns() {
         ..Case::new("autoreconnect", env!("CARGO_BIN_EXE_autoreconnect"))
     });
 }
+
+/// The usersession client's output, with what depends on timing ordered or left out: the
+/// values its two threads read (they share the database), the order of their lines, and on
+/// the singleton how many calls collided, and which (the errors' texts are kept, once each).
+fn sessions(text: &str) -> String {
+    let (out, rest) = text.split_once("\n--- stderr ---\n").expect("stdout and stderr");
+    let (err, end) = rest.rsplit_once("\n--- ").expect("how it ended");
+    let num = Regex::new(r"^\[(Thread-\d+)\] num=\d+$").unwrap();
+    let mut masked = String::new();
+    let mut singleton = false;
+    let mut threads: Vec<String> = Vec::new();
+    for line in out.replace("enter to start: ", "enter to start: \n").lines() {
+        if let Some(found) = num.captures(line) {
+            if !singleton {
+                threads.push(format!("[{}] num=<n>", &found[1]));
+            }
+            continue;
+        }
+        if line.starts_with("*****") {
+            threads.sort();
+            masked.extend(threads.drain(..).map(|l| l + "\n"));
+            singleton = line.contains("concurrent proxies on the Singleton");
+        }
+        masked.push_str(line);
+        masked.push('\n');
+    }
+    threads.sort();
+    masked.extend(threads.drain(..).map(|l| l + "\n"));
+    // Which access collided (a write or a read) depends on timing too.
+    let err = err.replace("access (read)", "access (<access>)").replace("access (write)", "access (<access>)");
+    let mut errors: Vec<&str> = err.lines().filter(|l| !l.starts_with(' ') && l.contains("Error: ")).collect();
+    errors.sort_unstable();
+    errors.dedup();
+    format!("{masked}--- stderr (errors) ---\n{}\n--- {end}", errors.join("\n"))
+}
+
+#[test]
+fn usersession() {
+    compare(&Case {
+        input: |_| "\n\n".to_string(),
+        mask: sessions,
+        ..Case::new("usersession", env!("CARGO_BIN_EXE_usersession"))
+    });
+}

@@ -1,0 +1,110 @@
+//! Rust ports of the servers of Pyro5's own examples (Pyro5 5.17's `examples/` folder), each
+//! served to the example's unmodified Python client.
+//!
+//! One binary per example, named as the example's folder: `cargo run -p pyro5-examples
+//! --bin attributes` serves what `python server.py` in `examples/attributes` serves (the
+//! same names in the name server, instance modes, metadata, error classes and texts), so
+//! `python client.py` of that folder runs against it and prints what it prints against
+//! Python's server. The tests of this crate (`tests/python_clients.rs`) do exactly that:
+//! they fetch Pyro5's source distribution (`scripts/pyro5-examples`, checksum pinned), run
+//! each client against Python's server and against ours, and compare the outputs.
+//!
+//! The examples that need a name server find it as Python's do (`PYRO_NS_HOST`,
+//! `PYRO_NS_PORT`, broadcast): start one first with `pyro5-ns` or `python -m
+//! Pyro5.nameserver`.
+//!
+//! This library holds what the servers share: serving classes (objects made per
+//! connection, per call or once, Pyro's instance modes) and printing what Python's `serve`
+//! prints for them.
+
+#![forbid(unsafe_code)]
+
+use std::error::Error;
+use std::io::Write;
+
+use pyro5_std::core::server::PyroObject;
+use pyro5_std::core::wire::CorrelationId;
+use pyro5_std::locate::locate_ns;
+use pyro5_std::{Config, Daemon, DaemonError, InstanceMode};
+
+/// The result of an example's `main`.
+pub type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
+
+/// Registers a class in a daemon under an id (or a generated one): gives its URI.
+type Register = Box<dyn FnOnce(&Daemon, Option<&str>) -> std::result::Result<String, DaemonError>>;
+
+/// A class for [`serve`]: its Python name (`module.Class`, as Python prints it), how its
+/// instances are made, and the name it is served under.
+pub struct Class {
+    python_name: &'static str,
+    name: &'static str,
+    register: Register,
+}
+
+impl Class {
+    /// The class `python_name`, its instances made by `creator` as `mode` says, served as
+    /// `name`.
+    pub fn new<O, F>(python_name: &'static str, mode: InstanceMode, creator: F, name: &'static str) -> Self
+    where
+        O: PyroObject + Send + 'static,
+        F: Fn() -> O + Send + Sync + 'static,
+    {
+        let register: Register = Box::new(move |daemon, id| daemon.register_class(mode, creator, id));
+        Self { python_name, name, register }
+    }
+}
+
+/// A daemon made as Python's `Daemon()` makes one: Pyro's configuration items from the
+/// environment (`PYRO_HOST`, `PYRO_SERVERTYPE`, ...).
+///
+/// # Errors
+/// A bad configuration item, or the socket's error.
+pub fn daemon() -> Result<Daemon> {
+    Ok(Daemon::with_config(&Config::from_env()?)?)
+}
+
+/// Python's `serve({Class: name, ...}, use_ns=use_ns)` for classes: a daemon, each class
+/// registered (under a generated id and its name in the name server, or under its name in
+/// the daemon without one), what Python prints (`Object <class '...'>:`, `uri = ...`,
+/// `name = ...`, `Pyro daemon running.`), and the request loop. `daemon` is a daemon made
+/// beforehand, or `None` for [`daemon`]'s.
+///
+/// # Errors
+/// The socket, an id taken, or the name server not found or failing.
+pub fn serve(classes: Vec<Class>, daemon: Option<Daemon>, use_ns: bool) -> Result {
+    let daemon = match daemon {
+        Some(daemon) => daemon,
+        None => self::daemon()?,
+    };
+    let mut ns = if use_ns { Some(locate_ns(None, None)?) } else { None };
+    let mut out = std::io::stdout().lock();
+    for Class { python_name, name, register } in classes {
+        let uri = register(&daemon, if ns.is_some() { None } else { Some(name) })?;
+        writeln!(out, "Object <class '{python_name}'>:\n    uri = {uri}")?;
+        if let Some(ns) = &mut ns {
+            ns.register(name, &uri, false)?;
+            writeln!(out, "    name = {name}")?;
+        }
+    }
+    writeln!(out, "Pyro daemon running.")?;
+    out.flush()?;
+    drop(out);
+    daemon.request_loop()?;
+    Ok(())
+}
+
+/// A correlation id as Python's `uuid.UUID` prints it (`8-4-4-4-12` lowercase hex digits).
+pub fn uuid(id: CorrelationId) -> String {
+    let hex: String = id.0.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_correlation_id_prints_as_a_python_uuid() {
+        let id =
+            pyro5_std::core::wire::CorrelationId(*b"\x12\x34\x56\x78\x9a\xbc\xde\xf0\x01\x23\x45\x67\x89\xab\xcd\xef");
+        assert_eq!(super::uuid(id), "12345678-9abc-def0-0123-456789abcdef");
+    }
+}

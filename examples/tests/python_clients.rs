@@ -1,0 +1,536 @@
+//! Pyro5's own examples, unmodified, from the pinned 5.17 source distribution
+//! (`scripts/pyro5-examples` fetches it with pip and checks its sha256): each example's Python
+//! client runs against Python's `server.py` and against our binary of the same name, and the
+//! two outputs (stdout, stderr and the exit status), with ids, times and addresses masked,
+//! must be the same.
+//!
+//! `PYRO5_EXAMPLES` names an unpacked `examples/` folder to use instead (`scripts/test` sets
+//! it); without it the tests run `scripts/pyro5-examples` themselves, and skip, saying so,
+//! only when pip cannot download the distribution. The examples run one at a time.
+//!
+//! A name server (Python's) is started on a free port for each run of an example that needs
+//! one; every process finds it through `PYRO_NS_HOST` and `PYRO_NS_PORT`. Clients that ask
+//! for a URI get the one the server printed on their stdin.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use pyro5_interop_tests::{python, workspace_root};
+use regex::Regex;
+
+/// Pyro5's `examples/` folder, unpacked under `target/`; `None` (with the reason printed)
+/// when the source distribution cannot be fetched.
+fn examples_dir() -> Option<&'static Path> {
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("PYRO5_EXAMPLES") {
+            return Some(PathBuf::from(dir));
+        }
+        // The script provisions the venv it downloads with; share the tests' interpreter.
+        let script = workspace_root().join("scripts/pyro5-examples");
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("PYRO5_PYTHON", python())
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        // Exit status 3: the download failed (no network); anything else is an error.
+        if out.status.code() == Some(3) {
+            println!("SKIPPED: pip could not download Pyro5's source distribution (no network?)");
+            return None;
+        }
+        assert!(out.status.success(), "{} failed ({})", script.display(), out.status);
+        Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    })
+    .as_deref()
+}
+
+/// A free TCP port on the loopback interface.
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a free port").port()
+}
+
+/// A process whose output lines are collected as they come.
+struct Running {
+    what: String,
+    child: Child,
+    stdout: Arc<Mutex<Vec<String>>>,
+    stderr: Arc<Mutex<Vec<String>>>,
+}
+
+fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
+    thread::spawn(move || {
+        for line in BufReader::new(stream).lines() {
+            let Ok(line) = line else { break };
+            into.lock().unwrap().push(line);
+        }
+    });
+}
+
+impl Running {
+    /// Start `command`, with `input` on its stdin (then closed).
+    fn start(what: &str, mut command: Command, input: &str) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot write to {what}: {e}"));
+        drop(stdin);
+        let stdout = Arc::new(Mutex::new(Vec::new()));
+        let stderr = Arc::new(Mutex::new(Vec::new()));
+        collect(child.stdout.take().unwrap(), Arc::clone(&stdout));
+        collect(child.stderr.take().unwrap(), Arc::clone(&stderr));
+        Self { what: what.to_string(), child, stdout, stderr }
+    }
+
+    /// Wait until a line of stdout contains `marker`; the lines so far.
+    fn wait_for(&mut self, marker: &str) -> Vec<String> {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let lines = self.stdout.lock().unwrap().clone();
+            if lines.iter().any(|l| l.contains(marker)) {
+                return lines;
+            }
+            let exited = self.child.try_wait().unwrap();
+            if exited.is_some() || Instant::now() > deadline {
+                let stderr = self.stderr.lock().unwrap().join("\n");
+                panic!("{} never printed {marker:?} ({exited:?}):\n{}\n{stderr}", self.what, lines.join("\n"));
+            }
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Running {
+    /// Kill the process and wait for it.
+    fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Which server a client runs against.
+#[derive(Clone, Copy, Debug)]
+enum Server {
+    Python,
+    Rust,
+}
+
+/// One example: a client run against a server.
+struct Case {
+    /// The example's folder.
+    folder: &'static str,
+    /// Python's server script in it.
+    server: &'static str,
+    /// Our server binary.
+    bin: &'static str,
+    /// Our server's arguments.
+    bin_args: &'static [&'static str],
+    /// The client script.
+    client: &'static str,
+    /// Whether a name server must run.
+    name_server: bool,
+    /// What the server prints once it serves.
+    ready: &'static str,
+    /// Other Python programs of the example that run beside the server (script, what it
+    /// prints once it runs), started before the client.
+    helpers: &'static [(&'static str, &'static str)],
+    /// The client's stdin, from the server's output so far.
+    input: fn(&[String]) -> String,
+    /// Stop the server this long after the client started, and start it again once the
+    /// client printed the text given.
+    restart: Option<(Duration, &'static str)>,
+    /// The client never ends by design: it is stopped after this long.
+    hangs: Option<Duration>,
+    /// The longest a client may take.
+    limit: Duration,
+    /// What differs from run to run beyond ids and addresses (times, counts).
+    mask: fn(&str) -> String,
+}
+
+impl Case {
+    fn new(folder: &'static str, bin: &'static str) -> Self {
+        Self {
+            folder,
+            server: "server.py",
+            bin,
+            bin_args: &[],
+            client: "client.py",
+            name_server: true,
+            ready: "Pyro daemon running.",
+            helpers: &[],
+            input: |_| String::new(),
+            restart: None,
+            hangs: None,
+            limit: Duration::from_secs(60),
+            mask: |text| text.to_string(),
+        }
+    }
+}
+
+/// The URI a server printed (`uri = PYRO:...`), as a line for a client that asks for it.
+fn uri_line(lines: &[String]) -> String {
+    let uri = lines.iter().find_map(|l| l.trim().strip_prefix("uri = ")).expect("the server printed a URI");
+    format!("{uri}\n")
+}
+
+/// The URI a server printed alone on a line, as a line for a client that asks for it.
+fn pyro_line(lines: &[String]) -> String {
+    let uri = lines.iter().find(|l| l.starts_with("PYRO:")).expect("the server printed a URI");
+    format!("{uri}\n")
+}
+
+/// Run `case`'s client against `server`: its stdout, stderr and how it ended, as one text.
+fn run(case: &Case, examples: &Path, server: Server) -> String {
+    let dir = examples.join(case.folder);
+    let ns_port = free_port().to_string();
+    let env = [
+        ("PYRO_NS_HOST", "127.0.0.1"),
+        ("PYRO_NS_PORT", ns_port.as_str()),
+        ("PYTHONUNBUFFERED", "1"),
+        ("PYTHONHASHSEED", "0"),
+    ];
+    let command = |program: &Path, args: &[&str]| {
+        let mut command = Command::new(program);
+        command.args(args).current_dir(&dir).envs(env);
+        command
+    };
+    let _ns = case.name_server.then(|| {
+        let args = ["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &ns_port, "-x"];
+        let mut ns = Running::start("the name server", command(python(), &args), "");
+        ns.wait_for("NS running");
+        ns
+    });
+    let serve = || match server {
+        Server::Python => Running::start(case.server, command(python(), &["-u", case.server]), ""),
+        Server::Rust => Running::start(case.bin, command(Path::new(case.bin), case.bin_args), ""),
+    };
+    let mut served = serve();
+    let lines = served.wait_for(case.ready);
+    let helpers: Vec<Running> = case
+        .helpers
+        .iter()
+        .map(|(script, ready)| {
+            let mut helper = Running::start(script, command(python(), &[script]), "");
+            helper.wait_for(ready);
+            helper
+        })
+        .collect();
+    let mut client = Running::start(case.client, command(python(), &[case.client]), &(case.input)(&lines));
+    let started = Instant::now();
+    let mut restarted = false;
+    let ended = loop {
+        if let Some(status) = client.child.try_wait().unwrap() {
+            break format!("exit code {:?}", status.code());
+        }
+        if let Some((_, told)) = case.restart.filter(|(after, _)| !restarted && started.elapsed() > *after) {
+            // Stop the server; start it again once the client says it lost it.
+            served.stop();
+            client.wait_for(told);
+            served = serve();
+            served.wait_for(case.ready);
+            restarted = true;
+        }
+        if case.hangs.is_some_and(|after| started.elapsed() > after) {
+            break "stopped (it waits for ever by design)".to_string();
+        }
+        if started.elapsed() > case.limit {
+            let out = client.stdout.lock().unwrap().join("\n");
+            let err = client.stderr.lock().unwrap().join("\n");
+            panic!("{} against {server:?}'s server took over {:?}:\n{out}\n{err}", case.client, case.limit);
+        }
+        thread::sleep(Duration::from_millis(50));
+    };
+    // The client first: a server gone would make a waiting client fail.
+    let _ = client.child.kill();
+    let _ = client.child.wait();
+    drop(helpers);
+    drop(served);
+    // Give the readers a moment to take the rest of the output.
+    thread::sleep(Duration::from_millis(200));
+    let out = client.stdout.lock().unwrap().join("\n");
+    let err = client.stderr.lock().unwrap().join("\n");
+    format!("{out}\n--- stderr ---\n{err}\n--- {ended}")
+}
+
+/// `text` with what differs from run to run replaced: object ids, UUIDs, addresses, the
+/// frames of remote tracebacks (Python's show Python code, ours the Rust method), then the
+/// example's own mask.
+fn masked(case: &Case, text: &str) -> String {
+    static RULES: OnceLock<Vec<(Regex, &'static str)>> = OnceLock::new();
+    let rules = RULES.get_or_init(|| {
+        [
+            (r"obj_[0-9a-f]{32}", "obj_<id>"),
+            (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>"),
+            (r"(localhost|127\.0\.0\.1|\[::1\]):\d+", "<address>"),
+            (r"\('(localhost|127\.0\.0\.1|::1)', \d+\)", "<address>"),
+            (r"(?m)^ \|   .*\n", ""),
+        ]
+        .into_iter()
+        .map(|(pattern, replacement)| (Regex::new(pattern).unwrap(), replacement))
+        .collect()
+    });
+    let mut text = text.to_string();
+    for (regex, replacement) in rules {
+        text = regex.replace_all(&text, *replacement).into_owned();
+    }
+    (case.mask)(&text)
+}
+
+/// Run `case` against both servers and compare (nothing when the examples could not be
+/// fetched).
+fn compare(case: &Case) {
+    // One example at a time: some clients check how long calls take (timeout within 0.2 s),
+    // which a machine busy with the other examples' processes would upset.
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let Some(examples) = examples_dir() else { return };
+    let python = masked(case, &run(case, examples, Server::Python));
+    let rust = masked(case, &run(case, examples, Server::Rust));
+    println!("{}/{} against either server:\n{rust}", case.folder, case.client);
+    if python != rust {
+        panic!(
+            "{}/{}: the output differs\n=== against Python's {}:\n{python}\n=== against {}:\n{rust}",
+            case.folder, case.client, case.server, case.bin
+        );
+    }
+}
+
+/// Replace every match of `pattern` in `text`.
+fn replace(text: &str, pattern: &str, with: &str) -> String {
+    Regex::new(pattern).unwrap().replace_all(text, with).into_owned()
+}
+
+#[test]
+fn attributes() {
+    compare(&Case { name_server: false, input: uri_line, ..Case::new("attributes", env!("CARGO_BIN_EXE_attributes")) });
+}
+
+#[test]
+fn exceptions() {
+    compare(&Case::new("exceptions", env!("CARGO_BIN_EXE_exceptions")));
+}
+
+#[test]
+fn oneway() {
+    // How often the client asks whether the work is done depends on timing.
+    let mask = |text: &str| replace(text, r"(server done\?\nno, trying again\n)+", "server done?\n...\n");
+    compare(&Case { mask, ..Case::new("oneway", env!("CARGO_BIN_EXE_oneway")) });
+}
+
+#[test]
+fn oneway2() {
+    compare(&Case { server: "server2.py", client: "client2.py", ..Case::new("oneway", env!("CARGO_BIN_EXE_oneway")) });
+}
+
+#[test]
+fn batchedcalls() {
+    let mask = |text: &str| {
+        let text = replace(text, r"\d+\.\d+ (seconds|times)", "<number> ${1}");
+        replace(&text, r"\(\d+ calls/sec\)", "(<number> calls/sec)")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        limit: Duration::from_secs(300),
+        mask,
+        ..Case::new("batchedcalls", env!("CARGO_BIN_EXE_batchedcalls"))
+    });
+}
+
+#[test]
+fn timeout() {
+    compare(&Case {
+        ready: "Server ready.",
+        hangs: Some(Duration::from_secs(12)),
+        ..Case::new("timeout", env!("CARGO_BIN_EXE_timeout"))
+    });
+}
+
+/// The instance ids the instancemode client prints, as `<id>`, or `<same id>` when a line
+/// shows the id of the line before it. Under PERCALL an instance may have the id of one
+/// gone before it (Python's `id` is an address), so there only `<id>`.
+fn instance_ids(text: &str) -> String {
+    let id = Regex::new(r"^\(?(\d+)").unwrap();
+    let mut percall = false;
+    let mut previous: Option<String> = None;
+    let mut out = String::new();
+    for line in text.lines() {
+        if line.starts_with("-----") {
+            percall = line.contains("PERCALL");
+        }
+        let Some(found) = id.captures(line).map(|c| c[1].to_string()) else {
+            previous = None;
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        };
+        let same = !percall && previous.as_deref() == Some(found.as_str());
+        out.push_str(&line.replacen(&found, if same { "<same id>" } else { "<id>" }, 1));
+        out.push('\n');
+        previous = Some(found);
+    }
+    out
+}
+
+#[test]
+fn instancemode() {
+    compare(&Case { mask: instance_ids, ..Case::new("instancemode", env!("CARGO_BIN_EXE_instancemode")) });
+}
+
+#[test]
+fn handshake() {
+    compare(&Case {
+        name_server: false,
+        ready: "When asked",
+        input: |lines| pyro_line(lines) + "pancakes\n",
+        ..Case::new("handshake", env!("CARGO_BIN_EXE_handshake"))
+    });
+}
+
+#[test]
+fn handshake_refused() {
+    compare(&Case {
+        name_server: false,
+        ready: "When asked",
+        input: |lines| pyro_line(lines) + "waffles\n",
+        ..Case::new("handshake", env!("CARGO_BIN_EXE_handshake"))
+    });
+}
+
+#[test]
+fn streaming() {
+    compare(&Case { name_server: false, input: uri_line, ..Case::new("streaming", env!("CARGO_BIN_EXE_streaming")) });
+}
+
+#[test]
+fn callcontext() {
+    compare(&Case {
+        name_server: false,
+        ready: "Server is ready",
+        input: pyro_line,
+        ..Case::new("callcontext", env!("CARGO_BIN_EXE_callcontext"))
+    });
+}
+
+#[test]
+fn warehouse() {
+    // Janet stores a thing and takes one; Henry stores nothing and takes what is not there.
+    compare(&Case {
+        server: "warehouse.py",
+        client: "visit.py",
+        input: |_| "teddy bear\nbike\n\nunicorn\n".to_string(),
+        ..Case::new("warehouse/phase3", env!("CARGO_BIN_EXE_warehouse"))
+    });
+}
+
+#[test]
+fn distributed_computing() {
+    // The numbers are random; one worker takes the items in order. How often the client
+    // finds no result yet depends on timing.
+    let mask = |text: &str| {
+        let text = replace(text, r"(?m)^Not all results available yet.*\n", "");
+        let text = replace(&text, r"Worker_\d+@\S+\)", "Worker_<pid>@<host>)");
+        replace(&text, r"(?m)^\d+ --> \[[\d, ]*\]$", "<number> --> <factors>")
+    };
+    compare(&Case {
+        server: "dispatcher.py",
+        helpers: &[("worker.py", "getting work from dispatcher.")],
+        limit: Duration::from_secs(300),
+        mask,
+        ..Case::new("distributed-computing", env!("CARGO_BIN_EXE_distributed-computing"))
+    });
+}
+
+/// The calls of the autoreconnect clients, a second each: how many depends on timing.
+fn calls(text: &str) -> String {
+    replace(text, r"(call\.\.\.\n|Sleeping 1 second\n)+", "<calls>\n")
+}
+
+#[test]
+fn autoreconnect() {
+    compare(&Case {
+        name_server: false,
+        ready: "Server started",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("Server started, uri: ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        restart: Some((Duration::from_secs(3), "(restart the server now)")),
+        hangs: Some(Duration::from_secs(8)),
+        mask: calls,
+        ..Case::new("autoreconnect", env!("CARGO_BIN_EXE_autoreconnect"))
+    });
+}
+
+#[test]
+fn autoreconnect_ns() {
+    compare(&Case {
+        server: "serverNS.py",
+        bin_args: &["--ns"],
+        client: "clientNS.py",
+        ready: "Server started",
+        restart: Some((Duration::from_secs(3), "(restart the server now)")),
+        hangs: Some(Duration::from_secs(8)),
+        mask: calls,
+        ..Case::new("autoreconnect", env!("CARGO_BIN_EXE_autoreconnect"))
+    });
+}
+
+/// The usersession client's output, with what depends on timing ordered or left out: the
+/// values its two threads read (they share the database), the order of their lines, and on
+/// the singleton how many calls collided, and which (the errors' texts are kept, once each).
+fn sessions(text: &str) -> String {
+    let (out, rest) = text.split_once("\n--- stderr ---\n").expect("stdout and stderr");
+    let (err, end) = rest.rsplit_once("\n--- ").expect("how it ended");
+    let num = Regex::new(r"^\[(Thread-\d+)\] num=\d+$").unwrap();
+    let mut masked = String::new();
+    let mut singleton = false;
+    let mut threads: Vec<String> = Vec::new();
+    for line in out.replace("enter to start: ", "enter to start: \n").lines() {
+        if let Some(found) = num.captures(line) {
+            if !singleton {
+                threads.push(format!("[{}] num=<n>", &found[1]));
+            }
+            continue;
+        }
+        if line.starts_with("*****") {
+            threads.sort();
+            masked.extend(threads.drain(..).map(|l| l + "\n"));
+            singleton = line.contains("concurrent proxies on the Singleton");
+        }
+        masked.push_str(line);
+        masked.push('\n');
+    }
+    threads.sort();
+    masked.extend(threads.drain(..).map(|l| l + "\n"));
+    // Which access collided (a write or a read) depends on timing too.
+    let err = err.replace("access (read)", "access (<access>)").replace("access (write)", "access (<access>)");
+    let mut errors: Vec<&str> = err.lines().filter(|l| !l.starts_with(' ') && l.contains("Error: ")).collect();
+    errors.sort_unstable();
+    errors.dedup();
+    format!("{masked}--- stderr (errors) ---\n{}\n--- {end}", errors.join("\n"))
+}
+
+#[test]
+fn usersession() {
+    compare(&Case {
+        input: |_| "\n\n".to_string(),
+        mask: sessions,
+        ..Case::new("usersession", env!("CARGO_BIN_EXE_usersession"))
+    });
+}

@@ -22,10 +22,10 @@
 use std::error::Error;
 use std::io::Write;
 
-use pyro5_std::core::server::PyroObject;
+use pyro5_std::core::server::{DAEMON_ERROR, PyException, PyroObject};
 use pyro5_std::core::wire::CorrelationId;
 use pyro5_std::locate::locate_ns;
-use pyro5_std::{Config, Daemon, DaemonError, InstanceMode};
+use pyro5_std::{Config, Daemon, DaemonError, InstanceMode, ObjectProxy};
 
 /// The result of an example's `main`.
 pub type Result<T = ()> = std::result::Result<T, Box<dyn Error>>;
@@ -91,6 +91,27 @@ pub fn serve(classes: Vec<Class>, daemon: Option<Daemon>, use_ns: bool) -> Resul
     drop(out);
     daemon.request_loop()?;
     Ok(())
+}
+
+/// A new object id, as Python's daemon makes them: `obj_` and 32 hex digits.
+pub fn object_id() -> String {
+    format!("obj_{:032x}", fastrand::u128(..))
+}
+
+/// What a method that registers a new object returns (Python's `self._pyroDaemon.register`
+/// then `return obj`): `object` registered in `daemon` under `id`, answered as a proxy to it
+/// (Pyro's autoproxy). A failure raises Pyro's `DaemonError`.
+///
+/// # Errors
+/// The id taken.
+pub fn register_proxy<O: PyroObject + Send + 'static>(
+    daemon: &Daemon,
+    object: O,
+    id: &str,
+) -> std::result::Result<ObjectProxy, PyException<String>> {
+    let daemon_error = |e: DaemonError| PyException::new(DAEMON_ERROR, e.to_string());
+    daemon.register(object, Some(id)).map_err(daemon_error)?;
+    daemon.proxy_for(id).map_err(daemon_error)
 }
 
 /// A correlation id as Python's `uuid.UUID` prints it (`8-4-4-4-12` lowercase hex digits).

@@ -534,3 +534,17 @@ fn usersession() {
         ..Case::new("usersession", env!("CARGO_BIN_EXE_usersession"))
     });
 }
+
+#[test]
+fn autoproxy() {
+    // A proxy's repr shows its address in the client and its owner thread.
+    let mask = |text: &str| {
+        replace(text, r"Proxy at 0x[0-9a-f]+; (.*); owner \d+>", "Proxy at <address>; $1; owner <thread>>")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        mask,
+        ..Case::new("autoproxy", env!("CARGO_BIN_EXE_autoproxy"))
+    });
+}

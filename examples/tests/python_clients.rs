@@ -548,3 +548,19 @@ fn autoproxy() {
         ..Case::new("autoproxy", env!("CARGO_BIN_EXE_autoproxy"))
     });
 }
+
+#[test]
+fn stockquotes() {
+    // The viewer shows quotes for ever: which market comes first, the symbols picked, their
+    // prices and how many there are depend on chance. The lines must still be quotes of the
+    // symbols it shows, from the market that has them.
+    let mask = |text: &str| replace(text, r"(?m)(^(NASDAQ\.(AAPL|MSFT)|NYSE\.IBM): \d+(\.\d+)?\n)+", "<quotes>\n");
+    compare(&Case {
+        server: "stockmarket.py",
+        client: "viewer.py",
+        ready: "Stockmarkets available.",
+        hangs: Some(Duration::from_secs(6)),
+        mask,
+        ..Case::new("stockquotes/phase3", env!("CARGO_BIN_EXE_stockquotes"))
+    });
+}

@@ -564,3 +564,37 @@ fn stockquotes() {
         ..Case::new("stockquotes/phase3", env!("CARGO_BIN_EXE_stockquotes"))
     });
 }
+
+#[test]
+fn callback() {
+    // The workers sleep a random number of seconds each: the order of their callbacks
+    // depends on chance, and the client's threads print them at the same time (Python's
+    // lines may even run into each other). Compared: which workers reported, and that all
+    // lines and the client's last one were printed.
+    let mask = |text: &str| {
+        let (head, rest) = text.split_once("waiting for all work complete...\n").expect("the client waited");
+        let (calls, tail) = rest.split_once("\n--- stderr ---").expect("stdout and stderr");
+        let mut workers: Vec<&str> = Regex::new(r"worker (\d+) reports")
+            .unwrap()
+            .captures_iter(calls)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        workers.sort_unstable();
+        let done = calls.matches("done!").count();
+        format!("{head}<callbacks from workers {}, done! {done} times>\n--- stderr ---{tail}", workers.join(", "))
+    };
+    compare(&Case { mask, ..Case::new("callback", env!("CARGO_BIN_EXE_callback")) });
+}
+
+#[test]
+fn callback2() {
+    // The client waits for callbacks for ever; its log lines carry the time.
+    let mask = |text: &str| replace(text, r"(?m)^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3},", "[<time>,");
+    compare(&Case {
+        server: "server2.py",
+        client: "client2.py",
+        hangs: Some(Duration::from_secs(6)),
+        mask,
+        ..Case::new("callback", env!("CARGO_BIN_EXE_callback"))
+    });
+}

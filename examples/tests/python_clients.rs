@@ -598,3 +598,27 @@ fn callback2() {
         ..Case::new("callback", env!("CARGO_BIN_EXE_callback"))
     });
 }
+
+/// The chatbox client's output with the server's "joined" message, which the client's
+/// daemon thread prints while its main thread goes on, counted at the start instead.
+fn chat(text: &str) -> String {
+    let joined = Regex::new(r"\[SERVER\] \*\* (\w+) joined \*\*\n").unwrap();
+    let nicks: Vec<String> = joined.captures_iter(text).map(|c| c[1].to_string()).collect();
+    format!("<joined: {}>\n{}", nicks.join(", "), joined.replace_all(text, ""))
+}
+
+#[test]
+fn chatbox() {
+    // A new channel, a message (the client does not show its own) and /quit.
+    compare(&Case {
+        input: |_| "lobby\nbob\nhello everyone\n/quit\n".to_string(),
+        mask: chat,
+        ..Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox"))
+    });
+}
+
+#[test]
+fn chatbox_invalid_name() {
+    // No channel name and no nickname: the server refuses the join with a ValueError.
+    compare(&Case { input: |_| "\n\n".to_string(), ..Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox")) });
+}

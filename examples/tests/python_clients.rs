@@ -74,7 +74,12 @@ fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
 
 impl Running {
     /// Start `command`, with `input` on its stdin (then closed).
-    fn start(what: &str, mut command: Command, input: &str) -> Self {
+    fn start(what: &str, command: Command, input: &str) -> Self {
+        Self::start_after(what, command, input, Duration::ZERO)
+    }
+
+    /// Start `command`, with `input` on its stdin (then closed) `delay` after it started.
+    fn start_after(what: &str, mut command: Command, input: &str, delay: Duration) -> Self {
         let mut child = command
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -82,8 +87,17 @@ impl Running {
             .spawn()
             .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
         let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot write to {what}: {e}"));
-        drop(stdin);
+        if delay.is_zero() {
+            stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot write to {what}: {e}"));
+            drop(stdin);
+        } else {
+            let input = input.to_string();
+            thread::spawn(move || {
+                thread::sleep(delay);
+                // A client that ended meanwhile reads nothing; what it printed tells why.
+                let _ = stdin.write_all(input.as_bytes());
+            });
+        }
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         collect(child.stdout.take().unwrap(), Arc::clone(&stdout));
@@ -151,6 +165,8 @@ struct Case {
     helpers: &'static [(&'static str, &'static str)],
     /// The client's stdin, from the server's output so far.
     input: fn(&[String]) -> String,
+    /// How long after the client started its stdin is written.
+    input_delay: Duration,
     /// Stop the server this long after the client started, and start it again once the
     /// client printed the text given.
     restart: Option<(Duration, &'static str)>,
@@ -174,6 +190,7 @@ impl Case {
             ready: "Pyro daemon running.",
             helpers: &[],
             input: |_| String::new(),
+            input_delay: Duration::ZERO,
             restart: None,
             hangs: None,
             limit: Duration::from_secs(60),
@@ -230,7 +247,8 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
             helper
         })
         .collect();
-    let mut client = Running::start(case.client, command(python(), &[case.client]), &(case.input)(&lines));
+    let mut client =
+        Running::start_after(case.client, command(python(), &[case.client]), &(case.input)(&lines), case.input_delay);
     let started = Instant::now();
     let mut restarted = false;
     let ended = loop {
@@ -600,18 +618,28 @@ fn callback2() {
 }
 
 /// The chatbox client's output with the server's "joined" message, which the client's
-/// daemon thread prints while its main thread goes on, counted at the start instead.
+/// daemon thread prints while its main thread goes on, counted at the start instead. The
+/// message and its line end are two writes, so the line end may come anywhere: after a
+/// prompt (where the input's line end is not shown) or as an empty line.
 fn chat(text: &str) -> String {
-    let joined = Regex::new(r"\[SERVER\] \*\* (\w+) joined \*\*\n").unwrap();
+    let joined = Regex::new(r"\[SERVER\] \*\* (\w+) joined \*\*").unwrap();
     let nicks: Vec<String> = joined.captures_iter(text).map(|c| c[1].to_string()).collect();
-    format!("<joined: {}>\n{}", nicks.join(", "), joined.replace_all(text, ""))
+    let text = joined.replace_all(text, "");
+    let text = replace(&replace(&text, r"(: |> )\n", "$1"), r"\n\n+", "\n");
+    format!("<joined: {}>\n{text}", nicks.join(", "))
 }
+
+/// How long the chatbox client gets before its input: it registers its callback object in a
+/// thread of its own while its main thread goes on to join, and an object not registered yet
+/// is sent as a plain `__main__.Chatter` (which Python's server refuses).
+const CHATTER_REGISTERED: Duration = Duration::from_secs(2);
 
 #[test]
 fn chatbox() {
     // A new channel, a message (the client does not show its own) and /quit.
     compare(&Case {
         input: |_| "lobby\nbob\nhello everyone\n/quit\n".to_string(),
+        input_delay: CHATTER_REGISTERED,
         mask: chat,
         ..Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox"))
     });
@@ -620,5 +648,9 @@ fn chatbox() {
 #[test]
 fn chatbox_invalid_name() {
     // No channel name and no nickname: the server refuses the join with a ValueError.
-    compare(&Case { input: |_| "\n\n".to_string(), ..Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox")) });
+    compare(&Case {
+        input: |_| "\n\n".to_string(),
+        input_delay: CHATTER_REGISTERED,
+        ..Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox"))
+    });
 }

@@ -159,14 +159,11 @@ async fn the_async_proxy_calls_pythons_tls_echo_server() {
         ..Config::default()
     };
     let proxy = Proxy::with_config(&uri, &with_cert).unwrap();
-    let tasks: Vec<_> = (0..50)
-        .map(|n| {
-            let proxy = proxy.clone();
-            tokio::spawn(async move { proxy.call::<i64, _>("echo", (n,)).await })
-        })
-        .collect();
-    for (n, task) in tasks.into_iter().enumerate() {
-        assert_eq!(task.await.unwrap().unwrap(), n as i64);
+    // One call at a time: Python's multiplexed server (its echo server's type) waits for the
+    // socket with select(), which does not see requests TLS has already decrypted, so calls
+    // pipelined on one TLS connection stall there (docs/tls.md). Ours take them: below.
+    for n in 0..20 {
+        assert_eq!(proxy.call::<i64, _>("echo", (n,)).await.unwrap(), n);
     }
     use pyro5_std::tls::rustls::pki_types::{CertificateDer, pem::PemObject};
     let expected = CertificateDer::from_pem_file(certs.server().cert).expect("a certificate");
@@ -175,5 +172,24 @@ async fn the_async_proxy_calls_pythons_tls_echo_server() {
     match Proxy::with_config(&uri, &untrusting).unwrap().call::<String, _>("echo", ("x",)).await {
         Err(ProxyError::Connect { error, .. }) => assert!(error.to_string().contains("TLS"), "{error}"),
         other => panic!("{other:?}"),
+    }
+}
+
+/// 200 tasks pipelining their calls on one TLS connection of the async proxy to our tokio
+/// daemon.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pipelined_calls_over_tls_reach_our_daemon() {
+    let certs = TestCertificates::new("tokio-pipelined");
+    let served = Served::start(&server_config(&certs, false));
+    let client = Config { ssl: true, ssl_cacerts: path(&certs.ca()), commtimeout: 20.0, ..Config::default() };
+    let proxy = Proxy::with_config(&served.uri, &client).unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|n| {
+            let proxy = proxy.clone();
+            tokio::spawn(async move { proxy.call::<i64, _>("echo", (n,)).await })
+        })
+        .collect();
+    for (n, task) in tasks.into_iter().enumerate() {
+        assert_eq!(task.await.unwrap().unwrap(), n as i64);
     }
 }

@@ -15,8 +15,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
@@ -61,6 +61,8 @@ struct Running {
     child: Child,
     stdout: Arc<Mutex<Vec<String>>>,
     stderr: Arc<Mutex<Vec<String>>>,
+    /// Its stdin, when it is given input as it goes ([`Running::say`]).
+    stdin: Option<ChildStdin>,
 }
 
 fn collect(stream: impl Read + Send + 'static, into: Arc<Mutex<Vec<String>>>) {
@@ -79,17 +81,11 @@ impl Running {
     }
 
     /// Start `command`, with `input` on its stdin (then closed) `delay` after it started.
-    fn start_after(what: &str, mut command: Command, input: &str, delay: Duration) -> Self {
-        let mut child = command
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
-        let mut stdin = child.stdin.take().unwrap();
+    fn start_after(what: &str, command: Command, input: &str, delay: Duration) -> Self {
+        let mut running = Self::interactive(what, command);
+        let mut stdin = running.stdin.take().expect("just started");
         if delay.is_zero() {
             stdin.write_all(input.as_bytes()).unwrap_or_else(|e| panic!("cannot write to {what}: {e}"));
-            drop(stdin);
         } else {
             let input = input.to_string();
             thread::spawn(move || {
@@ -98,11 +94,48 @@ impl Running {
                 let _ = stdin.write_all(input.as_bytes());
             });
         }
+        running
+    }
+
+    /// Start `command` with its stdin left open, to [`say`](Self::say) things to it.
+    fn interactive(what: &str, mut command: Command) -> Self {
+        let mut child = command
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {what}: {e}"));
+        let stdin = child.stdin.take();
         let stdout = Arc::new(Mutex::new(Vec::new()));
         let stderr = Arc::new(Mutex::new(Vec::new()));
         collect(child.stdout.take().unwrap(), Arc::clone(&stdout));
         collect(child.stderr.take().unwrap(), Arc::clone(&stderr));
-        Self { what: what.to_string(), child, stdout, stderr }
+        Self { what: what.to_string(), child, stdout, stderr, stdin }
+    }
+
+    /// Write `text` to the process's stdin.
+    fn say(&mut self, text: &str) {
+        let stdin = self.stdin.as_mut().unwrap_or_else(|| panic!("{}'s stdin is closed", self.what));
+        stdin.write_all(text.as_bytes()).unwrap_or_else(|e| panic!("cannot write to {}: {e}", self.what));
+    }
+
+    /// Wait until the process ended: how (its exit code).
+    fn wait_end(&mut self) -> String {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return format!("exit code {:?}", status.code());
+            }
+            assert!(Instant::now() < deadline, "{} did not end:\n{}", self.what, self.output());
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Its stdout and stderr so far, as one text.
+    fn output(&self) -> String {
+        let out = self.stdout.lock().unwrap().join("\n");
+        let err = self.stderr.lock().unwrap().join("\n");
+        format!("{out}\n--- stderr ---\n{err}")
     }
 
     /// Wait until a line of stdout contains `marker`; the lines so far.
@@ -211,31 +244,57 @@ fn pyro_line(lines: &[String]) -> String {
     format!("{uri}\n")
 }
 
+/// What runs beside an example's client: Python's name server when the example needs one
+/// (on a free port, found by every process through `PYRO_NS_HOST` and `PYRO_NS_PORT`).
+struct Stage {
+    dir: PathBuf,
+    ns_port: String,
+    _ns: Option<Running>,
+}
+
+impl Stage {
+    fn new(case: &Case, examples: &Path) -> Self {
+        let mut stage = Self { dir: examples.join(case.folder), ns_port: free_port().to_string(), _ns: None };
+        if case.name_server {
+            let args = ["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &stage.ns_port, "-x"];
+            let mut ns = Running::start("the name server", stage.command(python(), &args), "");
+            ns.wait_for("NS running");
+            stage._ns = Some(ns);
+        }
+        stage
+    }
+
+    /// `program` with `args`, run in the example's folder with the stage's environment.
+    fn command(&self, program: &Path, args: &[&str]) -> Command {
+        let mut command = Command::new(program);
+        command.args(args).current_dir(&self.dir).envs([
+            ("PYRO_NS_HOST", "127.0.0.1"),
+            ("PYRO_NS_PORT", self.ns_port.as_str()),
+            ("PYTHONUNBUFFERED", "1"),
+            ("PYTHONHASHSEED", "0"),
+        ]);
+        command
+    }
+
+    /// Start `case`'s server: Python's script or our binary.
+    fn serve(&self, case: &Case, server: Server) -> Running {
+        match server {
+            Server::Python => Running::start(case.server, self.command(python(), &["-u", case.server]), ""),
+            Server::Rust => Running::start(case.bin, self.command(Path::new(case.bin), case.bin_args), ""),
+        }
+    }
+
+    /// Start a Python program of the example with its stdin left open ([`Running::say`]).
+    fn interactive(&self, script: &str) -> Running {
+        Running::interactive(script, self.command(python(), &[script]))
+    }
+}
+
 /// Run `case`'s client against `server`: its stdout, stderr and how it ended, as one text.
 fn run(case: &Case, examples: &Path, server: Server) -> String {
-    let dir = examples.join(case.folder);
-    let ns_port = free_port().to_string();
-    let env = [
-        ("PYRO_NS_HOST", "127.0.0.1"),
-        ("PYRO_NS_PORT", ns_port.as_str()),
-        ("PYTHONUNBUFFERED", "1"),
-        ("PYTHONHASHSEED", "0"),
-    ];
-    let command = |program: &Path, args: &[&str]| {
-        let mut command = Command::new(program);
-        command.args(args).current_dir(&dir).envs(env);
-        command
-    };
-    let _ns = case.name_server.then(|| {
-        let args = ["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &ns_port, "-x"];
-        let mut ns = Running::start("the name server", command(python(), &args), "");
-        ns.wait_for("NS running");
-        ns
-    });
-    let serve = || match server {
-        Server::Python => Running::start(case.server, command(python(), &["-u", case.server]), ""),
-        Server::Rust => Running::start(case.bin, command(Path::new(case.bin), case.bin_args), ""),
-    };
+    let stage = Stage::new(case, examples);
+    let command = |program: &Path, args: &[&str]| stage.command(program, args);
+    let serve = || stage.serve(case, server);
     let mut served = serve();
     let lines = served.wait_for(case.ready);
     let helpers: Vec<Running> = case
@@ -280,9 +339,7 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
     drop(served);
     // Give the readers a moment to take the rest of the output.
     thread::sleep(Duration::from_millis(200));
-    let out = client.stdout.lock().unwrap().join("\n");
-    let err = client.stderr.lock().unwrap().join("\n");
-    format!("{out}\n--- stderr ---\n{err}\n--- {ended}")
+    format!("{}\n--- {ended}", client.output())
 }
 
 /// `text` with what differs from run to run replaced: object ids, UUIDs, addresses, the
@@ -309,13 +366,17 @@ fn masked(case: &Case, text: &str) -> String {
     (case.mask)(&text)
 }
 
+/// One example at a time: some clients check how long calls take (timeout within 0.2 s),
+/// which a machine busy with the other examples' processes would upset.
+fn one_at_a_time() -> MutexGuard<'static, ()> {
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 /// Run `case` against both servers and compare (nothing when the examples could not be
 /// fetched).
 fn compare(case: &Case) {
-    // One example at a time: some clients check how long calls take (timeout within 0.2 s),
-    // which a machine busy with the other examples' processes would upset.
-    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(PoisonError::into_inner);
+    let _turn = one_at_a_time();
     let Some(examples) = examples_dir() else { return };
     let python = masked(case, &run(case, examples, Server::Python));
     let rust = masked(case, &run(case, examples, Server::Rust));
@@ -653,4 +714,96 @@ fn chatbox_invalid_name() {
         input_delay: CHATTER_REGISTERED,
         ..Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox"))
     });
+}
+
+/// A chatbox client's output as the others' messages and its own lines, each in the order
+/// printed: its daemon thread prints the messages while its main thread prompts and prints,
+/// so the two interleave as they happen to. The prompts (`> `) are left out.
+fn chat_lines(text: &str) -> String {
+    let (out, rest) = text.split_once("\n--- stderr ---").expect("stdout and stderr");
+    let text = chat(&format!("{out}\n"));
+    let message = Regex::new(r"\[\w+\] [^\[]*").unwrap();
+    let mut messages = Vec::new();
+    let mut own = Vec::new();
+    for line in text.lines() {
+        let line = line.replace("> ", "");
+        let rest = message.replace_all(&line, |m: &regex::Captures<'_>| {
+            messages.push(m[0].to_string());
+            ""
+        });
+        if !rest.trim().is_empty() {
+            own.push(rest.into_owned());
+        }
+    }
+    format!("messages:\n{}\nlines:\n{}\n--- stderr ---{rest}", messages.join("\n"), own.join("\n"))
+}
+
+/// The chatbox with several clients at once: alice makes a channel, bob joins it, they talk;
+/// carol asks for alice's nickname (refused); alice's process is killed, and the server drops
+/// her callback as a dead listener when bob's next lines reach it; bob leaves; dave finds
+/// alice's nickname still taken and no channel. What each client printed and what the
+/// server printed must be the same against Python's server and ours.
+fn conversation(examples: &Path, server: Server) -> String {
+    let case = Case::new("chatbox", env!("CARGO_BIN_EXE_chatbox"));
+    let stage = Stage::new(&case, examples);
+    let mut served = stage.serve(&case, server);
+    served.wait_for(case.ready);
+    // Each client registers its callback object in a thread of its own before it joins.
+    let client = |input: &str| {
+        let mut client = stage.interactive(case.client);
+        thread::sleep(CHATTER_REGISTERED);
+        client.say(input);
+        client
+    };
+    let mut alice = client("lobby\nalice\n");
+    alice.wait_for("Ready for input!");
+    let mut bob = client("lobby\nbob\n");
+    bob.wait_for("Ready for input!");
+    alice.wait_for("** bob joined **");
+    bob.say("hello alice\n");
+    alice.wait_for("[bob] hello alice");
+    alice.say("hi bob\n");
+    bob.wait_for("[alice] hi bob");
+    let mut carol = client("lobby\nalice\n");
+    let carol_ended = carol.wait_end();
+    alice.stop();
+    // A oneway message to a process that is gone: the first one is still written (the
+    // connection's end is not known yet), the next one finds it closed.
+    bob.say("anyone there?\n");
+    thread::sleep(Duration::from_millis(500));
+    bob.say("hello?\n");
+    served.wait_for("Removed dead listener alice");
+    bob.say("/quit\n");
+    let bob_ended = bob.wait_end();
+    let mut dave = client("hall\ndave\n/quit\n");
+    let dave_ended = dave.wait_end();
+    served.stop();
+    // Give the readers a moment to take the rest of the output.
+    thread::sleep(Duration::from_millis(200));
+    let masked_text = masked;
+    let masked = |text: String| chat_lines(&masked_text(&case, &text));
+    let server_lines = served.stdout.lock().unwrap().join("\n");
+    let server_lines = replace(&server_lines, r"(?m)^(Removed dead listener \w+) .*$", "$1");
+    format!(
+        "=== alice (killed)\n{}\n=== bob ({bob_ended})\n{}\n=== carol ({carol_ended})\n{}\n\
+         === dave ({dave_ended})\n{}\n=== the server\n{}",
+        masked(alice.output()),
+        masked(bob.output()),
+        masked(carol.output()),
+        masked(dave.output()),
+        masked_text(&case, &server_lines),
+    )
+}
+
+#[test]
+fn chatbox_conversation() {
+    let _turn = one_at_a_time();
+    let Some(examples) = examples_dir() else { return };
+    let python = conversation(examples, Server::Python);
+    let rust = conversation(examples, Server::Rust);
+    println!("chatbox, four clients, against either server:\n{rust}");
+    assert!(
+        python == rust,
+        "chatbox: the conversations differ\n=== against Python's server.py:\n{python}\n=== against ours:\n{rust}"
+    );
 }

@@ -48,5 +48,5 @@ impl Thingy {
 }
 
 fn main() -> pyro5_examples::Result {
-    serve(vec![Class::new("server.Thingy", InstanceMode::Session, Thingy::new, "example.attributes")], None, false)
+    serve(vec![Class::new("__main__.Thingy", InstanceMode::Session, Thingy::new, "example.attributes")], None, false)
 }

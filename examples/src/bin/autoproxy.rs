@@ -35,5 +35,9 @@ fn main() -> pyro5_examples::Result {
     let daemon = daemon()?;
     let handle = daemon.clone();
     let factory = move || Factory { daemon: handle.clone() };
-    serve(vec![Class::new("server.Factory", InstanceMode::Session, factory, "example.autoproxy")], Some(daemon), false)
+    serve(
+        vec![Class::new("__main__.Factory", InstanceMode::Session, factory, "example.autoproxy")],
+        Some(daemon),
+        false,
+    )
 }

@@ -53,7 +53,7 @@ impl Thingy {
 }
 
 fn main() -> pyro5_examples::Result {
-    serve(vec![Class::new("server.Thingy", InstanceMode::Session, || Thingy, "example.batched")], None, false)
+    serve(vec![Class::new("__main__.Thingy", InstanceMode::Session, || Thingy, "example.batched")], None, false)
 }
 
 #[cfg(test)]

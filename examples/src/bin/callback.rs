@@ -98,8 +98,8 @@ fn main() -> pyro5_examples::Result {
     let server = move || CallbackServer { number: 0, daemon: handle.clone() };
     serve(
         vec![
-            Class::new("server.CallbackServer", InstanceMode::Session, server, "example.callback"),
-            Class::new("server2.CallbackServer", InstanceMode::Session, || CallbackServer2, "example.callback2"),
+            Class::new("__main__.CallbackServer", InstanceMode::Session, server, "example.callback"),
+            Class::new("__main__.CallbackServer", InstanceMode::Session, || CallbackServer2, "example.callback2"),
         ],
         Some(daemon),
         true,

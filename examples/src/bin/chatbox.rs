@@ -133,7 +133,7 @@ impl ChatBox {
 
 fn main() -> pyro5_examples::Result {
     serve(
-        vec![Class::new("server.ChatBox", InstanceMode::Single, ChatBox::default, "example.chatbox.server")],
+        vec![Class::new("__main__.ChatBox", InstanceMode::Single, ChatBox::default, "example.chatbox.server")],
         None,
         true,
     )

@@ -98,7 +98,7 @@ fn main() -> pyro5_examples::Result {
                 || Server { busy: Arc::new(AtomicBool::new(false)) },
                 "example.oneway",
             ),
-            Class::new("server2.Server", InstanceMode::PerCall, move || counter.clone(), "example.oneway2"),
+            Class::new("__main__.Server", InstanceMode::PerCall, move || counter.clone(), "example.oneway2"),
         ],
         None,
         true,

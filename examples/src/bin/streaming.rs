@@ -52,5 +52,5 @@ fn main() -> pyro5_examples::Result {
     } else {
         println!("Note: iter-streaming has not been enabled in the Pyro config (PYRO_ITER_STREAMING).");
     }
-    serve(vec![Class::new("server.Streamer", InstanceMode::Session, || Streamer, "example.streamer")], None, false)
+    serve(vec![Class::new("__main__.Streamer", InstanceMode::Session, || Streamer, "example.streamer")], None, false)
 }

@@ -39,9 +39,5 @@ impl Warehouse {
 }
 
 fn main() -> pyro5_examples::Result {
-    serve(
-        vec![Class::new("warehouse.Warehouse", InstanceMode::Single, Warehouse::new, "example.warehouse")],
-        None,
-        true,
-    )
+    serve(vec![Class::new("__main__.Warehouse", InstanceMode::Single, Warehouse::new, "example.warehouse")], None, true)
 }

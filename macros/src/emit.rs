@@ -39,23 +39,34 @@ impl Object<'_> {
         let get_attr = self.attr_fn(Role::Getter);
         let set_attr = self.attr_fn(Role::Setter);
         let next_item = self.next_item_fn();
-        let has_async = exposed.iter().any(|e| e.is_async).then(|| {
+        let is_async = exposed.iter().any(|e| e.is_async);
+        let has_async = is_async.then(|| {
             quote! {
                 fn has_async_methods(&self) -> bool {
                     true
                 }
             }
         });
+        let metadata = quote! {
+            #krate::server::Metadata {
+                class_name: #class,
+                methods: &[#(#methods),*],
+                oneway: &[#(#oneway),*],
+                attrs: &[#(#attrs),*],
+            }
+        };
 
         quote! {
             impl #impl_generics #krate::server::PyroObject for #self_ty #where_clause {
                 fn metadata(&self) -> #krate::server::Metadata<'static> {
-                    #krate::server::Metadata {
-                        class_name: #class,
-                        methods: &[#(#methods),*],
-                        oneway: &[#(#oneway),*],
-                        attrs: &[#(#attrs),*],
-                    }
+                    #metadata
+                }
+
+                fn class_info() -> ::core::option::Option<#krate::server::ClassInfo> {
+                    ::core::option::Option::Some(#krate::server::ClassInfo {
+                        metadata: #metadata,
+                        has_async_methods: #is_async,
+                    })
                 }
 
                 fn invoke(

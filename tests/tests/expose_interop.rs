@@ -5,6 +5,8 @@
 //! metadata equal to what Python's daemon reports for the same class, instance modes,
 //! autoproxy and the handshake hook.
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+
 use pyro5_core::ser::call::ConnectView;
 use pyro5_core::ser::value::Value;
 use pyro5_core::server::{
@@ -210,6 +212,24 @@ fn instance_modes_single_session_percall() {
     assert_eq!(session, serde_json::json!({"a": [1, 2], "b": [1, 2]}));
     let percall = client("check_counter", &uri("counter.percall"), "json");
     assert_eq!(percall, serde_json::json!({"a": [1, 1], "b": [1, 1]}));
+}
+
+#[test]
+fn a_class_gets_its_first_instance_at_its_first_call() {
+    // As Python's daemon, which reads what a class exposes from the class: registering
+    // makes no instance.
+    static MADE: AtomicUsize = AtomicUsize::new(0);
+    let made = || {
+        MADE.fetch_add(1, Ordering::SeqCst);
+        Counter(0)
+    };
+    let server = Running::start(move |daemon| {
+        daemon.register_class(InstanceMode::Single, made, Some("counter.single")).unwrap();
+    });
+    assert_eq!(MADE.load(Ordering::SeqCst), 0, "an instance made at registration");
+    let single = client("check_counter", &server.daemon.uri_for("counter.single"), "json");
+    assert_eq!(single, serde_json::json!({"a": [1, 2], "b": [3, 4]}));
+    assert_eq!(MADE.load(Ordering::SeqCst), 1);
 }
 
 #[test]

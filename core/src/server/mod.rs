@@ -90,8 +90,8 @@ pub use exception::{
 #[cfg(feature = "alloc")]
 pub use later::{AsyncAnswer, AsyncCall, Later};
 pub use object::{
-    ArgError, Args, ArgumentError, CallContext, ConnectionId, Invocation, Metadata, PyroObject, Qualname, StreamCursor,
-    is_private_name, unknown_attribute,
+    ArgError, Args, ArgumentError, CallContext, ClassInfo, ConnectionId, Invocation, Metadata, PyroObject, Qualname,
+    StreamCursor, is_private_name, unknown_attribute,
 };
 #[cfg(feature = "alloc")]
 pub use registry::Objects;

@@ -43,6 +43,17 @@ impl Metadata<'_> {
     }
 }
 
+/// What every object of a type exposes, known without making one: lets a daemon register a
+/// class whose instances it makes later (per session or per call) without making one first,
+/// as Python's daemon reads a class's exposed names from the class.
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct ClassInfo {
+    /// What each object exposes ([`PyroObject::metadata`]).
+    pub metadata: Metadata<'static>,
+    /// Whether some method answers with a future ([`PyroObject::has_async_methods`]).
+    pub has_async_methods: bool,
+}
+
 /// The metadata dict `{"methods": set, "oneway": set, "attrs": set}`.
 impl Serialize for Metadata<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -246,6 +257,16 @@ pub trait PyroObject {
     /// registered, rather than fail its calls.
     fn has_async_methods(&self) -> bool {
         false
+    }
+
+    /// The same for every object of the type, without an instance, when it is so
+    /// (`#[expose]` says it is). `None`, the default: a daemon registering the type as a
+    /// class makes one instance at registration to ask it.
+    fn class_info() -> Option<ClassInfo>
+    where
+        Self: Sized,
+    {
+        None
     }
 }
 

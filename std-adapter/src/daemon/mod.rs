@@ -22,7 +22,8 @@ use pyro5_core::limits::Limits;
 use pyro5_core::rng::Rng;
 use pyro5_core::server::streams::StreamsVec;
 use pyro5_core::server::{
-    AsyncCall, ConnectionId, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig, StreamStore, WireTap,
+    AsyncCall, ClassInfo, ConnectionId, HandshakeValidator, PyroObject, Server, ServerConfig, StreamConfig,
+    StreamStore, WireTap,
 };
 use pyro5_core::wire::{Annotation, AnnotationId};
 
@@ -538,7 +539,10 @@ impl Daemon {
     }
 
     /// Serve a class: instances made by `creator`, one per daemon, per connection or per call
-    /// (Pyro's `@behavior(instance_mode=...)`); returns its URI.
+    /// (Pyro's `@behavior(instance_mode=...)`); returns its URI. The first instance is made
+    /// for the first call that needs it (an `#[expose]` type tells its metadata without one;
+    /// a hand-written [`PyroObject`] whose [`PyroObject::class_info`] is `None` gets one
+    /// instance made here to ask).
     ///
     /// # Errors
     /// [`DaemonError::IdTaken`].
@@ -547,11 +551,14 @@ impl Daemon {
         O: PyroObject + Send + 'static,
         F: Fn() -> O + Send + Sync + 'static,
     {
-        let creator: Creator = Arc::new(move || Box::new(creator()) as Box<dyn PyroObject + Send>);
-        let (is_async, metadata) = {
+        // What the class exposes, from the type when it says (`#[expose]`), as Python reads
+        // it from the class; otherwise from an instance made for the purpose.
+        let info = O::class_info().unwrap_or_else(|| {
             let sample = creator();
-            (sample.has_async_methods(), sample.metadata())
-        };
+            ClassInfo { metadata: sample.metadata(), has_async_methods: sample.has_async_methods() }
+        });
+        let (is_async, metadata) = (info.has_async_methods, info.metadata);
+        let creator: Creator = Arc::new(move || Box::new(creator()) as Box<dyn PyroObject + Send>);
         self.check_async(is_async, metadata.class_name)?;
         let id = self.object_id(id);
         if id == pyro5_core::server::DAEMON_OBJECT_ID

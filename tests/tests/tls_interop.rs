@@ -17,6 +17,21 @@ use pyro5_std::core::ser::call::ConnectView;
 use pyro5_std::core::server::{Answered, ConnectionId, HandshakeAnswer, HandshakeValidator};
 use pyro5_std::{Daemon, Proxy, ProxyError, ServerType};
 
+/// What a Python client with `env` (its `PYRO_SSL*` items) printed for one call of the echo
+/// server at `uri`: "ok over tls", or "error " and the error.
+fn python_call(env: &[(&str, String)], uri: &str) -> String {
+    let out = python_ssl(env).arg("-c").arg(ONE_CALL).arg(uri).output().expect("run python");
+    stdout(&out).trim().to_string()
+}
+
+/// Our echo daemon with `config` answers a Python client with `env`, then shuts down.
+fn serves_one_python_call(config: &Config, env: &[(&str, String)]) {
+    let (daemon, uri, thread) = serve_echo(config, "test.echoserver");
+    assert_eq!(python_call(env, &uri), "ok over tls");
+    daemon.shutdown();
+    thread.join().expect("the loop ends").expect("served");
+}
+
 /// Our daemon's TLS settings with `servertype`.
 fn server_config(certs: &TestCertificates, servertype: ServerType, require_client: bool) -> Config {
     Config {
@@ -52,13 +67,8 @@ fn python_clients_call_our_tls_daemons_with_the_echo_suite() {
         // A TLS client on a plaintext daemon: a clear failure on both sides.
         let (plain_daemon, plain_uri, plain_thread) =
             serve_echo(&Config { host: "localhost".into(), servertype, ..Config::default() }, "test.echoserver");
-        let tls_to_plain = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
-            .arg("-c")
-            .arg(ONE_CALL)
-            .arg(&plain_uri)
-            .output()
-            .expect("run python");
-        assert!(stdout(&tls_to_plain).starts_with("error "), "{servertype}: {}", stdout(&tls_to_plain));
+        let tls_to_plain = python_call(&[("PYRO_SSL_CACERTS", path(&certs.ca()))], &plain_uri);
+        assert!(tls_to_plain.starts_with("error "), "{servertype}: {tls_to_plain}");
         let ours_to_plain = Config { ssl: true, ssl_cacerts: path(&certs.ca()), commtimeout: 5.0, ..Config::default() };
         assert!(our_proxy(&plain_uri, ours_to_plain).is_err());
         plain_daemon.shutdown();
@@ -67,13 +77,8 @@ fn python_clients_call_our_tls_daemons_with_the_echo_suite() {
         let plain = Command::new(python()).arg("-c").arg(ONE_CALL).arg(&uri).output().expect("run python");
         let plain = stdout(&plain);
         assert!(plain.starts_with("error "), "{servertype}: {plain}");
-        let again = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
-            .arg("-c")
-            .arg(ONE_CALL)
-            .arg(&uri)
-            .output()
-            .expect("run python");
-        assert_eq!(stdout(&again).trim(), "ok over tls", "{servertype}");
+        let again = python_call(&[("PYRO_SSL_CACERTS", path(&certs.ca()))], &uri);
+        assert_eq!(again, "ok over tls", "{servertype}");
         daemon.shutdown();
         thread.join().expect("the loop ends").expect("served");
     }
@@ -121,8 +126,7 @@ fn client_certificates_are_required_checked_and_shown_to_the_validator() {
                 env.push(("PYRO_SSL_CLIENTCERT", path(&pair.cert)));
                 env.push(("PYRO_SSL_CLIENTKEY", path(&pair.key)));
             }
-            let out = python_ssl(&env).arg("-c").arg(ONE_CALL).arg(&uri).output().expect("run python");
-            stdout(&out).trim().to_string()
+            python_call(&env, &uri)
         };
         assert_eq!(client(Some(&certs.client())), "ok over tls", "{servertype}");
         let none = client(None);
@@ -229,16 +233,7 @@ fn certificates_like_pyros_examples_are_pinned() {
         ssl_serverkey: path(&pyrolike.key),
         ..Config::default()
     };
-    let (daemon, uri, thread) = serve_echo(&config, "test.echoserver");
-    let out = python_ssl(&[("PYRO_SSL_CACERTS", path(&pyrolike.cert))])
-        .arg("-c")
-        .arg(ONE_CALL)
-        .arg(&uri)
-        .output()
-        .expect("run python");
-    assert_eq!(stdout(&out).trim(), "ok over tls");
-    daemon.shutdown();
-    thread.join().expect("the loop ends").expect("served");
+    serves_one_python_call(&config, &[("PYRO_SSL_CACERTS", path(&pyrolike.cert))]);
 }
 
 #[test]
@@ -290,16 +285,7 @@ fn password_protected_keys_are_read_with_their_password() {
     let e = Daemon::with_config(&config).unwrap_err();
     assert!(e.to_string().contains("cannot decrypt the private key"), "{e}");
     let config = Config { ssl_serverkeypasswd: "s3cret".into(), ..config };
-    let (daemon, uri, thread) = serve_echo(&config, "test.echoserver");
-    let out = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
-        .arg("-c")
-        .arg(ONE_CALL)
-        .arg(&uri)
-        .output()
-        .expect("run python");
-    assert_eq!(stdout(&out).trim(), "ok over tls");
-    daemon.shutdown();
-    thread.join().expect("the loop ends").expect("served");
+    serves_one_python_call(&config, &[("PYRO_SSL_CACERTS", path(&certs.ca()))]);
 }
 
 /// A client that stalls its TLS handshake is closed after the handshake timeout, one that
@@ -326,13 +312,7 @@ fn stalled_and_garbage_handshakes_end_only_their_connection() {
         let mut answer = Vec::new();
         let _ = garbage.read_to_end(&mut answer);
         assert!(started.elapsed() < Duration::from_secs(5), "garbage is refused at once");
-        let out = python_ssl(&[("PYRO_SSL_CACERTS", path(&certs.ca()))])
-            .arg("-c")
-            .arg(ONE_CALL)
-            .arg(uri)
-            .output()
-            .expect("run python");
-        assert_eq!(stdout(&out).trim(), "ok over tls");
+        assert_eq!(python_call(&[("PYRO_SSL_CACERTS", path(&certs.ca()))], uri), "ok over tls");
         stalled.push(silent);
     }
     for mut silent in stalled {

@@ -35,14 +35,14 @@ pub enum Calls {
 ///
 /// Made from a `pyro5-std` [`Daemon`](pyro5_std::Daemon), which it derefs to: objects are
 /// registered there (`register`, `register_concurrent`, `register_class` with its instance
-/// modes, `register_shared`, `set_handshake_validator`, ...), and its configuration (TCP on
-/// IPv4 or IPv6 or a Unix socket, `COMMTIMEOUT` as the idle timeout, the connection limit,
-/// item streams, oneway threads) is the one served. The connection limit is the `pyro5-std`
-/// daemon's for its server type: `max_connections` (Python's `THREADPOOL_SIZE`, 80 by
-/// default) for [`ServerType::Thread`](pyro5_std::ServerType::Thread), the default;
-/// `max_connections_multiplex` (10000 by default) for `ServerType::Multiplex`. Clients past
-/// it get Pyro's CONNECTFAIL text. Cloning gives another handle to the same daemon (to shut
-/// it down from elsewhere).
+/// modes, `register_shared`, `set_handshake_validator`, `set_disconnect_hook`, ...), and its
+/// configuration (TCP on IPv4 or IPv6 or a Unix socket, `COMMTIMEOUT` as the idle timeout, the
+/// connection limit, item streams, oneway threads) is the one served. The connection limit is
+/// the `pyro5-std` daemon's for its server type: `max_connections` (Python's `THREADPOOL_SIZE`,
+/// 80 by default) for [`ServerType::Thread`](pyro5_std::ServerType::Thread), the default;
+/// `max_connections_multiplex` (10000 by default) for `ServerType::Multiplex`. Clients past it
+/// get Pyro's CONNECTFAIL text. Cloning gives another handle to the same daemon (to shut it
+/// down from elsewhere).
 #[derive(Clone, Debug)]
 pub struct Daemon {
     daemon: pyro5_std::Daemon,

@@ -52,12 +52,15 @@ enum Standing {
 /// `max_connections_multiplex` otherwise) the connection is a refused one: the client's
 /// CONNECT is answered with Pyro's CONNECTFAIL text and the connection ends, at the latest
 /// after 2 seconds. Dropping the connection ends it (its per-connection objects go, its
-/// item streams linger as Pyro's do).
+/// item streams linger as Pyro's do) and, if its handshake was accepted, calls the daemon's
+/// [disconnect hook](super::Daemon::set_disconnect_hook).
 pub struct DaemonConnection {
     inner: Arc<Inner>,
     core: Core,
     peer: Option<SocketAddr>,
     standing: Standing,
+    /// The client's handshake was accepted: the disconnect hook is told of its end.
+    connected: bool,
     /// A Pyro object panicked while this connection ran it: the connection is over.
     broken: bool,
 }
@@ -126,7 +129,7 @@ impl Inner {
         if standing == Standing::Counted {
             self.peers.arrived(core.id(), peer);
         }
-        DaemonConnection { inner: self.clone(), core, peer, standing, broken: false }
+        DaemonConnection { inner: self.clone(), core, peer, standing, connected: false, broken: false }
     }
 
     /// `ms` on the daemon's clock as an instant.
@@ -194,10 +197,15 @@ impl DaemonConnection {
             return None;
         }
         let inner = self.inner.clone();
-        let (core, peer) = (&mut self.core, self.peer);
+        let (core, connected, peer) = (&mut self.core, &mut self.connected, self.peer);
         let polled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
             inner.with_server(|server| {
-                while let Some(event) = core.poll_event(server) {
+                loop {
+                    let event = core.poll_event(server);
+                    // The handshake is answered in `poll_event` (it ends in `Closed` when the
+                    // connection does: an accepted one is seen here first).
+                    *connected |= core.is_ready();
+                    let event = event?;
                     match event {
                         ServerEvent::Call(call) if call.is_oneway() => {
                             let handed = core
@@ -220,7 +228,6 @@ impl DaemonConnection {
                         }
                     }
                 }
-                None
             })
         }));
         polled.unwrap_or_else(|_| {
@@ -391,9 +398,12 @@ impl DaemonConnection {
 
 impl Drop for DaemonConnection {
     fn drop(&mut self) {
-        self.inner.peers.left(self.core.id());
         let core = &mut self.core;
         self.inner.with_server(|server| core.close(server));
+        if self.connected {
+            self.inner.client_disconnected(self.core.id());
+        }
+        self.inner.peers.left(self.core.id());
         match self.standing {
             Standing::Counted => {
                 self.inner.connections.fetch_sub(1, Ordering::AcqRel);

@@ -194,6 +194,8 @@ pub(crate) struct Inner {
     pub(crate) registry: SharedRegistry,
     pub(crate) streams: Mutex<StreamsVec>,
     pub(crate) handshake: RwLock<Option<Arc<dyn HandshakeValidator + Send + Sync>>>,
+    /// Told of each connection that ends after its handshake was accepted.
+    pub(crate) disconnect: RwLock<Option<DisconnectHook>>,
     pub(crate) shutdown: AtomicBool,
     pub(crate) started: Instant,
     pub(crate) next_connection: AtomicU64,
@@ -217,6 +219,10 @@ pub(crate) struct Inner {
     /// Who is on each connection.
     pub(crate) peers: Peers,
 }
+
+/// What a daemon calls when a client's connection ends ([`Daemon::set_disconnect_hook`],
+/// Pyro's `Daemon.clientDisconnect`), with the connection's id.
+pub type DisconnectHook = Arc<dyn Fn(ConnectionId) + Send + Sync>;
 
 /// Runs a future to its end somewhere (an async runtime's `spawn`); its answer goes nowhere.
 pub type Spawner = Arc<dyn Fn(AsyncCall) + Send + Sync>;
@@ -285,6 +291,15 @@ impl Inner {
             Some(spawn) => spawn(future),
             // Not reached: the object was refused at registration.
             None => log::error!("a oneway call of an async method was dropped: no async daemon serves this daemon"),
+        }
+    }
+
+    /// Connection `connection`, past its handshake, ended: tell the disconnect hook (a
+    /// panic in it is logged, and goes no further).
+    pub(crate) fn client_disconnected(&self, connection: ConnectionId) {
+        let Some(hook) = self.disconnect.read().unwrap_or_else(PoisonError::into_inner).clone() else { return };
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| hook(connection))).is_err() {
+            log::error!("connection {}: the disconnect hook panicked", connection.0);
         }
     }
 
@@ -452,6 +467,7 @@ impl Daemon {
             config,
             registry: SharedRegistry::default(),
             handshake: RwLock::new(None),
+            disconnect: RwLock::new(None),
             shutdown: AtomicBool::new(false),
             started: Instant::now(),
             next_connection: AtomicU64::new(1),
@@ -626,6 +642,39 @@ impl Daemon {
     /// Check every client's handshake data (Pyro's `validateHandshake`).
     pub fn set_handshake_validator(&self, validator: impl HandshakeValidator + Send + Sync + 'static) {
         *self.inner.handshake.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(validator));
+    }
+
+    /// Call `hook` with a connection's id each time a client's connection ends (Pyro's
+    /// `Daemon.clientDisconnect`), once per connection, whatever ended it: the client closed
+    /// it or went away, an error, the idle timeout (`COMMTIMEOUT`), a Pyro object that
+    /// panicked, or the daemon's shutdown (every connection ends then, before the request
+    /// loop returns). As in Pyro, only connections whose handshake was accepted count: not
+    /// a client the [handshake validator](Self::set_handshake_validator) refused, one
+    /// refused for want of room, or one gone before its handshake. Every server type calls
+    /// it (thread, multiplex, the `pyro5-tokio` daemon, a loop of your own through
+    /// [`DaemonConnection`]: when the connection is dropped).
+    ///
+    /// While `hook` runs, [`peers`](Self::peers) still knows the connection's client (its
+    /// address, its TLS certificate); its per-connection objects are gone already, its item
+    /// streams linger. It runs in the thread (or task) that served the connection, which
+    /// waits for it: keep it short. A panic in it is logged and goes no further. Setting
+    /// another hook replaces this one.
+    ///
+    /// ```no_run
+    /// # fn main() -> std::io::Result<()> {
+    /// use pyro5_std::{Daemon, DaemonConfig};
+    ///
+    /// let daemon = Daemon::new(DaemonConfig::default())?;
+    /// let peers = daemon.peers();
+    /// daemon.set_disconnect_hook(move |connection| match peers.address(connection) {
+    ///     Some(address) => println!("client disconnects: {address}"),
+    ///     None => println!("client disconnects (Unix socket)"),
+    /// });
+    /// daemon.request_loop()
+    /// # }
+    /// ```
+    pub fn set_disconnect_hook(&self, hook: impl Fn(ConnectionId) + Send + Sync + 'static) {
+        *self.inner.disconnect.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(hook));
     }
 
     /// Serve until [`shutdown`](Self::shutdown) is called.

@@ -209,6 +209,9 @@ struct Case {
     limit: Duration,
     /// What differs from run to run beyond ids and addresses (times, counts).
     mask: fn(&str) -> String,
+    /// The server's lines with this text, printed once the client ended (up to 2 seconds
+    /// later), are compared too.
+    server_says: Option<&'static str>,
 }
 
 impl Case {
@@ -228,6 +231,7 @@ impl Case {
             hangs: None,
             limit: Duration::from_secs(60),
             mask: |text| text.to_string(),
+            server_says: None,
         }
     }
 }
@@ -335,11 +339,19 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
     // The client first: a server gone would make a waiting client fail.
     let _ = client.child.kill();
     let _ = client.child.wait();
+    let server_said = case.server_says.map_or_else(String::new, |text| {
+        let said = || served.stdout.lock().unwrap().iter().filter(|l| l.contains(text)).cloned().collect::<Vec<_>>();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while said().is_empty() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(50));
+        }
+        format!("\n--- the server said ---\n{}", said().join("\n"))
+    });
     drop(helpers);
     drop(served);
     // Give the readers a moment to take the rest of the output.
     thread::sleep(Duration::from_millis(200));
-    format!("{}\n--- {ended}", client.output())
+    format!("{}\n--- {ended}{server_said}", client.output())
 }
 
 /// `text` with what differs from run to run replaced: object ids, UUIDs, addresses, the
@@ -477,6 +489,7 @@ fn handshake() {
         name_server: false,
         ready: "When asked",
         input: |lines| pyro_line(lines) + "pancakes\n",
+        server_says: Some("Daemon client disconnects"),
         ..Case::new("handshake", env!("CARGO_BIN_EXE_handshake"))
     });
 }
@@ -487,6 +500,7 @@ fn handshake_refused() {
         name_server: false,
         ready: "When asked",
         input: |lines| pyro_line(lines) + "waffles\n",
+        server_says: Some("Daemon client disconnects"),
         ..Case::new("handshake", env!("CARGO_BIN_EXE_handshake"))
     });
 }

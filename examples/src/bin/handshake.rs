@@ -1,7 +1,10 @@
 //! Pyro5's `handshake` example: a daemon that checks each client's handshake data against
 //! a secret code, answering a list of words to the right one and refusing the others with
 //! the reason the client shows. It prints the URI of the daemon object (`Pyro.Daemon`),
-//! which the client asks for and pings.
+//! which the client asks for and pings. When a client that was let in disconnects, it says
+//! so with the client's address (Python's example overrides `clientDisconnect`).
+
+use std::net::SocketAddr;
 
 use pyro5_examples::daemon;
 use pyro5_std::Peers;
@@ -23,7 +26,7 @@ impl HandshakeValidator for SecretCode {
         answer: HandshakeAnswer<'_, '_>,
     ) -> Answered {
         match self.peers.address(connection) {
-            Some(address) => println!("Daemon received handshake request from: {address}"),
+            Some(address) => println!("Daemon received handshake request from: {}", python_address(address)),
             None => println!("Daemon received handshake request"),
         }
         let data = request.handshake::<Value>();
@@ -42,9 +45,23 @@ impl HandshakeValidator for SecretCode {
     }
 }
 
+/// A socket address as Python's `getpeername()` shows it: `('127.0.0.1', 4711)`, or
+/// `('::1', 4711, 0, 0)`.
+fn python_address(address: SocketAddr) -> String {
+    match address {
+        SocketAddr::V4(a) => format!("('{}', {})", a.ip(), a.port()),
+        SocketAddr::V6(a) => format!("('{}', {}, {}, {})", a.ip(), a.port(), a.flowinfo(), a.scope_id()),
+    }
+}
+
 fn main() -> pyro5_examples::Result {
     let daemon = daemon()?;
     daemon.set_handshake_validator(SecretCode { peers: daemon.peers() });
+    let peers = daemon.peers();
+    daemon.set_disconnect_hook(move |connection| match peers.address(connection) {
+        Some(address) => println!("Daemon client disconnects: {}", python_address(address)),
+        None => println!("Daemon client disconnects"),
+    });
     println!("Server is ready. You can use the following URI to connect:");
     println!("{}", daemon.uri_for(DAEMON_OBJECT_ID));
     println!("When asked, enter the following secret code:  {SECRET_CODE}");

@@ -1,16 +1,17 @@
 //! Pyro5's `callcontext` example: an `EchoServer` (one per connection) that prints the
-//! context of each call (client address, sequence number, flags, serializer, correlation
-//! id, the client's `XYZZ` annotation) and answers with a `DDAA` response annotation, as
-//! Python's example daemon adds to every reply. Served as `example.context`; the client asks
-//! for the URI.
+//! context of each call (client address, sequence number, correlation id, the client's
+//! `XYZZ` annotation). The daemon adds a `DDAA` annotation to every reply (its
+//! `DaemonConfig::annotations`), as Python's example daemon does by overriding
+//! `Daemon.annotations()`. Served as `example.context`; the client asks for the URI.
 
-use pyro5_examples::{daemon, uuid};
+use pyro5_examples::uuid;
 use pyro5_std::core::server::{CallContext, Replied, Reply};
 use pyro5_std::core::wire::AnnotationId;
-use pyro5_std::{InstanceMode, expose};
+use pyro5_std::{Config, Daemon, DaemonConfig, InstanceMode, expose};
 
-/// The response annotation every reply carries.
+/// The response annotation every reply carries, and its value.
 const DDAA: AnnotationId = annotation(*b"DDAA");
+const DDAA_VALUE: &[u8] = b"custom response annotation set by the daemon";
 /// The annotation the client sends.
 const XYZZ: AnnotationId = annotation(*b"XYZZ");
 
@@ -24,8 +25,8 @@ const fn annotation(id: [u8; 4]) -> AnnotationId {
 struct EchoServer;
 
 impl EchoServer {
-    /// Print the call's context, answer `message` with the `DDAA` annotation.
-    fn answer(message: &str, ctx: &CallContext<'_>, mut reply: Reply<'_, '_>) -> Replied {
+    /// Print the call's context, answer `message`.
+    fn answer(message: &str, ctx: &CallContext<'_>, reply: Reply<'_, '_>) -> Replied {
         println!("\nGot Message: {message}");
         println!("  thread:  {:?}", std::thread::current().id());
         println!("  obj.pyroid:  {}", ctx.object_id);
@@ -37,9 +38,6 @@ impl EchoServer {
         println!("  context.correlation_id: {}", uuid(ctx.correlation_id));
         if let Some(value) = ctx.annotations.get(XYZZ) {
             println!("  custom annotation 'XYZZ': {}", String::from_utf8_lossy(value));
-        }
-        if reply.annotate(DDAA, b"custom response annotation set by the daemon").is_err() {
-            println!("  (no room for the response annotation)");
         }
         reply.ok(message)
     }
@@ -58,7 +56,10 @@ impl EchoServer {
 }
 
 fn main() -> pyro5_examples::Result {
-    let daemon = daemon()?;
+    // Python's `Daemon()` with its config items, and the annotation on every reply.
+    let config =
+        DaemonConfig { annotations: vec![(DDAA, DDAA_VALUE.to_vec())], ..DaemonConfig::from(&Config::from_env()?) };
+    let daemon = Daemon::new(config)?;
     let uri = daemon.register_class(InstanceMode::Session, || EchoServer, Some("example.context"))?;
     println!("Server is ready. You can use the following URI to connect:");
     println!("{uri}");

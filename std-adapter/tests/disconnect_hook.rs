@@ -2,8 +2,8 @@
 //! Pyro5 client, on both server types: told once of a client that released its proxy (the
 //! connection id its handshake had, and its address, which `Daemon::peers` still tells), of
 //! a client killed mid-connection, and of a client still connected when the daemon shuts
-//! down (before the request loop returns); never of a client whose handshake was refused;
-//! and a hook that panics leaves the daemon serving. A loop of one's own: dropping a
+//! down (before the request loop returns) or idle past `COMMTIMEOUT`; never of a client
+//! whose handshake was refused; and a hook that panics leaves the daemon serving. A loop of one's own: dropping a
 //! `DaemonConnection` past its handshake calls it, one before it does not.
 
 use std::io::{BufRead, BufReader, Write};
@@ -229,6 +229,26 @@ fn python_clients_that_leave_are_told_once_on_both_server_types() {
         assert_eq!(told.len(), 5, "{what}: shut down");
         assert_eq!(told[4], (watched.accepted()[4].0, Some(address)), "{what}");
         assert_eq!(daemon.connection_count(), 0, "{what}");
+    }
+}
+
+#[test]
+fn a_python_client_idle_past_commtimeout_is_told_on_both_server_types() {
+    for servertype in [ServerType::Thread, ServerType::Multiplex] {
+        let what = format!("{servertype} with COMMTIMEOUT");
+        let config = Config { host: "127.0.0.1".into(), servertype, commtimeout: 0.3, ..Config::default() };
+        let (daemon, uri, thread) = pyro5_interop_tests::echo_daemon::serve_echo(&config, "test.echoserver");
+        let watched = Watched::install(&daemon);
+        let mut client = Client::start(&uri, "ok");
+        let address = client.bound();
+        // The client says nothing more: the daemon ends its connection.
+        watched.wait_for(1, &what);
+        assert_eq!(watched.disconnected(), [(watched.accepted()[0].0, Some(address))], "{what}");
+        wait_for_connections(&daemon, 0);
+        drop(client);
+        daemon.shutdown();
+        thread.join().expect("serving thread").expect("request loop");
+        assert_eq!(watched.disconnected().len(), 1, "{what}");
     }
 }
 

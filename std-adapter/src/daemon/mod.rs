@@ -229,8 +229,8 @@ pub type Spawner = Arc<dyn Fn(AsyncCall) + Send + Sync>;
 
 /// Who is on each connection of a daemon ([`Daemon::peers`]): the client's address and the
 /// TLS certificate it showed, for a handshake validator (Python's `validateHandshake` gets
-/// the connection, with `conn.getpeercert()`) or a method (`ctx.connection`). A handle
-/// shared with the daemon, cheap to clone.
+/// the connection, with `conn.getpeercert()`), a method (`ctx.connection`) or the disconnect
+/// hook. A handle shared with the daemon, cheap to clone.
 #[derive(Clone, Debug, Default)]
 pub struct Peers(Arc<Mutex<std::collections::HashMap<ConnectionId, Peer>>>);
 
@@ -604,7 +604,8 @@ impl Daemon {
 
     /// Who is on each of the daemon's connections (address, TLS certificate): capture this
     /// handle in a handshake validator (Pyro's `validateHandshake` reading
-    /// `conn.getpeercert()`) or an object, to allow-list clients.
+    /// `conn.getpeercert()`) or an object, to allow-list clients, or in the
+    /// [disconnect hook](Self::set_disconnect_hook), which runs before the client is forgotten.
     pub fn peers(&self) -> Peers {
         self.inner.peers.clone()
     }

@@ -7,16 +7,56 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use pyro5_core::client::{CallSpec, ClientError, NO_ARGS, Payload, Reply};
+use pyro5_core::client::{CallSpec, ClientConnection, ClientError, Extras, NO_ARGS, Payload, Reply, Sent};
 use pyro5_core::limits::Limits;
+use pyro5_core::ser::blob::SerializedBlob;
 use pyro5_core::ser::envelope::{CLASS_KEY, PROXY_CLASS, ProxyDict};
 use pyro5_core::ser::value::Value;
 use pyro5_core::uri::{Location, Protocol, Uri};
-use pyro5_core::wire::{Annotation, AnnotationId, Decoder, Message, Progress};
+use pyro5_core::wire::{Annotation, AnnotationId, Decoder, Message, Progress, RxStorage};
 use serde::de::{self, DeserializeOwned, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
 use crate::proxy::{ProxyError, ProxyMetadata, RemoteError, Serializer};
+
+/// What a call sends besides its name: arguments, or a serialized blob as its only argument
+/// (Pyro's `SerializedBlob`, [`pyro5_core::ser::blob`]).
+pub enum Body<'a, A: ?Sized, K: ?Sized> {
+    /// Positional arguments (a tuple or sequence) and keyword arguments (a map).
+    Args(&'a A, Option<&'a K>),
+    /// A blob received, passed on as it came.
+    Blob(&'a SerializedBlob<'a>),
+    /// A new blob: its `info` and its data.
+    NewBlob(&'a A, &'a K),
+}
+
+impl<A: ?Sized, K: ?Sized> Clone for Body<'_, A, K> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<A: ?Sized, K: ?Sized> Copy for Body<'_, A, K> {}
+
+impl<A: ?Sized + Serialize, K: ?Sized + Serialize> Body<'_, A, K> {
+    /// Queue `call` with this body on `conn`.
+    ///
+    /// # Errors
+    /// As [`ClientConnection::call`].
+    pub fn queue<R: RxStorage, T: RxStorage>(
+        self,
+        conn: &mut ClientConnection<R, T>,
+        call: &CallSpec<'_>,
+        extras: &Extras<'_>,
+        deadline_ms: Option<u64>,
+    ) -> Result<Sent, ClientError> {
+        match self {
+            Self::Args(args, kwargs) => conn.call(call, args, kwargs, extras, deadline_ms),
+            Self::Blob(blob) => conn.call_blob(call, blob, extras, deadline_ms),
+            Self::NewBlob(info, data) => conn.call_new_blob(call, info, data, extras, deadline_ms),
+        }
+    }
+}
 
 /// Annotations as they came with a message: id and value.
 pub type Annotations = Vec<(AnnotationId, Vec<u8>)>;

@@ -76,6 +76,9 @@ pub use object_proxy::ObjectProxy;
 pub use proxy::{
     Batch, DEFAULT_PREFETCH, Proxy, ProxyError, ProxyMetadata, RemoteError, RemoteIter, Reraise, Serializer,
 };
+/// A call's argument still serialized (Pyro's `SerializedBlob`): an `#[expose]` method takes
+/// it as a parameter, [`Proxy::call_blob`] passes it on.
+pub use pyro5_core::ser::blob::SerializedBlob;
 use pyro5_core::wire::{Message, MessageKind};
 pub use serve::{ServeError, ServeOptions, Served, serve};
 pub use transport::{ListenerSocket, Stream};

@@ -25,10 +25,10 @@ use pyro5_core::limits::Limits;
 use pyro5_core::ser::value::{Value, from_value};
 use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, SerializerId, StreamId};
 use pyro5_std::calling::{
-    Aim, ArgsOf, Kind, KwargsOf, ProxyState, Target, TupleOf, annotations_of, closed_error, collect_annotations,
+    Aim, ArgsOf, Body, Kind, KwargsOf, ProxyState, Target, TupleOf, annotations_of, closed_error, collect_annotations,
     decode_as, decode_error, read_kept_reply as read_reply, remote_error,
 };
-use pyro5_std::{Config, ProxyError, ProxyMetadata, Serializer};
+use pyro5_std::{Config, ProxyError, ProxyMetadata, SerializedBlob, Serializer};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -402,7 +402,39 @@ impl Proxy {
         args: A,
         kwargs: Option<&K>,
     ) -> Result<R, ProxyError> {
-        let outcome = self.invoke(Kind::Method(method), &ArgsOf(&args), kwargs, &decode_as::<R>).await?;
+        let outcome = self.invoke(Kind::Method(method), Body::Args(&ArgsOf(&args), kwargs), &decode_as::<R>).await?;
+        self.finish(outcome).await
+    }
+
+    /// Call `method` with a serialized blob received by an `#[expose]` method as its only
+    /// argument, passed on as it came (Pyro's dispatcher calling `listener.method(blob)`):
+    /// the payload is not decoded nor written again, and goes in the blob's own serializer.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_blob<R: DeserializeOwned>(
+        &self,
+        method: &str,
+        blob: &SerializedBlob<'_>,
+    ) -> Result<R, ProxyError> {
+        let body: Body<'_, (), ()> = Body::Blob(blob);
+        let outcome = self.invoke(Kind::Method(method), body, &decode_as::<R>).await?;
+        self.finish(outcome).await
+    }
+
+    /// Call `method` with a new serialized blob of `info` (marshal-serializable, e.g. a
+    /// topic name) and `data` as its only argument: Python's
+    /// `proxy.method(SerializedBlob(info, data))`.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub async fn call_new_blob<R: DeserializeOwned, I: Serialize + Sync + ?Sized, D: Serialize + Sync + ?Sized>(
+        &self,
+        method: &str,
+        info: &I,
+        data: &D,
+    ) -> Result<R, ProxyError> {
+        let outcome = self.invoke(Kind::Method(method), Body::NewBlob(info, data), &decode_as::<R>).await?;
         self.finish(outcome).await
     }
 
@@ -417,7 +449,8 @@ impl Proxy {
         kwargs: &[(String, Value)],
     ) -> Result<Value, ProxyError> {
         let kwargs = KwargsOf(kwargs);
-        let outcome = self.invoke(Kind::Method(method), &TupleOf(args), Some(&kwargs), &decode_as::<Value>).await?;
+        let outcome =
+            self.invoke(Kind::Method(method), Body::Args(&TupleOf(args), Some(&kwargs)), &decode_as::<Value>).await?;
         self.finish(outcome).await
     }
 
@@ -426,7 +459,7 @@ impl Proxy {
     /// # Errors
     /// As [`call`](Self::call).
     pub async fn get_attr<R: DeserializeOwned>(&self, name: &str) -> Result<R, ProxyError> {
-        let outcome = self.invoke(Kind::GetAttr(name), &(name,), None::<&()>, &decode_as::<R>).await?;
+        let outcome = self.invoke(Kind::GetAttr(name), Body::Args(&(name,), None::<&()>), &decode_as::<R>).await?;
         self.finish(outcome).await
     }
 
@@ -435,7 +468,7 @@ impl Proxy {
     /// # Errors
     /// As [`call`](Self::call).
     pub async fn set_attr<V: Serialize>(&self, name: &str, value: V) -> Result<(), ProxyError> {
-        self.invoke(Kind::SetAttr(name), &(name, value), None::<&()>, &decode_as::<serde::de::IgnoredAny>)
+        self.invoke(Kind::SetAttr(name), Body::Args(&(name, value), None::<&()>), &decode_as::<serde::de::IgnoredAny>)
             .await
             .map(drop)
     }
@@ -499,8 +532,9 @@ impl Proxy {
         args: A,
         kwargs: Option<&K>,
     ) -> Result<RemoteStream, ProxyError> {
-        let outcome =
-            self.invoke(Kind::Method(method), &ArgsOf(&args), kwargs, &decode_as::<serde::de::IgnoredAny>).await?;
+        let outcome = self
+            .invoke(Kind::Method(method), Body::Args(&ArgsOf(&args), kwargs), &decode_as::<serde::de::IgnoredAny>)
+            .await?;
         match outcome {
             Outcome::Stream(id, link) => Ok(RemoteStream::new(self.clone(), link, id)),
             Outcome::Value(_) | Outcome::Nothing => Err(ProxyError::NotAnIterator { method: method.to_string() }),
@@ -562,8 +596,7 @@ impl Proxy {
     async fn invoke<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
         &self,
         kind: Kind<'_>,
-        args: &A,
-        kwargs: Option<&K>,
+        body: Body<'_, A, K>,
         decode: &(dyn Fn(Payload<'_>) -> Result<T, ClientError> + Sync),
     ) -> Result<Outcome<T>, ProxyError> {
         let mut attempt = 0;
@@ -576,7 +609,7 @@ impl Proxy {
             let linked =
                 if std::mem::take(&mut unreported) { Err(ProxyError::ConnectionClosed) } else { self.link().await };
             let (result, used) = match linked {
-                Ok(link) => (self.invoke_on(&link, kind, args, kwargs, decode, deadline).await, Some(link)),
+                Ok(link) => (self.invoke_on(&link, kind, body, decode, deadline).await, Some(link)),
                 Err(e) => (Err(e), None),
             };
             match result {
@@ -598,8 +631,7 @@ impl Proxy {
         &self,
         link: &Arc<Link>,
         kind: Kind<'_>,
-        args: &A,
-        kwargs: Option<&K>,
+        body: Body<'_, A, K>,
         decode: &(dyn Fn(Payload<'_>) -> Result<T, ClientError> + Sync),
         deadline: Option<Instant>,
     ) -> Result<Outcome<T>, ProxyError> {
@@ -612,7 +644,7 @@ impl Proxy {
         let queued = link
             .with_room(deadline, |state| {
                 state.conn.set_serializer(self.settings.serializer);
-                let sent = state.conn.call(&spec, args, kwargs, &extras, deadline_ms)?;
+                let sent = body.queue(&mut state.conn, &spec, &extras, deadline_ms)?;
                 Ok(if sent.expects_reply { Err((sent.seq, state.register(sent.seq))) } else { Ok(state.queued_end()) })
             })
             .await;

@@ -33,6 +33,9 @@ use super::{
 use crate::limits::Limits;
 use crate::wire::{Decoder, Message, MessageKind, ReadsInPlace, RxStorage, SerializerId, Tail};
 
+/// Lays out one INVOKE with the session, within the limits, into the storage given.
+type WriteCall<'a> = dyn FnMut(&mut ClientSession, Limits, &mut dyn RxStorage) -> Result<Sent, ClientError> + 'a;
+
 /// How far a read may take bytes past the reply being received (the next pipelined
 /// replies), within the receive storage.
 const READ_AHEAD: usize = 1024;
@@ -246,13 +249,56 @@ impl<R: RxStorage, T: RxStorage> ClientConnection<R, T> {
         extras: &Extras<'_>,
         deadline_ms: Option<u64>,
     ) -> Result<Sent, ClientError> {
+        self.queue_call(deadline_ms, &mut |session, limits, tx| {
+            session.write_call(call, args, kwargs, extras, limits, tx)
+        })
+    }
+
+    /// Queue a call of `call` passing `blob` on as it came (a dispatcher's
+    /// `listener.method(blob)`); see [`ClientSession::write_blob`]. Events as for
+    /// [`call`](Self::call).
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    #[cfg(feature = "marshal")]
+    pub fn call_blob(
+        &mut self,
+        call: &CallSpec<'_>,
+        blob: &crate::ser::blob::SerializedBlob<'_>,
+        extras: &Extras<'_>,
+        deadline_ms: Option<u64>,
+    ) -> Result<Sent, ClientError> {
+        self.queue_call(deadline_ms, &mut |session, limits, tx| session.write_blob(call, blob, extras, limits, tx))
+    }
+
+    /// Queue a call of `call` whose only argument is a new blob of `info` and `data`
+    /// (Python's `proxy.method(SerializedBlob(info, data))`); see
+    /// [`ClientSession::write_new_blob`]. Events as for [`call`](Self::call).
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    #[cfg(feature = "marshal")]
+    pub fn call_new_blob<I: ?Sized + Serialize, D: ?Sized + Serialize>(
+        &mut self,
+        call: &CallSpec<'_>,
+        info: &I,
+        data: &D,
+        extras: &Extras<'_>,
+        deadline_ms: Option<u64>,
+    ) -> Result<Sent, ClientError> {
+        self.queue_call(deadline_ms, &mut |session, limits, tx| {
+            session.write_new_blob(call, info, data, extras, limits, tx)
+        })
+    }
+
+    /// Queue the INVOKE `write` lays out after what is queued already, with its deadline.
+    fn queue_call(&mut self, deadline_ms: Option<u64>, write: &mut WriteCall<'_>) -> Result<Sent, ClientError> {
         if self.failure.is_some() {
             return Err(ClientError::NotExpected);
         }
         let limits = self.limits;
         let offset = self.tx_offset();
-        let sent =
-            self.session.write_call(call, args, kwargs, extras, limits, &mut Tail { storage: &mut self.tx, offset })?;
+        let sent = write(&mut self.session, limits, &mut Tail { storage: &mut self.tx, offset })?;
         self.tx_end += sent.len;
         if sent.expects_reply {
             self.session.set_deadline(sent.seq, deadline_ms);

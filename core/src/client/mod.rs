@@ -35,14 +35,30 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use serde::{Deserialize, Serialize};
 
 use crate::limits::Limits;
+#[cfg(feature = "marshal")]
+use crate::ser::blob::SerializedBlob;
 use crate::ser::call::{CallError, decode_payload_seed_with_limits, decode_payload_with_limits};
 use crate::ser::envelope::{BATCH_METHOD, CallEnvelope, RemoteException};
+use crate::ser::output::WriteWith;
 use crate::ser::{FormatError, marshal_str, to_output};
+#[cfg(feature = "marshal")]
+use crate::ser::{Output, OutputError};
 use crate::wire::frame::Frame;
 use crate::wire::{
     Annotation, AnnotationId, AnnotationsView, CorrelationId, EncodeError, Flags, Message, MessageKind,
     OutgoingMessage, PING_SERIALIZER_ID, RxStorage, SerializerId, StreamId,
 };
+
+/// Takes bytes and keeps none (to check that a value serializes).
+#[cfg(feature = "marshal")]
+struct Discard;
+
+#[cfg(feature = "marshal")]
+impl Output for Discard {
+    fn write_bytes(&mut self, _: &[u8]) -> Result<(), OutputError> {
+        Ok(())
+    }
+}
 
 /// No positional arguments: an empty tuple (the unit `()` would be Python's `None`).
 pub const NO_ARGS: &[(); 0] = &[];
@@ -437,19 +453,8 @@ impl ClientSession {
         limits: Limits,
         tx: &mut dyn RxStorage,
     ) -> Result<Sent, ClientError> {
-        if !self.ready {
-            return Err(ClientError::NotExpected);
-        }
-        if !call.oneway && self.in_flight.is_full() {
-            return Err(ClientError::Busy);
-        }
-        let seq = self.seq.wrapping_add(1);
-        let mut flags = Flags::empty();
-        flags.set(Flags::ONEWAY, call.oneway);
-        flags.set(Flags::BATCH, call.batch);
         let format = self.serializer;
         let method = if call.batch { BATCH_METHOD } else { call.method };
-        let message = self.frame_message(MessageKind::Invoke, format, flags, seq, extras);
         let kwargs = match kwargs {
             Some(given) => Some(Kwargs::Given(given)),
             // Pyro's proxy sends None only for remote attributes and batches; a method call
@@ -458,7 +463,103 @@ impl ClientSession {
             None => Some(Kwargs::Empty),
         };
         let envelope = CallEnvelope { format, object: call.object, method, args, kwargs: kwargs.as_ref() };
-        let len = self.write(&message, extras, limits, tx, &|frame| to_output(format, &envelope, frame))?;
+        let mut flags = Flags::empty();
+        flags.set(Flags::BATCH, call.batch);
+        self.write_invoke(call, format, flags, None, extras, limits, tx, &|frame| to_output(format, &envelope, frame))
+    }
+
+    /// Lay out an INVOKE of `call` whose only argument is `blob`, passed on as it came (Pyro's
+    /// dispatcher calling `listener.method(blob)`): KEEPSERIALIZED, its `BLBI` written for
+    /// `call`'s object and method with the same `info`, its payload untouched and sent in its
+    /// own serializer.
+    ///
+    /// # Errors
+    /// As [`write_call`](Self::write_call).
+    #[cfg(feature = "marshal")]
+    pub fn write_blob(
+        &mut self,
+        call: &CallSpec<'_>,
+        blob: &SerializedBlob<'_>,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+    ) -> Result<Sent, ClientError> {
+        let blbi = |out: &mut dyn Output| blob.write_blbi(call.object, call.method, out);
+        let payload = |frame: &mut Frame<'_>| {
+            frame.write_bytes(blob.payload()).map_err(|e| FormatError::Marshal(crate::ser::marshal::Error::from(e)))
+        };
+        self.write_invoke(call, blob.serializer(), Flags::KEEP_SERIALIZED, Some(&blbi), extras, limits, tx, &payload)
+    }
+
+    /// Lay out an INVOKE of `call` whose only argument is a new blob of `info` and `data`
+    /// (Python's `proxy.method(SerializedBlob(info, data))`): KEEPSERIALIZED, `BLBI` holding
+    /// `(info, object, method)` in marshal, and the call's payload with `data` in the place
+    /// of the positional arguments, in the session's serializer.
+    ///
+    /// # Errors
+    /// As [`write_call`](Self::write_call); `info` must be marshal-serializable.
+    #[cfg(feature = "marshal")]
+    pub fn write_new_blob<I: ?Sized + Serialize, D: ?Sized + Serialize>(
+        &mut self,
+        call: &CallSpec<'_>,
+        info: &I,
+        data: &D,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+    ) -> Result<Sent, ClientError> {
+        use crate::ser::blob::write_new_blbi;
+        use crate::ser::marshal::Error as MarshalError;
+        let format = self.serializer;
+        // `info` that marshal cannot write is refused before anything is laid out; then only
+        // the storage can fail.
+        write_new_blbi(info, call.object, call.method, &mut Discard)
+            .map_err(|e| ClientError::Serialize(FormatError::Marshal(e)))?;
+        let blbi = |out: &mut dyn Output| match write_new_blbi(info, call.object, call.method, out) {
+            Err(MarshalError::Output(e)) => Err(e),
+            _ => Ok(()),
+        };
+        let kwargs: Option<&Kwargs<'_, ()>> = Some(&Kwargs::Empty);
+        let envelope = CallEnvelope { format, object: call.object, method: call.method, args: data, kwargs };
+        self.write_invoke(call, format, Flags::KEEP_SERIALIZED, Some(&blbi), extras, limits, tx, &|frame| {
+            to_output(format, &envelope, frame)
+        })
+    }
+
+    /// Lay out an INVOKE of `call` in `format` with `flags` (oneway added from `call`), the
+    /// `BLBI` annotation `blbi` writes if any, and the payload `payload` writes, at the next
+    /// sequence number; a call that expects a reply is remembered.
+    #[allow(clippy::too_many_arguments)]
+    fn write_invoke(
+        &mut self,
+        call: &CallSpec<'_>,
+        format: SerializerId,
+        mut flags: Flags,
+        blbi: Option<&WriteWith<'_>>,
+        extras: &Extras<'_>,
+        limits: Limits,
+        tx: &mut dyn RxStorage,
+        payload: &dyn Fn(&mut Frame<'_>) -> Result<(), FormatError>,
+    ) -> Result<Sent, ClientError> {
+        if !self.ready {
+            return Err(ClientError::NotExpected);
+        }
+        if !call.oneway && self.in_flight.is_full() {
+            return Err(ClientError::Busy);
+        }
+        let seq = self.seq.wrapping_add(1);
+        flags.set(Flags::ONEWAY, call.oneway);
+        let message = self.frame_message(MessageKind::Invoke, format, flags, seq, extras);
+        let len = {
+            let mut frame = Frame::new(tx, limits);
+            frame.annotate_all(extras.annotations)?;
+            if let Some(blbi) = blbi {
+                frame.annotate_with(AnnotationId::BLOB_INFO, blbi)?;
+            }
+            frame.start_payload();
+            payload(&mut frame).map_err(ClientError::Serialize)?;
+            frame.finish(&message, limits)?
+        };
         self.seq = seq;
         if !call.oneway {
             // Sequence numbers wrap after 65,535 calls: an abandoned call that old is gone.

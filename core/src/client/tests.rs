@@ -398,3 +398,157 @@ fn pipelined_calls_are_matched_by_sequence_number() {
     let oneway = CallSpec { oneway: true, ..spec };
     client.write_call(&oneway, &(0,), None::<&()>, &Extras::default(), Limits::default(), &mut Vec::new()).unwrap();
 }
+
+/// Takes serialized blobs and says what it got: their info, the object and method they were
+/// sent to, their data.
+struct BlobListener;
+
+impl PyroObject for BlobListener {
+    fn metadata(&self) -> Metadata<'static> {
+        Metadata { class_name: "BlobListener", methods: &["take", "again", "blob", "plain"], oneway: &[], attrs: &[] }
+    }
+    fn invoke(&mut self, inv: &Invocation<'_>, reply: ServerReply<'_, '_>) -> Replied {
+        use crate::ser::blob::SerializedBlob;
+        let f = Qualname { class_name: "BlobListener", method: inv.method };
+        if inv.method == "plain" {
+            return match inv.args.required::<&str>(f, 0, "text") {
+                Ok(text) => reply.ok(text),
+                Err(e) => reply.raise(&e),
+            };
+        }
+        match inv.args.required::<SerializedBlob<'_>>(f, 0, "blob") {
+            Ok(blob) => match (blob.info::<Value>(), blob.deserialized::<Value>()) {
+                (Ok(info), Ok(data)) => reply.ok(&(info, blob.object(), blob.method(), data)),
+                _ => reply.raise(&PyException::value_error("unreadable blob")),
+            },
+            Err(e) => reply.raise(&e),
+        }
+    }
+}
+
+/// The message the client laid out in `tx`, decoded.
+fn sent(tx: &[u8]) -> Decoder<Vec<u8>> {
+    let mut decoder = Decoder::new(Vec::new(), Limits::default());
+    assert!(matches!(decoder.feed(tx).unwrap(), Progress::Complete { .. }));
+    decoder
+}
+
+#[test]
+fn blobs_reach_an_object_unread_and_pass_on_unchanged_in_every_format() {
+    use crate::ser::blob::SerializedBlob;
+    let data = Value::Dict(std::vec![(Value::Str("payload".into()), Value::List(std::vec![Value::Int(1)]))]);
+    for format in [SerializerId::Serpent, SerializerId::Json, SerializerId::Marshal, SerializerId::Msgpack] {
+        let listener = RefCell::new(BlobListener);
+        let mut objects = ObjectTable::<2>::new();
+        objects.register("listener", &listener).unwrap();
+        let streams = RefCell::new(Streams::<2>::new());
+        let config = ServerConfig::default();
+        let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
+        let mut pair = Pair {
+            server,
+            connection: daemon(1, &config),
+            client: ClientSession::new(format),
+            tx: Vec::new(),
+            rx: Decoder::new(Vec::new(), Limits::default()),
+        };
+        let len = pair
+            .client
+            .write_connect("listener", "hello", &Extras::default(), Limits::default(), &mut pair.tx)
+            .unwrap();
+        assert!(pair.deliver(len));
+        pair.client.read_connect(&pair.rx.message().unwrap()).unwrap();
+        let answer = |pair: &mut Pair<'_>, len: usize| {
+            assert!(pair.deliver(len));
+            let msg = pair.rx.message().unwrap();
+            match pair.client.read_reply(&msg).unwrap() {
+                Reply::Value(body) => Ok(body.decode::<(Value, String, String, Value)>().unwrap()),
+                Reply::Exception(body) => {
+                    let e = body.exception().unwrap();
+                    Err((String::from(e.class), String::from(e.message.unwrap_or(""))))
+                }
+                other => panic!("{other:?}"),
+            }
+        };
+        // A new blob: KEEPSERIALIZED, BLBI, the data where the arguments go.
+        let take = CallSpec::method("listener", "take");
+        let new =
+            pair.client.write_new_blob(&take, "topic", &data, &Extras::default(), Limits::default(), &mut pair.tx);
+        let len = new.unwrap().len;
+        let request = sent(&pair.tx[..len]);
+        let message = request.message().unwrap();
+        assert!(message.header().flags.contains(crate::wire::Flags::KEEP_SERIALIZED), "{format:?}");
+        let got = answer(&mut pair, len).unwrap();
+        assert_eq!(got, (Value::Str("topic".into()), "listener".into(), "take".into(), data.clone()), "{format:?}");
+        // Passed on to another method: the same payload, bytes for bytes, and info.
+        let blbi = message.annotations_view().get(AnnotationId::BLOB_INFO).unwrap();
+        let blob = SerializedBlob::parse(blbi, message.header().serializer, message.payload().unwrap()).unwrap();
+        let again = CallSpec::method("listener", "again");
+        pair.client.set_serializer(SerializerId::Serpent);
+        let len =
+            pair.client.write_blob(&again, &blob, &Extras::default(), Limits::default(), &mut pair.tx).unwrap().len;
+        let forwarded = sent(&pair.tx[..len]);
+        let forwarded = forwarded.message().unwrap();
+        assert_eq!(forwarded.header().serializer, format, "the blob's own serializer");
+        assert_eq!(forwarded.payload().unwrap(), blob.payload());
+        let got = answer(&mut pair, len).unwrap();
+        assert_eq!(got, (Value::Str("topic".into()), "listener".into(), "again".into(), data.clone()), "{format:?}");
+        pair.client.set_serializer(format);
+        // A blob for a parameter of another type is a TypeError; the connection goes on.
+        let plain = CallSpec::method("listener", "plain");
+        let len = pair
+            .client
+            .write_new_blob(&plain, "t", &data, &Extras::default(), Limits::default(), &mut pair.tx)
+            .unwrap()
+            .len;
+        let (class, _) = answer(&mut pair, len).unwrap_err();
+        assert_eq!(class, "builtins.TypeError", "{format:?}");
+        // KEEPSERIALIZED without BLBI: Python's KeyError, and the connection goes on.
+        let message = crate::wire::OutgoingMessage {
+            flags: crate::wire::Flags::KEEP_SERIALIZED,
+            ..crate::wire::OutgoingMessage::new(MessageKind::Invoke, format, 99)
+        };
+        let mut bare = std::vec![0u8; blob.payload().len() + 64];
+        let n = crate::wire::encode(&message, blob.payload(), &mut bare, Limits::default()).unwrap();
+        let (reply, closed) = exchange(&mut pair.connection, &pair.server, &bare[..n]);
+        let mut decoder = Decoder::new(Vec::new(), Limits::default());
+        decoder.feed(&reply.unwrap()).unwrap();
+        let msg = decoder.message().unwrap();
+        let e: RemoteException<'_> = crate::ser::call::decode_payload(format, msg.payload().unwrap()).unwrap();
+        assert_eq!((e.class, e.message, closed), ("builtins.KeyError", Some("'BLBI'"), false), "{format:?}");
+    }
+}
+
+#[test]
+fn a_recorded_python_blob_call_is_served() {
+    // serpent_serialized_blob: Python's `proxy.blob(SerializedBlob("blob-info", {"payload": [1, 2, 3]}))`.
+    let listener = RefCell::new(BlobListener);
+    let mut objects = ObjectTable::<1>::new();
+    objects.register("vectortest", &listener).unwrap();
+    let streams = RefCell::new(Streams::<1>::new());
+    let config = ServerConfig::default();
+    let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
+    let mut connection = daemon(1, &config);
+    let events = recorded_events("serpent_serialized_blob");
+    let (connect, invoke) = (&events[0], &events[2]);
+    assert!(exchange(&mut connection, &server, connect).0.is_some());
+    let (reply, closed) = exchange(&mut connection, &server, invoke);
+    assert!(!closed);
+    let mut decoder = Decoder::new(Vec::new(), Limits::default());
+    decoder.feed(&reply.unwrap()).unwrap();
+    let msg = decoder.message().unwrap();
+    let body =
+        crate::ser::call::decode_payload::<(&str, &str, &str, Value)>(SerializerId::Serpent, msg.payload().unwrap());
+    let (info, object, method, data) = body.unwrap();
+    assert_eq!((info, object, method), ("blob-info", "vectortest", "blob"));
+    let payload = Value::List(std::vec![Value::Int(1), Value::Int(2), Value::Int(3)]);
+    assert_eq!(data, Value::Dict(std::vec![(Value::Str("payload".into()), payload)]));
+}
+
+/// The frames of a recorded conversation, in order.
+fn recorded_events(name: &str) -> Vec<Vec<u8>> {
+    let path = std::format!("{}/../testdata/conversations/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(path).unwrap();
+    let json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let hex = |h: &str| (0..h.len()).step_by(2).map(|i| u8::from_str_radix(&h[i..i + 2], 16).unwrap()).collect();
+    json["events"].as_array().unwrap().iter().filter_map(|e| e["hex"].as_str().map(hex)).collect()
+}

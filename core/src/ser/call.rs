@@ -107,6 +107,9 @@ pub enum CallError {
     /// The keyword arguments are neither a dict nor `None` (Python: `TypeError: argument
     /// after ** must be a mapping`).
     KwargsNotMapping,
+    /// The argument is a serialized blob (a KEEPSERIALIZED call) and the parameter is not a
+    /// [`SerializedBlob`](crate::ser::blob::SerializedBlob), or the other way round.
+    Blob,
 }
 
 impl CallError {
@@ -125,7 +128,9 @@ impl CallError {
             Self::UnknownSerializer(_) => "Pyro5.errors.SerializeError",
             Self::NotEnoughValues { .. } | Self::TooManyValues => "builtins.ValueError",
             Self::MissingKey { .. } => "builtins.KeyError",
-            Self::NotIterable { .. } | Self::ArgsNotSequence | Self::KwargsNotMapping => "builtins.TypeError",
+            Self::NotIterable { .. } | Self::ArgsNotSequence | Self::KwargsNotMapping | Self::Blob => {
+                "builtins.TypeError"
+            }
         }
     }
 }
@@ -148,6 +153,9 @@ impl fmt::Display for CallError {
             Self::MissingKey { key } => write!(f, "'{key}'"),
             Self::ArgsNotSequence => f.write_str("argument after * must be an iterable"),
             Self::KwargsNotMapping => f.write_str("argument after ** must be a mapping"),
+            Self::Blob => {
+                f.write_str("a SerializedBlob is passed only to a SerializedBlob parameter, and nothing else to one")
+            }
         }
     }
 }

@@ -54,6 +54,8 @@ macro_rules! output_functions {
     };
 }
 
+#[cfg(feature = "marshal")]
+pub mod blob;
 pub mod call;
 /// The four sequence-like serde compounds (seq, tuple, tuple struct, tuple variant) of a
 /// format's `Compound`, which writes each item with `$item` and closes with `$end`.

@@ -110,3 +110,6 @@ impl<O: Output> fmt::Write for FmtAdapter<'_, O> {
         })
     }
 }
+
+/// Writes a value (e.g. serializes it) into an [`Output`].
+pub(crate) type WriteWith<'a> = dyn Fn(&mut dyn Output) -> Result<(), OutputError> + 'a;

@@ -170,6 +170,10 @@ pub enum Args<'a> {
     Call(&'a CallView<'a>),
     /// The arguments of one call of a batch.
     Batch(&'a BatchItem<'a>),
+    /// The only argument of a KEEPSERIALIZED call: a serialized blob, which only a
+    /// [`SerializedBlob`](crate::ser::blob::SerializedBlob) parameter takes.
+    #[cfg(feature = "marshal")]
+    Blob(&'a crate::ser::blob::SerializedBlob<'a>),
     /// No arguments (a stream's next item).
     None,
 }
@@ -188,6 +192,12 @@ impl<'a> Args<'a> {
         match self {
             Self::Call(view) => view.arg(index, name),
             Self::Batch(item) => item.arg(index, name),
+            #[cfg(feature = "marshal")]
+            Self::Blob(blob) if index == 0 => {
+                T::deserialize(crate::ser::blob::BlobArgument(**blob)).map(Some).map_err(|_| ArgError::Blob)
+            }
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => Ok(None),
             Self::None => Ok(None),
         }
     }
@@ -197,6 +207,8 @@ impl<'a> Args<'a> {
         match self {
             Self::Call(view) => view.arg_count(),
             Self::Batch(item) => item.arg_count(),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => 1,
             Self::None => 0,
         }
     }
@@ -210,6 +222,8 @@ impl<'a> Args<'a> {
         match self {
             Self::Call(view) => view.kwarg_names().try_for_each(|name| f(name?)),
             Self::Batch(item) => item.kwarg_names().try_for_each(|name| f(name?)),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => Ok(()),
             Self::None => Ok(()),
         }
     }
@@ -415,6 +429,8 @@ impl<'a> Args<'a> {
         let names = match self {
             Self::Call(view) => view.kwarg_names(),
             Self::Batch(item) => item.kwarg_names(),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => return None,
             Self::None => return None,
         };
         names.filter_map(Result::ok).find(|n| !params.contains(n))

@@ -12,6 +12,8 @@ use super::registry::DAEMON_OBJECT_ID;
 use super::reply::{Mode, Outcome, Reply};
 use super::streams::{STREAM_NAME_CAPACITY, StreamEntry, StreamId, StreamSource};
 use super::{Answered, HandshakeAnswer, Server};
+#[cfg(feature = "marshal")]
+use crate::ser::blob::{BlobError, SerializedBlob};
 use crate::ser::call::{CallView, ConnectView};
 use crate::ser::envelope::BATCH_METHOD;
 use crate::ser::{Output, OutputError, marshal_str, to_output};
@@ -343,41 +345,64 @@ impl Session {
             mode: if oneway { Mode::Discard } else { Mode::Result },
             later: false,
         };
-        if header.flags.contains(Flags::KEEP_SERIALIZED) {
-            let e = PyException::new(
-                "Pyro5.errors.SerializeError",
-                "SerializedBlob calls (KEEPSERIALIZED) are not supported by this daemon",
-            );
-            request.raise(&e, "", "");
-        } else {
-            match CallView::parse_with_limits(format, payload, server.config.limits) {
-                Err(e) => request.raise(&Raised { class: e.pyro_class(), message: format_args!("{e}") }, "", ""),
-                Ok(call) => {
-                    let context = CallContext { object_id: call.object(), ..context };
-                    batched = header.flags.contains(Flags::BATCH);
-                    match serve {
-                        Serve::Registry => request.call(&context, &call, batched),
-                        #[cfg(feature = "alloc")]
-                        Serve::Start(slot) => {
-                            request.later = true;
-                            request.call(&context, &call, batched);
-                            if matches!(request.outcome, Outcome::Later(_)) {
-                                if let Outcome::Later(work) =
-                                    core::mem::replace(&mut *request.outcome, Outcome::Pending)
-                                {
-                                    *slot = Some(work);
-                                }
-                                return Action::Later;
-                            }
-                        }
-                        Serve::With(answer) => {
-                            batched = false;
-                            let method = call.method();
-                            let inv = Invocation { context: &context, method, args: Args::Call(&call) };
-                            let _ = answer(&inv, request.reply(call.object(), method));
-                            request.after_call(&context, method);
-                        }
+        let parsed;
+        #[cfg(feature = "marshal")]
+        let blob;
+        let called = if header.flags.contains(Flags::KEEP_SERIALIZED) {
+            #[cfg(feature = "marshal")]
+            {
+                // Object and method come from BLBI; the payload stays as it is.
+                let blbi = msg.annotations_view().get(AnnotationId::BLOB_INFO).ok_or(BlobError::Missing);
+                blob = blbi.and_then(|blbi| SerializedBlob::parse(blbi, format, payload));
+                match &blob {
+                    Ok(blob) => Ok(Called::Blob(blob)),
+                    Err(e) => {
+                        request.raise(&Raised { class: e.pyro_class(), message: format_args!("{e}") }, "", "");
+                        Err(())
                     }
+                }
+            }
+            #[cfg(not(feature = "marshal"))]
+            {
+                let e = PyException::new(
+                    "Pyro5.errors.SerializeError",
+                    "SerializedBlob calls (KEEPSERIALIZED) need the marshal serializer, which this daemon leaves out",
+                );
+                request.raise(&e, "", "");
+                Err(())
+            }
+        } else {
+            parsed = CallView::parse_with_limits(format, payload, server.config.limits);
+            match &parsed {
+                Ok(call) => Ok(Called::View(call)),
+                Err(e) => {
+                    request.raise(&Raised { class: e.pyro_class(), message: format_args!("{e}") }, "", "");
+                    Err(())
+                }
+            }
+        };
+        if let Ok(call) = called {
+            let context = CallContext { object_id: call.object(), ..context };
+            batched = header.flags.contains(Flags::BATCH) && matches!(call, Called::View(_));
+            match serve {
+                Serve::Registry => request.call(&context, call, batched),
+                #[cfg(feature = "alloc")]
+                Serve::Start(slot) => {
+                    request.later = true;
+                    request.call(&context, call, batched);
+                    if matches!(request.outcome, Outcome::Later(_)) {
+                        if let Outcome::Later(work) = core::mem::replace(&mut *request.outcome, Outcome::Pending) {
+                            *slot = Some(work);
+                        }
+                        return Action::Later;
+                    }
+                }
+                Serve::With(answer) => {
+                    batched = false;
+                    let method = call.method();
+                    let inv = Invocation { context: &context, method, args: call.args() };
+                    let _ = answer(&inv, request.reply(call.object(), method));
+                    request.after_call(&context, method);
                 }
             }
         }
@@ -401,6 +426,51 @@ impl Session {
         match finish(&mut frame, server, MessageKind::Result, format, flags, header.seq, Some(context.correlation_id)) {
             Some(len) => Action::Send { len },
             None => Action::Close(CloseReason::ReplyTooLarge),
+        }
+    }
+}
+
+/// A call as the daemon serves it: an ordinary one, or one whose argument is a serialized
+/// blob (KEEPSERIALIZED).
+#[derive(Clone, Copy)]
+enum Called<'a> {
+    View(&'a CallView<'a>),
+    #[cfg(feature = "marshal")]
+    Blob(&'a SerializedBlob<'a>),
+}
+
+impl<'a> Called<'a> {
+    fn object(self) -> &'a str {
+        match self {
+            Self::View(call) => call.object(),
+            #[cfg(feature = "marshal")]
+            Self::Blob(blob) => blob.object(),
+        }
+    }
+
+    fn method(self) -> &'a str {
+        match self {
+            Self::View(call) => call.method(),
+            #[cfg(feature = "marshal")]
+            Self::Blob(blob) => blob.method(),
+        }
+    }
+
+    fn args(self) -> Args<'a> {
+        match self {
+            Self::View(call) => Args::Call(call),
+            #[cfg(feature = "marshal")]
+            Self::Blob(blob) => Args::Blob(blob),
+        }
+    }
+
+    /// Whether the keyword arguments came as `None` (a blob call has none: Python passes
+    /// the blob alone).
+    fn kwargs_is_none(self) -> bool {
+        match self {
+            Self::View(call) => call.kwargs_is_none(),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => false,
         }
     }
 }
@@ -577,7 +647,7 @@ impl<'s> Request<'_, 's, '_> {
     }
 
     /// Serve `call` on its object.
-    fn call(&mut self, context: &CallContext<'_>, call: &CallView<'_>, batched: bool) {
+    fn call(&mut self, context: &CallContext<'_>, call: Called<'_>, batched: bool) {
         let object_id = call.object();
         if object_id == DAEMON_OBJECT_ID && !batched && call.method() == "get_next_stream_item" {
             return self.next_item(context, call);
@@ -600,14 +670,14 @@ impl<'s> Request<'_, 's, '_> {
 
     /// `Pyro.Daemon.get_next_stream_item(streamId)`: the stream's next item, or
     /// StopIteration at its end; the stream is dropped at its end and on any error.
-    fn next_item(&mut self, context: &CallContext<'_>, call: &CallView<'_>) {
+    fn next_item(&mut self, context: &CallContext<'_>, call: Called<'_>) {
         const CLASS: &str = "DaemonObject";
         const METHOD: &str = "get_next_stream_item";
         let function = Qualname { class_name: CLASS, method: METHOD };
         if call.kwargs_is_none() {
             return self.kwargs_not_a_mapping(context, CLASS, METHOD);
         }
-        let args = Args::Call(call);
+        let args = call.args();
         let id = match args.check(function, &["streamId"]).and_then(|()| args.required::<&str>(function, 0, "streamId"))
         {
             Ok(id) => id,
@@ -649,17 +719,17 @@ impl<'s> Request<'_, 's, '_> {
         }
     }
 
-    fn dispatch(&mut self, object: &mut dyn PyroObject, context: &CallContext<'_>, call: &CallView<'_>, batched: bool) {
-        if batched {
-            return self.batch(object, context, call);
+    fn dispatch(&mut self, object: &mut dyn PyroObject, context: &CallContext<'_>, call: Called<'_>, batched: bool) {
+        if let (true, Called::View(view)) = (batched, call) {
+            return self.batch(object, context, view);
         }
         let method = call.method();
-        let inv = Invocation { context, method, args: Args::Call(call) };
+        let inv = Invocation { context, method, args: call.args() };
         let meta = object.metadata();
         let class_name = meta.class_name;
         match method {
             "__getattr__" | "__setattr__" => {
-                let name = match call.arg::<&str>(0, "name") {
+                let name = match call.args().get::<&str>(0, "name") {
                     Ok(Some(name)) => name,
                     _ => {
                         let e = PyException::new(super::TYPE_ERROR, "attribute name must be string");

@@ -2,6 +2,7 @@
 //! annotation chunks as they are added, then the payload as it is serialized in place.
 
 use crate::limits::Limits;
+use crate::ser::output::WriteWith;
 use crate::ser::{Output, OutputError};
 use crate::wire::annotations::chunk_header;
 use crate::wire::encoder::{check_size, compress_in_place};
@@ -41,6 +42,29 @@ impl<'s> Frame<'s> {
             self.len = start;
             EncodeError::BufferTooSmall { required: start.saturating_add(header.len() + value.len()) }
         })
+    }
+
+    /// Add an annotation chunk whose value `value` writes (e.g. serializes) in place; only
+    /// before the payload starts.
+    #[cfg_attr(not(feature = "marshal"), allow(dead_code))]
+    pub(crate) fn annotate_with(&mut self, id: AnnotationId, value: &WriteWith<'_>) -> Result<(), EncodeError> {
+        if self.payload_at.is_some() {
+            return Err(EncodeError::AnnotationsClosed);
+        }
+        let start = self.len;
+        let header = chunk_header(&Annotation::new(id, &[]))?;
+        let written = self.put(&header).and_then(|()| value(&mut AnnotationValue(self)));
+        let len = self.len - start - header.len();
+        match (written, u32::try_from(len)) {
+            (Ok(()), Ok(len)) => {
+                self.patch(start + 4, &len.to_be_bytes());
+                Ok(())
+            }
+            _ => {
+                self.len = start;
+                Err(EncodeError::BufferTooSmall { required: start.saturating_add(header.len() + len) })
+            }
+        }
     }
 
     /// Add the chunks of `annotations`.
@@ -124,6 +148,15 @@ impl<'s> Frame<'s> {
         header.emit(head);
         self.len = payload_at + data_len;
         Ok(self.len)
+    }
+}
+
+/// Writes an annotation's value into the frame (not its payload).
+struct AnnotationValue<'f, 's>(&'f mut Frame<'s>);
+
+impl Output for AnnotationValue<'_, '_> {
+    fn write_bytes(&mut self, bytes: &[u8]) -> Result<(), OutputError> {
+        self.0.put(bytes)
     }
 }
 

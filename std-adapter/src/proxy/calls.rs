@@ -8,7 +8,7 @@ use pyro5_core::wire::StreamId;
 
 use super::shared::Awaited;
 use super::{Kind, Outcome, Proxy, ProxyError, RemoteError, decode_error, remote_error};
-use crate::calling::{BatchCall, BatchCalls};
+use crate::calling::{BatchCall, BatchCalls, Body};
 
 /// Calls collected for one batch message (Pyro's `BatchProxy`).
 pub struct Batch<'p> {
@@ -49,8 +49,9 @@ impl Batch<'_> {
     /// object`).
     pub fn run(self) -> Result<Vec<Result<Value, RemoteError>>, ProxyError> {
         let calls = BatchCalls(&self.calls);
-        let outcome =
-            self.proxy.invoke(Kind::Batch { oneway: false }, &calls, None::<&()>, &|body| body.batch_results())?;
+        let outcome = self
+            .proxy
+            .invoke(Kind::Batch { oneway: false }, Body::Args(&calls, None::<&()>), &|body| body.batch_results())?;
         let Outcome::Value(results) = outcome else {
             return Err(ProxyError::Protocol(pyro5_core::client::ClientError::NotExpected));
         };
@@ -63,7 +64,7 @@ impl Batch<'_> {
     /// Connection errors.
     pub fn run_oneway(self) -> Result<(), ProxyError> {
         let calls = BatchCalls(&self.calls);
-        self.proxy.invoke(Kind::Batch { oneway: true }, &calls, None::<&()>, &|_| Ok(())).map(drop)
+        self.proxy.invoke(Kind::Batch { oneway: true }, Body::Args(&calls, None::<&()>), &|_| Ok(())).map(drop)
     }
 }
 

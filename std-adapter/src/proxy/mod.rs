@@ -25,6 +25,7 @@ use std::time::{Duration, Instant};
 
 use pyro5_core::client::{ClientConnection, ClientError, ClientEvent, Extras, ObjectMetadata, Payload, Reply};
 use pyro5_core::limits::Limits;
+use pyro5_core::ser::blob::SerializedBlob;
 use pyro5_core::ser::call::CallError;
 use pyro5_core::ser::envelope::TRACEBACK_ATTRIBUTE;
 use pyro5_core::ser::serpent;
@@ -34,7 +35,7 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::calling::{
-    Aim, ArgsOf, Kind, KwargsOf, ProxyState, Target, TupleOf, annotations_of, closed_error, collect_annotations,
+    Aim, ArgsOf, Body, Kind, KwargsOf, ProxyState, Target, TupleOf, annotations_of, closed_error, collect_annotations,
     decode_as, decode_error, remote_error,
 };
 use crate::config::{Config, ConfigError, log_wire};
@@ -735,7 +736,36 @@ impl Proxy {
         args: A,
         kwargs: Option<&K>,
     ) -> Result<R, ProxyError> {
-        let outcome = self.invoke(Kind::Method(method), &ArgsOf(&args), kwargs, &decode_as::<R>)?;
+        let outcome = self.invoke(Kind::Method(method), Body::Args(&ArgsOf(&args), kwargs), &decode_as::<R>)?;
+        self.finish(outcome)
+    }
+
+    /// Call `method` with a serialized blob received by an `#[expose]` method as its only
+    /// argument, passed on as it came (Pyro's dispatcher calling `listener.method(blob)`):
+    /// the payload is not decoded nor written again, and goes in the blob's own serializer.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_blob<R: DeserializeOwned>(&self, method: &str, blob: &SerializedBlob<'_>) -> Result<R, ProxyError> {
+        let body: Body<'_, (), ()> = Body::Blob(blob);
+        let outcome = self.invoke(Kind::Method(method), body, &decode_as::<R>)?;
+        self.finish(outcome)
+    }
+
+    /// Call `method` with a new serialized blob of `info` (marshal-serializable, e.g. a
+    /// topic name) and `data` as its only argument: Python's
+    /// `proxy.method(SerializedBlob(info, data))`. The receiver gets the data still
+    /// serialized, to pass on or to read.
+    ///
+    /// # Errors
+    /// As [`call`](Self::call).
+    pub fn call_new_blob<R: DeserializeOwned, I: Serialize + ?Sized, D: Serialize + ?Sized>(
+        &self,
+        method: &str,
+        info: &I,
+        data: &D,
+    ) -> Result<R, ProxyError> {
+        let outcome = self.invoke(Kind::Method(method), Body::NewBlob(info, data), &decode_as::<R>)?;
         self.finish(outcome)
     }
 
@@ -745,7 +775,8 @@ impl Proxy {
     /// As [`call`](Self::call).
     pub fn call_value(&self, method: &str, args: &[Value], kwargs: &[(String, Value)]) -> Result<Value, ProxyError> {
         let kwargs = KwargsOf(kwargs);
-        let outcome = self.invoke(Kind::Method(method), &TupleOf(args), Some(&kwargs), &decode_as::<Value>)?;
+        let outcome =
+            self.invoke(Kind::Method(method), Body::Args(&TupleOf(args), Some(&kwargs)), &decode_as::<Value>)?;
         self.finish(outcome)
     }
 
@@ -754,7 +785,7 @@ impl Proxy {
     /// # Errors
     /// As [`call`](Self::call).
     pub fn get_attr<R: DeserializeOwned>(&self, name: &str) -> Result<R, ProxyError> {
-        let outcome = self.invoke(Kind::GetAttr(name), &(name,), None::<&()>, &decode_as::<R>)?;
+        let outcome = self.invoke(Kind::GetAttr(name), Body::Args(&(name,), None::<&()>), &decode_as::<R>)?;
         self.finish(outcome)
     }
 
@@ -763,7 +794,8 @@ impl Proxy {
     /// # Errors
     /// As [`call`](Self::call).
     pub fn set_attr<V: Serialize>(&self, name: &str, value: V) -> Result<(), ProxyError> {
-        self.invoke(Kind::SetAttr(name), &(name, value), None::<&()>, &decode_as::<serde::de::IgnoredAny>).map(drop)
+        self.invoke(Kind::SetAttr(name), Body::Args(&(name, value), None::<&()>), &decode_as::<serde::de::IgnoredAny>)
+            .map(drop)
     }
 
     /// Ping the daemon (a PING message, not a method call).
@@ -813,7 +845,11 @@ impl Proxy {
         args: A,
         kwargs: Option<&K>,
     ) -> Result<RemoteIter<'_>, ProxyError> {
-        match self.invoke(Kind::Method(method), &ArgsOf(&args), kwargs, &decode_as::<serde::de::IgnoredAny>)? {
+        match self.invoke(
+            Kind::Method(method),
+            Body::Args(&ArgsOf(&args), kwargs),
+            &decode_as::<serde::de::IgnoredAny>,
+        )? {
             Outcome::Stream(id, generation) => Ok(RemoteIter::new(self, id, generation)),
             Outcome::Value(_) | Outcome::Nothing => Err(ProxyError::NotAnIterator { method: method.to_string() }),
         }
@@ -950,15 +986,14 @@ impl Proxy {
     fn invoke<A: Serialize + ?Sized, K: Serialize + ?Sized, T>(
         &self,
         kind: Kind<'_>,
-        args: &A,
-        kwargs: Option<&K>,
+        body: Body<'_, A, K>,
         decode: &dyn Fn(Payload<'_>) -> Result<T, ClientError>,
     ) -> Result<Outcome<T>, ProxyError> {
         self.check_owner()?;
         let mut attempt = 0;
         loop {
             let deadline = self.deadline();
-            let sent = self.send_call(kind, args, kwargs, deadline);
+            let sent = self.send_call(kind, body, deadline);
             let used = sent.as_ref().ok().map(|(generation, _)| *generation);
             let result = match sent {
                 Ok((_, None)) => Ok(Outcome::Nothing),
@@ -993,8 +1028,7 @@ impl Proxy {
     fn send_call<A: Serialize + ?Sized, K: Serialize + ?Sized>(
         &self,
         kind: Kind<'_>,
-        args: &A,
-        kwargs: Option<&K>,
+        body: Body<'_, A, K>,
         deadline: Option<Instant>,
     ) -> Result<(u64, Option<u16>), ProxyError> {
         let annotations = annotations_of(&self.annotations);
@@ -1008,7 +1042,7 @@ impl Proxy {
             if live.conn.has_room() {
                 let spec = kind.spec(meta, &aim.object, &aim.uri, &self.extra_oneway)?;
                 live.conn.set_serializer(self.serializer);
-                let sent = live.conn.call(&spec, args, kwargs, &extras, self.deadline_ms(deadline))?;
+                let sent = body.queue(&mut live.conn, &spec, &extras, self.deadline_ms(deadline))?;
                 let generation = *generation;
                 if !sent.expects_reply {
                     state.response_annotations.clear();

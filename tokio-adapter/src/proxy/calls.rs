@@ -15,7 +15,7 @@ use pyro5_std::{ProxyError, RemoteError};
 use super::link::{Link, Pending};
 use super::{Outcome, Proxy};
 use pyro5_std::calling::{
-    BatchCall, BatchCalls, Kind, annotations_of, decode_error, read_kept_reply as read_reply, remote_error,
+    BatchCall, BatchCalls, Body, Kind, annotations_of, decode_error, read_kept_reply as read_reply, remote_error,
 };
 
 /// Calls collected for one batch message (Pyro's `BatchProxy`), from [`Proxy::batch`].
@@ -59,8 +59,10 @@ impl Batch {
     /// whole batch with an exception (Python's daemon does in marshal when a call raised).
     pub async fn run(self) -> Result<Vec<Result<Value, RemoteError>>, ProxyError> {
         let calls = BatchCalls(&self.calls);
-        let outcome =
-            self.proxy.invoke(Kind::Batch { oneway: false }, &calls, None::<&()>, &|body| body.batch_results()).await?;
+        let outcome = self
+            .proxy
+            .invoke(Kind::Batch { oneway: false }, Body::Args(&calls, None::<&()>), &|body| body.batch_results())
+            .await?;
         let Outcome::Value(results) = outcome else {
             return Err(ProxyError::Protocol(ClientError::NotExpected));
         };
@@ -73,7 +75,7 @@ impl Batch {
     /// Connection errors.
     pub async fn run_oneway(self) -> Result<(), ProxyError> {
         let calls = BatchCalls(&self.calls);
-        self.proxy.invoke(Kind::Batch { oneway: true }, &calls, None::<&()>, &|_| Ok(())).await.map(drop)
+        self.proxy.invoke(Kind::Batch { oneway: true }, Body::Args(&calls, None::<&()>), &|_| Ok(())).await.map(drop)
     }
 }
 

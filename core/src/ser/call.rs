@@ -58,6 +58,7 @@ use crate::ser::json;
 use crate::ser::marshal;
 #[cfg(feature = "msgpack")]
 use crate::ser::msgpack;
+use crate::ser::refused::{RefusedClass, Scan};
 #[cfg(feature = "serpent")]
 use crate::ser::serpent;
 use crate::wire::SerializerId;
@@ -107,6 +108,11 @@ pub enum CallError {
     /// The keyword arguments are neither a dict nor `None` (Python: `TypeError: argument
     /// after ** must be a mapping`).
     KwargsNotMapping,
+    /// An argument that does not fit the type asked holds a `__class__` dict Python's Pyro5
+    /// refuses to turn into an object (Python: `SecurityError: refused to deserialize types
+    /// with double underscores in their name: __main__.Chatter`, or `SerializeError:
+    /// unsupported serialized class: mymod.Thing`; see [`refused`](crate::ser::refused)).
+    RefusedClass(RefusedClass),
 }
 
 impl CallError {
@@ -126,6 +132,7 @@ impl CallError {
             Self::NotEnoughValues { .. } | Self::TooManyValues => "builtins.ValueError",
             Self::MissingKey { .. } => "builtins.KeyError",
             Self::NotIterable { .. } | Self::ArgsNotSequence | Self::KwargsNotMapping => "builtins.TypeError",
+            Self::RefusedClass(refused) => refused.pyro_class(),
         }
     }
 }
@@ -148,6 +155,7 @@ impl fmt::Display for CallError {
             Self::MissingKey { key } => write!(f, "'{key}'"),
             Self::ArgsNotSequence => f.write_str("argument after * must be an iterable"),
             Self::KwargsNotMapping => f.write_str("argument after ** must be a mapping"),
+            Self::RefusedClass(refused) => write!(f, "{refused}"),
         }
     }
 }
@@ -473,7 +481,7 @@ fn arg_in<'a, T: Deserialize<'a>>(
         let mut seen = 0usize;
         while let Some(span) = items.next_span()? {
             if seen == index {
-                return decode(format, payload, span, max_depth).map(Some);
+                return decode_arg(format, payload, span, max_depth).map(Some);
             }
             seen = seen.saturating_add(1);
         }
@@ -483,10 +491,31 @@ fn arg_in<'a, T: Deserialize<'a>>(
     let mut items = kwargs.items;
     while let Some((key, value)) = items.next_pair()? {
         if decode::<KeyText<'a>>(format, payload, key, max_depth)?.as_str() == name {
-            return decode(format, payload, value, max_depth).map(Some);
+            return decode_arg(format, payload, value, max_depth).map(Some);
         }
     }
     Ok(None)
+}
+
+/// Read an argument; when it does not fit `T`, the refused class Python would raise for
+/// instead of the format's error, if it holds one ([`refused`](crate::ser::refused)).
+fn decode_arg<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    span: &'a [u8],
+    max_depth: usize,
+) -> Result<T, CallError> {
+    decode(format, payload, span, max_depth)
+        .map_err(|error| refused_in(format, payload, span, max_depth).map_or(error, CallError::RefusedClass))
+}
+
+/// The class dict in the value `span` Python's Pyro5 would refuse first: a walk finds it,
+/// a second one keeps its name (so that the first needs little stack per level).
+fn refused_in(format: SerializerId, payload: &[u8], span: &[u8], max_depth: usize) -> Option<RefusedClass> {
+    let mut scan = Scan::new(format == SerializerId::Msgpack);
+    let found = Scan::found(decode_seed(format, payload, span, max_depth, scan.seed()).ok()?)?;
+    decode_seed(format, payload, span, max_depth, scan.keep(found)).ok()?;
+    scan.refused(found)
 }
 
 /// Read a span as positional arguments (a tuple or list).
@@ -805,18 +834,31 @@ fn decode<'a, T: Deserialize<'a>>(
     span: &'a [u8],
     max_depth: usize,
 ) -> Result<T, CallError> {
+    decode_seed(format, payload, span, max_depth, core::marker::PhantomData)
+}
+
+/// As [`decode`], read by `seed`.
+fn decode_seed<'a, S: de::DeserializeSeed<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    span: &'a [u8],
+    max_depth: usize,
+    seed: S,
+) -> Result<S::Value, CallError> {
     // Only marshal's back-references resolve against the whole payload.
     #[cfg(not(feature = "marshal"))]
     let _ = payload;
+    #[cfg(not(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack")))]
+    let _ = (span, max_depth, seed);
     match format {
         #[cfg(feature = "serpent")]
-        SerializerId::Serpent => Ok(serpent::from_slice_within(span, max_depth)?),
+        SerializerId::Serpent => Ok(serpent::from_slice_within(span, max_depth, seed)?),
         #[cfg(feature = "marshal")]
-        SerializerId::Marshal => Ok(marshal::from_span_within(payload, span, max_depth)?),
+        SerializerId::Marshal => Ok(marshal::from_span_within(payload, span, max_depth, seed)?),
         #[cfg(feature = "json")]
-        SerializerId::Json => Ok(json::from_slice_within(span, max_depth)?),
+        SerializerId::Json => Ok(json::from_slice_within(span, max_depth, seed)?),
         #[cfg(feature = "msgpack")]
-        SerializerId::Msgpack => Ok(msgpack::from_slice_strict_keys_within(span, max_depth)?),
+        SerializerId::Msgpack => Ok(msgpack::from_slice_strict_keys_within(span, max_depth, seed)?),
         other => Err(CallError::UnknownSerializer(u8::from(other))),
     }
 }

@@ -109,11 +109,15 @@ pub fn from_slice<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Result<T, Error
     Ok(value)
 }
 
-/// As [`from_slice`], with containers nested at most `max_depth` levels.
-pub(crate) fn from_slice_within<'de, T: Deserialize<'de>>(input: &'de [u8], max_depth: usize) -> Result<T, Error> {
+/// As [`from_slice`], with containers nested at most `max_depth` levels, read by `seed`.
+pub(crate) fn from_slice_within<'de, S: serde::de::DeserializeSeed<'de>>(
+    input: &'de [u8],
+    max_depth: usize,
+    seed: S,
+) -> Result<S::Value, Error> {
     check_utf8(input)?;
     let mut de = Deserializer::new(input).with_max_depth(max_depth);
-    let value = T::deserialize(&mut de)?;
+    let value = seed.deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }

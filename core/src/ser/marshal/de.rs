@@ -911,15 +911,16 @@ pub fn from_slice_with_scratch<'de, T: de::Deserialize<'de>>(
 /// [`Error::NotAValue`] when `span` is not inside `payload` at a value boundary, or holds
 /// more or less than one value; otherwise as [`from_slice`].
 pub fn from_span<'de, T: de::Deserialize<'de>>(payload: &'de [u8], span: &'de [u8]) -> Result<T, Error> {
-    from_span_within(payload, span, DEFAULT_MAX_DEPTH)
+    from_span_within(payload, span, DEFAULT_MAX_DEPTH, core::marker::PhantomData)
 }
 
-/// As [`from_span`], with containers nested at most `max_depth` levels.
-pub(crate) fn from_span_within<'de, T: de::Deserialize<'de>>(
+/// As [`from_span`], with containers nested at most `max_depth` levels, read by `seed`.
+pub(crate) fn from_span_within<'de, S: de::DeserializeSeed<'de>>(
     payload: &'de [u8],
     span: &'de [u8],
     max_depth: usize,
-) -> Result<T, Error> {
+    seed: S,
+) -> Result<S::Value, Error> {
     let range = payload.as_ptr_range();
     let inner = span.as_ptr_range();
     let offset = (inner.start as usize).wrapping_sub(range.start as usize);
@@ -927,7 +928,7 @@ pub(crate) fn from_span_within<'de, T: de::Deserialize<'de>>(
         return Err(Error::NotAValue { offset: 0 });
     }
     let mut de = Deserializer::new_at(payload, offset).with_max_depth(max_depth);
-    let value = T::deserialize(&mut de)?;
+    let value = seed.deserialize(&mut de)?;
     if de.pos != offset.saturating_add(span.len()) {
         return Err(Error::NotAValue { offset });
     }

@@ -1,13 +1,15 @@
 """The Python side of tests/tests/refused_classes.rs.
 
 server: a Pyro daemon serving object "refused" whose methods `take_proxy(callback)`,
-  `take_point(point)` and `take_number(n)` each take one argument and say what they got.
+  `take_point(point)`, `take_number(n)` and `take_two(anything, n)` say what they got.
   Prints the object's URI, serves until stdin closes.
 client <json>: calls those methods on <json>["uri"] in every serializer with arguments a Pyro
   daemon refuses to read: an instance of a class of this script (`__main__.Secret`), one of a
   class of another module (`mymod.Thing`, registered on this side only), one passed by
   keyword, and their class dicts nested in a list and in a dict (as dicts: Pyro's marshal
-  serializer turns only the arguments themselves into dicts); and good arguments. Each call
+  serializer turns only the arguments themselves into dicts); to `take_two`, a refused
+  object beside a bad number (a Rust daemon reads `anything` as any value); and good
+  arguments. Each call
   on a new proxy, since Python's daemon closes the connection after these errors. Prints one
   JSON object: for each "serializer method case", the exception class and text raised, or
   "ok".
@@ -21,7 +23,7 @@ import Pyro5.api
 from Pyro5 import config
 
 SERIALIZERS = ["serpent", "marshal", "json", "msgpack"]
-METHOD_PARAMS = {"take_proxy": "callback", "take_point": "point", "take_number": "n"}
+METHOD_PARAMS = {"take_proxy": "callback", "take_point": "point", "take_number": "n", "take_two": "anything"}
 
 
 class Secret:
@@ -53,6 +55,9 @@ class Refused:
     def take_number(self, n):
         return type(n).__name__
 
+    def take_two(self, anything, n):
+        return type(anything).__name__ + " " + type(n).__name__
+
 
 def server():
     daemon = Pyro5.api.Daemon(host="127.0.0.1")
@@ -67,6 +72,12 @@ def cases(method):
     """(name, positional args, keyword args) of the calls to `method`."""
     secret = {"__class__": "__main__.Secret", "word": "sesame"}
     thing = {"__class__": "mymod.Thing", "size": 3}
+    if method == "take_two":
+        return [
+            ("secret_beside_bad_number", (Secret(), "text"), {}),
+            ("thing_by_keyword_beside_bad_number", (), {"anything": Thing(), "n": "text"}),
+            ("good", ({"a": 1}, 5), {}),
+        ]
     refused = [
         ("secret", (Secret(),), {}),
         ("thing", (Thing(),), {}),

@@ -2,15 +2,16 @@
 //! (tests/python/refused_classes.py): a Python client passes an object of its own class
 //! (`__main__.Secret`), one of a class Pyro does not know (`mymod.Thing`), one by keyword,
 //! and their class dicts nested in a list and a dict, to methods taking a `Proxy`, a dict of
-//! ints and an `i64`, in every serializer; the exception class and text it sees from a Rust
-//! `#[expose]` object on the std daemon are those it sees from a Python daemon, and good
-//! arguments still work.
+//! ints and an `i64`, and beside a bad `i64` to one that takes the object as any `Value`, in
+//! every serializer; the exception class and text it sees from a Rust `#[expose]` object on
+//! the std daemon are those it sees from a Python daemon, and good arguments still work.
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 
 use pyro5_interop_tests::{python, workspace_root};
+use pyro5_std::core::ser::value::Value;
 use pyro5_std::{Daemon, DaemonConfig, Proxy, expose};
 
 /// The Rust twin of the script's Python object.
@@ -28,6 +29,10 @@ impl Refused {
 
     fn take_number(&self, n: i64) -> String {
         n.to_string()
+    }
+
+    fn take_two(&self, anything: Value, n: i64) -> String {
+        format!("{} {n}", anything.type_name())
     }
 }
 
@@ -107,8 +112,12 @@ fn a_rust_daemon_refuses_classes_as_a_python_daemon_does_in_every_serializer() {
                 assert_eq!(case(name), &thing, "{serializer} {method} {name}");
             }
         }
-        assert_eq!(expected[&format!("{serializer} take_number good")], "ok");
-        assert_eq!(expected[&format!("{serializer} take_point good")], "ok");
+        let case = |name: &str| &expected[&format!("{serializer} take_two {name}")];
+        assert_eq!(case("secret_beside_bad_number"), &secret, "{serializer}");
+        assert_eq!(case("thing_by_keyword_beside_bad_number"), &thing, "{serializer}");
+        for method in ["take_number", "take_point", "take_two"] {
+            assert_eq!(expected[&format!("{serializer} {method} good")], "ok", "{serializer} {method}");
+        }
     }
 
     assert_eq!(got.len(), expected.len());

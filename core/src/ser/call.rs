@@ -58,7 +58,7 @@ use crate::ser::json;
 use crate::ser::marshal;
 #[cfg(feature = "msgpack")]
 use crate::ser::msgpack;
-use crate::ser::refused::{RefusedClass, Scan};
+use crate::ser::refused::{RefusedClass, SCAN_SCRATCH, Scan};
 #[cfg(feature = "serpent")]
 use crate::ser::serpent;
 use crate::wire::SerializerId;
@@ -108,8 +108,8 @@ pub enum CallError {
     /// The keyword arguments are neither a dict nor `None` (Python: `TypeError: argument
     /// after ** must be a mapping`).
     KwargsNotMapping,
-    /// An argument that does not fit the type asked holds a `__class__` dict Python's Pyro5
-    /// refuses to turn into an object (Python: `SecurityError: refused to deserialize types
+    /// An argument does not fit the type asked, and the call's arguments hold a `__class__`
+    /// dict Python's Pyro5 refuses to turn into an object (Python: `SecurityError: refused to deserialize types
     /// with double underscores in their name: __main__.Chatter`, or `SerializeError:
     /// unsupported serialized class: mymod.Thing`; see [`refused`](crate::ser::refused)).
     RefusedClass(RefusedClass),
@@ -293,7 +293,8 @@ impl<'a> CallView<'a> {
     ///
     /// # Errors
     /// The format's error when the argument does not fit `T` (or a keyword name is not a
-    /// string).
+    /// string); [`CallError::RefusedClass`] instead when the call's arguments hold a class
+    /// Python's Pyro5 refuses ([`refused`](crate::ser::refused)).
     pub fn arg<T: Deserialize<'a>>(&self, index: usize, name: &str) -> Result<Option<T>, CallError> {
         arg_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, index, name)
     }
@@ -481,7 +482,7 @@ fn arg_in<'a, T: Deserialize<'a>>(
         let mut seen = 0usize;
         while let Some(span) = items.next_span()? {
             if seen == index {
-                return decode_arg(format, payload, span, max_depth).map(Some);
+                return decode_arg(format, payload, max_depth, (args, kwargs), span).map(Some);
             }
             seen = seen.saturating_add(1);
         }
@@ -491,31 +492,76 @@ fn arg_in<'a, T: Deserialize<'a>>(
     let mut items = kwargs.items;
     while let Some((key, value)) = items.next_pair()? {
         if decode::<KeyText<'a>>(format, payload, key, max_depth)?.as_str() == name {
-            return decode_arg(format, payload, value, max_depth).map(Some);
+            return decode_arg(format, payload, max_depth, (args, Some(kwargs)), value).map(Some);
         }
     }
     Ok(None)
 }
 
-/// Read an argument; when it does not fit `T`, the refused class Python would raise for
-/// instead of the format's error, if it holds one ([`refused`](crate::ser::refused)).
+/// Read the argument `span` of the call `(args, kwargs)`; when it does not fit `T`, and the
+/// call's arguments hold a class dict Python's Pyro5 refuses, the exception Python raises
+/// reading the call instead of the format's error ([`refused`](crate::ser::refused)).
 fn decode_arg<'a, T: Deserialize<'a>>(
     format: SerializerId,
     payload: &'a [u8],
-    span: &'a [u8],
     max_depth: usize,
+    call: (RawArgs<'a>, Option<RawKwargs<'a>>),
+    span: &'a [u8],
 ) -> Result<T, CallError> {
     decode(format, payload, span, max_depth)
-        .map_err(|error| refused_in(format, payload, span, max_depth).map_or(error, CallError::RefusedClass))
+        .map_err(|error| refused_in_call(format, payload, max_depth, call).map_or(error, CallError::RefusedClass))
+}
+
+/// The class dict Python's Pyro5 refuses first in a call's arguments: the positional ones,
+/// then the values of the keyword ones, as Python reads them.
+fn refused_in_call(
+    format: SerializerId,
+    payload: &[u8],
+    max_depth: usize,
+    (args, kwargs): (RawArgs<'_>, Option<RawKwargs<'_>>),
+) -> Option<RefusedClass> {
+    let mut items = args.items;
+    while let Ok(Some(span)) = items.next_span() {
+        if let Some(refused) = refused_in(format, payload, span, max_depth) {
+            return Some(refused);
+        }
+    }
+    let mut items = kwargs?.items;
+    while let Ok(Some((_, value))) = items.next_pair() {
+        if let Some(refused) = refused_in(format, payload, value, max_depth) {
+            return Some(refused);
+        }
+    }
+    None
 }
 
 /// The class dict in the value `span` Python's Pyro5 would refuse first: a walk finds it,
 /// a second one keeps its name (so that the first needs little stack per level).
 fn refused_in(format: SerializerId, payload: &[u8], span: &[u8], max_depth: usize) -> Option<RefusedClass> {
+    let mut scratch = [0u8; SCAN_SCRATCH];
     let mut scan = Scan::new(format == SerializerId::Msgpack);
-    let found = Scan::found(decode_seed(format, payload, span, max_depth, scan.seed()).ok()?)?;
-    decode_seed(format, payload, span, max_depth, scan.keep(found)).ok()?;
+    let found = Scan::found(scan_span(format, payload, span, max_depth, scan.seed(), &mut scratch).ok()?)?;
+    scan_span(format, payload, span, max_depth, scan.keep(found), &mut scratch).ok()?;
     scan.refused(found)
+}
+
+/// As [`decode_seed`], with the text formats' strings with escapes unescaped into `scratch`.
+fn scan_span<'a, S: de::DeserializeSeed<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    span: &'a [u8],
+    max_depth: usize,
+    seed: S,
+    scratch: &mut [u8],
+) -> Result<S::Value, CallError> {
+    let _ = &scratch;
+    match format {
+        #[cfg(feature = "serpent")]
+        SerializerId::Serpent => Ok(serpent::from_slice_scratch_within(span, max_depth, seed, scratch)?),
+        #[cfg(feature = "json")]
+        SerializerId::Json => Ok(json::from_slice_scratch_within(span, max_depth, seed, scratch)?),
+        _ => decode_seed(format, payload, span, max_depth, seed),
+    }
 }
 
 /// Read a span as positional arguments (a tuple or list).

@@ -9,20 +9,21 @@
 //! daemon refuses such a call before any method runs, whatever the method's parameters.
 //!
 //! Here a typed argument is read by serde as its parameter's type asks. When that fails,
-//! [`CallView::arg`](super::call::CallView::arg) looks through the argument for a class dict
-//! Pyro refuses and, if there is one, answers with Python's exception instead of serde's
-//! error ([`CallError::RefusedClass`](super::call::CallError::RefusedClass)): the look costs
+//! [`CallView::arg`](super::call::CallView::arg) looks through the call's arguments (the
+//! positional ones, then the keyword ones, as Python reads them) for a class dict Pyro
+//! refuses and, if there is one, answers with Python's exception instead of serde's error
+//! ([`CallError::RefusedClass`](super::call::CallError::RefusedClass)): the look costs
 //! nothing for calls that read fine. A parameter typed to accept any dict (a
 //! [`Value`](super::value::Value), a map) receives such a dict as data, and a struct that
 //! ignores unknown fields reads around one nested in a field it does not have; code taking
 //! values it does not know the type of checks them with
 //! [`Value::refused_class`](super::value::Value::refused_class).
 //!
-//! The look walks the argument with the format's deserializer and allocates nothing; it
+//! The look walks each argument with the format's deserializer and allocates nothing (but
+//! for strings with escapes longer than [`SCAN_SCRATCH`] bytes, with feature `alloc`); it
 //! goes at most [`SCAN_DEPTH`] containers deep (a bounded cost of stack on an error path),
-//! and gives up (leaving serde's error) on an argument nested deeper or that the format
-//! cannot read without allocating (strings with escapes in serpent and json without feature
-//! `alloc`). Which class is reported when there are several is Python's: the outermost
+//! and passes over an argument nested deeper or that it cannot read (such a long string
+//! without `alloc`), leaving serde's error when no other argument has a refused class. Which class is reported when there are several is Python's: the outermost
 //! first in serpent, marshal and json, whose Pyro5 turns dicts into objects from the top
 //! down (and not inside a class it knows), the innermost first in msgpack, whose Pyro5 does it
 //! while reading, from the bottom up.
@@ -35,6 +36,10 @@ use serde::de::{
 
 /// How many containers deep the search for a refused class goes.
 pub const SCAN_DEPTH: usize = 16;
+
+/// The longest string with escapes (serpent, json) the search reads without feature
+/// `alloc`, in bytes once unescaped: its buffer on the stack.
+pub const SCAN_SCRATCH: usize = 256;
 
 /// The most bytes of a class name a [`RefusedClass`] keeps without feature `alloc` (a longer
 /// name is cut at a character boundary, `…` marking the cut; the verdict is on the whole
@@ -616,13 +621,44 @@ mod tests {
         }
     }
 
-    #[cfg(feature = "json")]
     #[test]
-    fn escaped_strings_beside_the_class_need_alloc_in_json() {
-        let text = br#"["o", "m", [{"__class__": "__main__.Secret", "word": "a\nb"}], {}]"#;
-        let view = CallView::parse(SerializerId::Json, text).unwrap();
-        let err = view.arg::<i64>(0, "x").unwrap_err();
-        assert_eq!(matches!(err, CallError::RefusedClass(_)), cfg!(feature = "alloc"), "{err:?}");
+    fn strings_with_escapes_are_read_within_the_scratch_or_with_alloc() {
+        let short = "a\\nb".repeat(10);
+        let long = "a\\nb".repeat(SCAN_SCRATCH);
+        #[cfg(feature = "json")]
+        for (word, found) in [(&short, true), (&long, cfg!(feature = "alloc"))] {
+            let text = std::format!(r#"["o", "m", [{{"__class__": "__main__.Secret", "word": "{word}"}}], {{}}]"#);
+            let err = CallView::parse(SerializerId::Json, text.as_bytes()).unwrap().arg::<i64>(0, "x").unwrap_err();
+            assert_eq!(matches!(err, CallError::RefusedClass(_)), found, "json {}: {err:?}", word.len());
+        }
+        #[cfg(feature = "serpent")]
+        for (word, found) in [(&short, true), (&long, cfg!(feature = "alloc"))] {
+            let text = std::format!("('o', 'm', ({{'__class__': '__main__.Secret', 'word': '{word}'}},), {{}})");
+            let err = CallView::parse(SerializerId::Serpent, text.as_bytes()).unwrap().arg::<i64>(0, "x").unwrap_err();
+            assert_eq!(matches!(err, CallError::RefusedClass(_)), found, "serpent {}: {err:?}", word.len());
+        }
+        let _ = (short, long);
+    }
+
+    #[test]
+    fn the_refused_class_may_be_in_another_argument() {
+        for format in enabled() {
+            // Python refuses the call whichever argument holds the class.
+            let payload = call(format, &[THING, V::Str("text")], &[("y", SECRET)]);
+            let view = CallView::parse(format, &payload).unwrap();
+            let thing = (UNSUPPORTED, "unsupported serialized class: mymod.Thing".to_string());
+            assert_eq!(view.arg::<i64>(1, "n").unwrap_err().pyro_class(), thing.0, "{format:?}");
+            let payload = call(format, &[V::Str("text")], &[("z", V::Int(1)), ("y", SECRET)]);
+            assert_eq!(refusal(format, &payload), (SECURITY, SECRET_TEXT.to_string()), "{format:?}: a keyword's");
+            // An argument too deep to look into is passed over for the next.
+            let mut deep = THING;
+            for _ in 0..SCAN_DEPTH {
+                deep = V::List(std::vec![deep].leak());
+            }
+            let payload = call(format, &[deep, V::Str("text"), SECRET], &[]);
+            let err = CallView::parse(format, &payload).unwrap().arg::<i64>(1, "n").unwrap_err();
+            assert_eq!((err.pyro_class(), err.to_string()), (SECURITY, SECRET_TEXT.to_string()), "{format:?}");
+        }
     }
 
     #[test]

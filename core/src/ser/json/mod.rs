@@ -137,6 +137,21 @@ pub fn from_slice_with_scratch<'de, T: Deserialize<'de>>(input: &'de [u8], scrat
     Ok(value)
 }
 
+/// As [`from_slice_with_scratch`], with containers nested at most `max_depth` levels, read
+/// by `seed`.
+pub(crate) fn from_slice_scratch_within<'de, S: serde::de::DeserializeSeed<'de>>(
+    input: &'de [u8],
+    max_depth: usize,
+    seed: S,
+    scratch: &mut [u8],
+) -> Result<S::Value, Error> {
+    check_utf8(input)?;
+    let mut de = Deserializer::new(input).with_max_depth(max_depth).with_scratch(scratch);
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// Find the first json value in `input` without building it: returns its span (without the
 /// whitespace before it) and the rest of the input after it. Allocates nothing; nesting is
 /// limited to [`DEFAULT_MAX_DEPTH`](crate::ser::DEFAULT_MAX_DEPTH) levels.

@@ -131,6 +131,20 @@ pub fn from_slice_with_scratch<'de, T: Deserialize<'de>>(input: &'de [u8], scrat
     Ok(value)
 }
 
+/// As [`from_slice_with_scratch`], with containers nested at most `max_depth` levels, read
+/// by `seed`.
+pub(crate) fn from_slice_scratch_within<'de, S: serde::de::DeserializeSeed<'de>>(
+    input: &'de [u8],
+    max_depth: usize,
+    seed: S,
+    scratch: &mut [u8],
+) -> Result<S::Value, Error> {
+    let mut de = Deserializer::new(input).with_max_depth(max_depth).with_scratch(scratch);
+    let value = seed.deserialize(&mut de)?;
+    de.end()?;
+    Ok(value)
+}
+
 /// The span of the first value in `input` (after whitespace and comments, such as the header
 /// line) and the rest of `input` after it. The value is one expression: a top-level tuple
 /// needs its parentheses, and newlines count as whitespace (as inside brackets). Checks that

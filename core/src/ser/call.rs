@@ -58,7 +58,7 @@ use crate::ser::json;
 use crate::ser::marshal;
 #[cfg(feature = "msgpack")]
 use crate::ser::msgpack;
-use crate::ser::refused::{RefusedClass, SCAN_SCRATCH, Scan};
+use crate::ser::refused::{Refusal, RefusedClass, SCAN_DEPTH, looks_into, refuse_class};
 #[cfg(feature = "serpent")]
 use crate::ser::serpent;
 use crate::wire::SerializerId;
@@ -109,9 +109,10 @@ pub enum CallError {
     /// after ** must be a mapping`).
     KwargsNotMapping,
     /// An argument does not fit the type asked, and the call's arguments hold a `__class__`
-    /// dict Python's Pyro5 refuses to turn into an object (Python: `SecurityError: refused to deserialize types
-    /// with double underscores in their name: __main__.Chatter`, or `SerializeError:
-    /// unsupported serialized class: mymod.Thing`; see [`refused`](crate::ser::refused)).
+    /// dict Python's Pyro5 refuses to turn into an object (Python: `SecurityError: refused
+    /// to deserialize types with double underscores in their name: __main__.Chatter`, or
+    /// `SerializeError: unsupported serialized class: mymod.Thing`; see
+    /// [`refused`](crate::ser::refused)).
     RefusedClass(RefusedClass),
 }
 
@@ -535,33 +536,134 @@ fn refused_in_call(
     None
 }
 
-/// The class dict in the value `span` Python's Pyro5 would refuse first: a walk finds it,
-/// a second one keeps its name (so that the first needs little stack per level).
+/// The class dict in the value `span` Python's Pyro5 would refuse first, if it can be told
+/// within [`SCAN_DEPTH`] containers.
 fn refused_in(format: SerializerId, payload: &[u8], span: &[u8], max_depth: usize) -> Option<RefusedClass> {
-    let mut scratch = [0u8; SCAN_SCRATCH];
-    let mut scan = Scan::new(format == SerializerId::Msgpack);
-    let found = Scan::found(scan_span(format, payload, span, max_depth, scan.seed(), &mut scratch).ok()?)?;
-    scan_span(format, payload, span, max_depth, scan.keep(found), &mut scratch).ok()?;
-    scan.refused(found)
+    let found = find_refused(format, payload, span, max_depth, 0).ok()??;
+    let name = decode::<KeyText<'_>>(format, payload, found.name, max_depth).ok()?;
+    Some(RefusedClass::new(found.refusal, name.as_str()))
 }
 
-/// As [`decode_seed`], with the text formats' strings with escapes unescaped into `scratch`.
-fn scan_span<'a, S: de::DeserializeSeed<'a>>(
+/// A refused class found in a value: Python's refusal and the span of its name.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    refusal: Refusal,
+    name: &'a [u8],
+}
+
+/// The look into a value could not be completed: too deep, or malformed.
+struct GiveUp;
+
+/// The `__class__` item of a dict: its name's span and Python's verdicts on it, as an
+/// exception (`__exception__` true) or not.
+#[derive(Clone, Copy)]
+struct ClassItem<'a> {
+    name: &'a [u8],
+    plain: Option<Refusal>,
+    exception: Option<Refusal>,
+    looked_into: bool,
+}
+
+/// What a dict key is to Pyro5.
+enum Key {
+    Class,
+    Exception,
+    Other,
+}
+
+/// The first refused class in the value `span` in the order Python's Pyro5 meets them: the
+/// outermost first in serpent, marshal and json (and not inside a class it knows), the
+/// innermost first in msgpack. Walks the spans with the format's `skip_value`, recursing
+/// once a container, at most [`SCAN_DEPTH`] deep; only dict keys and class names are
+/// decoded, by functions of their own so that a level costs little stack.
+fn find_refused<'a>(
     format: SerializerId,
     payload: &'a [u8],
     span: &'a [u8],
     max_depth: usize,
-    seed: S,
-    scratch: &mut [u8],
-) -> Result<S::Value, CallError> {
-    let _ = &scratch;
-    match format {
-        #[cfg(feature = "serpent")]
-        SerializerId::Serpent => Ok(serpent::from_slice_scratch_within(span, max_depth, seed, scratch)?),
-        #[cfg(feature = "json")]
-        SerializerId::Json => Ok(json::from_slice_scratch_within(span, max_depth, seed, scratch)?),
-        _ => decode_seed(format, payload, span, max_depth, seed),
+    depth: usize,
+) -> Result<Option<Found<'a>>, GiveUp> {
+    let (mut items, map) = match look_open(format, span, max_depth)? {
+        Container::Seq(items) => (items, false),
+        Container::Map(items) => (items, true),
+        Container::None | Container::Other => return Ok(None),
+    };
+    if depth >= SCAN_DEPTH {
+        return Err(GiveUp);
     }
+    if !map {
+        while let Some(item) = look_next(&mut items)? {
+            if let Some(found) = find_refused(format, payload, item, max_depth, depth + 1)? {
+                return Ok(Some(found));
+            }
+        }
+        return Ok(None);
+    }
+    let (mut class, mut exception, mut inner) = (None, false, None);
+    // As in a Python dict, the last of repeated keys counts.
+    while let Some((key, value)) = look_next_pair(&mut items)? {
+        match key_of(format, payload, key, max_depth) {
+            Key::Class => class = class_item(format, payload, value, max_depth),
+            Key::Exception => exception = is_true(format, payload, value, max_depth),
+            Key::Other if inner.is_none() => inner = find_refused(format, payload, value, max_depth, depth + 1)?,
+            Key::Other => {}
+        }
+    }
+    let own = class.and_then(|c| {
+        let refusal = if exception { c.exception } else { c.plain };
+        refusal.map(|refusal| Found { refusal, name: c.name })
+    });
+    Ok(if format == SerializerId::Msgpack {
+        inner.or(own)
+    } else {
+        // Python makes an object of a class it knows from the dict as it is.
+        own.or(inner.filter(|_| class.is_none_or(|c| c.looked_into)))
+    })
+}
+
+// The steps of `find_refused` that need the formats' deserializers, out of its frame.
+
+#[inline(never)]
+fn look_open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container<'_>, GiveUp> {
+    open(format, span, max_depth).map_err(|_| GiveUp)
+}
+
+#[inline(never)]
+fn look_next<'a>(items: &mut Items<'a>) -> Result<Option<&'a [u8]>, GiveUp> {
+    items.next_span().map_err(|_| GiveUp)
+}
+
+#[inline(never)]
+fn look_next_pair<'a>(items: &mut Items<'a>) -> Result<Option<Pair<'a>>, GiveUp> {
+    items.next_pair().map_err(|_| GiveUp)
+}
+
+#[inline(never)]
+fn key_of(format: SerializerId, payload: &[u8], key: &[u8], max_depth: usize) -> Key {
+    match decode::<KeyText<'_>>(format, payload, key, max_depth).as_ref().map(KeyText::as_str) {
+        Ok("__class__") => Key::Class,
+        Ok("__exception__") => Key::Exception,
+        _ => Key::Other,
+    }
+}
+
+/// Whether the value `span` is `True`.
+#[inline(never)]
+fn is_true(format: SerializerId, payload: &[u8], span: &[u8], max_depth: usize) -> bool {
+    decode::<bool>(format, payload, span, max_depth).unwrap_or(false)
+}
+
+/// The `__class__` item whose value is `span`, when that is a str.
+#[inline(never)]
+fn class_item<'a>(format: SerializerId, payload: &'a [u8], span: &'a [u8], max_depth: usize) -> Option<ClassItem<'a>> {
+    let name = decode::<KeyText<'a>>(format, payload, span, max_depth).ok()?;
+    let name = name.as_str();
+    Some(ClassItem {
+        name: span,
+        plain: refuse_class(name, false),
+        exception: refuse_class(name, true),
+        looked_into: looks_into(name),
+    })
 }
 
 /// Read a span as positional arguments (a tuple or list).
@@ -880,31 +982,18 @@ fn decode<'a, T: Deserialize<'a>>(
     span: &'a [u8],
     max_depth: usize,
 ) -> Result<T, CallError> {
-    decode_seed(format, payload, span, max_depth, core::marker::PhantomData)
-}
-
-/// As [`decode`], read by `seed`.
-fn decode_seed<'a, S: de::DeserializeSeed<'a>>(
-    format: SerializerId,
-    payload: &'a [u8],
-    span: &'a [u8],
-    max_depth: usize,
-    seed: S,
-) -> Result<S::Value, CallError> {
     // Only marshal's back-references resolve against the whole payload.
     #[cfg(not(feature = "marshal"))]
     let _ = payload;
-    #[cfg(not(any(feature = "serpent", feature = "json", feature = "marshal", feature = "msgpack")))]
-    let _ = (span, max_depth, seed);
     match format {
         #[cfg(feature = "serpent")]
-        SerializerId::Serpent => Ok(serpent::from_slice_within(span, max_depth, seed)?),
+        SerializerId::Serpent => Ok(serpent::from_slice_within(span, max_depth)?),
         #[cfg(feature = "marshal")]
-        SerializerId::Marshal => Ok(marshal::from_span_within(payload, span, max_depth, seed)?),
+        SerializerId::Marshal => Ok(marshal::from_span_within(payload, span, max_depth)?),
         #[cfg(feature = "json")]
-        SerializerId::Json => Ok(json::from_slice_within(span, max_depth, seed)?),
+        SerializerId::Json => Ok(json::from_slice_within(span, max_depth)?),
         #[cfg(feature = "msgpack")]
-        SerializerId::Msgpack => Ok(msgpack::from_slice_strict_keys_within(span, max_depth, seed)?),
+        SerializerId::Msgpack => Ok(msgpack::from_slice_strict_keys_within(span, max_depth)?),
         other => Err(CallError::UnknownSerializer(u8::from(other))),
     }
 }

@@ -109,15 +109,11 @@ pub fn from_slice<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Result<T, Error
     Ok(value)
 }
 
-/// As [`from_slice`], with containers nested at most `max_depth` levels, read by `seed`.
-pub(crate) fn from_slice_within<'de, S: serde::de::DeserializeSeed<'de>>(
-    input: &'de [u8],
-    max_depth: usize,
-    seed: S,
-) -> Result<S::Value, Error> {
+/// As [`from_slice`], with containers nested at most `max_depth` levels.
+pub(crate) fn from_slice_within<'de, T: Deserialize<'de>>(input: &'de [u8], max_depth: usize) -> Result<T, Error> {
     check_utf8(input)?;
     let mut de = Deserializer::new(input).with_max_depth(max_depth);
-    let value = seed.deserialize(&mut de)?;
+    let value = T::deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }
@@ -133,21 +129,6 @@ pub fn from_slice_with_scratch<'de, T: Deserialize<'de>>(input: &'de [u8], scrat
     check_utf8(input)?;
     let mut de = Deserializer::new(input).with_scratch(scratch);
     let value = T::deserialize(&mut de)?;
-    de.end()?;
-    Ok(value)
-}
-
-/// As [`from_slice_with_scratch`], with containers nested at most `max_depth` levels, read
-/// by `seed`.
-pub(crate) fn from_slice_scratch_within<'de, S: serde::de::DeserializeSeed<'de>>(
-    input: &'de [u8],
-    max_depth: usize,
-    seed: S,
-    scratch: &mut [u8],
-) -> Result<S::Value, Error> {
-    check_utf8(input)?;
-    let mut de = Deserializer::new(input).with_max_depth(max_depth).with_scratch(scratch);
-    let value = seed.deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }

@@ -911,16 +911,15 @@ pub fn from_slice_with_scratch<'de, T: de::Deserialize<'de>>(
 /// [`Error::NotAValue`] when `span` is not inside `payload` at a value boundary, or holds
 /// more or less than one value; otherwise as [`from_slice`].
 pub fn from_span<'de, T: de::Deserialize<'de>>(payload: &'de [u8], span: &'de [u8]) -> Result<T, Error> {
-    from_span_within(payload, span, DEFAULT_MAX_DEPTH, core::marker::PhantomData)
+    from_span_within(payload, span, DEFAULT_MAX_DEPTH)
 }
 
-/// As [`from_span`], with containers nested at most `max_depth` levels, read by `seed`.
-pub(crate) fn from_span_within<'de, S: de::DeserializeSeed<'de>>(
+/// As [`from_span`], with containers nested at most `max_depth` levels.
+pub(crate) fn from_span_within<'de, T: de::Deserialize<'de>>(
     payload: &'de [u8],
     span: &'de [u8],
     max_depth: usize,
-    seed: S,
-) -> Result<S::Value, Error> {
+) -> Result<T, Error> {
     let range = payload.as_ptr_range();
     let inner = span.as_ptr_range();
     let offset = (inner.start as usize).wrapping_sub(range.start as usize);
@@ -928,7 +927,7 @@ pub(crate) fn from_span_within<'de, S: de::DeserializeSeed<'de>>(
         return Err(Error::NotAValue { offset: 0 });
     }
     let mut de = Deserializer::new_at(payload, offset).with_max_depth(max_depth);
-    let value = seed.deserialize(&mut de)?;
+    let value = T::deserialize(&mut de)?;
     if de.pos != offset.saturating_add(span.len()) {
         return Err(Error::NotAValue { offset });
     }

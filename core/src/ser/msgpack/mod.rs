@@ -106,15 +106,13 @@ pub fn from_slice_strict_keys<'de, T: Deserialize<'de>>(input: &'de [u8]) -> Res
     Ok(value)
 }
 
-/// As [`from_slice_strict_keys`], with arrays and maps nested at most `max_depth` levels,
-/// read by `seed`.
-pub(crate) fn from_slice_strict_keys_within<'de, S: serde::de::DeserializeSeed<'de>>(
+/// As [`from_slice_strict_keys`], with arrays and maps nested at most `max_depth` levels.
+pub(crate) fn from_slice_strict_keys_within<'de, T: Deserialize<'de>>(
     input: &'de [u8],
     max_depth: usize,
-    seed: S,
-) -> Result<S::Value, Error> {
+) -> Result<T, Error> {
     let mut de = Deserializer::new(input).with_strict_map_keys().with_max_depth(max_depth);
-    let value = seed.deserialize(&mut de)?;
+    let value = T::deserialize(&mut de)?;
     de.end()?;
     Ok(value)
 }

@@ -58,6 +58,7 @@ use crate::ser::json;
 use crate::ser::marshal;
 #[cfg(feature = "msgpack")]
 use crate::ser::msgpack;
+use crate::ser::refused::{Refusal, RefusedClass, SCAN_DEPTH, looks_into, refuse_class};
 #[cfg(feature = "serpent")]
 use crate::ser::serpent;
 use crate::wire::SerializerId;
@@ -108,8 +109,14 @@ pub enum CallError {
     /// after ** must be a mapping`).
     KwargsNotMapping,
     /// The argument is a serialized blob (a KEEPSERIALIZED call) and the parameter is not a
-    /// [`SerializedBlob`](crate::ser::blob::SerializedBlob), or the other way round.
+    /// [`SerializedBlob`](crate::ser::blob::SerializedBlob).
     Blob,
+    /// An argument does not fit the type asked, and the call's arguments hold a `__class__`
+    /// dict Python's Pyro5 refuses to turn into an object (Python: `SecurityError: refused
+    /// to deserialize types with double underscores in their name: __main__.Chatter`, or
+    /// `SerializeError: unsupported serialized class: mymod.Thing`; see
+    /// [`refused`](crate::ser::refused)).
+    RefusedClass(RefusedClass),
 }
 
 impl CallError {
@@ -131,6 +138,7 @@ impl CallError {
             Self::NotIterable { .. } | Self::ArgsNotSequence | Self::KwargsNotMapping | Self::Blob => {
                 "builtins.TypeError"
             }
+            Self::RefusedClass(refused) => refused.pyro_class(),
         }
     }
 }
@@ -153,9 +161,8 @@ impl fmt::Display for CallError {
             Self::MissingKey { key } => write!(f, "'{key}'"),
             Self::ArgsNotSequence => f.write_str("argument after * must be an iterable"),
             Self::KwargsNotMapping => f.write_str("argument after ** must be a mapping"),
-            Self::Blob => {
-                f.write_str("a SerializedBlob is passed only to a SerializedBlob parameter, and nothing else to one")
-            }
+            Self::Blob => f.write_str("a SerializedBlob is passed only to a SerializedBlob parameter"),
+            Self::RefusedClass(refused) => write!(f, "{refused}"),
         }
     }
 }
@@ -293,7 +300,8 @@ impl<'a> CallView<'a> {
     ///
     /// # Errors
     /// The format's error when the argument does not fit `T` (or a keyword name is not a
-    /// string).
+    /// string); [`CallError::RefusedClass`] instead when the call's arguments hold a class
+    /// Python's Pyro5 refuses ([`refused`](crate::ser::refused)).
     pub fn arg<T: Deserialize<'a>>(&self, index: usize, name: &str) -> Result<Option<T>, CallError> {
         arg_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, index, name)
     }
@@ -481,7 +489,7 @@ fn arg_in<'a, T: Deserialize<'a>>(
         let mut seen = 0usize;
         while let Some(span) = items.next_span()? {
             if seen == index {
-                return decode(format, payload, span, max_depth).map(Some);
+                return decode_arg(format, payload, max_depth, (args, kwargs), span).map(Some);
             }
             seen = seen.saturating_add(1);
         }
@@ -491,10 +499,177 @@ fn arg_in<'a, T: Deserialize<'a>>(
     let mut items = kwargs.items;
     while let Some((key, value)) = items.next_pair()? {
         if decode::<KeyText<'a>>(format, payload, key, max_depth)?.as_str() == name {
-            return decode(format, payload, value, max_depth).map(Some);
+            return decode_arg(format, payload, max_depth, (args, Some(kwargs)), value).map(Some);
         }
     }
     Ok(None)
+}
+
+/// Read the argument `span` of the call `(args, kwargs)`; when it does not fit `T`, and the
+/// call's arguments hold a class dict Python's Pyro5 refuses, the exception Python raises
+/// reading the call instead of the format's error ([`refused`](crate::ser::refused)).
+fn decode_arg<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    max_depth: usize,
+    call: (RawArgs<'a>, Option<RawKwargs<'a>>),
+    span: &'a [u8],
+) -> Result<T, CallError> {
+    decode(format, payload, span, max_depth)
+        .map_err(|error| refused_in_call(format, payload, max_depth, call).map_or(error, CallError::RefusedClass))
+}
+
+/// The class dict Python's Pyro5 refuses first in a call's arguments: the positional ones,
+/// then the values of the keyword ones, as Python reads them.
+fn refused_in_call(
+    format: SerializerId,
+    payload: &[u8],
+    max_depth: usize,
+    (args, kwargs): (RawArgs<'_>, Option<RawKwargs<'_>>),
+) -> Option<RefusedClass> {
+    let mut items = args.items;
+    while let Ok(Some(span)) = items.next_span() {
+        if let Some(refused) = refused_in(format, payload, span, max_depth) {
+            return Some(refused);
+        }
+    }
+    let mut items = kwargs?.items;
+    while let Ok(Some((_, value))) = items.next_pair() {
+        if let Some(refused) = refused_in(format, payload, value, max_depth) {
+            return Some(refused);
+        }
+    }
+    None
+}
+
+/// The class dict in the value `span` Python's Pyro5 would refuse first, if it can be told
+/// within [`SCAN_DEPTH`] containers.
+fn refused_in(format: SerializerId, payload: &[u8], span: &[u8], max_depth: usize) -> Option<RefusedClass> {
+    let found = find_refused(format, payload, span, max_depth, 0).ok()??;
+    let name = decode::<KeyText<'_>>(format, payload, found.name, max_depth).ok()?;
+    Some(RefusedClass::new(found.refusal, name.as_str()))
+}
+
+/// A refused class found in a value: Python's refusal and the span of its name.
+#[derive(Clone, Copy)]
+struct Found<'a> {
+    refusal: Refusal,
+    name: &'a [u8],
+}
+
+/// The look into a value could not be completed: too deep, or malformed.
+struct GiveUp;
+
+/// The `__class__` item of a dict: its name's span and Python's verdicts on it, as an
+/// exception (`__exception__` true) or not.
+#[derive(Clone, Copy)]
+struct ClassItem<'a> {
+    name: &'a [u8],
+    plain: Option<Refusal>,
+    exception: Option<Refusal>,
+    looked_into: bool,
+}
+
+/// What a dict key is to Pyro5.
+enum Key {
+    Class,
+    Exception,
+    Other,
+}
+
+/// The first refused class in the value `span` in the order Python's Pyro5 meets them: the
+/// outermost first in serpent, marshal and json (and not inside a class it knows), the
+/// innermost first in msgpack. Walks the spans with the format's `skip_value`, recursing
+/// once a container, at most [`SCAN_DEPTH`] deep; only dict keys and class names are
+/// decoded, by functions of their own so that a level costs little stack.
+fn find_refused<'a>(
+    format: SerializerId,
+    payload: &'a [u8],
+    span: &'a [u8],
+    max_depth: usize,
+    depth: usize,
+) -> Result<Option<Found<'a>>, GiveUp> {
+    let (mut items, map) = match look_open(format, span, max_depth)? {
+        Container::Seq(items) => (items, false),
+        Container::Map(items) => (items, true),
+        Container::None | Container::Other => return Ok(None),
+    };
+    if depth >= SCAN_DEPTH {
+        return Err(GiveUp);
+    }
+    if !map {
+        while let Some(item) = look_next(&mut items)? {
+            if let Some(found) = find_refused(format, payload, item, max_depth, depth + 1)? {
+                return Ok(Some(found));
+            }
+        }
+        return Ok(None);
+    }
+    let (mut class, mut exception, mut inner) = (None, false, None);
+    // As in a Python dict, the last of repeated keys counts.
+    while let Some((key, value)) = look_next_pair(&mut items)? {
+        match key_of(format, payload, key, max_depth) {
+            Key::Class => class = class_item(format, payload, value, max_depth),
+            Key::Exception => exception = is_true(format, payload, value, max_depth),
+            Key::Other if inner.is_none() => inner = find_refused(format, payload, value, max_depth, depth + 1)?,
+            Key::Other => {}
+        }
+    }
+    let own = class.and_then(|c| {
+        let refusal = if exception { c.exception } else { c.plain };
+        refusal.map(|refusal| Found { refusal, name: c.name })
+    });
+    Ok(if format == SerializerId::Msgpack {
+        inner.or(own)
+    } else {
+        // Python makes an object of a class it knows from the dict as it is.
+        own.or(inner.filter(|_| class.is_none_or(|c| c.looked_into)))
+    })
+}
+
+// The steps of `find_refused` that need the formats' deserializers, out of its frame.
+
+#[inline(never)]
+fn look_open(format: SerializerId, span: &[u8], max_depth: usize) -> Result<Container<'_>, GiveUp> {
+    open(format, span, max_depth).map_err(|_| GiveUp)
+}
+
+#[inline(never)]
+fn look_next<'a>(items: &mut Items<'a>) -> Result<Option<&'a [u8]>, GiveUp> {
+    items.next_span().map_err(|_| GiveUp)
+}
+
+#[inline(never)]
+fn look_next_pair<'a>(items: &mut Items<'a>) -> Result<Option<Pair<'a>>, GiveUp> {
+    items.next_pair().map_err(|_| GiveUp)
+}
+
+#[inline(never)]
+fn key_of(format: SerializerId, payload: &[u8], key: &[u8], max_depth: usize) -> Key {
+    match decode::<KeyText<'_>>(format, payload, key, max_depth).as_ref().map(KeyText::as_str) {
+        Ok("__class__") => Key::Class,
+        Ok("__exception__") => Key::Exception,
+        _ => Key::Other,
+    }
+}
+
+/// Whether the value `span` is `True`.
+#[inline(never)]
+fn is_true(format: SerializerId, payload: &[u8], span: &[u8], max_depth: usize) -> bool {
+    decode::<bool>(format, payload, span, max_depth).unwrap_or(false)
+}
+
+/// The `__class__` item whose value is `span`, when that is a str.
+#[inline(never)]
+fn class_item<'a>(format: SerializerId, payload: &'a [u8], span: &'a [u8], max_depth: usize) -> Option<ClassItem<'a>> {
+    let name = decode::<KeyText<'a>>(format, payload, span, max_depth).ok()?;
+    let name = name.as_str();
+    Some(ClassItem {
+        name: span,
+        plain: refuse_class(name, false),
+        exception: refuse_class(name, true),
+        looked_into: looks_into(name),
+    })
 }
 
 /// Read a span as positional arguments (a tuple or list).

@@ -120,6 +120,7 @@ pub mod message;
 pub mod msgpack;
 pub mod output;
 pub mod python;
+pub mod refused;
 #[cfg(feature = "serpent")]
 pub mod serpent;
 #[cfg(feature = "alloc")]

@@ -375,7 +375,9 @@ impl fmt::Display for ArgumentError<'_> {
             Self::Unexpected { function, name: None } => write!(f, "{function}() keywords must be strings"),
             Self::Multiple { function, name } => write!(f, "{function}() got multiple values for argument '{name}'"),
             // A decoding fault is Python's deserializer error; a value of the wrong type
-            // (serde's "invalid type") names the parameter, which Python cannot have.
+            // (serde's "invalid type") names the parameter, which Python cannot have. A
+            // refused class reads as Python's refusal, which names none.
+            Self::Decode { error: error @ ArgError::RefusedClass(_), .. } => write!(f, "{error}"),
             Self::Decode { name, error } if error.pyro_class() == SERIALIZE_ERROR => {
                 write!(f, "{error} (argument '{name}')")
             }

@@ -33,6 +33,7 @@ mod ser;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::refused::RefusedClass;
 pub use de::from_value;
 pub use error::Error;
 pub use ser::to_value;
@@ -127,17 +128,17 @@ impl Value {
     /// `("Pyro5.errors.SerializeError", "unsupported serialized class: foo")`, or a
     /// `SecurityError` for names containing `__`. Dicts of the classes Pyro5 knows (URIs,
     /// proxies, exceptions, the batch exception wrapper) pass. A daemon serving values it
-    /// does not know the type of checks them with this, as Pyro5 does on receive.
+    /// does not know the type of checks them with this, as Pyro5 does on receive (typed
+    /// arguments are checked when they do not decode: [`refused`](super::refused)).
     pub fn refused_class(&self) -> Option<(&'static str, String)> {
         match self {
             Self::Tuple(items) | Self::List(items) | Self::Set(items) | Self::FrozenSet(items) => {
                 items.iter().find_map(Value::refused_class)
             }
             Self::Dict(entries) => {
-                if let Some(class) = self.class_name()
-                    && let Some(refusal) = refuse_class(class, self.get("__exception__"))
-                {
-                    return Some(refusal);
+                let exception = matches!(self.get("__exception__"), Some(Value::Bool(true)));
+                if let Some(refused) = self.class_name().and_then(|class| RefusedClass::check(class, exception)) {
+                    return Some((refused.pyro_class(), alloc::format!("{refused}")));
                 }
                 entries.iter().find_map(|(k, v)| k.refused_class().or_else(|| v.refused_class()))
             }
@@ -255,27 +256,3 @@ pub(crate) fn from_decimal(text: &str) -> Result<Value, Error> {
 
 #[cfg(test)]
 mod tests;
-
-/// Pyro5's `dict_to_class` verdict on a class name.
-fn refuse_class(class: &str, exception: Option<&Value>) -> Option<(&'static str, String)> {
-    if class.contains("__") {
-        let message = alloc::format!("refused to deserialize types with double underscores in their name: {class}");
-        return Some(("Pyro5.errors.SecurityError", message));
-    }
-    let known = matches!(
-        class,
-        "Pyro5.core.URI"
-            | "Pyro5.client.Proxy"
-            | "Pyro5.server.Daemon"
-            | "Pyro5.util.SerpentSerializer"
-            | "Pyro5.util.MarshalSerializer"
-            | "Pyro5.util.JsonSerializer"
-            | "Pyro5.util.MsgpackSerializer"
-            | "struct.error"
-            | "Pyro5.core._ExceptionWrapper"
-            | "float"
-    ) || class.starts_with("Pyro5.errors.")
-        || (matches!(exception, Some(Value::Bool(true)))
-            && (class.starts_with("builtins.") || class.starts_with("exceptions.") || class.starts_with("sqlite3.")));
-    (!known).then(|| ("Pyro5.errors.SerializeError", alloc::format!("unsupported serialized class: {class}")))
-}

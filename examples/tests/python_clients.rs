@@ -821,3 +821,52 @@ fn chatbox_conversation() {
         "chatbox: the conversations differ\n=== against Python's server.py:\n{python}\n=== against ours:\n{rust}"
     );
 }
+
+/// Pyro5's blob-dispatch with the dispatcher `server` (Python's `dispatcher/dispatcher.py`
+/// or our `blob-dispatch`): three listeners (`listeners/main.py`, topics red, blue and
+/// blue), and the client sending a blob on red, blue and green (which nobody listens to).
+/// What the client, each listener and the dispatcher printed, masked.
+fn blob_dispatch_run(examples: &Path, server: Server) -> String {
+    let case = Case {
+        server: "dispatcher/dispatcher.py",
+        client: "client/client.py",
+        ..Case::new("blob-dispatch", env!("CARGO_BIN_EXE_blob-dispatch"))
+    };
+    let stage = Stage::new(&case, examples);
+    let mut served = stage.serve(&case, server);
+    served.wait_for(case.ready);
+    let listener = |topic: &str| {
+        let mut listener = Running::start(topic, stage.command(python(), &["listeners/main.py", topic]), "");
+        listener.wait_for("waiting for data");
+        listener
+    };
+    let mut listeners = [listener("red"), listener("blue"), listener("blue")];
+    let mut client = Running::start(case.client, stage.command(python(), &[case.client]), "red\nblue\ngreen\n\n");
+    let ended = client.wait_end();
+    // Each listener printed before it answered, and the dispatcher waited for the answers.
+    thread::sleep(Duration::from_millis(200));
+    listeners.iter_mut().for_each(Running::stop);
+    served.stop();
+    thread::sleep(Duration::from_millis(200));
+    let time = |text: &str| replace(text, r"c=\S+", "c=<time>");
+    let mut out = format!("=== client ({ended})\n{}\n", masked(&case, &client.output()));
+    for listener in &listeners {
+        let text = listener.stdout.lock().unwrap().join("\n");
+        out.push_str(&format!("=== listener {}\n{}\n", listener.what, time(&masked(&case, &text))));
+    }
+    let text = served.stdout.lock().unwrap().join("\n");
+    out + &format!("=== the dispatcher\n{}", masked(&case, &text))
+}
+
+#[test]
+fn blob_dispatch() {
+    let _turn = one_at_a_time();
+    let Some(examples) = examples_dir() else { return };
+    let python = blob_dispatch_run(examples, Server::Python);
+    let rust = blob_dispatch_run(examples, Server::Rust);
+    println!("blob-dispatch against either dispatcher:\n{rust}");
+    assert!(
+        python == rust,
+        "blob-dispatch differs\n=== against Python's dispatcher.py:\n{python}\n=== against ours:\n{rust}"
+    );
+}

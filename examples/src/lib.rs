@@ -114,6 +114,15 @@ pub fn register_proxy<O: PyroObject + Send + 'static>(
     daemon.proxy_for(id).map_err(daemon_error)
 }
 
+/// A socket address as Python's `getpeername()` shows it: `('127.0.0.1', 4711)`, or
+/// `('::1', 4711, 0, 0)`.
+pub fn python_address(address: std::net::SocketAddr) -> String {
+    match address {
+        std::net::SocketAddr::V4(a) => format!("('{}', {})", a.ip(), a.port()),
+        std::net::SocketAddr::V6(a) => format!("('{}', {}, {}, {})", a.ip(), a.port(), a.flowinfo(), a.scope_id()),
+    }
+}
+
 /// A correlation id as Python's `uuid.UUID` prints it (`8-4-4-4-12` lowercase hex digits).
 pub fn uuid(id: CorrelationId) -> String {
     let hex: String = id.0.iter().map(|b| format!("{b:02x}")).collect();

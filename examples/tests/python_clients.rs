@@ -119,6 +119,20 @@ impl Running {
         stdin.write_all(text.as_bytes()).unwrap_or_else(|e| panic!("cannot write to {}: {e}", self.what));
     }
 
+    /// Wait until `count` lines of stdout contain `marker`.
+    fn wait_count(&mut self, marker: &str, count: usize) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while self.stdout.lock().unwrap().iter().filter(|l| l.contains(marker)).count() < count {
+            assert!(
+                Instant::now() < deadline,
+                "{} printed {marker:?} fewer than {count} times:\n{}",
+                self.what,
+                self.output()
+            );
+            thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Wait until the process ended: how (its exit code).
     fn wait_end(&mut self) -> String {
         let deadline = Instant::now() + Duration::from_secs(60);
@@ -869,4 +883,52 @@ fn blob_dispatch() {
         python == rust,
         "blob-dispatch differs\n=== against Python's dispatcher.py:\n{python}\n=== against ours:\n{rust}"
     );
+}
+
+/// Pyro5's resourcetracking against `server`: the client allocates two resources, then
+/// frees them (Enter) or is killed at its prompt (`abort`), and the daemon closes what it
+/// left. What the client and the server printed, the resources' random names masked.
+fn resourcetracking_run(examples: &Path, server: Server, abort: bool) -> String {
+    let case = Case { name_server: false, ..Case::new("resourcetracking", env!("CARGO_BIN_EXE_resourcetracking")) };
+    let stage = Stage::new(&case, examples);
+    let mut served = stage.serve(&case, server);
+    let lines = served.wait_for(case.ready);
+    let mut client = stage.interactive(case.client);
+    client.say(&uri_line(&lines));
+    // Both allocated: the client waits at its prompt.
+    served.wait_count("allocated resource", 2);
+    let ended = if abort {
+        client.stop();
+        "killed".to_string()
+    } else {
+        client.say("\n");
+        client.wait_end()
+    };
+    served.wait_count("    resources: ", 1);
+    served.wait_count("Resource: closing", 2);
+    served.stop();
+    thread::sleep(Duration::from_millis(200));
+    let names = Regex::new(r"allocating resource\.\.\. (\S+)").unwrap();
+    let client_out = client.output();
+    let mut text =
+        format!("=== client ({ended})\n{client_out}\n=== the server\n{}", served.stdout.lock().unwrap().join("\n"));
+    for name in names.captures_iter(&client_out) {
+        text = text.replace(&format!("'{}'", &name[1]), "'<name>'").replace(&name[1], "<name>");
+    }
+    masked(&case, &text)
+}
+
+#[test]
+fn resourcetracking() {
+    let _turn = one_at_a_time();
+    let Some(examples) = examples_dir() else { return };
+    for abort in [false, true] {
+        let python = resourcetracking_run(examples, Server::Python, abort);
+        let rust = resourcetracking_run(examples, Server::Rust, abort);
+        println!("resourcetracking (client killed: {abort}) against either server:\n{rust}");
+        assert!(
+            python == rust,
+            "resourcetracking differs\n=== against Python's server.py:\n{python}\n=== against ours:\n{rust}"
+        );
+    }
 }

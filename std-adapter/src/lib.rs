@@ -69,8 +69,8 @@ mod transport;
 
 pub use config::{Config, ConfigError};
 pub use daemon::{
-    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, DisconnectHook, InstanceMode, Peer, Peers,
-    ServerType, SharedObject, Spawner,
+    Creator, Daemon, DaemonConfig, DaemonConnection, DaemonError, DisconnectHook, InstanceMode, Peer, Peers, Resource,
+    Resources, ServerType, SharedObject, Spawner,
 };
 pub use object_proxy::ObjectProxy;
 pub use proxy::{

@@ -4,9 +4,7 @@
 //! which the client asks for and pings. When a client that was let in disconnects, it says
 //! so with the client's address (Python's example overrides `clientDisconnect`).
 
-use std::net::SocketAddr;
-
-use pyro5_examples::daemon;
+use pyro5_examples::{daemon, python_address};
 use pyro5_std::Peers;
 use pyro5_std::core::ser::call::ConnectView;
 use pyro5_std::core::ser::value::Value;
@@ -42,15 +40,6 @@ impl HandshakeValidator for SecretCode {
             println!("Secret code wrong! Connection refused.");
             answer.refuse(&"wrong secret code, connection refused")
         }
-    }
-}
-
-/// A socket address as Python's `getpeername()` shows it: `('127.0.0.1', 4711)`, or
-/// `('::1', 4711, 0, 0)`.
-fn python_address(address: SocketAddr) -> String {
-    match address {
-        SocketAddr::V4(a) => format!("('{}', {})", a.ip(), a.port()),
-        SocketAddr::V6(a) => format!("('{}', {}, {}, {})", a.ip(), a.port(), a.flowinfo(), a.scope_id()),
     }
 }
 

@@ -403,6 +403,8 @@ impl Drop for DaemonConnection {
         if self.connected {
             self.inner.client_disconnected(self.core.id());
         }
+        // As Python's: the hook may still list them, then they are closed.
+        self.inner.resources.close_all(self.core.id());
         self.inner.peers.left(self.core.id());
         match self.standing {
             Standing::Counted => {

@@ -9,6 +9,7 @@ mod daemon_connection;
 mod multiplex;
 mod oneway;
 mod registry;
+mod resources;
 mod threaded;
 
 use std::fmt;
@@ -30,6 +31,7 @@ use pyro5_core::wire::{Annotation, AnnotationId};
 pub use daemon_connection::DaemonConnection;
 use registry::SharedRegistry;
 pub use registry::{Creator, InstanceMode, SharedObject};
+pub use resources::{Resource, Resources};
 
 use crate::config::Config;
 use crate::transport::{Listener, ListenerSocket, Stream};
@@ -218,6 +220,8 @@ pub(crate) struct Inner {
     pub(crate) spawner: RwLock<Option<Spawner>>,
     /// Who is on each connection.
     pub(crate) peers: Peers,
+    /// What each connection's client allocated and should free.
+    pub(crate) resources: Resources,
 }
 
 /// What a daemon calls when a client's connection ends ([`Daemon::set_disconnect_hook`],
@@ -476,6 +480,7 @@ impl Daemon {
             oneway: oneway::OnewayPool::new(config_oneway_threads),
             spawner: RwLock::new(None),
             peers: Peers::default(),
+            resources: Resources::default(),
             buffers: Arc::default(),
             rng: Mutex::new(Rng::from_seed(system_seed())),
             location,
@@ -638,6 +643,47 @@ impl Daemon {
     pub fn proxy_for(&self, id: &str) -> Result<crate::ObjectProxy, DaemonError> {
         let metadata = self.inner.registry.metadata(id).ok_or_else(|| DaemonError::NotRegistered(id.to_string()))?;
         Ok(crate::ObjectProxy::new(self.uri_for(id), metadata))
+    }
+
+    /// The resources tracked for each client connection (Pyro's
+    /// `current_context.track_resource`): capture this handle in an object, track what a
+    /// call allocates for its client (`ctx.connection`), untrack it when the client frees
+    /// it; the daemon closes what is still tracked when the client's connection ends.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use pyro5_std::core::server::CallContext;
+    /// use pyro5_std::{Daemon, Resource, Resources, expose};
+    ///
+    /// struct Lease(String);
+    ///
+    /// impl Resource for Lease {
+    ///     fn close(&self) {
+    ///         println!("{} given back: its client is gone", self.0);
+    ///     }
+    /// }
+    ///
+    /// struct Leases {
+    ///     resources: Resources,
+    ///     held: std::sync::Mutex<Vec<Arc<Lease>>>,
+    /// }
+    ///
+    /// #[expose]
+    /// impl Leases {
+    ///     fn take(&self, name: String, ctx: &CallContext<'_>) {
+    ///         let lease = Arc::new(Lease(name));
+    ///         self.resources.track(ctx.connection, &lease);
+    ///         self.held.lock().unwrap().push(lease);
+    ///     }
+    /// }
+    ///
+    /// let daemon = Daemon::new(Default::default())?;
+    /// let leases = Leases { resources: daemon.resources(), held: Default::default() };
+    /// daemon.register(leases, Some("leases"))?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn resources(&self) -> Resources {
+        self.inner.resources.clone()
     }
 
     /// Check every client's handshake data (Pyro's `validateHandshake`).

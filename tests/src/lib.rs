@@ -11,6 +11,7 @@
 //! ```
 
 pub mod bench;
+pub mod blob;
 pub mod daemon_harness;
 pub mod device;
 pub mod echo_daemon;

@@ -7,49 +7,15 @@
 //! in every serializer, and must print the same. Rust clients make new blobs
 //! (`call_new_blob`, std and async) for Python's dispatcher.
 
-use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::Mutex;
+use std::process::Command;
 
+use pyro5_interop_tests::blob::{Dispatcher, PythonPeer};
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::core::server::{PyException, VALUE_ERROR};
-use pyro5_std::{Daemon, DaemonConfig, Proxy, Reraise, SerializedBlob, Serializer, ServerType, expose};
+use pyro5_std::{Daemon, DaemonConfig, Proxy, SerializedBlob, Serializer, ServerType, expose};
 
 const SERIALIZERS: [&str; 4] = ["serpent", "marshal", "json", "msgpack"];
-
-/// Passes blobs on to the listeners of their topic (their `info`), without reading them.
-struct Dispatcher {
-    listeners: Mutex<HashMap<String, Vec<Proxy>>>,
-    /// Pass blobs on through the async proxy instead of the std one.
-    through_async: bool,
-}
-
-#[expose(class = "blobtest.Dispatcher")]
-impl Dispatcher {
-    fn register(&self, topic: String, listener: Proxy) {
-        self.listeners.lock().unwrap().entry(topic).or_default().push(listener);
-    }
-
-    fn process_blob(&self, blob: SerializedBlob<'_>) -> Result<Vec<Value>, Reraise> {
-        let topic: String = blob.info().unwrap_or_default();
-        let listeners = self.listeners.lock().unwrap();
-        let mut answers = Vec::new();
-        for listener in listeners.get(&topic).into_iter().flatten() {
-            let answer = if self.through_async {
-                let listener = pyro5_tokio::Proxy::from_state(listener.to_state(), &pyro5_std::Config::default())
-                    .expect("the same proxy, async");
-                let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
-                runtime.block_on(listener.call_blob("process_blob", &blob))?
-            } else {
-                listener.call_blob("process_blob", &blob)?
-            };
-            answers.push(answer);
-        }
-        Ok(answers)
-    }
-}
 
 /// Reads the blobs it gets: who it is, the blob's info, its data.
 struct Listener;
@@ -61,38 +27,6 @@ impl Listener {
         let info = blob.info::<Value>().map_err(|e| failed(&e))?;
         let data = blob.deserialized::<Value>().map_err(|e| failed(&e))?;
         Ok(("rust", info, data))
-    }
-}
-
-/// Python's dispatcher and listener (`blob_peer.py serve`), stopped when dropped.
-struct PythonPeer {
-    child: Child,
-    _stdin: ChildStdin,
-    dispatcher: String,
-    listener: String,
-}
-
-impl PythonPeer {
-    fn start(serializer: &str) -> Self {
-        let mut child = Command::new(python())
-            .arg(workspace_root().join("tests/python/blob_peer.py"))
-            .args(["serve", serializer])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the Python daemon");
-        let stdin = child.stdin.take().expect("piped");
-        let mut lines = BufReader::new(child.stdout.take().expect("piped")).lines();
-        let mut uri = || lines.next().expect("a URI").expect("its output");
-        let (dispatcher, listener) = (uri(), uri());
-        Self { child, _stdin: stdin, dispatcher, listener }
-    }
-}
-
-impl Drop for PythonPeer {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 
@@ -122,7 +56,7 @@ fn rust_peer(server_type: ServerType, through_async: bool) -> ([Daemon; 2], Stri
         daemon
     };
     let daemons = [serve(server_type), serve(ServerType::Thread)];
-    let dispatcher = Dispatcher { listeners: Mutex::default(), through_async };
+    let dispatcher = Dispatcher::new(through_async);
     let dispatcher = daemons[0].register(dispatcher, Some("blob.dispatcher")).expect("register");
     let listener = daemons[1].register(Listener, Some("blob.listener")).expect("register");
     (daemons, dispatcher, listener)

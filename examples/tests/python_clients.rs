@@ -50,6 +50,37 @@ fn examples_dir() -> Option<&'static Path> {
     .as_deref()
 }
 
+/// The folder where pip installed `packages` (pinned requirements, beside the venv's own),
+/// under `target/`, once; `None` (with the reason printed) when pip cannot download them.
+fn packages_dir(packages: &[&str]) -> Option<&'static Path> {
+    static DIRS: Mutex<Vec<(String, Option<&'static Path>)>> = Mutex::new(Vec::new());
+    let pins = packages.join(" ");
+    let mut dirs = DIRS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, dir)) = dirs.iter().find(|(p, _)| *p == pins) {
+        return *dir;
+    }
+    let dir = workspace_root().join("target/pyro5-examples-packages").join(packages.join("+"));
+    let stamp = dir.join(".pins");
+    let installed = std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) || {
+        let _ = std::fs::remove_dir_all(&dir);
+        let status = Command::new(python())
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+            .arg(&dir)
+            .args(packages)
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run pip: {e}"));
+        status.success() && std::fs::write(&stamp, &pins).is_ok()
+    };
+    let dir: Option<&'static Path> = installed.then(|| &*Box::leak(dir.into_boxed_path()));
+    if dir.is_none() {
+        println!("SKIPPED: pip could not install {pins} (no network?)");
+    }
+    dirs.push((pins, dir));
+    dir
+}
+
 /// A free TCP port on the loopback interface.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a free port").port()
@@ -212,6 +243,8 @@ struct Case {
     /// The server's lines with this text, printed once the client ended (up to 2 seconds
     /// later), are compared too.
     server_says: Option<&'static str>,
+    /// Python packages the example's scripts import beyond Pyro5 (pinned requirements).
+    packages: &'static [&'static str],
 }
 
 impl Case {
@@ -232,6 +265,7 @@ impl Case {
             limit: Duration::from_secs(60),
             mask: |text| text.to_string(),
             server_says: None,
+            packages: &[],
         }
     }
 }
@@ -253,12 +287,16 @@ fn pyro_line(lines: &[String]) -> String {
 struct Stage {
     dir: PathBuf,
     ns_port: String,
+    /// Where the example's extra packages are installed ([`packages_dir`]).
+    python_path: Option<&'static Path>,
     _ns: Option<Running>,
 }
 
 impl Stage {
     fn new(case: &Case, examples: &Path) -> Self {
-        let mut stage = Self { dir: examples.join(case.folder), ns_port: free_port().to_string(), _ns: None };
+        let python_path = if case.packages.is_empty() { None } else { packages_dir(case.packages) };
+        let mut stage =
+            Self { dir: examples.join(case.folder), ns_port: free_port().to_string(), python_path, _ns: None };
         if case.name_server {
             let args = ["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &stage.ns_port, "-x"];
             let mut ns = Running::start("the name server", stage.command(python(), &args), "");
@@ -277,6 +315,9 @@ impl Stage {
             ("PYTHONUNBUFFERED", "1"),
             ("PYTHONHASHSEED", "0"),
         ]);
+        if let Some(path) = self.python_path {
+            command.env("PYTHONPATH", path);
+        }
         command
     }
 
@@ -390,6 +431,9 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 fn compare(case: &Case) {
     let _turn = one_at_a_time();
     let Some(examples) = examples_dir() else { return };
+    if !case.packages.is_empty() && packages_dir(case.packages).is_none() {
+        return;
+    }
     let python = masked(case, &run(case, examples, Server::Python));
     let rust = masked(case, &run(case, examples, Server::Rust));
     println!("{}/{} against either server:\n{rust}", case.folder, case.client);
@@ -820,4 +864,20 @@ fn chatbox_conversation() {
         python == rust,
         "chatbox: the conversations differ\n=== against Python's server.py:\n{python}\n=== against ours:\n{rust}"
     );
+}
+
+#[test]
+fn timezones() {
+    // The dates and times themselves; the offsets (Amsterdam's) are compared.
+    let mask = |text: &str| {
+        let text = replace(text, r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?", "<datetime>");
+        replace(&text, r"DateTime\(\d+(, \d+)*", "DateTime(<datetime>")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        mask,
+        packages: &["pendulum==3.2.0", "pytz==2026.6", "python-dateutil==2.9.0.post0"],
+        ..Case::new("timezones", env!("CARGO_BIN_EXE_timezones"))
+    });
 }

@@ -218,6 +218,8 @@ struct Case {
     bin: &'static str,
     /// Our server's arguments.
     bin_args: &'static [&'static str],
+    /// The server's stdin (either server's).
+    server_input: &'static str,
     /// The client script.
     client: &'static str,
     /// Whether a name server must run.
@@ -254,6 +256,7 @@ impl Case {
             server: "server.py",
             bin,
             bin_args: &[],
+            server_input: "",
             client: "client.py",
             name_server: true,
             ready: "Pyro daemon running.",
@@ -324,8 +327,12 @@ impl Stage {
     /// Start `case`'s server: Python's script or our binary.
     fn serve(&self, case: &Case, server: Server) -> Running {
         match server {
-            Server::Python => Running::start(case.server, self.command(python(), &["-u", case.server]), ""),
-            Server::Rust => Running::start(case.bin, self.command(Path::new(case.bin), case.bin_args), ""),
+            Server::Python => {
+                Running::start(case.server, self.command(python(), &["-u", case.server]), case.server_input)
+            }
+            Server::Rust => {
+                Running::start(case.bin, self.command(Path::new(case.bin), case.bin_args), case.server_input)
+            }
         }
     }
 
@@ -879,5 +886,46 @@ fn timezones() {
         mask,
         packages: &["pendulum==3.2.0", "pytz==2026.6", "python-dateutil==2.9.0.post0"],
         ..Case::new("timezones", env!("CARGO_BIN_EXE_timezones"))
+    });
+}
+
+/// The servertypes client's output with the thread names that differ from run to run
+/// numbered in order of appearance (`Pyro-Worker-<1>`, ...), and the lines of its five
+/// concurrent threads (printed as their calls end) sorted, without the spaces after them.
+fn server_threads(text: &str) -> String {
+    let text = replace(text, r"Thread-\d+ \(func\)", "Thread-<n> (func)");
+    let worker = Regex::new(r"Pyro-Worker-(\d+)").unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let text = worker.replace_all(&text, |c: &regex::Captures<'_>| {
+        let n = seen.iter().position(|s| *s == c[1]).unwrap_or_else(|| {
+            seen.push(c[1].to_string());
+            seen.len() - 1
+        });
+        format!("Pyro-Worker-<{}>", n + 1)
+    });
+    let (head, rest) = text.split_once("Waiting for threads to finish:\n").expect("the client waited");
+    let (threads, tail) = rest.split_once("Done.").expect("the client ended");
+    // Their lines may run into each other (Python prints a line's end apart).
+    let mut threads: Vec<&str> =
+        Regex::new(r"\[ thread [^\]]*\]").unwrap().find_iter(threads).map(|m| m.as_str()).collect();
+    threads.sort_unstable();
+    format!("{head}Waiting for threads to finish:\n{}\nDone.{tail}", threads.join("\n"))
+}
+
+#[test]
+fn servertypes_thread() {
+    compare(&Case {
+        server_input: "t\n",
+        mask: server_threads,
+        ..Case::new("servertypes", env!("CARGO_BIN_EXE_servertypes"))
+    });
+}
+
+#[test]
+fn servertypes_multiplex() {
+    compare(&Case {
+        server_input: "m\n",
+        mask: server_threads,
+        ..Case::new("servertypes", env!("CARGO_BIN_EXE_servertypes"))
     });
 }

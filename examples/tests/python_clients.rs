@@ -929,3 +929,44 @@ fn servertypes_multiplex() {
         ..Case::new("servertypes", env!("CARGO_BIN_EXE_servertypes"))
     });
 }
+
+/// The shoppingcart client's output with the goods it picked at random masked, after
+/// checking each receipt against what was put into the cart (its items, in order) and its
+/// total against its prices.
+fn shopping(text: &str) -> String {
+    let receipt_line = Regex::new(r"(?m)^ *(\w+)  (\d+\.\d\d)$").unwrap();
+    let mut check = String::new();
+    for who in ["Harry", "Sally"] {
+        let bought: Vec<&str> = Regex::new(&format!(r"(?m)^{who} buys (\w+)$"))
+            .unwrap()
+            .captures_iter(text)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let (_, rest) = text.split_once(&format!("{who} got this receipt:\n")).expect("a receipt");
+        let (lines, rest) = rest.split_once("       total:  ").expect("a total");
+        let total: f64 = rest.lines().next().and_then(|t| t.parse().ok()).expect("a total");
+        let items: Vec<(&str, f64)> =
+            receipt_line.captures_iter(lines).map(|c| (c.get(1).unwrap().as_str(), c[2].parse().unwrap())).collect();
+        let names: Vec<&str> = items.iter().map(|(name, _)| *name).collect();
+        let sum: f64 = items.iter().map(|(_, price)| price).sum();
+        check.push_str(&format!(
+            "<{who}'s receipt: the items bought {}, the total their sum {}>\n",
+            names == bought,
+            (sum - total).abs() < 0.005
+        ));
+    }
+    let text = replace(text, r"(?m)^(Harry buys|Sally buys|Shoplifter takes) \w+$", "$1 <item>");
+    let text = replace(&text, r"(?m)^ *\w+:?  \d+\.\d\d$", "<item>  <price>");
+    let text = replace(&text, r"Receipt Date: .*", "Receipt Date: <date>");
+    format!("{check}{text}")
+}
+
+#[test]
+fn shoppingcart() {
+    compare(&Case {
+        server: "shopserver.py",
+        client: "clients.py",
+        mask: shopping,
+        ..Case::new("shoppingcart", env!("CARGO_BIN_EXE_shoppingcart"))
+    });
+}

@@ -10,23 +10,9 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use pyro5_examples::{Class, serve};
+use pyro5_examples::{Class, civil_from_days, serve};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::{InstanceMode, expose};
-
-/// `(year, month, day)` of the day `days` after 1970-01-01 (Howard Hinnant's
-/// days-to-civil algorithm).
-fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
 
 /// The days from 1970-01-01 to `(year, month, day)` (the inverse of [`civil_from_days`]).
 fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {

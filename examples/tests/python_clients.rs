@@ -970,3 +970,8 @@ fn shoppingcart() {
         ..Case::new("shoppingcart", env!("CARGO_BIN_EXE_shoppingcart"))
     });
 }
+
+#[test]
+fn banks() {
+    compare(&Case { ready: "Banks are ready for customers.", ..Case::new("banks", env!("CARGO_BIN_EXE_banks")) });
+}

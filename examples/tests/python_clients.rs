@@ -975,3 +975,42 @@ fn shoppingcart() {
 fn banks() {
     compare(&Case { ready: "Banks are ready for customers.", ..Case::new("banks", env!("CARGO_BIN_EXE_banks")) });
 }
+
+/// The filetransfer client's output with its rates masked and the lines of each part
+/// grouped by thread, each thread's in the order printed: two threads download at once and
+/// print as they go.
+fn transfers(text: &str) -> String {
+    let text = replace(text, r"done, \d+\.\d\d Mb/sec\.", "done, <rate> Mb/sec.");
+    let part = Regex::new(r"(?m)^thread .*\n").unwrap();
+    let mut out = String::new();
+    let mut lines: Vec<&str> = Vec::new();
+    let mut rest = text.as_str();
+    let thread = |line: &&str| line.split(' ').nth(1).unwrap_or_default().to_string();
+    while let Some(found) = part.find(rest) {
+        if !rest[..found.start()].is_empty() {
+            lines.sort_by_key(thread);
+            out.extend(lines.drain(..));
+            out.push_str(&rest[..found.start()]);
+        }
+        lines.push(found.as_str());
+        rest = &rest[found.end()..];
+    }
+    lines.sort_by_key(thread);
+    out.extend(lines.drain(..));
+    out + rest
+}
+
+#[test]
+fn filetransfer() {
+    compare(&Case {
+        name_server: false,
+        ready: "Filetransfer server URI:",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("Filetransfer server URI: ")).expect("a URI");
+            format!("{uri}\n\n\n\n\n")
+        },
+        limit: Duration::from_secs(120),
+        mask: transfers,
+        ..Case::new("filetransfer", env!("CARGO_BIN_EXE_filetransfer"))
+    });
+}

@@ -1014,3 +1014,19 @@ fn filetransfer() {
         ..Case::new("filetransfer", env!("CARGO_BIN_EXE_filetransfer"))
     });
 }
+
+#[test]
+fn hugetransfer() {
+    // Durations and rates.
+    let mask = |text: &str| {
+        let text = replace(text, r"It took \d+\.\d\d seconds", "It took <number> seconds");
+        replace(&text, r"That is \d+ kb/sec\. = \d+\.\d mb/sec\.", "That is <number> kb/sec. = <number> mb/sec.")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        limit: Duration::from_secs(120),
+        mask,
+        ..Case::new("hugetransfer", env!("CARGO_BIN_EXE_hugetransfer"))
+    });
+}

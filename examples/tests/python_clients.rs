@@ -218,6 +218,9 @@ struct Case {
     bin: &'static str,
     /// Our server's arguments.
     bin_args: &'static [&'static str],
+    /// More servers of the example, started (each until it printed `ready`) after the
+    /// first: Python's script, and our binary's arguments for the same.
+    more_servers: &'static [(&'static str, &'static [&'static str])],
     /// The server's stdin (either server's).
     server_input: &'static str,
     /// The client script.
@@ -256,6 +259,7 @@ impl Case {
             server: "server.py",
             bin,
             bin_args: &[],
+            more_servers: &[],
             server_input: "",
             client: "client.py",
             name_server: true,
@@ -349,6 +353,18 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
     let serve = || stage.serve(case, server);
     let mut served = serve();
     let lines = served.wait_for(case.ready);
+    let more_servers: Vec<Running> = case
+        .more_servers
+        .iter()
+        .map(|&(script, args)| {
+            let mut more = match server {
+                Server::Python => Running::start(script, command(python(), &["-u", script]), ""),
+                Server::Rust => Running::start(case.bin, command(Path::new(case.bin), args), ""),
+            };
+            more.wait_for(case.ready);
+            more
+        })
+        .collect();
     let helpers: Vec<Running> = case
         .helpers
         .iter()
@@ -396,6 +412,7 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
         format!("\n--- the server said ---\n{}", said().join("\n"))
     });
     drop(helpers);
+    drop(more_servers);
     drop(served);
     // Give the readers a moment to take the rest of the output.
     thread::sleep(Duration::from_millis(200));
@@ -1028,5 +1045,16 @@ fn hugetransfer() {
         limit: Duration::from_secs(120),
         mask,
         ..Case::new("hugetransfer", env!("CARGO_BIN_EXE_hugetransfer"))
+    });
+}
+
+#[test]
+fn circular() {
+    compare(&Case {
+        server: "servA.py",
+        bin_args: &["A"],
+        more_servers: &[("servB.py", &["B"]), ("servC.py", &["C"])],
+        ready: "Server started",
+        ..Case::new("circular", env!("CARGO_BIN_EXE_circular"))
     });
 }

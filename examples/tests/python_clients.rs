@@ -1058,3 +1058,27 @@ fn circular() {
         ..Case::new("circular", env!("CARGO_BIN_EXE_circular"))
     });
 }
+
+#[test]
+fn nonameserver() {
+    // The client is given the first URI, the object's generated id.
+    compare(&Case {
+        name_server: false,
+        ready: "PYRO:example.quotegen",
+        input: pyro_line,
+        ..Case::new("nonameserver", env!("CARGO_BIN_EXE_nonameserver"))
+    });
+}
+
+#[test]
+fn unixdomainsock() {
+    compare(&Case {
+        name_server: false,
+        ready: "Server running",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("Server running, uri= ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        ..Case::new("unixdomainsock", env!("CARGO_BIN_EXE_unixdomainsock"))
+    });
+}

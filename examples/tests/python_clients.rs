@@ -1082,3 +1082,8 @@ fn unixdomainsock() {
         ..Case::new("unixdomainsock", env!("CARGO_BIN_EXE_unixdomainsock"))
     });
 }
+
+#[test]
+fn autoretry() {
+    compare(&Case::new("autoretry", env!("CARGO_BIN_EXE_autoretry")));
+}

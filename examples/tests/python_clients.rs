@@ -236,6 +236,8 @@ struct Case {
     input: fn(&[String]) -> String,
     /// How long after the client started its stdin is written.
     input_delay: Duration,
+    /// More of the client's stdin, written this long after the first.
+    more_input: Option<(Duration, &'static str)>,
     /// Stop the server this long after the client started, and start it again once the
     /// client printed the text given.
     restart: Option<(Duration, &'static str)>,
@@ -267,6 +269,7 @@ impl Case {
             helpers: &[],
             input: |_| String::new(),
             input_delay: Duration::ZERO,
+            more_input: None,
             restart: None,
             hangs: None,
             limit: Duration::from_secs(60),
@@ -374,8 +377,23 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
             helper
         })
         .collect();
-    let mut client =
-        Running::start_after(case.client, command(python(), &[case.client]), &(case.input)(&lines), case.input_delay);
+    let input = (case.input)(&lines);
+    let mut client = match case.more_input {
+        None => Running::start_after(case.client, command(python(), &[case.client]), &input, case.input_delay),
+        Some((after, more)) => {
+            let mut client = Running::interactive(case.client, command(python(), &[case.client]));
+            let mut stdin = client.stdin.take().expect("just started");
+            let delay = case.input_delay;
+            thread::spawn(move || {
+                thread::sleep(delay);
+                // A client that ended meanwhile reads nothing; what it printed tells why.
+                let _ = stdin.write_all(input.as_bytes());
+                thread::sleep(after);
+                let _ = stdin.write_all(more.as_bytes());
+            });
+            client
+        }
+    };
     let started = Instant::now();
     let mut restarted = false;
     let ended = loop {
@@ -1086,4 +1104,16 @@ fn unixdomainsock() {
 #[test]
 fn autoretry() {
     compare(&Case::new("autoretry", env!("CARGO_BIN_EXE_autoretry")));
+}
+
+#[test]
+fn disconnects() {
+    // Enter is pressed after the server's COMMTIMEOUT (5 s) closed the idle connection:
+    // the client's ping finds it closed and the proxy reconnects.
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        more_input: Some((Duration::from_secs(7), "\n")),
+        ..Case::new("disconnects", env!("CARGO_BIN_EXE_disconnects"))
+    });
 }

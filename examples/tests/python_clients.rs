@@ -1117,3 +1117,31 @@ fn disconnects() {
         ..Case::new("disconnects", env!("CARGO_BIN_EXE_disconnects"))
     });
 }
+
+/// The URI a thirdpartylib server printed at the end of its line (`... uri:  PYRO:...`).
+fn uri_at_end(lines: &[String]) -> String {
+    let uri = lines.iter().find_map(|l| l.split_once("uri:  ").map(|(_, uri)| uri)).expect("a URI");
+    format!("{uri}\n")
+}
+
+#[test]
+fn thirdpartylib() {
+    compare(&Case {
+        name_server: false,
+        ready: "registered, uri:",
+        input: uri_at_end,
+        ..Case::new("thirdpartylib", env!("CARGO_BIN_EXE_thirdpartylib"))
+    });
+}
+
+#[test]
+fn thirdpartylib_adapter() {
+    compare(&Case {
+        server: "server2.py",
+        bin_args: &["--adapter"],
+        name_server: false,
+        ready: "registered, uri:",
+        input: uri_at_end,
+        ..Case::new("thirdpartylib", env!("CARGO_BIN_EXE_thirdpartylib"))
+    });
+}

@@ -212,7 +212,8 @@ enum Server {
 struct Case {
     /// The example's folder.
     folder: &'static str,
-    /// Python's server script in it.
+    /// Python's server script in it, or a module of Pyro5 run with `-m` (a name not
+    /// ending in `.py`).
     server: &'static str,
     /// Our server binary.
     bin: &'static str,
@@ -334,6 +335,9 @@ impl Stage {
     /// Start `case`'s server: Python's script or our binary.
     fn serve(&self, case: &Case, server: Server) -> Running {
         match server {
+            Server::Python if !case.server.ends_with(".py") => {
+                Running::start(case.server, self.command(python(), &["-u", "-m", case.server]), case.server_input)
+            }
             Server::Python => {
                 Running::start(case.server, self.command(python(), &["-u", case.server]), case.server_input)
             }
@@ -1143,5 +1147,44 @@ fn thirdpartylib_adapter() {
         ready: "registered, uri:",
         input: uri_at_end,
         ..Case::new("thirdpartylib", env!("CARGO_BIN_EXE_thirdpartylib"))
+    });
+}
+
+/// A binary of the `pyro5-tools` crate, built (once) with `cargo build` in the profile this
+/// test was built in: a crate's tests see only their own crate's binaries.
+fn tool(name: &str) -> &'static str {
+    static BUILT: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
+        return path;
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(workspace_root()).args(["build", "--locked", "-p", "pyro5-tools", "--bin", name]);
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        command.arg("--release");
+    }
+    let status = command.status().unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(status.success(), "cargo build -p pyro5-tools --bin {name} failed ({status})");
+    let path: &'static str = Box::leak(profile_dir.join(name).to_string_lossy().into_owned().into_boxed_str());
+    built.push((name.to_string(), path));
+    path
+}
+
+#[test]
+fn echoserver() {
+    // The example has only a client: for Pyro's test echo server, Python's
+    // `python -m Pyro5.utils.echoserver` or our `pyro5-echoserver`. The client ends by
+    // shutting the server down.
+    compare(&Case {
+        server: "Pyro5.utils.echoserver",
+        name_server: false,
+        ready: "echoserver running.",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("echo uri: ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        ..Case::new("echoserver", tool("pyro5-echoserver"))
     });
 }

@@ -1017,26 +1017,44 @@ fn banks() {
 
 /// The filetransfer client's output with its rates masked and the lines of each part
 /// grouped by thread, each thread's in the order printed: two threads download at once and
-/// print as they go.
+/// print as they go (a line's end is printed apart, so one line may run into the other's,
+/// and its end come later as an empty line).
 fn transfers(text: &str) -> String {
     let text = replace(text, r"done, \d+\.\d\d Mb/sec\.", "done, <rate> Mb/sec.");
-    let part = Regex::new(r"(?m)^thread .*\n").unwrap();
+    let line = Regex::new(r"thread Thread-\d+ \(\w+\) [^\n]*?(\.\.\.|Mb/sec\.|Mb)").unwrap();
+    let thread = |line: &&str| line.split(' ').nth(1).unwrap_or_default().to_string();
     let mut out = String::new();
     let mut lines: Vec<&str> = Vec::new();
-    let mut rest = text.as_str();
-    let thread = |line: &&str| line.split(' ').nth(1).unwrap_or_default().to_string();
-    while let Some(found) = part.find(rest) {
-        if !rest[..found.start()].is_empty() {
-            lines.sort_by_key(thread);
-            out.extend(lines.drain(..));
-            out.push_str(&rest[..found.start()]);
+    let flush = |lines: &mut Vec<&str>, out: &mut String| {
+        lines.sort_by_key(thread);
+        out.push_str(&lines.join("\n"));
+        lines.clear();
+    };
+    let mut last = 0;
+    for found in line.find_iter(&text) {
+        let between = &text[last..found.start()];
+        // Only line ends (and the empty lines of displaced ones) between a part's lines.
+        if !between.trim().is_empty() || lines.is_empty() {
+            flush(&mut lines, &mut out);
+            out.push_str(between);
         }
         lines.push(found.as_str());
-        rest = &rest[found.end()..];
+        last = found.end();
     }
-    lines.sort_by_key(thread);
-    out.extend(lines.drain(..));
-    out + rest
+    flush(&mut lines, &mut out);
+    out + &text[last..]
+}
+
+#[test]
+fn transfers_untangles_the_threads_lines() {
+    let tangled = "head\n\nthread Thread-1 (f) a...thread Thread-2 (f) b...\n\nthread Thread-1 (f) c...\n\
+                   thread Thread-2 (f) done, 1.50 Mb/sec.\nenter:\n\nthread Thread-3 (g) of 40.0 Mb\nend\n";
+    let plain = "head\n\nthread Thread-2 (f) b...\nthread Thread-1 (f) a...\nthread Thread-1 (f) c...\n\
+                 thread Thread-2 (f) done, 2.25 Mb/sec.\nenter:\n\nthread Thread-3 (g) of 40.0 Mb\nend\n";
+    let expected = "head\n\nthread Thread-1 (f) a...\nthread Thread-1 (f) c...\nthread Thread-2 (f) b...\n\
+                    thread Thread-2 (f) done, <rate> Mb/sec.\nenter:\n\nthread Thread-3 (g) of 40.0 Mb\nend\n";
+    assert_eq!(transfers(tangled), expected);
+    assert_eq!(transfers(plain), expected);
 }
 
 #[test]

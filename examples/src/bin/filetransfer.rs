@@ -14,7 +14,7 @@
 use std::collections::HashMap;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 use std::thread;
 
 use pyro5_examples::daemon;
@@ -113,10 +113,21 @@ fn crc32(data: &[u8]) -> u32 {
 }
 
 /// The bytes of the annotation stream's file from `start`, at most [`ANNOTATION_SIZE`].
-fn file_chunk(start: u64) -> Vec<u8> {
-    let end = (start + ANNOTATION_SIZE).min(FILE_SIZE);
-    let piece = FILE_PIECE.len() as u64;
-    (start..end).map(|i| FILE_PIECE[usize::try_from(i % piece).unwrap_or(0)]).collect()
+fn file_chunk(start: u64) -> &'static [u8] {
+    // The file's piece repeated over a chunk and one more piece: every chunk is a slice of it.
+    static PIECES: OnceLock<Vec<u8>> = OnceLock::new();
+    let pieces = PIECES.get_or_init(|| {
+        FILE_PIECE
+            .iter()
+            .copied()
+            .cycle()
+            .take(usize::try_from(ANNOTATION_SIZE).unwrap_or(0) + FILE_PIECE.len())
+            .collect()
+    });
+    let len = ANNOTATION_SIZE.min(FILE_SIZE.saturating_sub(start));
+    let from = start % FILE_PIECE.len() as u64;
+    let to = from + len;
+    &pieces[usize::try_from(from).unwrap_or(0)..usize::try_from(to).unwrap_or(0)]
 }
 
 struct FileServer {
@@ -185,8 +196,8 @@ impl PyroObject for FileServerObject {
         let chunk = file_chunk(position);
         let position = position + chunk.len() as u64;
         *cursor = (*cursor & WITH_CHECKSUM) | position;
-        let checksum = if *cursor & WITH_CHECKSUM == 0 { 0 } else { crc32(&chunk) };
-        if let Err(e) = reply.annotate(FDAT, &chunk) {
+        let checksum = if *cursor & WITH_CHECKSUM == 0 { 0 } else { crc32(chunk) };
+        if let Err(e) = reply.annotate(FDAT, chunk) {
             return reply.raise(&PyException::new(PYRO_ERROR, e.to_string()));
         }
         reply.ok(&(position, checksum))

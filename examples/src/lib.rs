@@ -129,8 +129,49 @@ pub fn uuid(id: CorrelationId) -> String {
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
 }
 
+/// `(year, month 1-12, day 1-31)` of the day `days` after 1970-01-01 in the proleptic
+/// Gregorian calendar (Howard Hinnant's days-to-civil algorithm).
+pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    (yoe + era * 400 + i64::from(month <= 2), month, day)
+}
+
+/// Python's `time.asctime()` of the clock now, read as UTC: `Sun Dec  6 11:50:31 2026`.
+pub fn asctime() -> String {
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    asctime_of(i64::try_from(now.as_secs()).unwrap_or(i64::MAX))
+}
+
+/// Python's `time.asctime` of `secs` seconds after the epoch, in UTC.
+fn asctime_of(secs: i64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    let days = secs.div_euclid(86_400);
+    let time = secs.rem_euclid(86_400);
+    let (year, month, day) = civil_from_days(days);
+    // 1970-01-01 was a Thursday.
+    let weekday = DAYS[usize::try_from(days.rem_euclid(7)).unwrap_or(0)];
+    let month = MONTHS[usize::try_from(month - 1).unwrap_or(0)];
+    format!("{weekday} {month} {day:2} {:02}:{:02}:{:02} {year}", time / 3600, time / 60 % 60, time % 60)
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn asctime_prints_as_python() {
+        // 2026-12-06 11:50:31 UTC, a Sunday.
+        assert_eq!(super::asctime_of(1_796_557_831), "Sun Dec  6 11:50:31 2026");
+        assert_eq!(super::asctime_of(0), "Thu Jan  1 00:00:00 1970");
+        assert_eq!(super::civil_from_days(19_782), (2024, 2, 29));
+    }
+
     #[test]
     fn a_correlation_id_prints_as_a_python_uuid() {
         let id =

@@ -50,6 +50,37 @@ fn examples_dir() -> Option<&'static Path> {
     .as_deref()
 }
 
+/// The folder where pip installed `packages` (pinned requirements, beside the venv's own),
+/// under `target/`, once; `None` (with the reason printed) when pip cannot download them.
+fn packages_dir(packages: &[&str]) -> Option<&'static Path> {
+    static DIRS: Mutex<Vec<(String, Option<&'static Path>)>> = Mutex::new(Vec::new());
+    let pins = packages.join(" ");
+    let mut dirs = DIRS.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, dir)) = dirs.iter().find(|(p, _)| *p == pins) {
+        return *dir;
+    }
+    let dir = workspace_root().join("target/pyro5-examples-packages").join(packages.join("+"));
+    let stamp = dir.join(".pins");
+    let installed = std::fs::read_to_string(&stamp).is_ok_and(|s| s == pins) || {
+        let _ = std::fs::remove_dir_all(&dir);
+        let status = Command::new(python())
+            .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--target"])
+            .arg(&dir)
+            .args(packages)
+            .stdout(Stdio::inherit())
+            .stderr(Stdio::inherit())
+            .status()
+            .unwrap_or_else(|e| panic!("cannot run pip: {e}"));
+        status.success() && std::fs::write(&stamp, &pins).is_ok()
+    };
+    let dir: Option<&'static Path> = installed.then(|| &*Box::leak(dir.into_boxed_path()));
+    if dir.is_none() {
+        println!("SKIPPED: pip could not install {pins} (no network?)");
+    }
+    dirs.push((pins, dir));
+    dir
+}
+
 /// A free TCP port on the loopback interface.
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("bind a free port").port()
@@ -195,12 +226,18 @@ enum Server {
 struct Case {
     /// The example's folder.
     folder: &'static str,
-    /// Python's server script in it.
+    /// Python's server script in it, or a module of Pyro5 run with `-m` (a name not
+    /// ending in `.py`).
     server: &'static str,
     /// Our server binary.
     bin: &'static str,
     /// Our server's arguments.
     bin_args: &'static [&'static str],
+    /// More servers of the example, started (each until it printed `ready`) after the
+    /// first: Python's script, and our binary's arguments for the same.
+    more_servers: &'static [(&'static str, &'static [&'static str])],
+    /// The server's stdin (either server's).
+    server_input: &'static str,
     /// The client script.
     client: &'static str,
     /// Whether a name server must run.
@@ -214,6 +251,8 @@ struct Case {
     input: fn(&[String]) -> String,
     /// How long after the client started its stdin is written.
     input_delay: Duration,
+    /// More of the client's stdin, written this long after the first.
+    more_input: Option<(Duration, &'static str)>,
     /// Stop the server this long after the client started, and start it again once the
     /// client printed the text given.
     restart: Option<(Duration, &'static str)>,
@@ -226,6 +265,8 @@ struct Case {
     /// The server's lines with this text, printed once the client ended (up to 2 seconds
     /// later), are compared too.
     server_says: Option<&'static str>,
+    /// Python packages the example's scripts import beyond Pyro5 (pinned requirements).
+    packages: &'static [&'static str],
 }
 
 impl Case {
@@ -235,17 +276,21 @@ impl Case {
             server: "server.py",
             bin,
             bin_args: &[],
+            more_servers: &[],
+            server_input: "",
             client: "client.py",
             name_server: true,
             ready: "Pyro daemon running.",
             helpers: &[],
             input: |_| String::new(),
             input_delay: Duration::ZERO,
+            more_input: None,
             restart: None,
             hangs: None,
             limit: Duration::from_secs(60),
             mask: |text| text.to_string(),
             server_says: None,
+            packages: &[],
         }
     }
 }
@@ -267,12 +312,16 @@ fn pyro_line(lines: &[String]) -> String {
 struct Stage {
     dir: PathBuf,
     ns_port: String,
+    /// Where the example's extra packages are installed ([`packages_dir`]).
+    python_path: Option<&'static Path>,
     _ns: Option<Running>,
 }
 
 impl Stage {
     fn new(case: &Case, examples: &Path) -> Self {
-        let mut stage = Self { dir: examples.join(case.folder), ns_port: free_port().to_string(), _ns: None };
+        let python_path = if case.packages.is_empty() { None } else { packages_dir(case.packages) };
+        let mut stage =
+            Self { dir: examples.join(case.folder), ns_port: free_port().to_string(), python_path, _ns: None };
         if case.name_server {
             let args = ["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &stage.ns_port, "-x"];
             let mut ns = Running::start("the name server", stage.command(python(), &args), "");
@@ -291,14 +340,24 @@ impl Stage {
             ("PYTHONUNBUFFERED", "1"),
             ("PYTHONHASHSEED", "0"),
         ]);
+        if let Some(path) = self.python_path {
+            command.env("PYTHONPATH", path);
+        }
         command
     }
 
     /// Start `case`'s server: Python's script or our binary.
     fn serve(&self, case: &Case, server: Server) -> Running {
         match server {
-            Server::Python => Running::start(case.server, self.command(python(), &["-u", case.server]), ""),
-            Server::Rust => Running::start(case.bin, self.command(Path::new(case.bin), case.bin_args), ""),
+            Server::Python if !case.server.ends_with(".py") => {
+                Running::start(case.server, self.command(python(), &["-u", "-m", case.server]), case.server_input)
+            }
+            Server::Python => {
+                Running::start(case.server, self.command(python(), &["-u", case.server]), case.server_input)
+            }
+            Server::Rust => {
+                Running::start(case.bin, self.command(Path::new(case.bin), case.bin_args), case.server_input)
+            }
         }
     }
 
@@ -315,6 +374,18 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
     let serve = || stage.serve(case, server);
     let mut served = serve();
     let lines = served.wait_for(case.ready);
+    let more_servers: Vec<Running> = case
+        .more_servers
+        .iter()
+        .map(|&(script, args)| {
+            let mut more = match server {
+                Server::Python => Running::start(script, command(python(), &["-u", script]), ""),
+                Server::Rust => Running::start(case.bin, command(Path::new(case.bin), args), ""),
+            };
+            more.wait_for(case.ready);
+            more
+        })
+        .collect();
     let helpers: Vec<Running> = case
         .helpers
         .iter()
@@ -324,8 +395,23 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
             helper
         })
         .collect();
-    let mut client =
-        Running::start_after(case.client, command(python(), &[case.client]), &(case.input)(&lines), case.input_delay);
+    let input = (case.input)(&lines);
+    let mut client = match case.more_input {
+        None => Running::start_after(case.client, command(python(), &[case.client]), &input, case.input_delay),
+        Some((after, more)) => {
+            let mut client = Running::interactive(case.client, command(python(), &[case.client]));
+            let mut stdin = client.stdin.take().expect("just started");
+            let delay = case.input_delay;
+            thread::spawn(move || {
+                thread::sleep(delay);
+                // A client that ended meanwhile reads nothing; what it printed tells why.
+                let _ = stdin.write_all(input.as_bytes());
+                thread::sleep(after);
+                let _ = stdin.write_all(more.as_bytes());
+            });
+            client
+        }
+    };
     let started = Instant::now();
     let mut restarted = false;
     let ended = loop {
@@ -362,6 +448,7 @@ fn run(case: &Case, examples: &Path, server: Server) -> String {
         format!("\n--- the server said ---\n{}", said().join("\n"))
     });
     drop(helpers);
+    drop(more_servers);
     drop(served);
     // Give the readers a moment to take the rest of the output.
     thread::sleep(Duration::from_millis(200));
@@ -404,6 +491,9 @@ fn one_at_a_time() -> MutexGuard<'static, ()> {
 fn compare(case: &Case) {
     let _turn = one_at_a_time();
     let Some(examples) = examples_dir() else { return };
+    if !case.packages.is_empty() && packages_dir(case.packages).is_none() {
+        return;
+    }
     let python = masked(case, &run(case, examples, Server::Python));
     let rust = masked(case, &run(case, examples, Server::Rust));
     println!("{}/{} against either server:\n{rust}", case.folder, case.client);
@@ -931,4 +1021,299 @@ fn resourcetracking() {
             "resourcetracking differs\n=== against Python's server.py:\n{python}\n=== against ours:\n{rust}"
         );
     }
+}
+
+#[test]
+fn timezones() {
+    // The dates and times themselves; the offsets (Amsterdam's) are compared.
+    let mask = |text: &str| {
+        let text = replace(text, r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(\.\d{1,6})?", "<datetime>");
+        replace(&text, r"DateTime\(\d+(, \d+)*", "DateTime(<datetime>")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        mask,
+        packages: &["pendulum==3.2.0", "pytz==2026.6", "python-dateutil==2.9.0.post0"],
+        ..Case::new("timezones", env!("CARGO_BIN_EXE_timezones"))
+    });
+}
+
+/// The servertypes client's output with the thread names that differ from run to run
+/// numbered in order of appearance (`Pyro-Worker-<1>`, ...), and the lines of its five
+/// concurrent threads (printed as their calls end) sorted, without the spaces after them.
+fn server_threads(text: &str) -> String {
+    let text = replace(text, r"Thread-\d+ \(func\)", "Thread-<n> (func)");
+    let worker = Regex::new(r"Pyro-Worker-(\d+)").unwrap();
+    let mut seen: Vec<String> = Vec::new();
+    let text = worker.replace_all(&text, |c: &regex::Captures<'_>| {
+        let n = seen.iter().position(|s| *s == c[1]).unwrap_or_else(|| {
+            seen.push(c[1].to_string());
+            seen.len() - 1
+        });
+        format!("Pyro-Worker-<{}>", n + 1)
+    });
+    let (head, rest) = text.split_once("Waiting for threads to finish:\n").expect("the client waited");
+    let (threads, tail) = rest.split_once("Done.").expect("the client ended");
+    // Their lines may run into each other (Python prints a line's end apart).
+    let mut threads: Vec<&str> =
+        Regex::new(r"\[ thread [^\]]*\]").unwrap().find_iter(threads).map(|m| m.as_str()).collect();
+    threads.sort_unstable();
+    format!("{head}Waiting for threads to finish:\n{}\nDone.{tail}", threads.join("\n"))
+}
+
+#[test]
+fn servertypes_thread() {
+    compare(&Case {
+        server_input: "t\n",
+        mask: server_threads,
+        ..Case::new("servertypes", env!("CARGO_BIN_EXE_servertypes"))
+    });
+}
+
+#[test]
+fn servertypes_multiplex() {
+    compare(&Case {
+        server_input: "m\n",
+        mask: server_threads,
+        ..Case::new("servertypes", env!("CARGO_BIN_EXE_servertypes"))
+    });
+}
+
+/// The shoppingcart client's output with the goods it picked at random masked, after
+/// checking each receipt against what was put into the cart (its items, in order) and its
+/// total against its prices.
+fn shopping(text: &str) -> String {
+    let receipt_line = Regex::new(r"(?m)^ *(\w+)  (\d+\.\d\d)$").unwrap();
+    let mut check = String::new();
+    for who in ["Harry", "Sally"] {
+        let bought: Vec<&str> = Regex::new(&format!(r"(?m)^{who} buys (\w+)$"))
+            .unwrap()
+            .captures_iter(text)
+            .map(|c| c.get(1).unwrap().as_str())
+            .collect();
+        let (_, rest) = text.split_once(&format!("{who} got this receipt:\n")).expect("a receipt");
+        let (lines, rest) = rest.split_once("       total:  ").expect("a total");
+        let total: f64 = rest.lines().next().and_then(|t| t.parse().ok()).expect("a total");
+        let items: Vec<(&str, f64)> =
+            receipt_line.captures_iter(lines).map(|c| (c.get(1).unwrap().as_str(), c[2].parse().unwrap())).collect();
+        let names: Vec<&str> = items.iter().map(|(name, _)| *name).collect();
+        let sum: f64 = items.iter().map(|(_, price)| price).sum();
+        check.push_str(&format!(
+            "<{who}'s receipt: the items bought {}, the total their sum {}>\n",
+            names == bought,
+            (sum - total).abs() < 0.005
+        ));
+    }
+    let text = replace(text, r"(?m)^(Harry buys|Sally buys|Shoplifter takes) \w+$", "$1 <item>");
+    let text = replace(&text, r"(?m)^ *\w+:?  \d+\.\d\d$", "<item>  <price>");
+    let text = replace(&text, r"Receipt Date: .*", "Receipt Date: <date>");
+    format!("{check}{text}")
+}
+
+#[test]
+fn shoppingcart() {
+    compare(&Case {
+        server: "shopserver.py",
+        client: "clients.py",
+        mask: shopping,
+        ..Case::new("shoppingcart", env!("CARGO_BIN_EXE_shoppingcart"))
+    });
+}
+
+#[test]
+fn banks() {
+    compare(&Case { ready: "Banks are ready for customers.", ..Case::new("banks", env!("CARGO_BIN_EXE_banks")) });
+}
+
+/// The filetransfer client's output with its rates masked and the lines of each part
+/// grouped by thread, each thread's in the order printed: two threads download at once and
+/// print as they go (a line's end is printed apart, so one line may run into the other's,
+/// and its end come later as an empty line).
+fn transfers(text: &str) -> String {
+    let text = replace(text, r"done, \d+\.\d\d Mb/sec\.", "done, <rate> Mb/sec.");
+    let line = Regex::new(r"thread Thread-\d+ \(\w+\) [^\n]*?(\.\.\.|Mb/sec\.|Mb)").unwrap();
+    let thread = |line: &&str| line.split(' ').nth(1).unwrap_or_default().to_string();
+    let mut out = String::new();
+    let mut lines: Vec<&str> = Vec::new();
+    let flush = |lines: &mut Vec<&str>, out: &mut String| {
+        lines.sort_by_key(thread);
+        out.push_str(&lines.join("\n"));
+        lines.clear();
+    };
+    let mut last = 0;
+    for found in line.find_iter(&text) {
+        let between = &text[last..found.start()];
+        // Only line ends (and the empty lines of displaced ones) between a part's lines.
+        if !between.trim().is_empty() || lines.is_empty() {
+            flush(&mut lines, &mut out);
+            out.push_str(between);
+        }
+        lines.push(found.as_str());
+        last = found.end();
+    }
+    flush(&mut lines, &mut out);
+    out + &text[last..]
+}
+
+#[test]
+fn transfers_untangles_the_threads_lines() {
+    let tangled = "head\n\nthread Thread-1 (f) a...thread Thread-2 (f) b...\n\nthread Thread-1 (f) c...\n\
+                   thread Thread-2 (f) done, 1.50 Mb/sec.\nenter:\n\nthread Thread-3 (g) of 40.0 Mb\nend\n";
+    let plain = "head\n\nthread Thread-2 (f) b...\nthread Thread-1 (f) a...\nthread Thread-1 (f) c...\n\
+                 thread Thread-2 (f) done, 2.25 Mb/sec.\nenter:\n\nthread Thread-3 (g) of 40.0 Mb\nend\n";
+    let expected = "head\n\nthread Thread-1 (f) a...\nthread Thread-1 (f) c...\nthread Thread-2 (f) b...\n\
+                    thread Thread-2 (f) done, <rate> Mb/sec.\nenter:\n\nthread Thread-3 (g) of 40.0 Mb\nend\n";
+    assert_eq!(transfers(tangled), expected);
+    assert_eq!(transfers(plain), expected);
+}
+
+#[test]
+fn filetransfer() {
+    compare(&Case {
+        name_server: false,
+        ready: "Filetransfer server URI:",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("Filetransfer server URI: ")).expect("a URI");
+            format!("{uri}\n\n\n\n\n")
+        },
+        limit: Duration::from_secs(120),
+        mask: transfers,
+        ..Case::new("filetransfer", env!("CARGO_BIN_EXE_filetransfer"))
+    });
+}
+
+#[test]
+fn hugetransfer() {
+    // Durations and rates.
+    let mask = |text: &str| {
+        let text = replace(text, r"It took \d+\.\d\d seconds", "It took <number> seconds");
+        replace(&text, r"That is \d+ kb/sec\. = \d+\.\d mb/sec\.", "That is <number> kb/sec. = <number> mb/sec.")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        limit: Duration::from_secs(120),
+        mask,
+        ..Case::new("hugetransfer", env!("CARGO_BIN_EXE_hugetransfer"))
+    });
+}
+
+#[test]
+fn circular() {
+    compare(&Case {
+        server: "servA.py",
+        bin_args: &["A"],
+        more_servers: &[("servB.py", &["B"]), ("servC.py", &["C"])],
+        ready: "Server started",
+        ..Case::new("circular", env!("CARGO_BIN_EXE_circular"))
+    });
+}
+
+#[test]
+fn nonameserver() {
+    // The client is given the first URI, the object's generated id.
+    compare(&Case {
+        name_server: false,
+        ready: "PYRO:example.quotegen",
+        input: pyro_line,
+        ..Case::new("nonameserver", env!("CARGO_BIN_EXE_nonameserver"))
+    });
+}
+
+#[test]
+fn unixdomainsock() {
+    compare(&Case {
+        name_server: false,
+        ready: "Server running",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("Server running, uri= ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        ..Case::new("unixdomainsock", env!("CARGO_BIN_EXE_unixdomainsock"))
+    });
+}
+
+#[test]
+fn autoretry() {
+    compare(&Case::new("autoretry", env!("CARGO_BIN_EXE_autoretry")));
+}
+
+#[test]
+fn disconnects() {
+    // Enter is pressed after the server's COMMTIMEOUT (5 s) closed the idle connection:
+    // the client's ping finds it closed and the proxy reconnects.
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        more_input: Some((Duration::from_secs(7), "\n")),
+        ..Case::new("disconnects", env!("CARGO_BIN_EXE_disconnects"))
+    });
+}
+
+/// The URI a thirdpartylib server printed at the end of its line (`... uri:  PYRO:...`).
+fn uri_at_end(lines: &[String]) -> String {
+    let uri = lines.iter().find_map(|l| l.split_once("uri:  ").map(|(_, uri)| uri)).expect("a URI");
+    format!("{uri}\n")
+}
+
+#[test]
+fn thirdpartylib() {
+    compare(&Case {
+        name_server: false,
+        ready: "registered, uri:",
+        input: uri_at_end,
+        ..Case::new("thirdpartylib", env!("CARGO_BIN_EXE_thirdpartylib"))
+    });
+}
+
+#[test]
+fn thirdpartylib_adapter() {
+    compare(&Case {
+        server: "server2.py",
+        bin_args: &["--adapter"],
+        name_server: false,
+        ready: "registered, uri:",
+        input: uri_at_end,
+        ..Case::new("thirdpartylib", env!("CARGO_BIN_EXE_thirdpartylib"))
+    });
+}
+
+/// A binary of the `pyro5-tools` crate, built (once) with `cargo build` in the profile this
+/// test was built in: a crate's tests see only their own crate's binaries.
+fn tool(name: &str) -> &'static str {
+    static BUILT: Mutex<Vec<(String, &'static str)>> = Mutex::new(Vec::new());
+    let mut built = BUILT.lock().unwrap_or_else(PoisonError::into_inner);
+    if let Some((_, path)) = built.iter().find(|(n, _)| n == name) {
+        return path;
+    }
+    let exe = std::env::current_exe().expect("the test's own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target/<profile>/deps/<test>");
+    let mut command = Command::new(std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into()));
+    command.current_dir(workspace_root()).args(["build", "--locked", "-p", "pyro5-tools", "--bin", name]);
+    if profile_dir.file_name().is_some_and(|p| p == "release") {
+        command.arg("--release");
+    }
+    let status = command.status().unwrap_or_else(|e| panic!("cannot run cargo: {e}"));
+    assert!(status.success(), "cargo build -p pyro5-tools --bin {name} failed ({status})");
+    let path: &'static str = Box::leak(profile_dir.join(name).to_string_lossy().into_owned().into_boxed_str());
+    built.push((name.to_string(), path));
+    path
+}
+
+#[test]
+fn echoserver() {
+    // The example has only a client: for Pyro's test echo server, Python's
+    // `python -m Pyro5.utils.echoserver` or our `pyro5-echoserver`. The client ends by
+    // shutting the server down.
+    compare(&Case {
+        server: "Pyro5.utils.echoserver",
+        name_server: false,
+        ready: "echoserver running.",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("echo uri: ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        ..Case::new("echoserver", tool("pyro5-echoserver"))
+    });
 }

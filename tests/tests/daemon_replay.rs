@@ -59,13 +59,6 @@ const KNOWN_DIFFERENCES: &[(&str, u64, &str, &str)] = &[
         "same class (builtins.SyntaxError), but the args are CPython's compiler message and \
          location tuple; ours are our parser's message",
     ),
-    (
-        "raw_invoke_keepserialized_no_blbi",
-        3,
-        "exception __class__ is Str(\"Pyro5.errors.SerializeError\"), recorded Str(\"builtins.KeyError\")",
-        "the core does not support SerializedBlob (KEEPSERIALIZED) calls: it answers SerializeError \
-         where Python answers KeyError('BLBI'); the connection stays open in both",
-    ),
 ];
 
 /// A recorded event.

@@ -67,7 +67,8 @@ pub struct SerializedBlob<'a> {
 #[derive(Clone, Debug, PartialEq)]
 #[non_exhaustive]
 pub enum BlobError {
-    /// The call has no `BLBI` annotation (Python: `KeyError: 'BLBI'`).
+    /// The call has no `BLBI` annotation (Python: `KeyError('BLBI')`; its text, the
+    /// exception's argument, is the key).
     Missing,
     /// `BLBI` is not a tuple of three (Python: `ValueError` unpacking it).
     NotATriple,
@@ -89,7 +90,7 @@ impl BlobError {
 impl fmt::Display for BlobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Self::Missing => f.write_str("'BLBI'"),
+            Self::Missing => f.write_str("BLBI"),
             Self::NotATriple => f.write_str("the BLBI annotation is not a tuple (info, object id, method)"),
             Self::Marshal(e) => write!(f, "BLBI annotation: {e}"),
         }
@@ -422,7 +423,7 @@ mod tests {
         }
         let mut text = heapless::String::<16>::new();
         core::fmt::write(&mut text, format_args!("{}", BlobError::Missing)).unwrap();
-        assert_eq!(text, "'BLBI'");
+        assert_eq!(text, "BLBI");
         assert_eq!(BlobError::Missing.pyro_class(), "builtins.KeyError");
     }
 

@@ -14,6 +14,7 @@ pub mod bench;
 pub mod blob;
 pub mod daemon_harness;
 pub mod device;
+pub mod disconnect;
 pub mod echo_daemon;
 pub mod netns;
 pub mod tagged;

@@ -273,10 +273,7 @@ impl Gateway {
         let id_text = uuid_text(&correlation_id);
         let mut proxy = self.proxy(&uri)?;
         proxy.set_correlation_id(Some(correlation_id));
-        let metadata = match proxy.bind().await {
-            Ok(metadata) => metadata,
-            Err(e) => return Err(e.into()),
-        };
+        let metadata = proxy.bind().await?;
         if method == "$meta" {
             let names = |set: &std::collections::BTreeSet<String>| {
                 Value::List(set.iter().map(|n| Value::from(n.as_str())).collect())
@@ -303,7 +300,14 @@ impl Gateway {
             }
             proxy.call_raw(method, &[], &parameters.0).await
         };
-        let reply = reply?;
+        let reply = match reply {
+            Ok(reply) => reply,
+            Err(e) => {
+                // A name not exposed leaves the connection as it was; a broken one is not kept.
+                self.give_back(proxy);
+                return Err(e.into());
+            }
+        };
         if oneway || matches!(reply, RawReply::Oneway) {
             // Python's proxy (and its connection) is gone after the call; the daemon may
             // still be running a oneway call on this one.
@@ -332,20 +336,17 @@ impl Gateway {
     /// connection was lost (Python's `get_nameserver`).
     async fn lookup(&self, name: &str) -> Result<String, Failure> {
         let ns = self.name_server().await?;
-        match ns.lookup(name).await {
-            Ok(uri) => {
-                self.give_back(ns.into_proxy());
-                Ok(uri)
-            }
-            Err(ProxyError::ConnectionClosed) => {
-                println!("Connection with nameserver lost, reconnecting...");
-                let ns = self.name_server().await?;
-                let uri = ns.lookup(name).await?;
-                self.give_back(ns.into_proxy());
-                Ok(uri)
-            }
-            Err(e) => Err(e.into()),
+        let found = ns.lookup(name).await;
+        self.give_back(ns.into_proxy());
+        if let Err(ProxyError::ConnectionClosed) = found {
+            println!("Connection with nameserver lost, reconnecting...");
+            *self.ns_uri.lock().unwrap_or_else(PoisonError::into_inner) = None;
+            let ns = self.name_server().await?;
+            let found = ns.lookup(name).await;
+            self.give_back(ns.into_proxy());
+            return Ok(found?);
         }
+        Ok(found?)
     }
 
     /// A connected proxy for the name server: an idle one, a new one to the name server

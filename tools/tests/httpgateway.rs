@@ -233,6 +233,34 @@ fn answers_as_pythons_gateway_with_a_gateway_key() {
 }
 
 #[test]
+fn answers_as_pythons_gateway_without_a_name_server_and_after_it_restarted() {
+    let ns_port = free_port();
+    // Broadcast lookups go to a loopback port where nothing answers.
+    let env = [("PYRO_BROADCAST_ADDRS", "127.0.0.1".to_string()), ("PYRO_NS_BCPORT", free_port().to_string())];
+    let python = Gateway::start_with_env(Which::Python, ns_port, free_port(), &["-e", EXPOSE], &env);
+    let ours = Gateway::start_with_env(Which::Ours, ns_port, free_port(), &["-e", EXPOSE], &env);
+    assert_eq!(with_port(&python.startup, python.port), with_port(&ours.startup, ours.port), "startup lines");
+    assert_eq!(ours.startup[1], "Not yet connected to a name server.");
+    let cases = [
+        "GET /pyro/Pyro.NameServer/ping HTTP/1.1",
+        "GET /pyro/ HTTP/1.1",
+        "GET /pyro/nope.x/ping HTTP/1.1",
+        "GET / HTTP/1.1",
+    ];
+    compare_all(&python, &ours, &cases.map(case));
+    // A name server comes, goes and comes back on the same port: each gateway finds it
+    // again.
+    let ping = [case("GET /pyro/Pyro.NameServer/ping HTTP/1.1")];
+    let (first, _) = gateway_support::python_name_server(ns_port);
+    compare_all(&python, &ours, &ping);
+    assert_eq!(get(ours.port, "/pyro/Pyro.NameServer/ping", &[]).status, 200);
+    drop(first);
+    let (_second, _) = gateway_support::python_name_server(ns_port);
+    compare_all(&python, &ours, &ping);
+    assert_eq!(get(ours.port, "/pyro/Pyro.NameServer/ping", &[]).text(), "null");
+}
+
+#[test]
 fn serves_slow_calls_side_by_side() {
     // Python's echo server runs one call at a time (a multiplex server): ours, with a thread
     // per connection, is behind the name here.

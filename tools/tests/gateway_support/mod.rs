@@ -91,13 +91,11 @@ impl PyroSide {
     }
 
     fn start_with(mut echo: Command) -> Self {
-        let mut ns = Command::new(python());
-        ns.args(["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", "0", "-x"]);
-        let (ns, ns_uri, _) = start_until(ns, "URI =", "Python's name server");
+        let (ns, ns_uri) = python_name_server(0);
         let ns_port: u16 = ns_uri.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
         echo.envs(ns_env(ns_port));
         let (echo, echo_uri, _) = start_until(echo, "echo uri:", "the echo server");
-        Self { _ns: Process(ns), _echo: Process(echo), ns_port, ns_uri, echo_uri }
+        Self { _ns: ns, _echo: Process(echo), ns_port, ns_uri, echo_uri }
     }
 
     /// Register `name` for `uri` in the name server.
@@ -105,6 +103,15 @@ impl PyroSide {
         let ns = pyro5_std::Proxy::new(&self.ns_uri).expect("the name server's URI");
         ns.call::<(), _>("register", (name, uri)).expect("register");
     }
+}
+
+/// Python's name server on 127.0.0.1:`port` (0: a free one), no broadcast: the process and
+/// its URI.
+pub fn python_name_server(port: u16) -> (Process, String) {
+    let mut ns = Command::new(python());
+    ns.args(["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &port.to_string(), "-x"]);
+    let (ns, uri, _) = start_until(ns, "URI =", "Python's name server");
+    (Process(ns), uri)
 }
 
 /// The environment that points a Pyro program at the name server on `port`.
@@ -134,6 +141,11 @@ impl Gateway {
     /// Start `which` on `port` with `args` (after `-H 127.0.0.1 -p PORT`), finding the name
     /// server on `ns_port`.
     pub fn start(which: Which, ns_port: u16, port: u16, args: &[&str]) -> Self {
+        Self::start_with_env(which, ns_port, port, args, &[])
+    }
+
+    /// [`start`](Self::start) with more environment variables.
+    pub fn start_with_env(which: Which, ns_port: u16, port: u16, args: &[&str], env: &[(&str, String)]) -> Self {
         let mut command = match which {
             Which::Python => {
                 let mut c = Command::new(python());
@@ -143,6 +155,7 @@ impl Gateway {
             Which::Ours => Command::new(env!("CARGO_BIN_EXE_pyro5-httpgateway")),
         };
         command.args(["-H", "127.0.0.1", "-p", &port.to_string()]).args(args).envs(ns_env(ns_port));
+        command.envs(env.iter().map(|(k, v)| (k, v)));
         let (child, address, mut startup) = start_until(command, "Pyro HTTP gateway running on ", "the gateway");
         startup.push(format!("Pyro HTTP gateway running on {address}"));
         Self { _process: Process(child), port, startup }

@@ -145,13 +145,12 @@ impl Gateway {
             };
             let _ = stream.set_nodelay(true);
             let gateway = self.clone();
-            let gateway_timeout = self.settings.header_timeout;
+            let header_timeout = self.settings.header_timeout;
             tokio::spawn(async move {
                 let service = service_fn(move |request| {
                     let gateway = gateway.clone();
                     async move { Ok::<_, Infallible>(gateway.answer(request, peer).await) }
                 });
-                let header_timeout = gateway_timeout;
                 let _ = http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(header_timeout)
@@ -221,7 +220,9 @@ impl Gateway {
         };
         if !self.settings.gateway_key.is_empty() {
             let given = match headers.get("x-pyro-gateway-key") {
-                Some(key) if !key.is_empty() => latin1_as_utf8(&key),
+                // The header's bytes were read as Latin-1 characters (wsgiref); Python
+                // compares their UTF-8 encoding with the key's.
+                Some(key) if !key.is_empty() => key.into_bytes(),
                 _ => match parameters.get("$key") {
                     None => Vec::new(),
                     Some(Value::Str(key)) => key.as_bytes().to_vec(),
@@ -271,9 +272,15 @@ impl Gateway {
         };
         let correlation_id = uuid4(correlation_id, correlation.is_empty());
         let id_text = uuid_text(&correlation_id);
-        let mut proxy = self.proxy(&uri)?;
-        proxy.set_correlation_id(Some(correlation_id));
-        let metadata = proxy.bind().await?;
+        // The pooled proxy is left as it was; this request's settings go on a clone of it
+        // (the same connection).
+        let proxy = self.proxy(&uri)?;
+        let mut caller = proxy.clone();
+        caller.set_correlation_id(Some(correlation_id));
+        if oneway {
+            caller.set_oneway(method);
+        }
+        let metadata = caller.bind().await?;
         if method == "$meta" {
             let names = |set: &std::collections::BTreeSet<String>| {
                 Value::List(set.iter().map(|n| Value::from(n.as_str())).collect())
@@ -293,12 +300,9 @@ impl Gateway {
                     message: "attribute lookup can't have query parameters".into(),
                 });
             }
-            proxy.get_attr_raw(method).await
+            caller.get_attr_raw(method).await
         } else {
-            if oneway {
-                proxy.set_oneway(method);
-            }
-            proxy.call_raw(method, &[], &parameters.0).await
+            caller.call_raw(method, &[], &parameters.0).await
         };
         let reply = match reply {
             Ok(reply) => reply,
@@ -652,12 +656,6 @@ impl Headers<'_> {
         }
         found
     }
-}
-
-/// Latin-1 characters (a header read by wsgiref) encoded in UTF-8, as Python's gateway
-/// compares a header's key.
-fn latin1_as_utf8(text: &str) -> Vec<u8> {
-    text.as_bytes().to_vec()
 }
 
 /// The query's parameters, as Python's `parse_qs` then `singlyfy_parameters` make them: a

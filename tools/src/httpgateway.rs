@@ -327,9 +327,14 @@ impl Gateway {
                 self.give_back(proxy);
                 Ok(self.json(StatusCode::INTERNAL_SERVER_ERROR, bytes, None))
             }
-            // Python's gateway hands wsgiref a body it refuses; the stream is closed with
-            // the connection, as there.
-            RawReply::Stream(_) | RawReply::Oneway => {
+            // Python's gateway hands wsgiref a body it refuses (and its stream lingers on the
+            // daemon, ITER_STREAM_LINGER); the stream is closed at once here.
+            RawReply::Stream(stream) => {
+                drop(stream);
+                self.give_back(proxy);
+                Ok(server_error())
+            }
+            RawReply::Oneway => {
                 proxy.release();
                 Ok(server_error())
             }

@@ -197,6 +197,57 @@ fn answers_as_pythons_gateway() {
     }
 }
 
+/// Python's test object (`tests/python/proxy_test_server.py`) behind both gateways: the
+/// correlation id reaches the object, keyword arguments arrive as strings, a custom
+/// exception's attributes come through, and a method returning an iterator leaves no stream
+/// open on the daemon.
+#[test]
+fn calls_reach_the_object_as_through_pythons_gateway() {
+    let side = PyroSide::start();
+    let object = pyro5_interop_tests::echo_daemon::PythonTestServer::start();
+    side.register("test.object", &object.uri);
+    let python = Gateway::start(Which::Python, side.ns_port, free_port(), &["-e", EXPOSE]);
+    let ours = Gateway::start(Which::Ours, side.ns_port, free_port(), &["-e", EXPOSE]);
+    let object = "/pyro/test.object";
+    let cases = [
+        format!("GET {object}/correlation HTTP/1.1\r\nX-Pyro-Correlation-Id: 11112222-1111-2222-3333-222244449999"),
+        format!("GET {object}/describe?a=1&b=2&c=3&x=y&x=z HTTP/1.1"),
+        format!("GET {object}/describe?a=%C3%A9&zz=%20 HTTP/1.1"),
+        format!("GET {object}/add?a=1&b=2 HTTP/1.1"),
+        format!("GET {object}/add?a=1 HTTP/1.1"),
+        format!("GET {object}/fail?message=broken&code=7 HTTP/1.1"),
+        format!("GET {object}/value HTTP/1.1"),
+        format!("GET {object}/readonly HTTP/1.1"),
+        format!("GET {object}/get_set HTTP/1.1"),
+        format!("GET {object}/get_float HTTP/1.1"),
+        format!("GET {object}/big?n=100000 HTTP/1.1"),
+        format!("GET {object}/count?n=3 HTTP/1.1"),
+        format!("GET {object}/record?value=r HTTP/1.1"),
+        format!("GET {object}/$meta HTTP/1.1"),
+    ];
+    compare_all(&python, &ours, &cases.iter().map(|c| case(c)).collect::<Vec<_>>());
+    // A correlation id made by the gateway is the one the object saw.
+    for gateway in [&python, &ours] {
+        let answer = get(gateway.port, &format!("{object}/correlation"), &[]);
+        let made = answer.header("x-pyro-correlation-id").expect("a correlation id").replace('-', "");
+        assert_eq!(answer.text(), format!("\"{made}\""), "{:?}", answer);
+    }
+    // A generator called through ours is closed on the daemon at once (Python's gateway
+    // leaves it to linger for ITER_STREAM_LINGER seconds).
+    let open_streams = || get(ours.port, &format!("{object}/stream_count"), &[]).text();
+    let before = open_streams();
+    assert_eq!(get(ours.port, &format!("{object}/count?n=3"), &[]).status, 500);
+    let started = Instant::now();
+    while open_streams() != before {
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "the stream stays open: {} (before: {before})",
+            open_streams()
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 #[test]
 fn answers_as_pythons_gateway_with_a_gateway_key() {
     let side = PyroSide::start();

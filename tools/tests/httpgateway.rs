@@ -312,6 +312,23 @@ fn answers_as_pythons_gateway_without_a_name_server_and_after_it_restarted() {
 }
 
 #[test]
+fn a_call_past_the_timeout_fails_as_through_pythons_gateway() {
+    let side = PyroSide::start_with_our_echo_server();
+    let python = Gateway::start(Which::Python, side.ns_port, free_port(), &["-e", EXPOSE, "-t", "1"]);
+    let ours = Gateway::start(Which::Ours, side.ns_port, free_port(), &["-e", EXPOSE, "-t", "1"]);
+    let started = Instant::now();
+    let cases = [
+        "GET /pyro/test.echoserver/slow HTTP/1.1",
+        "GET /pyro/test.echoserver/echo?message=after HTTP/1.1",
+        "GET /pyro/test.echoserver/slow HTTP/1.1\r\nX-Pyro-Options: oneway",
+    ];
+    compare_all(&python, &ours, &cases.map(case));
+    let answer = get(ours.port, "/pyro/test.echoserver/slow", &[]);
+    assert_eq!((answer.status, answer.text().contains("Pyro5.errors.TimeoutError")), (500, true), "{answer:?}");
+    assert!(started.elapsed() < Duration::from_secs(5), "took {:?}", started.elapsed());
+}
+
+#[test]
 fn serves_slow_calls_side_by_side() {
     // Python's echo server runs one call at a time (a multiplex server): ours, with a thread
     // per connection, is behind the name here.

@@ -311,6 +311,49 @@ fn answers_as_pythons_gateway_without_a_name_server_and_after_it_restarted() {
     assert_eq!(get(ours.port, "/pyro/Pyro.NameServer/ping", &[]).text(), "null");
 }
 
+/// How many established TCP connections have local port `port` (Linux's `/proc/net/tcp*`):
+/// a server's side of its clients' connections.
+#[cfg(target_os = "linux")]
+fn established_to(port: u16) -> usize {
+    let local = format!(":{port:04X}");
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|file| std::fs::read_to_string(file).ok())
+        .flat_map(|table| table.lines().skip(1).map(str::to_string).collect::<Vec<_>>())
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.get(1).is_some_and(|l| l.ends_with(&local)) && fields.get(3) == Some(&"01")
+        })
+        .count()
+}
+
+/// Python's gateway connects to the object anew for each request; ours keeps one connection
+/// for requests that come one after the other, and gives up no more than its pool holds.
+#[cfg(target_os = "linux")]
+#[test]
+fn connections_to_an_object_are_kept_between_requests() {
+    let side = PyroSide::start();
+    let echo_port: u16 = side.echo_uri.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+    let python = Gateway::start(Which::Python, side.ns_port, free_port(), &["-e", EXPOSE]);
+    let ours = Gateway::start(Which::Ours, side.ns_port, free_port(), &["-e", EXPOSE]);
+    for _ in 0..5 {
+        assert_eq!(get(python.port, "/pyro/test.echoserver/echo?message=x", &[]).status, 200);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    assert_eq!(established_to(echo_port), 0, "Python's gateway keeps no connection");
+    for i in 0..5 {
+        assert_eq!(get(ours.port, "/pyro/test.echoserver/echo?message=x", &[]).status, 200);
+        assert_eq!(established_to(echo_port), 1, "after request {i}");
+    }
+    // A oneway call's connection is closed after it (the daemon may still be running it).
+    assert_eq!(get(ours.port, "/pyro/test.echoserver/oneway_echo?message=x", &[]).status, 200);
+    let started = Instant::now();
+    while established_to(echo_port) != 0 {
+        assert!(started.elapsed() < Duration::from_secs(5), "the oneway call's connection stays open");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 #[test]
 fn a_call_past_the_timeout_fails_as_through_pythons_gateway() {
     let side = PyroSide::start_with_our_echo_server();
@@ -347,7 +390,14 @@ fn serves_slow_calls_side_by_side() {
     let took = started.elapsed();
     println!("20 slow calls at once took {took:?}");
     assert!(took < Duration::from_secs(9), "20 slow calls took {took:?}");
-    // Each had its own connection, given back to the pool: the next call is answered at once.
+    // Each had its own connection, given back to the pool (which keeps 16 at most): the next
+    // call is answered at once.
+    #[cfg(target_os = "linux")]
+    {
+        let echo_port: u16 = side.echo_uri.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port");
+        let kept = established_to(echo_port);
+        assert!((1..=16).contains(&kept), "{kept} connections kept");
+    }
     let started = Instant::now();
     assert_eq!(get(port, "/pyro/test.echoserver/echo?message=after", &[]).text(), "\"after\"");
     assert!(started.elapsed() < Duration::from_secs(2));

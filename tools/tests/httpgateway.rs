@@ -2,12 +2,14 @@
 //! in front of the same Python name server and echo server, a table of requests sent to
 //! each, and the answers compared: status, the headers that matter (Content-Type,
 //! Access-Control-*, Location, X-Pyro-Correlation-Id), the body (json compared as values,
-//! `$meta`'s name lists as sets; text exactly). A second pair runs with a gateway key and
-//! Python's default expose pattern. Then what only ours does: 20 slow calls at once finish in
-//! about the time of one, bad HTTP is answered 400/431 and the gateway goes on serving, a
-//! client too slow with its request head is cut off. Last, Pyro5's own example client
-//! (`examples/http/client.py`, port 8080 hard-coded) against each gateway in turn, when port
-//! 8080 is free.
+//! `$meta`'s name lists as sets; text exactly). More pairs: with a gateway key and Python's
+//! default expose pattern; without a name server, then across its restart; in front of
+//! Python's test object (the correlation id it sees, keyword arguments, custom exceptions);
+//! with `-t 1` and a slow call. Then what only ours does: connections to an object kept
+//! between requests, 20 slow calls at once in about the time of one, bad HTTP answered
+//! 400/431 with the gateway serving on, a client too slow with its request head cut off.
+//! Last, Pyro5's own example client (`examples/http/client.py`, port 8080 hard-coded) against
+//! each gateway in turn, when port 8080 is free.
 
 mod gateway_support;
 

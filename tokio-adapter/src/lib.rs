@@ -140,5 +140,5 @@ mod proxy;
 
 pub use daemon::{Calls, Daemon};
 pub use naming::{NameServerProxy, locate_ns, locate_ns_with, resolve, resolve_with};
-pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, RemoteStream};
+pub use proxy::{Batch, DEFAULT_PREFETCH, Proxy, RawReply, RemoteStream};
 pub use pyro5_std::{ProxyError, ProxyMetadata, RemoteError, Serializer, core, proxy};

@@ -131,6 +131,60 @@ enum Outcome<T> {
     Nothing,
 }
 
+/// A call's reply as the daemon sent it, not decoded (Pyro's `_pyroRawWireResponse`), from
+/// [`Proxy::call_raw`] and [`Proxy::get_attr_raw`]: for a gateway that passes the serialized
+/// result on as it is (the HTTP gateway answers with the json payload).
+#[derive(Debug)]
+pub enum RawReply {
+    /// The return value's payload (inflated if it came compressed).
+    Value {
+        /// Its serializer: the proxy's.
+        format: SerializerId,
+        /// The serialized value.
+        bytes: Vec<u8>,
+    },
+    /// The payload of the exception the call raised (Pyro's exception dict).
+    Exception {
+        /// Its serializer: the proxy's.
+        format: SerializerId,
+        /// The serialized exception.
+        bytes: Vec<u8>,
+    },
+    /// The method returned an iterator: its items, as [`Proxy::call_iter`] gives them
+    /// (dropping it closes the stream on the daemon).
+    Stream(Box<RemoteStream>),
+    /// No reply: the call was oneway.
+    Oneway,
+}
+
+/// How a call's reply is read: its value and its exception.
+trait Take<T> {
+    /// The value of a reply.
+    fn value(&self, body: Payload<'_>) -> Result<T, ClientError>;
+    /// A reply with an exception: the call's error, or (raw) the payload as it is.
+    fn exception(&self, body: Payload<'_>) -> Result<T, ProxyError> {
+        Err(remote_error(body))
+    }
+}
+
+impl<T, F: Fn(Payload<'_>) -> Result<T, ClientError>> Take<T> for F {
+    fn value(&self, body: Payload<'_>) -> Result<T, ClientError> {
+        self(body)
+    }
+}
+
+/// A reply's payload kept as it came ([`RawReply`]).
+struct Raw;
+
+impl Take<RawReply> for Raw {
+    fn value(&self, body: Payload<'_>) -> Result<RawReply, ClientError> {
+        Ok(RawReply::Value { format: body.format, bytes: body.bytes.to_vec() })
+    }
+    fn exception(&self, body: Payload<'_>) -> Result<RawReply, ProxyError> {
+        Ok(RawReply::Exception { format: body.format, bytes: body.bytes.to_vec() })
+    }
+}
+
 /// A serialized proxy (a callback object, an autoproxied result) in any format arrives as an
 /// async proxy, made by [`Proxy::from_state`] with the `PYRO_*` configuration of this
 /// process.
@@ -554,6 +608,34 @@ impl Proxy {
         self.call_iter_kw(method, TupleOf(args), Some(&KwargsOf(kwargs))).await
     }
 
+    /// Call `method` as [`call_value`](Self::call_value) does, and give its reply as the
+    /// daemon sent it: the payload of the value or of the exception, not decoded (Pyro's
+    /// `_pyroRawWireResponse`). A oneway call gives [`RawReply::Oneway`].
+    ///
+    /// # Errors
+    /// [`ProxyError::NotExposed`], [`ProxyError::Timeout`], connection and protocol errors
+    /// (an exception the method raised is a [`RawReply::Exception`]).
+    pub async fn call_raw(
+        &self,
+        method: &str,
+        args: &[Value],
+        kwargs: &[(String, Value)],
+    ) -> Result<RawReply, ProxyError> {
+        let kwargs = KwargsOf(kwargs);
+        let outcome = self.invoke(Kind::Method(method), Body::Args(&TupleOf(args), Some(&kwargs)), &Raw).await?;
+        Ok(self.raw(outcome))
+    }
+
+    /// Read property `name` and give the reply as the daemon sent it, as
+    /// [`call_raw`](Self::call_raw) does.
+    ///
+    /// # Errors
+    /// As [`call_raw`](Self::call_raw).
+    pub async fn get_attr_raw(&self, name: &str) -> Result<RawReply, ProxyError> {
+        let outcome = self.invoke(Kind::GetAttr(name), Body::Args(&(name,), None::<&()>), &Raw).await?;
+        Ok(self.raw(outcome))
+    }
+
     // Inside.
 
     fn state(&self) -> MutexGuard<'_, State> {
@@ -584,6 +666,15 @@ impl Proxy {
         }
     }
 
+    /// The reply of a raw call.
+    fn raw(&self, outcome: Outcome<RawReply>) -> RawReply {
+        match outcome {
+            Outcome::Value(reply) => reply,
+            Outcome::Stream(id, link) => RawReply::Stream(Box::new(RemoteStream::new(self.clone(), link, id))),
+            Outcome::Nothing => RawReply::Oneway,
+        }
+    }
+
     /// A call on `link` timed out: close it, unless asked not to.
     fn timed_out(&self, link: &Link) {
         if !self.settings.keep_on_timeout {
@@ -597,7 +688,7 @@ impl Proxy {
         &self,
         kind: Kind<'_>,
         body: Body<'_, A, K>,
-        decode: &(dyn Fn(Payload<'_>) -> Result<T, ClientError> + Sync),
+        decode: &(dyn Take<T> + Sync),
     ) -> Result<Outcome<T>, ProxyError> {
         let mut attempt = 0;
         // As Python's proxy: a connection the daemon closed while no call waited (idle
@@ -632,7 +723,7 @@ impl Proxy {
         link: &Arc<Link>,
         kind: Kind<'_>,
         body: Body<'_, A, K>,
-        decode: &(dyn Fn(Payload<'_>) -> Result<T, ClientError> + Sync),
+        decode: &(dyn Take<T> + Sync),
         deadline: Option<Instant>,
     ) -> Result<Outcome<T>, ProxyError> {
         let meta = &link.metadata;
@@ -678,8 +769,8 @@ impl Proxy {
             Err(e) => return Err(e),
         };
         let (outcome, annotations) = read_reply(&bytes, self.settings.limits, |reply| match reply {
-            Reply::Value(body) | Reply::Batch(body) => decode(body).map(Outcome::Value).map_err(decode_error),
-            Reply::Exception(body) => Err(remote_error(body)),
+            Reply::Value(body) | Reply::Batch(body) => decode.value(body).map(Outcome::Value).map_err(decode_error),
+            Reply::Exception(body) => decode.exception(body).map(Outcome::Value),
             Reply::Stream { id, .. } => Ok(Outcome::Stream(id, link.clone())),
             Reply::Pong | Reply::Late { .. } => Ok(Outcome::Nothing),
         })?;

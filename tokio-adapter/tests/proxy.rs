@@ -671,3 +671,69 @@ async fn a_connection_closed_by_the_idle_daemon_fails_the_next_call_as_in_python
     daemon.shutdown();
     server.join().expect("the loop ends").expect("served");
 }
+
+/// Raw calls: each reply's payload as the daemon sent it (Python's and ours, json and
+/// serpent): a value, an exception, a property, a oneway call, a stream (closed on the
+/// daemon when dropped) and a name the object does not expose.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn raw_calls_give_the_reply_payloads_as_sent() {
+    use pyro5_std::core::ser::to_output;
+    use pyro5_std::core::wire::SerializerId;
+    use pyro5_tokio::RawReply;
+    let python = PythonEchoServer::start(&[]);
+    let ours = our_echo(Duration::from_secs(2));
+    for (uri, who) in [(python.uri.as_str(), "python"), (ours.uri.as_str(), "ours")] {
+        for (serializer, format) in
+            [(Serializer::Json, SerializerId::Json), (Serializer::Serpent, SerializerId::Serpent)]
+        {
+            let ctx = format!("{who} {serializer:?}");
+            let p = proxy(uri, serializer);
+            let decode = |bytes: &[u8]| pyro5_interop_tests::daemon_harness::decode(format, bytes).expect("decodes");
+            let text = s("hi ä");
+            match p.call_raw("echo", &[], &kw(&[("message", text.clone())])).await {
+                Ok(RawReply::Value { format: f, bytes }) => {
+                    assert_eq!((f, decode(&bytes)), (format, text.clone()), "{ctx}");
+                    if format == SerializerId::Json && who == "python" {
+                        assert_eq!(bytes, "\"hi ä\"".as_bytes(), "{ctx}: Python's json bytes as they came");
+                    }
+                    let mut ours = Vec::new();
+                    to_output(format, &text, &mut ours).expect("serialize");
+                    assert_eq!(decode(&ours), decode(&bytes), "{ctx}");
+                }
+                other => panic!("{ctx}: echo gave {other:?}"),
+            }
+            match p.call_raw("error", &[], &[]).await {
+                Ok(RawReply::Exception { format: f, bytes }) => {
+                    assert_eq!(f, format, "{ctx}");
+                    let Value::Dict(items) = decode(&bytes) else { panic!("{ctx}: no exception dict") };
+                    assert!(items.contains(&(s("__class__"), s("builtins.ValueError"))), "{ctx}: {items:?}");
+                    assert!(
+                        items.contains(&(s("args"), tuple_as(serializer, vec![s(ERROR_TEXT)]))),
+                        "{ctx}: {items:?}"
+                    );
+                }
+                other => panic!("{ctx}: error gave {other:?}"),
+            }
+            match p.get_attr_raw("verbose").await {
+                Ok(RawReply::Value { bytes, .. }) => assert_eq!(decode(&bytes), Value::Bool(false), "{ctx}"),
+                other => panic!("{ctx}: verbose gave {other:?}"),
+            }
+            let oneway = p.call_raw("oneway_echo", &[s("x")], &[]).await;
+            assert!(matches!(oneway, Ok(RawReply::Oneway)), "{ctx}: {oneway:?}");
+            let mut forced = p.clone();
+            forced.set_oneway("echo");
+            let oneway = forced.call_raw("echo", &[s("x")], &[]).await;
+            assert!(matches!(oneway, Ok(RawReply::Oneway)), "{ctx}: {oneway:?}");
+            match p.call_raw("generator", &[], &[]).await {
+                Ok(RawReply::Stream(stream)) => {
+                    assert_eq!(collect(*stream).await.expect("items"), vec![s("one"), s("two"), s("three")], "{ctx}");
+                }
+                other => panic!("{ctx}: generator gave {other:?}"),
+            }
+            let missing = p.call_raw("nope", &[], &[]).await;
+            assert!(matches!(missing, Err(ProxyError::NotExposed { .. })), "{ctx}: {missing:?}");
+            // The proxy goes on as before.
+            assert_eq!(p.call::<String, _>("echo", ("after",)).await.expect("echo"), "after", "{ctx}");
+        }
+    }
+}

@@ -9,6 +9,7 @@
 //! | `pyro5-call` | | call any Pyro object from the shell, Python literals in and out |
 //! | `pyro5-decode` | | decode Pyro wire messages given in hex |
 //! | `pyro5-check-config` | `python -m Pyro5.configure` | the configuration the `PYRO_*` variables make |
+//! | `pyro5-httpgateway` | `python -m Pyro5.utils.httpgateway` | Pyro objects called over HTTP with json answers ([`httpgateway`]) |
 //!
 //! Every tool reads the `PYRO_*` configuration as Python's do (see
 //! [`pyro5_std::config::tool_setup`]). The two servers take `--servertype thread`,
@@ -56,6 +57,8 @@
 //! ```
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
+
+pub mod httpgateway;
 
 use std::fmt;
 use std::io;

@@ -7,7 +7,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use pyro5_core::client::{ClientError, ItemStream, MAX_IN_FLIGHT, StreamItem};
+use pyro5_core::client::{ClientError, ItemStream, MAX_IN_FLIGHT, Payload, StreamItem};
 use pyro5_core::ser::value::Value;
 use pyro5_core::wire::StreamId;
 use pyro5_std::{ProxyError, RemoteError};
@@ -61,7 +61,9 @@ impl Batch {
         let calls = BatchCalls(&self.calls);
         let outcome = self
             .proxy
-            .invoke(Kind::Batch { oneway: false }, Body::Args(&calls, None::<&()>), &|body| body.batch_results())
+            .invoke(Kind::Batch { oneway: false }, Body::Args(&calls, None::<&()>), &|body: Payload<'_>| {
+                body.batch_results()
+            })
             .await?;
         let Outcome::Value(results) = outcome else {
             return Err(ProxyError::Protocol(ClientError::NotExpected));
@@ -75,7 +77,10 @@ impl Batch {
     /// Connection errors.
     pub async fn run_oneway(self) -> Result<(), ProxyError> {
         let calls = BatchCalls(&self.calls);
-        self.proxy.invoke(Kind::Batch { oneway: true }, Body::Args(&calls, None::<&()>), &|_| Ok(())).await.map(drop)
+        self.proxy
+            .invoke(Kind::Batch { oneway: true }, Body::Args(&calls, None::<&()>), &|_: Payload<'_>| Ok(()))
+            .await
+            .map(drop)
     }
 }
 

@@ -130,18 +130,8 @@ pub fn uuid(id: CorrelationId) -> String {
 }
 
 /// `(year, month 1-12, day 1-31)` of the day `days` after 1970-01-01 in the proleptic
-/// Gregorian calendar (Howard Hinnant's days-to-civil algorithm).
-pub fn civil_from_days(days: i64) -> (i64, i64, i64) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    (yoe + era * 400 + i64::from(month <= 2), month, day)
-}
+/// Gregorian calendar.
+pub use pyro5_std::civil::date_from_days as civil_from_days;
 
 /// Python's `time.asctime()` of the clock now, read as UTC: `Sun Dec  6 11:50:31 2026`.
 pub fn asctime() -> String {

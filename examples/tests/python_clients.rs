@@ -26,28 +26,7 @@ use regex::Regex;
 /// Pyro5's `examples/` folder, unpacked under `target/`; `None` (with the reason printed)
 /// when the source distribution cannot be fetched.
 fn examples_dir() -> Option<&'static Path> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os("PYRO5_EXAMPLES") {
-            return Some(PathBuf::from(dir));
-        }
-        // The script provisions the venv it downloads with; share the tests' interpreter.
-        let script = workspace_root().join("scripts/pyro5-examples");
-        let out = Command::new("bash")
-            .arg(&script)
-            .env("PYRO5_PYTHON", python())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        // Exit status 3: the download failed (no network); anything else is an error.
-        if out.status.code() == Some(3) {
-            println!("SKIPPED: pip could not download Pyro5's source distribution (no network?)");
-            return None;
-        }
-        assert!(out.status.success(), "{} failed ({})", script.display(), out.status);
-        Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    })
-    .as_deref()
+    pyro5_interop_tests::pyro5_examples_dir()
 }
 
 /// The folder where pip installed `packages` (pinned requirements, beside the venv's own),

@@ -1,9 +1,13 @@
 //! Calendar dates from Unix time, for the texts Python prints with a date in them (the echo
 //! server's start line, log lines). UTC only: no time zone database here.
+//!
+//! ```
+//! assert_eq!(pyro5_std::civil::date_from_days(20_793), (2026, 12, 6));
+//! ```
 
 /// `(year, month 1-12, day 1-31)` of the day `days` after 1970-01-01 (proleptic Gregorian),
 /// by Howard Hinnant's days-to-civil algorithm.
-pub(crate) fn date_from_days(days: i64) -> (i64, i64, i64) {
+pub fn date_from_days(days: i64) -> (i64, i64, i64) {
     let z = days + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z.rem_euclid(146_097);

@@ -54,7 +54,7 @@ pub use pyro5_macros::expose_through_std as expose;
 pub use pyro5_macros::proxy;
 
 pub mod calling;
-mod civil;
+pub mod civil;
 pub mod config;
 mod daemon;
 pub mod echo;

@@ -121,3 +121,32 @@ pub fn unhex(text: &str) -> Vec<u8> {
     assert!(text.len() % 2 == 0, "odd hex length");
     (0..text.len()).step_by(2).map(|i| u8::from_str_radix(&text[i..i + 2], 16).expect("hex digits")).collect()
 }
+
+/// Pyro5's `examples/` folder from its pinned source distribution: `PYRO5_EXAMPLES`, or
+/// fetched (once) by `scripts/pyro5-examples` with pip, checksum pinned. `None`, with the
+/// reason printed, when pip cannot download it (no network).
+pub fn pyro5_examples_dir() -> Option<&'static std::path::Path> {
+    use std::process::{Command, Stdio};
+    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
+    DIR.get_or_init(|| {
+        if let Some(dir) = std::env::var_os("PYRO5_EXAMPLES") {
+            return Some(PathBuf::from(dir));
+        }
+        // The script provisions the venv it downloads with; share the tests' interpreter.
+        let script = workspace_root().join("scripts/pyro5-examples");
+        let out = Command::new("bash")
+            .arg(&script)
+            .env("PYRO5_PYTHON", python())
+            .stderr(Stdio::inherit())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
+        // Exit status 3: the download failed (no network); anything else is an error.
+        if out.status.code() == Some(3) {
+            println!("SKIPPED: pip could not download Pyro5's source distribution (no network?)");
+            return None;
+        }
+        assert!(out.status.success(), "{} failed ({})", script.display(), out.status);
+        Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+    })
+    .as_deref()
+}

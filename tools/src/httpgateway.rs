@@ -527,7 +527,7 @@ impl From<ProxyError> for Failure {
 impl Failure {
     fn class(&self) -> String {
         match self {
-            Self::Proxy(e) => python_class(e).to_string(),
+            Self::Proxy(e) => e.python_class().to_string(),
             Self::Local { class, .. } => (*class).to_string(),
         }
     }
@@ -561,26 +561,6 @@ impl Failure {
             (Value::from("args"), Value::List(args)),
             (Value::from("attributes"), Value::Dict(attributes)),
         ]))
-    }
-}
-
-/// The Python class of the error a proxy raises (as `pyro5_std::Reraise` names it).
-fn python_class(e: &ProxyError) -> &str {
-    match e {
-        ProxyError::Remote(remote) => &remote.class,
-        ProxyError::Communication(_)
-        | ProxyError::Connect { .. }
-        | ProxyError::Rejected { .. }
-        | ProxyError::Receive(_) => "Pyro5.errors.CommunicationError",
-        ProxyError::ConnectionClosed => "Pyro5.errors.ConnectionClosedError",
-        ProxyError::Timeout => "Pyro5.errors.TimeoutError",
-        ProxyError::Protocol(_) => "Pyro5.errors.ProtocolError",
-        ProxyError::NotExposed { .. } => "builtins.AttributeError",
-        ProxyError::Result(_) | ProxyError::Decode(_) => "Pyro5.errors.SerializeError",
-        ProxyError::NotAnIterator { .. } => "builtins.TypeError",
-        ProxyError::Naming(_) => "Pyro5.errors.NamingError",
-        ProxyError::Config(_) => "builtins.ValueError",
-        _ => "Pyro5.errors.PyroError",
     }
 }
 
@@ -905,16 +885,7 @@ fn log_time() -> String {
     let secs = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs());
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rest = secs % 86_400;
-    // Howard Hinnant's days-to-civil.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (year, month, day) = pyro5_std::civil::date_from_days(days);
     let month_name = usize::try_from(month - 1).ok().and_then(|m| MONTHS.get(m)).copied().unwrap_or("???");
     format!("{day:02}/{month_name}/{year:04} {:02}:{:02}:{:02}", rest / 3600, rest % 3600 / 60, rest % 60)
 }

@@ -13,13 +13,12 @@
 
 mod gateway_support;
 
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-use std::sync::OnceLock;
+use std::path::Path;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gateway_support::{Answer, Gateway, PyroSide, Which, exchange, free_port, get, parse_answer, request};
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::python;
 use serde_json::Value as Json;
 
 const EXPOSE: &str = "Pyro.|test.";
@@ -439,29 +438,10 @@ fn bad_http_is_answered_and_the_gateway_goes_on() {
     works();
 }
 
-/// Pyro5's `examples/` folder (PYRO5_EXAMPLES, or fetched by `scripts/pyro5-examples`), as
-/// the examples crate's tests find it; `None` with the reason printed.
-fn examples_dir() -> Option<&'static PathBuf> {
-    static DIR: OnceLock<Option<PathBuf>> = OnceLock::new();
-    DIR.get_or_init(|| {
-        if let Some(dir) = std::env::var_os("PYRO5_EXAMPLES") {
-            return Some(PathBuf::from(dir));
-        }
-        let script = workspace_root().join("scripts/pyro5-examples");
-        let out = Command::new("bash")
-            .arg(&script)
-            .env("PYRO5_PYTHON", python())
-            .stderr(Stdio::inherit())
-            .output()
-            .unwrap_or_else(|e| panic!("cannot run {}: {e}", script.display()));
-        if out.status.code() == Some(3) {
-            println!("SKIPPED: pip could not download Pyro5's source distribution (no network?)");
-            return None;
-        }
-        assert!(out.status.success(), "{} failed ({})", script.display(), out.status);
-        Some(PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
-    })
-    .as_ref()
+/// Pyro5's `examples/` folder (PYRO5_EXAMPLES, or fetched by `scripts/pyro5-examples`);
+/// `None` with the reason printed.
+fn examples_dir() -> Option<&'static Path> {
+    pyro5_interop_tests::pyro5_examples_dir()
 }
 
 /// The example client's output with the `META` section's names sorted (Python's gateway

@@ -185,6 +185,28 @@ pub enum ProxyError {
     NotOwner,
 }
 
+impl ProxyError {
+    /// The Python exception class Pyro5's proxy raises for this error (`module.Class`): the
+    /// remote exception's own class, or Pyro's for what went wrong on the way.
+    pub fn python_class(&self) -> &str {
+        match self {
+            Self::Remote(e) => &e.class,
+            Self::Communication(_) | Self::Connect { .. } | Self::Rejected { .. } | Self::Receive(_) => {
+                "Pyro5.errors.CommunicationError"
+            }
+            Self::ConnectionClosed => "Pyro5.errors.ConnectionClosedError",
+            Self::Timeout => "Pyro5.errors.TimeoutError",
+            Self::Protocol(_) => "Pyro5.errors.ProtocolError",
+            Self::NotExposed { .. } => "builtins.AttributeError",
+            Self::Result(_) | Self::Decode(_) => "Pyro5.errors.SerializeError",
+            Self::NotAnIterator { .. } => "builtins.TypeError",
+            Self::Naming(_) => "Pyro5.errors.NamingError",
+            Self::Config(_) => "builtins.ValueError",
+            Self::Uri(_) | Self::NothingExposed(_) | Self::NotOwner => "Pyro5.errors.PyroError",
+        }
+    }
+}
+
 impl fmt::Display for ProxyError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -273,22 +295,7 @@ impl fmt::Display for Reraise {
 
 impl pyro5_core::server::PythonException for Reraise {
     fn class(&self) -> &str {
-        match &self.0 {
-            ProxyError::Remote(e) => &e.class,
-            ProxyError::Communication(_)
-            | ProxyError::Connect { .. }
-            | ProxyError::Rejected { .. }
-            | ProxyError::Receive(_) => "Pyro5.errors.CommunicationError",
-            ProxyError::ConnectionClosed => "Pyro5.errors.ConnectionClosedError",
-            ProxyError::Timeout => "Pyro5.errors.TimeoutError",
-            ProxyError::Protocol(_) => "Pyro5.errors.ProtocolError",
-            ProxyError::NotExposed { .. } => "builtins.AttributeError",
-            ProxyError::Result(_) | ProxyError::Decode(_) => "Pyro5.errors.SerializeError",
-            ProxyError::NotAnIterator { .. } => "builtins.TypeError",
-            ProxyError::Naming(_) => "Pyro5.errors.NamingError",
-            ProxyError::Config(_) => "builtins.ValueError",
-            ProxyError::Uri(_) | ProxyError::NothingExposed(_) | ProxyError::NotOwner => "Pyro5.errors.PyroError",
-        }
+        self.0.python_class()
     }
 }
 

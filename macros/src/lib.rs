@@ -124,6 +124,10 @@
 //! message.
 //! - `Option<T>`: may be left out (Python's `=None` default): not passed and passed as
 //!   `None` both give `None`.
+//! - `SerializedBlob<'_>` (`pyro5_core::ser::blob`): the only argument of a call made with
+//!   Python's `SerializedBlob(info, data)`, its data still serialized (to pass on with a
+//!   proxy's `call_blob`, or read with `deserialized`); another argument there, or a blob
+//!   for another type, is an error the caller sees.
 //! - `&CallContext<'_>` (any path ending in `CallContext`): not a Python parameter; receives
 //!   the call's context (connection, correlation id, annotations...).
 //! - `Reply<'_, '_>` (any path ending in `Reply`): not a Python parameter; the method

@@ -76,7 +76,18 @@ struct Pair<'s> {
     rx: Decoder<Vec<u8>>,
 }
 
-impl Pair<'_> {
+impl<'s> Pair<'s> {
+    /// A new client session in `format` before a new connection of `server`.
+    fn new(server: Server<'s>, config: &ServerConfig<'_>, format: SerializerId) -> Self {
+        Pair {
+            server,
+            connection: daemon(1, config),
+            client: ClientSession::new(format),
+            tx: Vec::new(),
+            rx: Decoder::new(Vec::new(), Limits::default()),
+        }
+    }
+
     /// Deliver the client's message; returns whether the daemon answered.
     fn deliver(&mut self, len: usize) -> bool {
         match exchange(&mut self.connection, &self.server, &self.tx[..len]) {
@@ -108,13 +119,7 @@ fn every_call_kind_in_every_format() {
         let streams = RefCell::new(Streams::<2>::new());
         let config = ServerConfig::default();
         let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
-        let mut pair = Pair {
-            server,
-            connection: daemon(1, &config),
-            client: ClientSession::new(format),
-            tx: Vec::new(),
-            rx: Decoder::new(Vec::new(), Limits::default()),
-        };
+        let mut pair = Pair::new(server, &config, format);
         // Handshake: metadata comes with it.
         let len =
             pair.client.write_connect("echo", "hello", &Extras::default(), Limits::default(), &mut pair.tx).unwrap();
@@ -444,13 +449,7 @@ fn blobs_reach_an_object_unread_and_pass_on_unchanged_in_every_format() {
         let streams = RefCell::new(Streams::<2>::new());
         let config = ServerConfig::default();
         let server = Server { registry: &objects, streams: &streams, config: &config, handshake: None, tap: None };
-        let mut pair = Pair {
-            server,
-            connection: daemon(1, &config),
-            client: ClientSession::new(format),
-            tx: Vec::new(),
-            rx: Decoder::new(Vec::new(), Limits::default()),
-        };
+        let mut pair = Pair::new(server, &config, format);
         let len = pair
             .client
             .write_connect("listener", "hello", &Extras::default(), Limits::default(), &mut pair.tx)

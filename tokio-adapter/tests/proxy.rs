@@ -357,12 +357,13 @@ async fn batches_oneway_calls_and_attributes_against_the_python_test_server() {
             (_, other) => panic!("{serializer}: {other:?}"),
         }
 
-        // `record` is oneway by the object's metadata: the call returns before it ran.
+        // `slow_record` is oneway by the object's metadata: the call returns before its
+        // 0.6 s of sleep ran.
         p.call::<Value, _>("clear", ()).await.expect("clear");
         let start = Instant::now();
-        let none: Value = p.call("record", (serializer.name(),)).await.expect("record");
+        let none: Value = p.call("slow_record", (0.6, serializer.name())).await.expect("slow_record");
         assert_eq!(none, Value::None);
-        assert!(start.elapsed() < Duration::from_millis(45), "{serializer}: waited {:?}", start.elapsed());
+        assert!(start.elapsed() < Duration::from_millis(450), "{serializer}: waited {:?}", start.elapsed());
         eventually(Duration::from_secs(5), "the oneway call ran", || async {
             p.call::<Vec<String>, _>("recorded", ()).await.expect("recorded") == [serializer.name()]
         })

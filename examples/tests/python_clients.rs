@@ -1221,6 +1221,26 @@ fn unixdomainsock() {
     });
 }
 
+/// The abstract namespace exists on Linux only.
+#[cfg(target_os = "linux")]
+#[test]
+fn unixdomainsock_abstract_namespace() {
+    compare(&Case {
+        server: "abstract_namespace_server.py",
+        bin_args: &["--abstract"],
+        name_server: false,
+        ready: "'PYRO:",
+        // The part between the quotes, with its NUL byte written `\x00`, as the server
+        // asks the user to copy it.
+        input: |lines| {
+            let quoted = lines.iter().find(|l| l.starts_with("'PYRO:")).expect("the quoted URI");
+            format!("{}\n", quoted.trim_matches('\''))
+        },
+        server_says: Some("Message received"),
+        ..Case::new("unixdomainsock", env!("CARGO_BIN_EXE_unixdomainsock"))
+    });
+}
+
 #[test]
 fn autoretry() {
     compare(&Case::new("autoretry", env!("CARGO_BIN_EXE_autoretry")));

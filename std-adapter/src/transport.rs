@@ -4,7 +4,7 @@ use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs};
 #[cfg(unix)]
 use std::os::unix::net::{UnixListener, UnixStream};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,6 +15,38 @@ use crate::tls::TlsStream;
 #[cfg(not(unix))]
 fn unix_sockets_unavailable() -> io::Error {
     io::Error::new(io::ErrorKind::Unsupported, "Unix domain sockets are not available on this platform")
+}
+
+/// The address of the Unix domain socket `path` names: a file, or on Linux and Android a
+/// name in the abstract namespace when `path` starts with a NUL byte (as Python's
+/// `Daemon(unixsocket="\0name")` and `PYRO:obj@./u:\0name`). Elsewhere such a name is an
+/// [`io::ErrorKind::Unsupported`] error.
+#[cfg(unix)]
+fn unix_address(path: &Path) -> io::Result<std::os::unix::net::SocketAddr> {
+    use std::os::unix::ffi::OsStrExt;
+    match path.as_os_str().as_bytes() {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        [0, name @ ..] => {
+            #[cfg(target_os = "android")]
+            use std::os::android::net::SocketAddrExt;
+            #[cfg(target_os = "linux")]
+            use std::os::linux::net::SocketAddrExt;
+            std::os::unix::net::SocketAddr::from_abstract_name(name)
+        }
+        #[cfg(not(any(target_os = "linux", target_os = "android")))]
+        [0, ..] => Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "Unix sockets in the abstract namespace (a name starting with a NUL byte) exist only on Linux",
+        )),
+        _ => std::os::unix::net::SocketAddr::from_pathname(path),
+    }
+}
+
+/// Whether `path` names a socket in the abstract namespace (no file to remove).
+#[cfg(unix)]
+fn is_abstract(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().first() == Some(&0)
 }
 
 /// A listening socket.
@@ -90,16 +122,20 @@ impl Listener {
         Err(last)
     }
 
-    /// Bind a Unix domain socket at `path` (an old socket file there is replaced).
+    /// Bind a Unix domain socket at `path` (an old socket file there is replaced), or in
+    /// the abstract namespace when `path` starts with a NUL byte.
     #[cfg(unix)]
     pub(crate) fn bind_unix(path: PathBuf) -> io::Result<Self> {
-        if std::fs::symlink_metadata(&path).is_ok_and(|m| {
-            use std::os::unix::fs::FileTypeExt;
-            m.file_type().is_socket()
-        }) {
+        let address = unix_address(&path)?;
+        if !is_abstract(&path)
+            && std::fs::symlink_metadata(&path).is_ok_and(|m| {
+                use std::os::unix::fs::FileTypeExt;
+                m.file_type().is_socket()
+            })
+        {
             std::fs::remove_file(&path)?;
         }
-        Ok(Self::Unix(UnixListener::bind(&path)?, path))
+        Ok(Self::Unix(UnixListener::bind_addr(&address)?, path))
     }
 
     /// Unix domain sockets exist only on Unix: [`unix_sockets_unavailable`].
@@ -175,7 +211,11 @@ impl Listener {
                 }
             }
             #[cfg(unix)]
-            Self::Unix(_, path) => drop(UnixStream::connect(path)),
+            Self::Unix(_, path) => {
+                if let Ok(address) = unix_address(path) {
+                    drop(UnixStream::connect_addr(&address));
+                }
+            }
         }
     }
 }
@@ -193,7 +233,9 @@ fn bind_one(addr: SocketAddr, reuse: bool) -> io::Result<TcpListener> {
 impl Drop for Listener {
     fn drop(&mut self) {
         #[cfg(unix)]
-        if let Self::Unix(_, path) = self {
+        if let Self::Unix(_, path) = self
+            && !is_abstract(path)
+        {
             let _ = std::fs::remove_file(path);
         }
     }
@@ -232,10 +274,11 @@ impl Stream {
         Err(last)
     }
 
-    /// Connect to a Unix domain socket.
+    /// Connect to a Unix domain socket (in the abstract namespace when `path` starts with
+    /// a NUL byte).
     #[cfg(unix)]
     pub(crate) fn connect_unix(path: &str) -> io::Result<Self> {
-        Ok(Self::Unix(UnixStream::connect(path)?))
+        Ok(Self::Unix(UnixStream::connect_addr(&unix_address(Path::new(path))?)?))
     }
 
     /// Unix domain sockets exist only on Unix: [`unix_sockets_unavailable`].

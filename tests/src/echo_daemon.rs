@@ -48,8 +48,8 @@ impl EchoDaemon {
 }
 
 /// Daemon configurations beyond IPv4 TCP: the IPv6 loopback (when the machine has one; a
-/// line says so when not) and, on Unix, a socket `pyro5-rs-<name>-<pid>.sock` in the
-/// temporary directory.
+/// line says so when not), on Unix a socket `pyro5-rs-<name>-<pid>.sock` in the temporary
+/// directory, and on Linux `\0pyro5-rs-<name>-<pid>` in the abstract namespace.
 pub fn other_transports(name: &str) -> Vec<DaemonConfig> {
     let mut configs = Vec::new();
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
@@ -61,6 +61,11 @@ pub fn other_transports(name: &str) -> Vec<DaemonConfig> {
     {
         let path = std::env::temp_dir().join(format!("pyro5-rs-{name}-{}.sock", std::process::id()));
         configs.push(DaemonConfig { unix_socket: Some(path), ..DaemonConfig::default() });
+    }
+    #[cfg(target_os = "linux")]
+    {
+        let name = format!("\0pyro5-rs-{name}-{}", std::process::id());
+        configs.push(DaemonConfig { unix_socket: Some(name.into()), ..DaemonConfig::default() });
     }
     #[cfg(not(unix))]
     println!("no Unix sockets here: {name} not tested over one");

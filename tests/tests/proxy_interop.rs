@@ -296,6 +296,30 @@ fn our_daemon_times_out_a_slow_call_and_the_proxy_recovers() {
     }
 }
 
+/// Python's daemon on a Unix socket in Linux's abstract namespace
+/// (`Daemon(unixsocket="\0name")`): the URI's location holds the NUL byte.
+#[cfg(target_os = "linux")]
+#[test]
+fn proxies_reach_pythons_daemon_in_the_abstract_namespace() {
+    let code = format!(
+        "import Pyro5.api\n\
+         from Pyro5.utils.echoserver import EchoServer\n\
+         d = Pyro5.api.Daemon(unixsocket='\\0pyro5-rs-python-{}')\n\
+         uri = d.register(EchoServer, 'test.echoserver')\n\
+         print('uri:', str(uri).replace('\\0', '<NUL>'))\n\
+         d.requestLoop()\n",
+        std::process::id()
+    );
+    let server = PyServer::start(&["-c", &code], &[], "uri:");
+    let uri = server.uri.replace("<NUL>", "\0");
+    assert_eq!(uri, format!("PYRO:test.echoserver@./u:\0pyro5-rs-python-{}", std::process::id()));
+    for serializer in Serializer::ALL {
+        let p = proxy(&uri, serializer);
+        let back: String = p.call("echo", ("in the abstract namespace",)).expect("echo");
+        assert_eq!(back, "in the abstract namespace", "{serializer}");
+    }
+}
+
 #[test]
 fn sixteen_threads_each_with_its_own_proxy_against_our_daemon() {
     let server = our_echo(ServerType::Thread, Duration::from_secs(1));

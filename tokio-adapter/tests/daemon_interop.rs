@@ -264,6 +264,26 @@ fn unix_domain_socket() {
     run_script("echo_suite.py", &[&server.uri, "--serializers", "json,marshal"]);
 }
 
+/// A name starting with a NUL byte: a socket in Linux's abstract namespace, no file.
+#[cfg(target_os = "linux")]
+#[test]
+fn unix_domain_socket_in_the_abstract_namespace() {
+    let name = format!("\0pyro5-rs-tokio-echo-{}", std::process::id());
+    let config = DaemonConfig { unix_socket: Some(name.clone().into()), ..DaemonConfig::default() };
+    let server = TokioEcho::start(config, Calls::Blocking, EchoServer::new());
+    assert_eq!(server.uri, format!("PYRO:{OBJECT_ID}@./u:{name}"));
+    assert!(!std::path::Path::new(&name[1..]).exists(), "no file");
+    // The URI goes to Python with its NUL byte written out.
+    let script = r"import sys
+uri = sys.argv[1].replace('<NUL>', '\0')
+import Pyro5.api
+with Pyro5.api.Proxy(uri) as p:
+    print(p.echo('abstract'))
+";
+    let out = Command::new(python()).args(["-c", script, &server.uri.replace('\0', "<NUL>")]).output().expect("python");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "abstract\n", "{}", String::from_utf8_lossy(&out.stderr));
+}
+
 /// `ITER_STREAM_LIFETIME` 0.3 s: a Python client's generator stream expires while the
 /// client still holds it (the accept loop drops it), and its next item is Pyro's error.
 #[test]

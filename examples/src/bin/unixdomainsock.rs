@@ -1,7 +1,11 @@
-//! Pyro5's `unixdomainsock` example, `server.py`: a `Thingy` per connection served on a
-//! Unix domain socket, `example_unix.sock` in the current directory (removed first if it
-//! is there), as `example.unixsock`. The client asks for the URI printed,
-//! `PYRO:example.unixsock@./u:example_unix.sock`.
+//! Pyro5's `unixdomainsock` example: a `Thingy` per connection served on a Unix domain
+//! socket as `example.unixsock`. The client asks for the URI printed.
+//!
+//! - `server.py` (no argument): the socket is the file `example_unix.sock` in the current
+//!   directory (removed first if it is there), `PYRO:example.unixsock@./u:example_unix.sock`.
+//! - `abstract_namespace_server.py` (`--abstract`, Linux only): the socket is
+//!   `\0example_unix.sock` in the abstract namespace (no file). The URI holds that NUL
+//!   byte; it is printed as Python's `repr` shows it, `\x00`, which the client turns back.
 
 use std::path::PathBuf;
 
@@ -21,14 +25,24 @@ impl Thingy {
 }
 
 fn main() -> pyro5_examples::Result {
-    if std::fs::exists(SOCKET)? {
-        std::fs::remove_file(SOCKET)?;
-    }
+    let in_abstract_namespace = std::env::args().nth(1).is_some_and(|a| a == "--abstract");
     let mut config = DaemonConfig::from(&Config::from_env()?);
-    config.unix_socket = Some(PathBuf::from(SOCKET));
+    if in_abstract_namespace {
+        // Notice the NUL byte at the start.
+        config.unix_socket = Some(PathBuf::from(format!("\0{SOCKET}")));
+    } else {
+        if std::fs::exists(SOCKET)? {
+            std::fs::remove_file(SOCKET)?;
+        }
+        config.unix_socket = Some(PathBuf::from(SOCKET));
+    }
     let daemon = Daemon::new(config)?;
     let uri = daemon.register_class(InstanceMode::Session, || Thingy, Some("example.unixsock"))?;
     println!("Server running, uri= {uri}");
+    if in_abstract_namespace {
+        println!("Actually, the uri contains a 0-byte, make sure you copy the part between the quotes to the client:");
+        println!("'{}'", uri.to_string().replace('\0', "\\x00"));
+    }
     daemon.request_loop()?;
     Ok(())
 }

@@ -75,7 +75,9 @@ pub struct DaemonConfig {
     /// Port; 0 picks a free one.
     pub port: u16,
     /// Bind a Unix domain socket at this path instead of TCP (Unix only: elsewhere
-    /// [`Daemon::new`] fails with [`io::ErrorKind::Unsupported`]).
+    /// [`Daemon::new`] fails with [`io::ErrorKind::Unsupported`]). A path starting with a
+    /// NUL byte names a socket in Linux's abstract namespace, as Python's
+    /// `unixsocket="\0name"`: no file, and the URI's location is `./u:` and that name.
     pub unix_socket: Option<PathBuf>,
     /// The host advertised in URIs when behind NAT (`NATHOST`).
     pub nat_host: Option<String>,

@@ -321,9 +321,10 @@ impl Object<'_> {
             Answer::Iter => quote_spanned! {span=>
                 extern crate alloc as __pyro5_alloc;
                 let __pyro5_iter: #krate::server::streams::BoxedIter = __pyro5_alloc::boxed::Box::new(
-                    ::core::iter::Iterator::map_while(__pyro5_value, |__pyro5_item| {
-                        ::core::result::Result::ok(#krate::ser::value::to_value(&__pyro5_item))
-                    }),
+                    ::core::iter::Iterator::map_while(
+                        __pyro5_value,
+                        #krate::server::streams::IntoStreamItem::into_stream_item,
+                    ),
                 );
                 __pyro5_reply.stream_iter(__pyro5_iter)
             },

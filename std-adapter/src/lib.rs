@@ -79,6 +79,10 @@ pub use proxy::{
 /// A call's argument still serialized (Pyro's `SerializedBlob`): an `#[expose]` method takes
 /// it as a parameter, [`Proxy::call_blob`] passes it on.
 pub use pyro5_core::ser::blob::SerializedBlob;
+/// An item of an `#[expose]` method's `impl Iterator` stream with annotations for its reply.
+pub use pyro5_core::server::streams::Annotated;
+/// A response annotation's 4-character id.
+pub use pyro5_core::wire::AnnotationId;
 use pyro5_core::wire::{Message, MessageKind};
 pub use serve::{ServeError, ServeOptions, Served, serve};
 pub use transport::{ListenerSocket, Stream};

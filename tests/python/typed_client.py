@@ -77,6 +77,11 @@ def check_calls(args):
     # iterators
     assert list(p.history()) == [20.0, 25.0, 25.0, 30.0], "history"
     assert list(p.countdown(3)) == [3, 2, 1], "countdown"
+    # each item's reply carries its own annotations
+    seen = []
+    for item in p.labelled(3):
+        seen.append((item, {k: bytes(v) for k, v in Pyro5.api.current_context.response_annotations.items()}))
+    assert seen == [(i, {"LABL": b"item %d" % i, "ODD?": b"yes" if i % 2 else b"no"}) for i in range(3)], seen
     return {"ok": True}
 
 
@@ -107,6 +112,7 @@ def reference_metadata(args):
         def context(self): pass
         def history(self): pass
         def countdown(self, start): pass
+        def labelled(self, n): pass
         def _calibrate(self): pass
         @property
         def target(self): pass

@@ -1,7 +1,8 @@
 //! Typed Rust objects written with `#[expose]`, served by the std daemon, called by the real
 //! Python Pyro5 client (tests/python/typed_client.py) in every serializer: arguments,
 //! keyword arguments, defaults, errors (builtin and user-named classes), properties, oneway,
-//! iterators (incl. early close and linger across a reconnect), context and annotations,
+//! iterators (incl. early close, linger across a reconnect and annotated items), context and
+//! annotations,
 //! metadata equal to what Python's daemon reports for the same class, instance modes,
 //! autoproxy and the handshake hook.
 
@@ -15,7 +16,7 @@ use pyro5_core::server::{
 use pyro5_core::wire::AnnotationId;
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_macros::expose;
-use pyro5_std::{Daemon, DaemonConfig, InstanceMode, ObjectProxy};
+use pyro5_std::{Annotated, Daemon, DaemonConfig, InstanceMode, ObjectProxy};
 
 const SERIALIZERS: [&str; 4] = ["serpent", "json", "marshal", "msgpack"];
 
@@ -69,6 +70,16 @@ impl Thermo {
 
     fn countdown(&self, start: u32) -> impl Iterator<Item = u32> {
         (1..=start).rev()
+    }
+
+    /// Items whose replies carry annotations, as a Python generator setting
+    /// `current_context.response_annotations` before each `yield`.
+    fn labelled(&self, n: u32) -> impl Iterator<Item = Annotated<u32>> {
+        (0..n).map(|i| {
+            Annotated::new(i)
+                .annotate(AnnotationId::new(*b"LABL").unwrap(), format!("item {i}"))
+                .annotate(AnnotationId::new(*b"ODD?").unwrap(), if i % 2 == 1 { "yes" } else { "no" })
+        })
     }
 
     #[getter]

@@ -703,9 +703,12 @@ impl<'s> Request<'_, 's, '_> {
             }
             #[cfg(feature = "alloc")]
             StreamSource::Iter(iter) => {
-                let reply = self.reply(CLASS, METHOD);
+                let mut reply = self.reply(CLASS, METHOD);
                 let _ = match iter.next() {
-                    Some(item) => reply.ok(&item),
+                    Some(item) => match item.annotations.iter().try_for_each(|(id, data)| reply.annotate(*id, data)) {
+                        Ok(()) => reply.ok(&item.value),
+                        Err(e) => reply.raise(&PyException::new(PYRO_ERROR, e)),
+                    },
                     None => reply.stop(),
                 };
                 true

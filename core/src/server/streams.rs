@@ -15,9 +15,86 @@ pub const STREAM_NAME_CAPACITY: usize = 64;
 
 pub use crate::wire::StreamId;
 
-/// An iterator the daemon drives, its items as dynamic values.
+/// An iterator the daemon drives, its items as dynamic values with their replies'
+/// annotations.
 #[cfg(feature = "alloc")]
-pub type BoxedIter = alloc::boxed::Box<dyn Iterator<Item = crate::ser::value::Value> + Send>;
+pub type BoxedIter = alloc::boxed::Box<dyn Iterator<Item = StreamItem> + Send>;
+
+/// One item of an iterator stream as the daemon sends it: the value, and the annotations
+/// that go with its reply.
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct StreamItem {
+    /// The item.
+    pub value: crate::ser::value::Value,
+    /// Annotations of the reply that carries it (id and bytes, in order).
+    pub annotations: alloc::vec::Vec<(crate::wire::AnnotationId, alloc::vec::Vec<u8>)>,
+}
+
+/// An item of an `impl Iterator` stream of an `#[expose]` method, with annotations for the
+/// reply that carries it: what Python's generator does when it sets
+/// `current_context.response_annotations` before each `yield` (Pyro5's filetransfer
+/// example sends a file's chunks so, beside small items).
+///
+/// ```
+/// # use pyro5_core::server::streams::Annotated;
+/// # use pyro5_core::wire::AnnotationId;
+/// const FDAT: AnnotationId = match AnnotationId::new(*b"FDAT") {
+///     Ok(id) => id,
+///     Err(_) => panic!("annotation ids are ASCII"),
+/// };
+/// let chunks = [&b"first"[..], b"second"];
+/// let items = chunks.into_iter().enumerate().map(|(i, chunk)| Annotated::new(i).annotate(FDAT, chunk));
+/// # assert_eq!(items.count(), 2);
+/// ```
+#[cfg(feature = "alloc")]
+#[derive(Clone, Debug, PartialEq)]
+pub struct Annotated<T> {
+    /// The item.
+    pub item: T,
+    /// The reply's annotations (id and bytes, in order).
+    pub annotations: alloc::vec::Vec<(crate::wire::AnnotationId, alloc::vec::Vec<u8>)>,
+}
+
+#[cfg(feature = "alloc")]
+impl<T> Annotated<T> {
+    /// `item`, with no annotation yet.
+    pub fn new(item: T) -> Self {
+        Self { item, annotations: alloc::vec::Vec::new() }
+    }
+
+    /// Add annotation `id` with `data` to the item's reply.
+    #[must_use]
+    pub fn annotate(mut self, id: crate::wire::AnnotationId, data: impl Into<alloc::vec::Vec<u8>>) -> Self {
+        self.annotations.push((id, data.into()));
+        self
+    }
+}
+
+/// What an iterator stream's items may be: any serializable value, or one [`Annotated`].
+/// `#[expose]` converts the items of an `impl Iterator` method with it; an item that does
+/// not convert to a [`Value`](crate::ser::value::Value) (`None`) ends the stream.
+#[cfg(feature = "alloc")]
+pub trait IntoStreamItem {
+    /// The item as the daemon sends it.
+    fn into_stream_item(self) -> Option<StreamItem>;
+}
+
+#[cfg(feature = "alloc")]
+impl<T: serde::Serialize> IntoStreamItem for T {
+    fn into_stream_item(self) -> Option<StreamItem> {
+        let value = crate::ser::value::to_value(&self).ok()?;
+        Some(StreamItem { value, annotations: alloc::vec::Vec::new() })
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: serde::Serialize> IntoStreamItem for Annotated<T> {
+    fn into_stream_item(self) -> Option<StreamItem> {
+        let value = crate::ser::value::to_value(&self.item).ok()?;
+        Some(StreamItem { value, annotations: self.annotations })
+    }
+}
 
 /// Where a stream's items come from.
 pub enum StreamSource {

@@ -5,11 +5,6 @@
 //! where a client sends the 36-character id of a blob it asked for and reads its bytes to
 //! the end. Served as `example.filetransfer` in the daemon, without a name server; the
 //! client asks for the URI.
-//!
-//! The annotation stream needs a reply per item that carries an annotation, which
-//! `#[expose]`'s item streams (`impl Iterator`, and `#[stream]` methods, which take no
-//! arguments) do not give: [`FileServerObject`] serves that method and its items by hand and
-//! hands every other call to the exposed methods of [`FileServer`].
 
 use std::collections::HashMap;
 use std::io::{Read, Write};
@@ -19,11 +14,7 @@ use std::thread;
 
 use pyro5_examples::daemon;
 use pyro5_std::core::ser::value::Value;
-use pyro5_std::core::server::{
-    Invocation, Metadata, PYRO_ERROR, PyException, PyroObject, Qualname, Replied, Reply, StreamCursor,
-};
-use pyro5_std::core::wire::AnnotationId;
-use pyro5_std::{InstanceMode, expose};
+use pyro5_std::{Annotated, AnnotationId, InstanceMode, expose};
 
 /// The annotation the file's chunks travel in.
 const FDAT: AnnotationId = match AnnotationId::new(*b"FDAT") {
@@ -37,8 +28,6 @@ const FILE_PIECE: &[u8] = b"1234567890!";
 const FILE_SIZE: u64 = 5000 * 1000 * FILE_PIECE.len() as u64;
 /// The largest chunk of the file in one annotation.
 const ANNOTATION_SIZE: u64 = 500_000;
-/// The cursor's bit that says the items carry the chunk's checksum.
-const WITH_CHECKSUM: u64 = 1 << 63;
 
 /// Blobs asked for and not fetched yet: their size by id.
 type Blobs = Arc<Mutex<HashMap<String, usize>>>;
@@ -148,6 +137,24 @@ impl FileServer {
         (0..size).step_by(chunksize).map(move |i| Value::Bytes(vec![b'x'; chunksize.min(size - i)]))
     }
 
+    /// The file in chunks of [`ANNOTATION_SIZE`], each in the `FDAT` annotation of its
+    /// item's reply; an item is the file position after its chunk and, when asked for, the
+    /// chunk's checksum (0 otherwise).
+    fn annotation_stream(&self, with_checksum: Option<bool>) -> impl Iterator<Item = Annotated<(u64, u32)>> {
+        let with_checksum = with_checksum.unwrap_or(false);
+        (0..FILE_SIZE).step_by(ANNOTATION_SIZE as usize).map(move |start| {
+            // Printed when the client asks for the first item, as Python's generator does.
+            if start == 0 {
+                println!(
+                    "transmitting file via annotations stream ({FILE_SIZE} bytes in chunks of {ANNOTATION_SIZE})..."
+                );
+            }
+            let chunk = file_chunk(start);
+            let checksum = if with_checksum { crc32(chunk) } else { 0 };
+            Annotated::new((start + chunk.len() as u64, checksum)).annotate(FDAT, chunk)
+        })
+    }
+
     fn prepare_file_blob(&self, size: usize) -> (String, (String, u16)) {
         println!("preparing file-based blob of size {size}");
         self.blob_socket.prepare(size)
@@ -159,58 +166,13 @@ impl FileServer {
     }
 }
 
-/// The exposed methods of [`FileServer`] and `annotation_stream`.
-const METHODS: &[&str] =
-    &["annotation_stream", "get_with_pyro", "iterator", "prepare_file_blob", "prepare_memory_blob"];
-
-/// [`FileServer`] with `annotation_stream`: an item stream of `(position, checksum)` whose
-/// replies carry the file's next chunk in their `FDAT` annotation.
-struct FileServerObject(FileServer);
-
-impl PyroObject for FileServerObject {
-    fn metadata(&self) -> Metadata<'static> {
-        Metadata { class_name: "FileServer", methods: METHODS, oneway: &[], attrs: &[] }
-    }
-
-    fn invoke(&mut self, inv: &Invocation<'_>, reply: Reply<'_, '_>) -> Replied {
-        if inv.method != "annotation_stream" {
-            return self.0.invoke(inv, reply);
-        }
-        let function = Qualname { class_name: "FileServer", method: inv.method };
-        if let Err(e) = inv.args.check(function, &["with_checksum"]) {
-            return reply.raise(&e);
-        }
-        let with_checksum = match inv.args.optional::<bool>(0, "with_checksum") {
-            Ok(flag) => flag.unwrap_or(false),
-            Err(e) => return reply.raise(&e),
-        };
-        println!("transmitting file via annotations stream ({FILE_SIZE} bytes in chunks of {ANNOTATION_SIZE})...");
-        reply.stream(if with_checksum { WITH_CHECKSUM } else { 0 })
-    }
-
-    fn next_item(&mut self, method: &str, cursor: &mut StreamCursor, mut reply: Reply<'_, '_>) -> Replied {
-        let position = *cursor & !WITH_CHECKSUM;
-        if method != "annotation_stream" || position >= FILE_SIZE {
-            return reply.stop();
-        }
-        let chunk = file_chunk(position);
-        let position = position + chunk.len() as u64;
-        *cursor = (*cursor & WITH_CHECKSUM) | position;
-        let checksum = if *cursor & WITH_CHECKSUM == 0 { 0 } else { crc32(chunk) };
-        if let Err(e) = reply.annotate(FDAT, chunk) {
-            return reply.raise(&PyException::new(PYRO_ERROR, e.to_string()));
-        }
-        reply.ok(&(position, checksum))
-    }
-}
-
 fn main() -> pyro5_examples::Result {
     let daemon = daemon()?;
     let host = daemon.location().rsplit_once(':').map_or("localhost", |(host, _)| host);
     let host = host.trim_start_matches('[').trim_end_matches(']').to_string();
     let blob_socket = BlobSocket::start(&host)?;
     println!("Blob socket available on: ('{}', {})", blob_socket.address.0, blob_socket.address.1);
-    let server = move || FileServerObject(FileServer { blob_socket: Arc::clone(&blob_socket) });
+    let server = move || FileServer { blob_socket: Arc::clone(&blob_socket) };
     let uri = daemon.register_class(InstanceMode::Session, server, Some("example.filetransfer"))?;
     println!("Filetransfer server URI: {uri}");
     daemon.request_loop()?;

@@ -150,7 +150,9 @@
 //!   iterator outlives the call, so it must own what it uses and be `Send`: the macro adds
 //!   `+ 'static` to the `impl Iterator` type unless it already names a lifetime or a
 //!   `use<..>` bound. Items are converted with `pyro5_core::ser::value::to_value`; an item
-//!   that does not convert ends the stream (the client sees `StopIteration`).
+//!   that does not convert ends the stream (the client sees `StopIteration`). An item of
+//!   type `pyro5_core::server::streams::Annotated<T>` also sends annotations with its reply
+//!   (Python's `current_context.response_annotations` set inside a generator).
 //!
 //! # Cursor streams (no allocator)
 //! `#[stream] fn readings(&mut self, cursor: &mut StreamCursor) -> Option<T>` (or

@@ -49,6 +49,45 @@ pub fn run_script(script: &str, args: &[&str]) {
     print!("{stdout}");
 }
 
+/// A Python daemon of `tests/python/` that prints its URI as its first line and serves
+/// until its stdin closes: stopped so, and waited for, when dropped.
+pub struct PythonPeer {
+    child: std::process::Child,
+    /// The URI it printed.
+    pub uri: String,
+}
+
+impl PythonPeer {
+    /// Run `tests/python/<script>` with `args` and read its URI, which must start with
+    /// `uri_prefix`.
+    ///
+    /// # Panics
+    /// When it does not start or prints something else first.
+    pub fn start(script: &str, args: &[&str], uri_prefix: &str) -> Self {
+        use std::io::BufRead;
+        let path = workspace_root().join("tests/python").join(script);
+        let mut child = Command::new(python())
+            .arg(path)
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {script}: {e}"));
+        let mut line = String::new();
+        let stdout = child.stdout.take().expect("piped");
+        std::io::BufReader::new(stdout).read_line(&mut line).expect("its URI");
+        assert!(line.starts_with(uri_prefix), "{script} printed {line:?}");
+        Self { child, uri: line.trim().to_string() }
+    }
+}
+
+impl Drop for PythonPeer {
+    fn drop(&mut self) {
+        drop(self.child.stdin.take());
+        let _ = self.child.wait();
+    }
+}
+
 /// Path of the pinned Python interpreter, provisioning it on first use (or `PYRO5_PYTHON`).
 ///
 /// # Panics

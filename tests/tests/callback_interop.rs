@@ -7,12 +7,11 @@
 //! the std and the async proxy as a proxy and called, and our proxy passed to Python and
 //! called there.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::{PythonPeer, python, workspace_root};
 use pyro5_std::{Daemon, DaemonConfig, Proxy, ProxyError, Reraise, Serializer, ServerType, expose};
 
 const SERIALIZERS: [&str; 4] = ["serpent", "marshal", "json", "msgpack"];
@@ -173,41 +172,11 @@ fn a_tokio_daemon_calls_back_a_python_client_through_the_async_proxy_in_every_se
     runtime.block_on(served).expect("the serving task").expect("serve");
 }
 
-/// The Python factory daemon, stopped (stdin closed) when dropped.
-struct PythonServer {
-    child: Child,
-    uri: String,
-}
-
-impl PythonServer {
-    fn start() -> Self {
-        let script = workspace_root().join("tests/python/callback_peer.py");
-        let mut child = Command::new(python())
-            .arg(script)
-            .arg("server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the Python daemon");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("its URI");
-        assert!(line.starts_with("PYRO:factory@"), "{line:?}");
-        Self { child, uri: line.trim().to_string() }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
 type Relayed = (String, Vec<String>, Option<String>);
 
 #[test]
 fn an_autoproxied_result_is_a_std_proxy_and_ours_is_a_proxy_in_python() {
-    let server = PythonServer::start();
+    let server = PythonPeer::start("callback_peer.py", &["server"], "PYRO:factory@");
     for serializer in Serializer::ALL {
         let mut factory = Proxy::new(&server.uri).unwrap();
         factory.set_serializer(serializer);
@@ -234,7 +203,7 @@ fn an_autoproxied_result_is_a_std_proxy_and_ours_is_a_proxy_in_python() {
 
 #[test]
 fn an_autoproxied_result_is_an_async_proxy() {
-    let server = PythonServer::start();
+    let server = PythonPeer::start("callback_peer.py", &["server"], "PYRO:factory@");
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     runtime.block_on(async {
         for serializer in Serializer::ALL {

@@ -7,10 +7,9 @@
 //! the std daemon are those it sees from a Python daemon, and good arguments still work.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 
-use pyro5_interop_tests::{python, workspace_root};
+use pyro5_interop_tests::{PythonPeer, python, workspace_root};
 use pyro5_std::core::ser::value::Value;
 use pyro5_std::{Daemon, DaemonConfig, Proxy, expose};
 
@@ -40,35 +39,6 @@ fn script() -> std::path::PathBuf {
     workspace_root().join("tests/python/refused_classes.py")
 }
 
-/// The Python daemon, stopped (stdin closed) when dropped.
-struct PythonServer {
-    child: Child,
-    uri: String,
-}
-
-impl PythonServer {
-    fn start() -> Self {
-        let mut child = Command::new(python())
-            .arg(script())
-            .arg("server")
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("start the Python daemon");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().expect("piped")).read_line(&mut line).expect("its URI");
-        assert!(line.starts_with("PYRO:refused@"), "{line:?}");
-        Self { child, uri: line.trim().to_string() }
-    }
-}
-
-impl Drop for PythonServer {
-    fn drop(&mut self) {
-        drop(self.child.stdin.take());
-        let _ = self.child.wait();
-    }
-}
-
 /// What the Python client saw calling `uri`: "serializer method case" → `"ok"` or
 /// `[exception class, text]`.
 fn python_client(uri: &str) -> serde_json::Map<String, serde_json::Value> {
@@ -84,7 +54,7 @@ fn python_client(uri: &str) -> serde_json::Map<String, serde_json::Value> {
 
 #[test]
 fn a_rust_daemon_refuses_classes_as_a_python_daemon_does_in_every_serializer() {
-    let python_daemon = PythonServer::start();
+    let python_daemon = PythonPeer::start("refused_classes.py", &["server"], "PYRO:refused@");
     let expected = python_client(&python_daemon.uri);
 
     let config = DaemonConfig { host: "127.0.0.1".into(), ..DaemonConfig::default() };

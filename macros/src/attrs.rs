@@ -22,6 +22,8 @@ pub(crate) struct MethodAttrs {
     pub setter: Option<Span>,
     /// `stream` (a cursor stream).
     pub stream: Option<Span>,
+    /// `stream(next = f)`: the method starts a cursor stream whose items `f` makes.
+    pub stream_next: Option<syn::Ident>,
     /// `name = "..."`: the Python name.
     pub name: Option<LitStr>,
     /// `result` / `result = false`: whether the return value is a `Result`, overriding
@@ -86,13 +88,21 @@ impl MethodAttrs {
         })
     }
 
-    /// `#[oneway]`, `#[stream]`, `#[getter]`, `#[getter(name = "x")]`, `#[setter]`,
-    /// `#[setter(name = "x")]`.
+    /// `#[oneway]`, `#[stream]`, `#[stream(next = f)]`, `#[getter]`, `#[getter(name = "x")]`,
+    /// `#[setter]`, `#[setter(name = "x")]`.
     fn read_short(&mut self, flag: &str, attr: &Attribute) -> syn::Result<()> {
         let span = attr.path().span();
         self.set_short(flag, span)?;
         match &attr.meta {
             Meta::Path(_) => Ok(()),
+            Meta::List(_) if flag == "stream" => attr.parse_nested_meta(|meta| {
+                if meta.path.is_ident("next") {
+                    let next: syn::Ident = meta.value()?.parse()?;
+                    set_flag(&mut self.stream_next, next, "next", meta.path.span())
+                } else {
+                    Err(meta.error("unknown #[stream] option; expected `next = method`"))
+                }
+            }),
             Meta::List(_) if matches!(flag, "getter" | "setter") => attr.parse_nested_meta(|meta| {
                 if meta.path.is_ident("name") {
                     let name: LitStr = meta.value()?.parse()?;
@@ -119,6 +129,20 @@ impl MethodAttrs {
     pub fn any(&self) -> bool {
         self.first.is_some()
     }
+}
+
+/// The `next` method a `#[stream(next = f)]` marker in `attrs` names, if any (read without
+/// removing the marker; errors are reported when the method's markers are taken).
+pub(crate) fn stream_next(attrs: &[Attribute]) -> Option<syn::Ident> {
+    let marker = attrs.iter().find(|a| a.path().is_ident("stream"))?;
+    let mut next = None;
+    let _ = marker.parse_nested_meta(|meta| {
+        if meta.path.is_ident("next") {
+            next = Some(meta.value()?.parse()?);
+        }
+        Ok(())
+    });
+    next
 }
 
 /// The markers on a parameter: `#[pyro5(name = "objectId")]`, the Python keyword.

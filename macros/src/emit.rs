@@ -30,11 +30,12 @@ impl Object<'_> {
         let Self { item, class, krate, exposed } = self;
         let (impl_generics, _, where_clause) = item.generics.split_for_impl();
         let self_ty = &item.self_ty;
-        let methods = names(exposed, |e| matches!(e.role, Role::Method { .. } | Role::Cursor));
+        let methods = names(exposed, |e| matches!(e.role, Role::Method { .. } | Role::Cursor | Role::StreamStart));
         let oneway = names(exposed, |e| e.role == (Role::Method { oneway: true }));
         let attrs = dedup(names(exposed, |e| matches!(e.role, Role::Getter | Role::Setter)));
 
-        let invoke_arms = exposed.iter().filter(|e| matches!(e.role, Role::Method { .. } | Role::Cursor));
+        let invoke_arms =
+            exposed.iter().filter(|e| matches!(e.role, Role::Method { .. } | Role::Cursor | Role::StreamStart));
         let invoke_arms = invoke_arms.map(|e| self.invoke_arm(e));
         let get_attr = self.attr_fn(Role::Getter);
         let set_attr = self.attr_fn(Role::Setter);
@@ -154,10 +155,16 @@ impl Object<'_> {
         let arms: Vec<TokenStream> = self
             .exposed
             .iter()
-            .filter(|e| e.role == Role::Cursor)
+            .filter(|e| matches!(e.role, Role::Cursor | Role::StreamStart))
             .map(|e| {
                 let name = &e.name;
-                let body = self.call_and_answer(e);
+                let body = match &e.stream_next {
+                    // What the `next` method returns answers, whichever of the forms.
+                    Some(next) => quote_spanned! {next.span()=>
+                        #krate::server::NextItem::answer(self.#next(__pyro5_cursor), __pyro5_reply)
+                    },
+                    None => self.call_and_answer(e),
+                };
                 quote! { #name => { #body } }
             })
             .collect();
@@ -311,6 +318,7 @@ impl Object<'_> {
             Answer::Unit => quote! { __pyro5_reply.ok(&()) },
             Answer::Value => quote_spanned! {span=> __pyro5_reply.ok(&__pyro5_value) },
             Answer::Replied => quote! { __pyro5_value },
+            Answer::StartStream => quote_spanned! {span=> __pyro5_reply.stream(__pyro5_value) },
             Answer::NextItem => quote_spanned! {span=>
                 match __pyro5_value {
                     ::core::option::Option::Some(__pyro5_item) => __pyro5_reply.ok(&__pyro5_item),

@@ -162,6 +162,14 @@
 //! raises in the client and ends the stream. The first call happens for the first item, not
 //! when the stream is opened.
 //!
+//! A stream whose call takes parameters from Python is started by one method and fed by
+//! another: `#[stream(next = next_reading)] fn readings(&mut self, count: u32) ->
+//! StreamCursor` (or `Result<StreamCursor, E>`) is exposed as `readings(count)` and returns
+//! the stream's first cursor, where it keeps what it needs of its arguments (a count, a
+//! position, an index into the object's own state); `fn next_reading(&mut self, cursor:
+//! &mut StreamCursor) -> Option<T>` (or `Result<Option<T>, E>`) then makes each item, as
+//! above. The `next` method is not exposed itself. Still no allocation.
+//!
 //! # Properties
 //! `#[getter] fn verbose(&self) -> T` makes attribute `verbose`, read by Python's
 //! `proxy.verbose` (`__getattr__`); `#[setter] fn set_verbose(&mut self, value: T)` writes it
@@ -438,9 +446,23 @@ fn expand(attr: TokenStream, item: TokenStream, default_krate: syn::Path) -> Tok
         );
         combine(&mut errors, e);
     }
+    // The item methods of `#[stream(next = f)]` streams are not exposed themselves.
+    let nexts: Vec<syn::Ident> = item
+        .items
+        .iter()
+        .filter_map(|i| match i {
+            ImplItem::Fn(f) => attrs::stream_next(&f.attrs),
+            _ => None,
+        })
+        .collect();
     let mut exposed = Vec::new();
     for impl_item in &mut item.items {
         let found = match impl_item {
+            // Its markers are taken off; what it would be as a method does not matter.
+            ImplItem::Fn(f) if nexts.contains(&f.sig.ident) => {
+                let _ = method::analyze(f);
+                Ok(None)
+            }
             ImplItem::Fn(f) => method::analyze(f),
             ImplItem::Const(c) => attrs::refuse_markers(&mut c.attrs, "constants").map(|()| None),
             ImplItem::Type(t) => attrs::refuse_markers(&mut t.attrs, "types").map(|()| None),
@@ -521,5 +543,5 @@ fn check_names(exposed: &[Exposed]) -> syn::Result<()> {
 }
 
 fn is_method(role: Role) -> bool {
-    matches!(role, Role::Method { .. } | Role::Cursor)
+    matches!(role, Role::Method { .. } | Role::Cursor | Role::StreamStart)
 }

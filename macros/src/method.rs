@@ -21,6 +21,9 @@ pub(crate) enum Role {
     },
     /// A stream of items produced one at a time from a cursor (`#[stream]`).
     Cursor,
+    /// The start of a cursor stream (`#[stream(next = f)]`): takes the Python parameters
+    /// and returns the first cursor; `f` makes the items.
+    StreamStart,
     /// Reads a property (`#[getter]`).
     Getter,
     /// Writes a property (`#[setter]`).
@@ -59,6 +62,8 @@ pub(crate) enum Answer {
     Iter,
     /// `Option<T>` of a cursor stream: the next item or the end.
     NextItem,
+    /// The first cursor of a stream a `#[stream(next = f)]` method starts.
+    StartStream,
     /// `Replied`: the method answered through its `Reply` parameter.
     Replied,
 }
@@ -83,6 +88,8 @@ pub(crate) struct Exposed {
     pub span: Span,
     /// An `async fn`: answered by a future the daemon runs.
     pub is_async: bool,
+    /// The method making the items of the stream a [`Role::StreamStart`] method starts.
+    pub stream_next: Option<syn::Ident>,
 }
 
 impl Exposed {
@@ -182,6 +189,7 @@ pub(crate) fn analyze(f: &mut ImplItemFn) -> syn::Result<Option<Exposed>> {
         ret_span,
         span: name_span,
         is_async,
+        stream_next: marks.stream_next,
     }))
 }
 
@@ -208,6 +216,7 @@ fn role(m: &MethodAttrs) -> syn::Result<Role> {
         Some(("oneway", _)) => Role::Method { oneway: true },
         Some(("getter", _)) => Role::Getter,
         Some(("setter", _)) => Role::Setter,
+        Some(_) if m.stream_next.is_some() => Role::StreamStart,
         Some(_) => Role::Cursor,
     })
 }
@@ -342,7 +351,7 @@ fn params(f: &ImplItemFn, role: Role, given_names: Vec<Option<LitStr>>) -> syn::
                 Ok(Param::Context)
             }
         } else if last_segment_is(&t.ty, "Reply") {
-            if role == Role::Cursor {
+            if matches!(role, Role::Cursor | Role::StreamStart) {
                 Err(syn::Error::new(t.ty.span(), "a cursor stream can't take the `Reply`: it answers with its items"))
             } else if std::mem::replace(&mut reply, true) {
                 Err(syn::Error::new(t.ty.span(), "only one `Reply` parameter"))
@@ -356,6 +365,11 @@ fn params(f: &ImplItemFn, role: Role, given_names: Vec<Option<LitStr>>) -> syn::
                 Ok(Param::Cursor)
             } else if role == Role::Cursor {
                 Err(syn::Error::new(t.ty.span(), "a cursor stream takes one `&mut StreamCursor`"))
+            } else if role == Role::StreamStart {
+                Err(syn::Error::new(
+                    t.ty.span(),
+                    "the start of a stream takes no cursor: it returns the first one, which its `next` method takes",
+                ))
             } else {
                 Err(syn::Error::new(
                     t.ty.span(),
@@ -387,7 +401,8 @@ fn params(f: &ImplItemFn, role: Role, given_names: Vec<Option<LitStr>>) -> syn::
     match role {
         Role::Cursor if index > 0 || !out.iter().any(|p| matches!(p, Param::Cursor)) => Err(syn::Error::new(
             span,
-            "a cursor stream takes exactly one parameter, `cursor: &mut StreamCursor`, and nothing from Python",
+            "a cursor stream takes exactly one parameter, `cursor: &mut StreamCursor`, and nothing from Python \
+             (for parameters from Python, start the stream with #[stream(next = method)])",
         )),
         Role::Getter if index > 0 => {
             Err(syn::Error::new(span, "a getter takes no parameters (a `&CallContext` or the `Reply` at most)"))
@@ -424,6 +439,9 @@ fn returns(f: &mut ImplItemFn, m: &MethodAttrs, role: Role, params: &[Param]) ->
         if role == Role::Cursor {
             return Err(syn::Error::new(f.sig.ident.span(), CURSOR_RETURN));
         }
+        if role == Role::StreamStart {
+            return Err(syn::Error::new(f.sig.ident.span(), START_RETURN));
+        }
         return Ok((false, Answer::Unit, f.sig.ident.span()));
     };
     let span = ty.span();
@@ -440,6 +458,8 @@ fn returns(f: &mut ImplItemFn, m: &MethodAttrs, role: Role, params: &[Param]) ->
     // The type the value is in: a Result's first argument, when it is spelled out.
     let inner: Option<&mut Type> = if result { first_type_arg(ty) } else { Some(&mut **ty) };
     let answer = match inner {
+        // The value must be a `StreamCursor`; the compiler says so at the return type.
+        _ if role == Role::StreamStart => Answer::StartStream,
         None => Answer::Value,
         Some(inner) if role == Role::Cursor => {
             if !last_segment_is(inner, "Option") {
@@ -462,6 +482,9 @@ fn returns(f: &mut ImplItemFn, m: &MethodAttrs, role: Role, params: &[Param]) ->
 
 const CURSOR_RETURN: &str =
     "a cursor stream returns `Option<T>` (or `Result<Option<T>, E>`): the next item, None at the end";
+
+const START_RETURN: &str = "the start of a stream returns its first `StreamCursor` (or `Result<StreamCursor, E>`), which its `next` \
+     method takes";
 
 /// Whether a parameter of type `ty` comes from Python (rather than from the daemon).
 fn is_python_param(ty: &Type) -> bool {

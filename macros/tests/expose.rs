@@ -114,6 +114,23 @@ impl Thermo {
         self.readings_made
     }
 
+    /// `stepdown(start, step=1)`: a cursor stream whose call takes parameters, kept in the
+    /// cursor (what is left in the high half, the step in the low one).
+    #[stream(next = next_step)]
+    fn stepdown(&mut self, start: u32, step: Option<u32>) -> Result<StreamCursor, PyException<&'static str>> {
+        match step.unwrap_or(1) {
+            0 => Err(PyException::value_error("step must not be zero")),
+            step => Ok(u64::from(start) << 32 | u64::from(step)),
+        }
+    }
+
+    /// The items of `stepdown`; not exposed itself.
+    fn next_step(&mut self, cursor: &mut StreamCursor) -> Option<u32> {
+        let (left, step) = ((*cursor >> 32) as u32, *cursor as u32);
+        *cursor = u64::from(left.saturating_sub(step)) << 32 | u64::from(step);
+        (left > 0).then_some(left)
+    }
+
     /// A stream that fails half-way.
     #[pyro5(stream)]
     fn flaky(&mut self, cursor: &mut StreamCursor) -> Result<Option<u64>, PyException<&'static str>> {
@@ -450,6 +467,7 @@ fn metadata_lists_methods_oneway_and_attributes() {
                 "readings",
                 "readings_made",
                 "set",
+                "stepdown",
                 "tag",
                 "type",
                 "whoami",
@@ -482,6 +500,35 @@ fn a_cursor_stream_makes_one_item_per_request() {
         assert_eq!(
             d.call("thermo", "readings", vals![1]).raised().1,
             "Thermo.readings() takes 1 positional argument but 2 were given"
+        );
+    }
+}
+
+#[test]
+fn a_stream_with_parameters_goes_on_from_the_cursor_its_start_returned() {
+    for format in FORMATS {
+        let object = thermo();
+        let mut d = Daemon::new(format, "thermo", &object);
+        let stream = d.call("thermo", "stepdown", vals![7, 3]).stream_id();
+        assert_eq!(d.drain(&stream, 10), vals![7, 4, 1], "{format:?}");
+        let stream = d.invoke(Call::new("thermo", "stepdown", vec![]).kwargs(&[("start", 2.into())])).unwrap();
+        assert_eq!(d.drain(&stream.stream_id(), 10), vals![2, 1], "{format:?}: the default step");
+        assert_eq!(
+            d.call("thermo", "stepdown", vals![5, 0]).raised(),
+            ("builtins.ValueError".to_owned(), "step must not be zero".to_owned()),
+            "{format:?}: the start's error is raised at the call"
+        );
+        assert_eq!(
+            d.call("thermo", "stepdown", vec![]).raised(),
+            (
+                "builtins.TypeError".to_owned(),
+                "Thermo.stepdown() missing 1 required positional argument: 'start'".to_owned()
+            )
+        );
+        assert_eq!(
+            d.call("thermo", "next_step", vec![]).raised(),
+            ("builtins.AttributeError".to_owned(), "'Thermo' object has no attribute 'next_step'".to_owned()),
+            "the item method is not exposed"
         );
     }
 }

@@ -60,6 +60,17 @@ impl Sensor {
         *cursor += 1;
         (*cursor <= 2).then_some(self.celsius)
     }
+
+    /// `samples(count)`: a stream whose call takes a parameter, kept in the cursor.
+    #[stream(next = next_sample)]
+    fn samples(&mut self, count: u32) -> StreamCursor {
+        u64::from(count)
+    }
+
+    fn next_sample(&mut self, left: &mut StreamCursor) -> Option<f64> {
+        *left = left.checked_sub(1)?;
+        Some(self.celsius)
+    }
 }
 
 /// Allocations made by `f` (counted by allocation-counter's global allocator).
@@ -115,6 +126,15 @@ fn serving_an_exposed_object_allocates_nothing() {
             let next = Call::new("Pyro.Daemon", "get_next_stream_item", vec![Value::from(stream.as_str())]);
             let (n, _) = counted(&mut d, next);
             assert_eq!(n, 0, "{format:?}: a stream item allocated {n} times");
+        }
+        let (n, reply) = counted(&mut d, Call::new("sensor", "samples", vals![2]));
+        assert_eq!(n, 0, "{format:?}: starting a stream with a parameter allocated {n} times");
+        let stream = reply.unwrap().stream_id();
+        for expected_end in [false, false, true] {
+            let next = Call::new("Pyro.Daemon", "get_next_stream_item", vec![Value::from(stream.as_str())]);
+            let (n, reply) = counted(&mut d, next);
+            assert_eq!(n, 0, "{format:?}: an item of samples allocated {n} times");
+            assert_eq!(reply.unwrap().is_exception(), expected_end, "{format:?}: two samples, then the end");
         }
         assert!(sensor.borrow().verbose);
     }

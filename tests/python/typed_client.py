@@ -77,6 +77,11 @@ def check_calls(args):
     # iterators
     assert list(p.history()) == [20.0, 25.0, 25.0, 30.0], "history"
     assert list(p.countdown(3)) == [3, 2, 1], "countdown"
+    # a cursor stream whose call takes parameters
+    assert list(p.steps(7, 3)) == [7, 4, 1], "steps"
+    assert list(p.steps(start=2)) == [2, 1], "steps with the default step"
+    expect_raise(lambda: p.steps(5, 0), ValueError, "step must not be zero")
+    expect_raise(lambda: p.next_step(), AttributeError)
     # each item's reply carries its own annotations
     seen = []
     for item in p.labelled(3):
@@ -113,6 +118,7 @@ def reference_metadata(args):
         def history(self): pass
         def countdown(self, start): pass
         def labelled(self, n): pass
+        def steps(self, start, step=1): pass
         def _calibrate(self): pass
         @property
         def target(self): pass

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use pyro5_core::ser::call::ConnectView;
 use pyro5_core::ser::value::Value;
 use pyro5_core::server::{
-    Answered, CallContext, ConnectionId, HandshakeAnswer, HandshakeValidator, PyException, Replied, Reply, VALUE_ERROR,
+    Answered, CallContext, ConnectionId, HandshakeAnswer, HandshakeValidator, PyException, Replied, Reply,
+    StreamCursor, VALUE_ERROR,
 };
 use pyro5_core::wire::AnnotationId;
 use pyro5_interop_tests::{python, workspace_root};
@@ -70,6 +71,22 @@ impl Thermo {
 
     fn countdown(&self, start: u32) -> impl Iterator<Item = u32> {
         (1..=start).rev()
+    }
+
+    /// `steps(start, step=1)`: a cursor stream (no allocation) whose call takes parameters,
+    /// kept in the cursor: what is left in the high half, the step in the low one.
+    #[stream(next = next_step)]
+    fn steps(&mut self, start: u32, step: Option<u32>) -> Result<StreamCursor, PyException<&'static str>> {
+        match step.unwrap_or(1) {
+            0 => Err(PyException::new(VALUE_ERROR, "step must not be zero")),
+            step => Ok(u64::from(start) << 32 | u64::from(step)),
+        }
+    }
+
+    fn next_step(&mut self, cursor: &mut StreamCursor) -> Option<u32> {
+        let (left, step) = ((*cursor >> 32) as u32, *cursor as u32);
+        *cursor = u64::from(left.saturating_sub(step)) << 32 | u64::from(step);
+        (left > 0).then_some(left)
     }
 
     /// Items whose replies carry annotations, as a Python generator setting

@@ -96,7 +96,7 @@ pub use object::{
 #[cfg(feature = "alloc")]
 pub use registry::Objects;
 pub use registry::{DAEMON_OBJECT_ID, ObjectTable, RegisterError, Registry};
-pub use reply::{Replied, Reply};
+pub use reply::{NextItem, Replied, Reply};
 pub use streams::{StreamConfig, StreamStore, Streams};
 
 use crate::limits::Limits;

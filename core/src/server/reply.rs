@@ -14,6 +14,33 @@ use crate::wire::{AnnotationId, EncodeError, SerializerId};
 #[must_use = "return it from invoke"]
 pub struct Replied(());
 
+/// What the item method of a cursor stream returns, answering the client's request for the
+/// next item: `Option<T>` (the item, or `None` at the end) or `Result<Option<T>, E>` (also
+/// an exception to raise). `#[expose]` answers a `#[stream(next = f)]` stream's requests
+/// with what `f` returns through it.
+pub trait NextItem {
+    /// Answer with the item, the end, or the exception.
+    fn answer(self, reply: Reply<'_, '_>) -> Replied;
+}
+
+impl<T: Serialize> NextItem for Option<T> {
+    fn answer(self, reply: Reply<'_, '_>) -> Replied {
+        match self {
+            Some(item) => reply.ok(&item),
+            None => reply.stop(),
+        }
+    }
+}
+
+impl<T: Serialize, E: PythonException> NextItem for Result<Option<T>, E> {
+    fn answer(self, reply: Reply<'_, '_>) -> Replied {
+        match self {
+            Ok(next) => next.answer(reply),
+            Err(e) => reply.raise(&e),
+        }
+    }
+}
+
 impl Replied {
     /// For paths that provably replied already.
     pub(crate) fn reached() -> Self {

@@ -38,6 +38,19 @@ impl Thermo {
     fn samples(&mut self, count: u32) -> Option<u32> {
         Some(count)
     }
+
+    #[stream(next = next_sample)]
+    fn started(&mut self, count: u32, cursor: &mut StreamCursor) -> StreamCursor {
+        *cursor = u64::from(count);
+        *cursor
+    }
+
+    #[stream(next = next_sample)]
+    fn started_without_cursor(&mut self, _count: u32) {}
+
+    fn next_sample(&mut self, _cursor: &mut StreamCursor) -> Option<u32> {
+        None
+    }
 }
 
 fn main() {}

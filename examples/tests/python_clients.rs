@@ -246,6 +246,9 @@ struct Case {
     server_says: Option<&'static str>,
     /// Python packages the example's scripts import beyond Pyro5 (pinned requirements).
     packages: &'static [&'static str],
+    /// The date the Python programs run at (`faketime`, the clock going on from there): for
+    /// certificates that have expired since.
+    faketime: Option<&'static str>,
 }
 
 impl Case {
@@ -270,6 +273,7 @@ impl Case {
             mask: |text| text.to_string(),
             server_says: None,
             packages: &[],
+            faketime: None,
         }
     }
 }
@@ -293,14 +297,21 @@ struct Stage {
     ns_port: String,
     /// Where the example's extra packages are installed ([`packages_dir`]).
     python_path: Option<&'static Path>,
+    /// [`Case::faketime`].
+    faketime: Option<&'static str>,
     _ns: Option<Running>,
 }
 
 impl Stage {
     fn new(case: &Case, examples: &Path) -> Self {
         let python_path = if case.packages.is_empty() { None } else { packages_dir(case.packages) };
-        let mut stage =
-            Self { dir: examples.join(case.folder), ns_port: free_port().to_string(), python_path, _ns: None };
+        let mut stage = Self {
+            dir: examples.join(case.folder),
+            ns_port: free_port().to_string(),
+            python_path,
+            faketime: case.faketime,
+            _ns: None,
+        };
         if case.name_server {
             let args = ["-m", "Pyro5.nameserver", "-n", "127.0.0.1", "-p", &stage.ns_port, "-x"];
             let mut ns = Running::start("the name server", stage.command(python(), &args), "");
@@ -310,9 +321,18 @@ impl Stage {
         stage
     }
 
-    /// `program` with `args`, run in the example's folder with the stage's environment.
+    /// `program` with `args`, run in the example's folder with the stage's environment (a
+    /// Python program at the case's fake date, if it has one).
     fn command(&self, program: &Path, args: &[&str]) -> Command {
-        let mut command = Command::new(program);
+        let mut command = match self.faketime {
+            Some(date) if program == python() => {
+                let mut command = Command::new("faketime");
+                // Timeouts are measured on the real monotonic clock.
+                command.arg(date).arg(program).env("FAKETIME_DONT_FAKE_MONOTONIC", "1");
+                command
+            }
+            _ => Command::new(program),
+        };
         command.args(args).current_dir(&self.dir).envs([
             ("PYRO_NS_HOST", "127.0.0.1"),
             ("PYRO_NS_PORT", self.ns_port.as_str()),
@@ -471,6 +491,10 @@ fn compare(case: &Case) {
     let _turn = one_at_a_time();
     let Some(examples) = examples_dir() else { return };
     if !case.packages.is_empty() && packages_dir(case.packages).is_none() {
+        return;
+    }
+    if case.faketime.is_some() && Command::new("faketime").arg("--version").output().is_err() {
+        println!("SKIPPED: {} needs faketime (apt-get install faketime; the test command does as root)", case.folder);
         return;
     }
     let python = masked(case, &run(case, examples, Server::Python));
@@ -1218,6 +1242,23 @@ fn unixdomainsock() {
             format!("{uri}\n")
         },
         ..Case::new("unixdomainsock", env!("CARGO_BIN_EXE_unixdomainsock"))
+    });
+}
+
+#[test]
+fn ssl() {
+    // Both sides check the other's certificate (Pyro's demo ones) in their handshake.
+    compare(&Case {
+        name_server: false,
+        ready: "server uri:",
+        input: |lines| {
+            let uri = lines.iter().find_map(|l| l.strip_prefix("server uri: ")).expect("a URI");
+            format!("{uri}\n")
+        },
+        server_says: Some("SSL client cert is ok"),
+        // The demo certificates expired on 2026-07-13: Python checks the dates.
+        faketime: Some("2025-06-01 12:00:00"),
+        ..Case::new("ssl", env!("CARGO_BIN_EXE_ssl"))
     });
 }
 

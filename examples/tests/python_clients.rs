@@ -1358,10 +1358,43 @@ fn echoserver() {
         server: "Pyro5.utils.echoserver",
         name_server: false,
         ready: "echoserver running.",
-        input: |lines| {
-            let uri = lines.iter().find_map(|l| l.strip_prefix("echo uri: ")).expect("a URI");
-            format!("{uri}\n")
-        },
+        input: echo_uri,
         ..Case::new("echoserver", tool("pyro5-echoserver"))
+    });
+}
+
+/// The URI the test echo server printed, as a line for a client that asks for it.
+fn echo_uri(lines: &[String]) -> String {
+    let uri = lines.iter().find_map(|l| l.strip_prefix("echo uri: ")).expect("a URI");
+    format!("{uri}\n")
+}
+
+#[test]
+fn maxsize() {
+    // A client only, for the test echo server: a big call goes through without a limit, and
+    // is refused by the client's own `MAX_MESSAGE_SIZE` with one.
+    compare(&Case {
+        server: "Pyro5.utils.echoserver",
+        name_server: false,
+        ready: "echoserver running.",
+        input: echo_uri,
+        ..Case::new("maxsize", tool("pyro5-echoserver"))
+    });
+}
+
+#[test]
+fn ns_metadata() {
+    // A client only, of the name server (Python's `python -m Pyro5.nameserver` or our
+    // `pyro5-ns`, on the port `PYRO_NS_PORT` names): objects registered with metadata,
+    // listed with it, and found by `yplookup` and `PYROMETA:` URIs.
+    // A proxy's repr shows its address in memory and its owner thread's id.
+    let mask = |text: &str| replace(text, r"at 0x[0-9a-f]+; (.*); owner \d+>", "at <address>; $1; owner <thread>>");
+    compare(&Case {
+        server: "Pyro5.nameserver",
+        client: "example.py",
+        name_server: false,
+        ready: "NS running",
+        mask,
+        ..Case::new("ns-metadata", tool("pyro5-ns"))
     });
 }

@@ -235,12 +235,41 @@ impl Object<'_> {
                 }
             })
         });
+        let (var, kw) = e.takes_rest();
+        let check = if var || kw {
+            quote! {
+                __pyro5_inv.args.check_with_rest(
+                    __pyro5_function,
+                    &[#(#python),*],
+                    #krate::server::Rest { args: #var, kwargs: #kw },
+                )
+            }
+        } else {
+            quote! { __pyro5_inv.args.check(__pyro5_function, &[#(#python),*]) }
+        };
+        let count = python.len();
+        let rest = e.params.iter().filter_map(|p| match p {
+            Param::VarArgs { name } => Some(quote! {
+                let __pyro5_varargs = match __pyro5_inv.args.var_args(#count, #name) {
+                    ::core::result::Result::Ok(__pyro5_v) => __pyro5_v,
+                    ::core::result::Result::Err(__pyro5_e) => return __pyro5_reply.raise(&__pyro5_e),
+                };
+            }),
+            Param::KwArgs { name } => Some(quote! {
+                let __pyro5_kwargs = match __pyro5_inv.args.var_kwargs(&[#(#python),*], #name) {
+                    ::core::result::Result::Ok(__pyro5_v) => __pyro5_v,
+                    ::core::result::Result::Err(__pyro5_e) => return __pyro5_reply.raise(&__pyro5_e),
+                };
+            }),
+            _ => None,
+        });
         quote! {
             #function
-            if let ::core::result::Result::Err(__pyro5_e) = __pyro5_inv.args.check(__pyro5_function, &[#(#python),*]) {
+            if let ::core::result::Result::Err(__pyro5_e) = #check {
                 return __pyro5_reply.raise(&__pyro5_e);
             }
             #(#reads)*
+            #(#rest)*
         }
     }
 
@@ -254,6 +283,8 @@ impl Object<'_> {
             Param::Context => quote!(__pyro5_inv.context),
             Param::Reply => quote!(__pyro5_reply),
             Param::Cursor => quote!(__pyro5_cursor),
+            Param::VarArgs { .. } => quote!(__pyro5_varargs),
+            Param::KwArgs { .. } => quote!(__pyro5_kwargs),
         })
     }
 

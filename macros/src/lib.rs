@@ -124,6 +124,11 @@
 //! message.
 //! - `Option<T>`: may be left out (Python's `=None` default): not passed and passed as
 //!   `None` both give `None`.
+//! - `VarArgs<T>` and `KwArgs<T>` (`pyro5_core::server`, with `alloc`), after the Python
+//!   parameters: Python's `*args` (the positional arguments past them, each a `T`) and
+//!   `**kwargs` (the keyword arguments naming none of them, in the order sent). A method
+//!   with them takes what Python's `def f(self, a, *args, **kwargs)` takes; returned, they
+//!   are written as a tuple and a dict.
 //! - `SerializedBlob<'_>` (`pyro5_core::ser::blob`): the only argument of a call made with
 //!   Python's `SerializedBlob(info, data)`, its data still serialized (to pass on with a
 //!   proxy's `call_blob`, or read with `deserialized`); another argument there, or a blob

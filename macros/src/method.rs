@@ -49,6 +49,16 @@ pub(crate) enum Param {
     Reply,
     /// `&mut StreamCursor` of a cursor stream.
     Cursor,
+    /// `VarArgs<T>`: the positional arguments past the Python parameters (`*args`).
+    VarArgs {
+        /// The Rust parameter's name, for errors.
+        name: String,
+    },
+    /// `KwArgs<T>`: the keyword arguments that name no Python parameter (`**kwargs`).
+    KwArgs {
+        /// The Rust parameter's name, for errors.
+        name: String,
+    },
 }
 
 /// How the returned value is answered.
@@ -93,6 +103,14 @@ pub(crate) struct Exposed {
 }
 
 impl Exposed {
+    /// Whether it takes the positional arguments past its Python parameters, and the
+    /// keyword arguments naming none.
+    pub fn takes_rest(&self) -> (bool, bool) {
+        let var = self.params.iter().any(|p| matches!(p, Param::VarArgs { .. }));
+        let kw = self.params.iter().any(|p| matches!(p, Param::KwArgs { .. }));
+        (var, kw)
+    }
+
     /// The Python parameter names in order.
     pub fn python_names(&self) -> Vec<&str> {
         self.params
@@ -376,6 +394,25 @@ fn params(f: &ImplItemFn, role: Role, given_names: Vec<Option<LitStr>>) -> syn::
                     "a `&mut` parameter can't come from Python; for a cursor stream mark the method #[stream]",
                 ))
             }
+        } else if let Some(kind) = rest_kind(&t.ty) {
+            let name = match &*t.pat {
+                Pat::Ident(p) => syn::ext::IdentExt::unraw(&p.ident).to_string(),
+                _ => kind.to_string(),
+            };
+            let taken = out.iter().any(|p| match p {
+                Param::VarArgs { .. } => kind == "VarArgs",
+                Param::KwArgs { .. } => kind == "KwArgs",
+                _ => false,
+            });
+            if !matches!(role, Role::Method { .. } | Role::StreamStart) {
+                Err(syn::Error::new(t.ty.span(), format!("only a method takes `{kind}`")))
+            } else if taken {
+                Err(syn::Error::new(t.ty.span(), format!("only one `{kind}` parameter")))
+            } else if kind == "VarArgs" {
+                Ok(Param::VarArgs { name })
+            } else {
+                Ok(Param::KwArgs { name })
+            }
         } else if let Type::ImplTrait(_) = &*t.ty {
             Err(syn::Error::new(t.ty.span(), "`impl Trait` parameters can't be exposed: use a type to deserialize"))
         } else {
@@ -386,6 +423,9 @@ fn params(f: &ImplItemFn, role: Role, given_names: Vec<Option<LitStr>>) -> syn::
                 if out.iter().any(|o| matches!(o, Param::Python { name: other, .. } if other == name)) =>
             {
                 Err(syn::Error::new(name_span, format!("two parameters with the Python name `{name}`")))
+            }
+            Param::Python { .. } if out.iter().any(|o| matches!(o, Param::VarArgs { .. } | Param::KwArgs { .. })) => {
+                Err(syn::Error::new(t.ty.span(), "parameters from Python come before `VarArgs` and `KwArgs`"))
             }
             _ => Ok(p),
         });
@@ -486,9 +526,19 @@ const CURSOR_RETURN: &str =
 const START_RETURN: &str = "the start of a stream returns its first `StreamCursor` (or `Result<StreamCursor, E>`), which its `next` \
      method takes";
 
-/// Whether a parameter of type `ty` comes from Python (rather than from the daemon).
+/// Whether a parameter of type `ty` is one named parameter from Python (rather than from
+/// the daemon, or the rest of the arguments).
 fn is_python_param(ty: &Type) -> bool {
-    !is_context(ty) && !last_segment_is(ty, "Reply") && !matches!(ty, Type::Reference(r) if r.mutability.is_some())
+    !is_context(ty)
+        && !last_segment_is(ty, "Reply")
+        && !matches!(ty, Type::Reference(r) if r.mutability.is_some())
+        && rest_kind(ty).is_none()
+}
+
+/// `"VarArgs"` or `"KwArgs"` for a parameter taking the rest of the arguments (`*args`,
+/// `**kwargs`).
+fn rest_kind(ty: &Type) -> Option<&'static str> {
+    ["VarArgs", "KwArgs"].into_iter().find(|kind| last_segment_is(ty, kind))
 }
 
 fn is_context(ty: &Type) -> bool {

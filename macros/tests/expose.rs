@@ -8,7 +8,9 @@ use core::cell::RefCell;
 use core::fmt;
 
 use pyro5_core::ser::value::Value;
-use pyro5_core::server::{CallContext, PyException, PythonException, Replied, Reply, StreamCursor, VALUE_ERROR};
+use pyro5_core::server::{
+    CallContext, KwArgs, PyException, PythonException, Replied, Reply, StreamCursor, VALUE_ERROR, VarArgs,
+};
 use pyro5_core::wire::{Annotation, AnnotationId, CorrelationId, Flags};
 use pyro5_macros::expose;
 use util::{Call, Daemon, FORMATS, names};
@@ -112,6 +114,11 @@ impl Thermo {
 
     fn readings_made(&self) -> u32 {
         self.readings_made
+    }
+
+    /// `gather(first, *more, **options)`: what it got, as Python's would answer.
+    fn gather(&self, first: i64, more: VarArgs<i64>, options: KwArgs<Value>) -> (i64, VarArgs<i64>, KwArgs<Value>) {
+        (first, more, options)
     }
 
     /// `stepdown(start, step=1)`: a cursor stream whose call takes parameters, kept in the
@@ -461,6 +468,7 @@ fn metadata_lists_methods_oneway_and_attributes() {
                 "count_to",
                 "describe",
                 "flaky",
+                "gather",
                 "lookup",
                 "outcome",
                 "read",
@@ -501,6 +509,35 @@ fn a_cursor_stream_makes_one_item_per_request() {
             d.call("thermo", "readings", vals![1]).raised().1,
             "Thermo.readings() takes 1 positional argument but 2 were given"
         );
+    }
+}
+
+#[test]
+fn rest_parameters_take_the_arguments_past_the_named_ones() {
+    let type_error = |text: &str| ("builtins.TypeError".to_owned(), text.to_owned());
+    let dict = |items: &[(&str, Value)]| Value::Dict(items.iter().map(|(k, v)| (Value::from(*k), v.clone())).collect());
+    for format in FORMATS {
+        let object = thermo();
+        let mut d = Daemon::new(format, "thermo", &object);
+        // Tuples come back as lists in json and msgpack.
+        let tuple = |items: Vec<Value>| match format {
+            pyro5_core::wire::SerializerId::Json | pyro5_core::wire::SerializerId::Msgpack => Value::List(items),
+            _ => Value::Tuple(items),
+        };
+        let call = Call::new("thermo", "gather", vals![1, 2, 3]).kwargs(&[("flag", true.into()), ("n", 5.into())]);
+        let got = d.invoke(call).unwrap();
+        let expected =
+            tuple(vec![Value::Int(1), tuple(vals![2, 3]), dict(&[("flag", Value::Bool(true)), ("n", Value::Int(5))])]);
+        assert_eq!(got.ok(), &expected, "{format:?}");
+        let got = d.invoke(Call::new("thermo", "gather", vec![]).kwargs(&[("first", 7.into())])).unwrap();
+        assert_eq!(got.ok(), &tuple(vec![Value::Int(7), tuple(vec![]), dict(&[])]), "{format:?}");
+        assert_eq!(
+            d.call("thermo", "gather", vec![]).raised(),
+            type_error("Thermo.gather() missing 1 required positional argument: 'first'")
+        );
+        let twice = d.invoke(Call::new("thermo", "gather", vals![1]).kwargs(&[("first", 2.into())])).unwrap();
+        assert_eq!(twice.raised(), type_error("Thermo.gather() got multiple values for argument 'first'"));
+        assert!(d.call("thermo", "gather", vals![1, "two"]).is_exception(), "{format:?}: a wrong type");
     }
 }
 

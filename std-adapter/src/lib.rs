@@ -81,6 +81,8 @@ pub use proxy::{
 pub use pyro5_core::ser::blob::SerializedBlob;
 /// An item of an `#[expose]` method's `impl Iterator` stream with annotations for its reply.
 pub use pyro5_core::server::streams::Annotated;
+/// `#[expose]` parameters taking Python's `*args` and `**kwargs`.
+pub use pyro5_core::server::{KwArgs, VarArgs};
 /// A response annotation's 4-character id.
 pub use pyro5_core::wire::AnnotationId;
 use pyro5_core::wire::{Message, MessageKind};

@@ -77,6 +77,13 @@ def check_calls(args):
     # iterators
     assert list(p.history()) == [20.0, 25.0, 25.0, 30.0], "history"
     assert list(p.countdown(3)) == [3, 2, 1], "countdown"
+    # *args and **kwargs
+    first, more, options = p.gather(1, 2, 3, flag=True, label="x")
+    assert (first, list(more), options) == (1, [2, 3], {"flag": True, "label": "x"}), (first, more, options)
+    first, more, options = p.gather(first=4)
+    assert (first, list(more), options) == (4, [], {}), (first, more, options)
+    expect_raise(lambda: p.gather(), TypeError, "Thermo.gather() missing 1 required positional argument: 'first'")
+    expect_raise(lambda: p.gather(1, first=2), TypeError, "Thermo.gather() got multiple values for argument 'first'")
     # a cursor stream whose call takes parameters
     assert list(p.steps(7, 3)) == [7, 4, 1], "steps"
     assert list(p.steps(start=2)) == [2, 1], "steps with the default step"
@@ -119,6 +126,7 @@ def reference_metadata(args):
         def countdown(self, start): pass
         def labelled(self, n): pass
         def steps(self, start, step=1): pass
+        def gather(self, first, *more, **options): pass
         def _calibrate(self): pass
         @property
         def target(self): pass

@@ -17,7 +17,7 @@ use pyro5_core::server::{
 use pyro5_core::wire::AnnotationId;
 use pyro5_interop_tests::{python, workspace_root};
 use pyro5_macros::expose;
-use pyro5_std::{Annotated, Daemon, DaemonConfig, InstanceMode, ObjectProxy};
+use pyro5_std::{Annotated, Daemon, DaemonConfig, InstanceMode, KwArgs, ObjectProxy, VarArgs};
 
 const SERIALIZERS: [&str; 4] = ["serpent", "json", "marshal", "msgpack"];
 
@@ -71,6 +71,11 @@ impl Thermo {
 
     fn countdown(&self, start: u32) -> impl Iterator<Item = u32> {
         (1..=start).rev()
+    }
+
+    /// `gather(first, *more, **options)`: what it got.
+    fn gather(&self, first: i64, more: VarArgs<i64>, options: KwArgs<Value>) -> (i64, VarArgs<i64>, KwArgs<Value>) {
+        (first, more, options)
     }
 
     /// `steps(start, step=1)`: a cursor stream (no allocation) whose call takes parameters,

@@ -314,6 +314,32 @@ impl<'a> CallView<'a> {
         KwargNames { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
     }
 
+    /// Visit the positional arguments from number `from` on, each read as `T`: what
+    /// Python's `*args` after `from` parameters takes.
+    ///
+    /// # Errors
+    /// As [`arg`](Self::arg), or the visitor's error.
+    pub fn rest_args<T: Deserialize<'a>>(
+        &self,
+        from: usize,
+        visit: &mut dyn FnMut(T) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        rest_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, from, visit)
+    }
+
+    /// Visit the keyword arguments not named in `params`, in the order sent, each value
+    /// read as `T`: what Python's `**kwargs` takes.
+    ///
+    /// # Errors
+    /// As [`arg`](Self::arg), or the visitor's error.
+    pub fn other_kwargs<T: Deserialize<'a>>(
+        &self,
+        params: &[&str],
+        visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        other_kwargs_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, params, visit)
+    }
+
     /// The calls of a batch (method `<batch>`): the positional arguments are
     /// `(method, args, kwargs)` triples, one per call, in order.
     pub fn batch_items(&self) -> BatchItems<'a> {
@@ -503,6 +529,51 @@ fn arg_in<'a, T: Deserialize<'a>>(
         }
     }
     Ok(None)
+}
+
+/// Visit the positional arguments from number `from` on (Python's `*args`), each read as
+/// `T`.
+#[allow(clippy::too_many_arguments)]
+fn rest_in<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    max_depth: usize,
+    args: RawArgs<'a>,
+    kwargs: Option<RawKwargs<'a>>,
+    from: usize,
+    visit: &mut dyn FnMut(T) -> Result<(), CallError>,
+) -> Result<(), CallError> {
+    let mut items = args.items;
+    let mut seen = 0usize;
+    while let Some(span) = items.next_span()? {
+        if seen >= from {
+            visit(decode_arg(format, payload, max_depth, (args, kwargs), span)?)?;
+        }
+        seen = seen.saturating_add(1);
+    }
+    Ok(())
+}
+
+/// Visit the keyword arguments not named in `params` (Python's `**kwargs`), in the order
+/// sent, each value read as `T`.
+fn other_kwargs_in<'a, T: Deserialize<'a>>(
+    format: SerializerId,
+    payload: &'a [u8],
+    max_depth: usize,
+    args: RawArgs<'a>,
+    kwargs: Option<RawKwargs<'a>>,
+    params: &[&str],
+    visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
+) -> Result<(), CallError> {
+    let Some(kwargs) = kwargs else { return Ok(()) };
+    let mut items = kwargs.items;
+    while let Some((key, value)) = items.next_pair()? {
+        let name = decode::<KeyText<'a>>(format, payload, key, max_depth)?;
+        if !params.contains(&name.as_str()) {
+            visit(name.as_str(), decode_arg(format, payload, max_depth, (args, Some(kwargs)), value)?)?;
+        }
+    }
+    Ok(())
 }
 
 /// Read the argument `span` of the call `(args, kwargs)`; when it does not fit `T`, and the
@@ -781,6 +852,30 @@ impl<'a> BatchItem<'a> {
     pub fn kwarg_names(&self) -> KwargNames<'a> {
         let items = self.kwargs.map(|k| k.items);
         KwargNames { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
+    }
+
+    /// As [`CallView::rest_args`].
+    ///
+    /// # Errors
+    /// As [`CallView::rest_args`].
+    pub fn rest_args<T: Deserialize<'a>>(
+        &self,
+        from: usize,
+        visit: &mut dyn FnMut(T) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        rest_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, from, visit)
+    }
+
+    /// As [`CallView::other_kwargs`].
+    ///
+    /// # Errors
+    /// As [`CallView::other_kwargs`].
+    pub fn other_kwargs<T: Deserialize<'a>>(
+        &self,
+        params: &[&str],
+        visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        other_kwargs_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, params, visit)
     }
 }
 

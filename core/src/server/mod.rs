@@ -78,6 +78,8 @@ mod later;
 mod object;
 mod registry;
 mod reply;
+#[cfg(feature = "alloc")]
+mod rest;
 mod session;
 pub mod streams;
 
@@ -91,12 +93,14 @@ pub use exception::{
 pub use later::{AsyncAnswer, AsyncCall, Later};
 pub use object::{
     ArgError, Args, ArgumentError, CallContext, ClassInfo, ConnectionId, Invocation, Metadata, PyroObject, Qualname,
-    StreamCursor, is_private_name, unknown_attribute,
+    Rest, StreamCursor, is_private_name, unknown_attribute,
 };
 #[cfg(feature = "alloc")]
 pub use registry::Objects;
 pub use registry::{DAEMON_OBJECT_ID, ObjectTable, RegisterError, Registry};
 pub use reply::{NextItem, Replied, Reply};
+#[cfg(feature = "alloc")]
+pub use rest::{KwArgs, VarArgs};
 pub use streams::{StreamConfig, StreamStore, Streams};
 
 use crate::limits::Limits;

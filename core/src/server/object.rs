@@ -395,7 +395,55 @@ impl PythonException for ArgumentError<'_> {
     }
 }
 
+/// What a function takes beyond its named parameters ([`Args::check_with_rest`]).
+#[derive(Clone, Copy, Debug, Default, Eq, PartialEq)]
+pub struct Rest {
+    /// The positional arguments past the parameters (Python's `*args`).
+    pub args: bool,
+    /// The keyword arguments that name no parameter (Python's `**kwargs`).
+    pub kwargs: bool,
+}
+
 impl<'a> Args<'a> {
+    /// Visit the positional arguments from number `from` on, each read as `T` (Python's
+    /// `*args`); a call of a batch too.
+    ///
+    /// # Errors
+    /// The format's error for an argument that does not fit `T`, or the visitor's.
+    pub fn rest_args<T: serde::Deserialize<'a>>(
+        &self,
+        from: usize,
+        visit: &mut dyn FnMut(T) -> Result<(), ArgError>,
+    ) -> Result<(), ArgError> {
+        match self {
+            Self::Call(view) => view.rest_args(from, visit),
+            Self::Batch(item) => item.rest_args(from, visit),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => Ok(()),
+            Self::None => Ok(()),
+        }
+    }
+
+    /// Visit the keyword arguments not named in `params`, in the order sent, each value
+    /// read as `T` (Python's `**kwargs`).
+    ///
+    /// # Errors
+    /// The format's error for a value that does not fit `T` or a name that is not a
+    /// string, or the visitor's.
+    pub fn other_kwargs<T: serde::Deserialize<'a>>(
+        &self,
+        params: &[&str],
+        visit: &mut dyn FnMut(&str, T) -> Result<(), ArgError>,
+    ) -> Result<(), ArgError> {
+        match self {
+            Self::Call(view) => view.other_kwargs(params, visit),
+            Self::Batch(item) => item.other_kwargs(params, visit),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => Ok(()),
+            Self::None => Ok(()),
+        }
+    }
+
     /// Check the call against parameters `params` (in order) of `function`: no more
     /// positional arguments than parameters, every keyword a parameter not also given by
     /// position. Then read each with [`required`](Self::required) or
@@ -404,8 +452,23 @@ impl<'a> Args<'a> {
     /// # Errors
     /// [`ArgumentError::TooMany`], [`ArgumentError::Unexpected`], [`ArgumentError::Multiple`].
     pub fn check(&self, function: Qualname<'a>, params: &[&'a str]) -> Result<(), ArgumentError<'a>> {
+        self.check_with_rest(function, params, Rest::default())
+    }
+
+    /// [`check`](Self::check) for a function that also takes the positional arguments
+    /// past `params` (Python's `*args`) or the keyword arguments `params` does not name
+    /// (`**kwargs`), as `rest` says.
+    ///
+    /// # Errors
+    /// As [`check`](Self::check), less what `rest` takes.
+    pub fn check_with_rest(
+        &self,
+        function: Qualname<'a>,
+        params: &[&'a str],
+        rest: Rest,
+    ) -> Result<(), ArgumentError<'a>> {
         let given = self.positional_count();
-        if given > params.len() {
+        if given > params.len() && !rest.args {
             return Err(ArgumentError::TooMany { function, takes: params.len(), given });
         }
         let mut fault = None;
@@ -413,6 +476,7 @@ impl<'a> Args<'a> {
             match params.iter().position(|p| *p == name) {
                 Some(i) if i < given => fault = Some(ArgumentError::Multiple { function, name: params[i] }),
                 Some(_) => return Ok(()),
+                None if rest.kwargs => return Ok(()),
                 None => fault = Some(ArgumentError::Unexpected { function, name: None }),
             }
             Err(ArgError::NotEnoughValues { got: 0 })

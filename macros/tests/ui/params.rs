@@ -1,4 +1,4 @@
-use pyro5_core::server::{CallContext, StreamCursor};
+use pyro5_core::server::{CallContext, StreamCursor, VarArgs};
 use pyro5_macros::expose;
 
 struct Thermo;
@@ -50,6 +50,17 @@ impl Thermo {
 
     fn next_sample(&mut self, _cursor: &mut StreamCursor) -> Option<u32> {
         None
+    }
+
+    fn late(&self, more: VarArgs<u32>, last: u32) -> usize {
+        more.len() + last as usize
+    }
+
+    fn twice(&self, _more: VarArgs<u32>, _again: VarArgs<u32>) {}
+
+    #[getter]
+    fn gauge(&self, _more: VarArgs<u32>) -> u32 {
+        0
     }
 }
 

@@ -1246,6 +1246,22 @@ fn unixdomainsock() {
 }
 
 #[test]
+fn benchmark() {
+    // A thousand calls of each kind, timed: the times and rates are masked.
+    let mask = |text: &str| {
+        let text = replace(text, r"times\.\.\. \d+\.\d+", "times... <seconds>");
+        let text = replace(&text, r"total time \d+\.\d+", "total time <seconds>");
+        replace(&text, r"call: \d+\.\d+ msec \(\d+/sec\)", "call: <msec> msec (<rate>/sec)")
+    };
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        mask,
+        ..Case::new("benchmark", env!("CARGO_BIN_EXE_benchmark"))
+    });
+}
+
+#[test]
 fn ssl() {
     // Both sides check the other's certificate (Pyro's demo ones) in their handshake.
     compare(&Case {

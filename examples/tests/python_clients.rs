@@ -1399,6 +1399,20 @@ fn maxsize() {
 }
 
 #[test]
+fn threadproxysharing() {
+    // A client only, of the name server: a proxy owned by one thread, refused in another,
+    // then a new proxy per thread, then ownership handed over. Thread ids are masked.
+    let mask = |text: &str| replace(text, r"started \d+\)>", "started <id>)>");
+    compare(&Case {
+        server: "Pyro5.nameserver",
+        name_server: false,
+        ready: "NS running",
+        mask,
+        ..Case::new("threadproxysharing", tool("pyro5-ns"))
+    });
+}
+
+#[test]
 fn ns_metadata() {
     // A client only, of the name server (Python's `python -m Pyro5.nameserver` or our
     // `pyro5-ns`, on the port `PYRO_NS_PORT` names): objects registered with metadata,

@@ -1262,6 +1262,19 @@ fn benchmark() {
 }
 
 #[test]
+fn custom_serialization() {
+    // The objects' reprs show their addresses in memory.
+    let mask = |text: &str| replace(text, r" @0x[0-9a-f]+,", " @<address>,");
+    compare(&Case {
+        name_server: false,
+        input: uri_line,
+        mask,
+        server_says: Some("called, arg="),
+        ..Case::new("custom-serialization", env!("CARGO_BIN_EXE_custom-serialization"))
+    });
+}
+
+#[test]
 fn ssl() {
     // Both sides check the other's certificate (Pyro's demo ones) in their handshake.
     compare(&Case {

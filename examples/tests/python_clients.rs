@@ -1275,6 +1275,30 @@ fn custom_serialization() {
 }
 
 #[test]
+fn diffie_hellman() {
+    // The keys are random: each is named by its first appearance, so the client's shared
+    // key and the server's (its lines are compared too) must be the same one.
+    let mask = |text: &str| {
+        let mut seen: Vec<String> = Vec::new();
+        let keys = Regex::new(r"\b[0-9a-f]{64}\b").unwrap();
+        keys.replace_all(text, |found: &regex::Captures<'_>| {
+            let key = found[0].to_string();
+            let n = seen.iter().position(|k| *k == key).unwrap_or_else(|| {
+                seen.push(key);
+                seen.len() - 1
+            });
+            format!("<key {}>", n + 1)
+        })
+        .into_owned()
+    };
+    compare(&Case {
+        mask,
+        server_says: Some("shared secret key"),
+        ..Case::new("diffie-hellman", env!("CARGO_BIN_EXE_diffie-hellman"))
+    });
+}
+
+#[test]
 fn ssl() {
     // Both sides check the other's certificate (Pyro's demo ones) in their handshake.
     compare(&Case {

@@ -211,6 +211,75 @@ pub struct CallView<'a> {
     kwargs: Option<RawKwargs<'a>>,
 }
 
+/// The arguments of a call or of a batch item, still encoded
+/// ([`CallView::call_args`], [`BatchItem::call_args`]): what reads Python's `*args` and
+/// `**kwargs`.
+#[derive(Clone, Copy, Debug)]
+pub struct CallArgs<'a> {
+    format: SerializerId,
+    payload: &'a [u8],
+    max_depth: usize,
+    args: RawArgs<'a>,
+    kwargs: Option<RawKwargs<'a>>,
+}
+
+impl<'a> CallArgs<'a> {
+    fn of(
+        format: SerializerId,
+        payload: &'a [u8],
+        max_depth: usize,
+        args: RawArgs<'a>,
+        kwargs: Option<RawKwargs<'a>>,
+    ) -> Self {
+        Self { format, payload, max_depth, args, kwargs }
+    }
+
+    /// Visit the positional arguments from number `from` on, each read as `T`: what
+    /// Python's `*args` after `from` parameters takes.
+    ///
+    /// # Errors
+    /// As [`CallView::arg`], or the visitor's error.
+    pub fn rest_args<T: Deserialize<'a>>(
+        &self,
+        from: usize,
+        visit: &mut dyn FnMut(T) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        let (format, payload, max_depth, args, kwargs) =
+            (self.format, self.payload, self.max_depth, self.args, self.kwargs);
+        let mut items = args.items;
+        let mut seen = 0usize;
+        while let Some(span) = items.next_span()? {
+            if seen >= from {
+                visit(decode_arg(format, payload, max_depth, (args, kwargs), span)?)?;
+            }
+            seen = seen.saturating_add(1);
+        }
+        Ok(())
+    }
+
+    /// Visit the keyword arguments not named in `params`, in the order sent, each value
+    /// read as `T`: what Python's `**kwargs` takes.
+    ///
+    /// # Errors
+    /// As [`CallView::arg`] (also for a name that is not a string), or the visitor's error.
+    pub fn other_kwargs<T: Deserialize<'a>>(
+        &self,
+        params: &[&str],
+        visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
+    ) -> Result<(), CallError> {
+        let (format, payload, max_depth, args) = (self.format, self.payload, self.max_depth, self.args);
+        let Some(kwargs) = self.kwargs else { return Ok(()) };
+        let mut items = kwargs.items;
+        while let Some((key, value)) = items.next_pair()? {
+            let name = decode::<KeyText<'a>>(format, payload, key, max_depth)?;
+            if !params.contains(&name.as_str()) {
+                visit(name.as_str(), decode_arg(format, payload, max_depth, (args, Some(kwargs)), value)?)?;
+            }
+        }
+        Ok(())
+    }
+}
+
 /// The positional arguments: their items and how many there are.
 #[derive(Clone, Copy, Debug)]
 struct RawArgs<'a> {
@@ -314,30 +383,9 @@ impl<'a> CallView<'a> {
         KwargNames { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
     }
 
-    /// Visit the positional arguments from number `from` on, each read as `T`: what
-    /// Python's `*args` after `from` parameters takes.
-    ///
-    /// # Errors
-    /// As [`arg`](Self::arg), or the visitor's error.
-    pub fn rest_args<T: Deserialize<'a>>(
-        &self,
-        from: usize,
-        visit: &mut dyn FnMut(T) -> Result<(), CallError>,
-    ) -> Result<(), CallError> {
-        rest_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, from, visit)
-    }
-
-    /// Visit the keyword arguments not named in `params`, in the order sent, each value
-    /// read as `T`: what Python's `**kwargs` takes.
-    ///
-    /// # Errors
-    /// As [`arg`](Self::arg), or the visitor's error.
-    pub fn other_kwargs<T: Deserialize<'a>>(
-        &self,
-        params: &[&str],
-        visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
-    ) -> Result<(), CallError> {
-        other_kwargs_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, params, visit)
+    /// The call's arguments, for reading the ones past the named parameters.
+    pub fn call_args(&self) -> CallArgs<'a> {
+        CallArgs::of(self.format, self.payload, self.max_depth, self.args, self.kwargs)
     }
 
     /// The calls of a batch (method `<batch>`): the positional arguments are
@@ -529,51 +577,6 @@ fn arg_in<'a, T: Deserialize<'a>>(
         }
     }
     Ok(None)
-}
-
-/// Visit the positional arguments from number `from` on (Python's `*args`), each read as
-/// `T`.
-#[allow(clippy::too_many_arguments)]
-fn rest_in<'a, T: Deserialize<'a>>(
-    format: SerializerId,
-    payload: &'a [u8],
-    max_depth: usize,
-    args: RawArgs<'a>,
-    kwargs: Option<RawKwargs<'a>>,
-    from: usize,
-    visit: &mut dyn FnMut(T) -> Result<(), CallError>,
-) -> Result<(), CallError> {
-    let mut items = args.items;
-    let mut seen = 0usize;
-    while let Some(span) = items.next_span()? {
-        if seen >= from {
-            visit(decode_arg(format, payload, max_depth, (args, kwargs), span)?)?;
-        }
-        seen = seen.saturating_add(1);
-    }
-    Ok(())
-}
-
-/// Visit the keyword arguments not named in `params` (Python's `**kwargs`), in the order
-/// sent, each value read as `T`.
-fn other_kwargs_in<'a, T: Deserialize<'a>>(
-    format: SerializerId,
-    payload: &'a [u8],
-    max_depth: usize,
-    args: RawArgs<'a>,
-    kwargs: Option<RawKwargs<'a>>,
-    params: &[&str],
-    visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
-) -> Result<(), CallError> {
-    let Some(kwargs) = kwargs else { return Ok(()) };
-    let mut items = kwargs.items;
-    while let Some((key, value)) = items.next_pair()? {
-        let name = decode::<KeyText<'a>>(format, payload, key, max_depth)?;
-        if !params.contains(&name.as_str()) {
-            visit(name.as_str(), decode_arg(format, payload, max_depth, (args, Some(kwargs)), value)?)?;
-        }
-    }
-    Ok(())
 }
 
 /// Read the argument `span` of the call `(args, kwargs)`; when it does not fit `T`, and the
@@ -854,28 +857,9 @@ impl<'a> BatchItem<'a> {
         KwargNames { format: self.format, payload: self.payload, max_depth: self.max_depth, items }
     }
 
-    /// As [`CallView::rest_args`].
-    ///
-    /// # Errors
-    /// As [`CallView::rest_args`].
-    pub fn rest_args<T: Deserialize<'a>>(
-        &self,
-        from: usize,
-        visit: &mut dyn FnMut(T) -> Result<(), CallError>,
-    ) -> Result<(), CallError> {
-        rest_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, from, visit)
-    }
-
-    /// As [`CallView::other_kwargs`].
-    ///
-    /// # Errors
-    /// As [`CallView::other_kwargs`].
-    pub fn other_kwargs<T: Deserialize<'a>>(
-        &self,
-        params: &[&str],
-        visit: &mut dyn FnMut(&str, T) -> Result<(), CallError>,
-    ) -> Result<(), CallError> {
-        other_kwargs_in(self.format, self.payload, self.max_depth, self.args, self.kwargs, params, visit)
+    /// As [`CallView::call_args`].
+    pub fn call_args(&self) -> CallArgs<'a> {
+        CallArgs::of(self.format, self.payload, self.max_depth, self.args, self.kwargs)
     }
 }
 

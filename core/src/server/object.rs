@@ -405,6 +405,17 @@ pub struct Rest {
 }
 
 impl<'a> Args<'a> {
+    /// The encoded arguments of a call or batch item (none for a blob or a stream's item).
+    fn call_args(&self) -> Option<crate::ser::call::CallArgs<'a>> {
+        match self {
+            Self::Call(view) => Some(view.call_args()),
+            Self::Batch(item) => Some(item.call_args()),
+            #[cfg(feature = "marshal")]
+            Self::Blob(_) => None,
+            Self::None => None,
+        }
+    }
+
     /// Visit the positional arguments from number `from` on, each read as `T` (Python's
     /// `*args`); a call of a batch too.
     ///
@@ -415,13 +426,7 @@ impl<'a> Args<'a> {
         from: usize,
         visit: &mut dyn FnMut(T) -> Result<(), ArgError>,
     ) -> Result<(), ArgError> {
-        match self {
-            Self::Call(view) => view.rest_args(from, visit),
-            Self::Batch(item) => item.rest_args(from, visit),
-            #[cfg(feature = "marshal")]
-            Self::Blob(_) => Ok(()),
-            Self::None => Ok(()),
-        }
+        self.call_args().map_or(Ok(()), |args| args.rest_args(from, visit))
     }
 
     /// Visit the keyword arguments not named in `params`, in the order sent, each value
@@ -435,13 +440,7 @@ impl<'a> Args<'a> {
         params: &[&str],
         visit: &mut dyn FnMut(&str, T) -> Result<(), ArgError>,
     ) -> Result<(), ArgError> {
-        match self {
-            Self::Call(view) => view.other_kwargs(params, visit),
-            Self::Batch(item) => item.other_kwargs(params, visit),
-            #[cfg(feature = "marshal")]
-            Self::Blob(_) => Ok(()),
-            Self::None => Ok(()),
-        }
+        self.call_args().map_or(Ok(()), |args| args.other_kwargs(params, visit))
     }
 
     /// Check the call against parameters `params` (in order) of `function`: no more

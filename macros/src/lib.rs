@@ -188,7 +188,8 @@
 //! async method
 //! - takes `&self`, and the type is `Clone + Send + 'static` (the call runs on a clone: keep
 //!   shared state behind an `Arc`, with a lock where it changes);
-//! - takes only owned parameters from Python (`String`, not `&str`; no `&CallContext`);
+//! - takes only owned parameters from Python (`String`, not `&str`; no `&CallContext`),
+//!   `VarArgs<T>` and `KwArgs<T>` of owned `T` too;
 //! - returns a value or a `Result` (not an iterator), and may be `#[oneway]`.
 //!
 //! ```ignore

@@ -307,14 +307,14 @@ fn check_async(
     });
     for (t, p) in typed.zip(params) {
         match p {
-            Param::Python { .. } if has_reference(&t.ty) => {
+            Param::Python { .. } | Param::VarArgs { .. } | Param::KwArgs { .. } if has_reference(&t.ty) => {
                 return Err(syn::Error::new(
                     t.ty.span(),
                     "an async method takes owned parameters (`String`, not `&str`): the call's bytes are not \
                      kept while it runs",
                 ));
             }
-            Param::Python { .. } => {}
+            Param::Python { .. } | Param::VarArgs { .. } | Param::KwArgs { .. } => {}
             _ => {
                 return Err(syn::Error::new(
                     t.ty.span(),

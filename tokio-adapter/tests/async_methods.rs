@@ -10,8 +10,9 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use pyro5_interop_tests::python;
+use pyro5_std::core::ser::value::Value;
 use pyro5_std::core::server::{PyException, VALUE_ERROR};
-use pyro5_std::{DaemonConfig, DaemonError, expose};
+use pyro5_std::{DaemonConfig, DaemonError, KwArgs, VarArgs, expose};
 use pyro5_tokio::Daemon;
 
 /// Counts the calls in progress and the oneway notes received; cheap to clone (each call
@@ -63,6 +64,17 @@ impl Gatherer {
     /// A plain method beside the async ones.
     fn notes(&self) -> usize {
         self.notes.load(Ordering::SeqCst)
+    }
+
+    /// `collect(first, *rest, **options)`: what it got, after an await.
+    async fn collect(
+        &self,
+        first: String,
+        rest: VarArgs<Value>,
+        options: KwArgs<Value>,
+    ) -> (String, VarArgs<Value>, KwArgs<Value>) {
+        tokio::task::yield_now().await;
+        (first, rest, options)
     }
 
     /// Panics after an await.
@@ -182,7 +194,10 @@ except Pyro5.errors.PyroError as e:
         let served_again = Served::start(Gatherer::default());
         let out = python_run(code, &[&served_again.uri, serializer]);
         let lines: Vec<&str> = out.lines().collect();
-        assert_eq!(lines[0], "['boom', 'fail', 'gather', 'later', 'note', 'notes'] ['note']", "{serializer}");
+        assert_eq!(
+            lines[0], "['boom', 'collect', 'fail', 'gather', 'later', 'note', 'notes'] ['note']",
+            "{serializer}"
+        );
         assert_eq!(lines[1], "{'a': [1, 2.5, 'x'], 'b': None}", "{serializer}");
         assert!(lines[2].starts_with("ValueError: no luck |"), "{serializer}: {}", lines[2]);
         assert!(lines[2].contains("| ValueError: no luck/ +--- End of remote traceback"), "{serializer}: {}", lines[2]);
@@ -193,6 +208,34 @@ except Pyro5.errors.PyroError as e:
         }
     }
     drop(served);
+}
+
+#[test]
+fn async_methods_take_args_and_kwargs() {
+    let served = Served::start(Gatherer::default());
+    let code = r#"
+import sys, Pyro5.api
+p = Pyro5.api.Proxy(sys.argv[1])
+for serializer in ["serpent", "json", "marshal", "msgpack"]:
+    p._pyroSerializer = serializer
+    first, rest, options = p.collect("a", 1, [2], flag=True)
+    print(serializer, first, list(rest), options)
+    try:
+        p.collect()
+    except TypeError as e:
+        print(serializer, "TypeError:", e)
+"#;
+    let out = python_run(code, &[&served.uri]);
+    assert_eq!(out.lines().count(), 8, "{out}");
+    for (serializer, lines) in
+        ["serpent", "json", "marshal", "msgpack"].iter().zip(out.lines().collect::<Vec<_>>().chunks(2))
+    {
+        assert_eq!(lines[0], format!("{serializer} a [1, [2]] {{'flag': True}}"));
+        assert_eq!(
+            lines[1],
+            format!("{serializer} TypeError: Gatherer.collect() missing 1 required positional argument: 'first'")
+        );
+    }
 }
 
 #[test]
